@@ -1,0 +1,21 @@
+// The peftjs native CPU backend: contiguous buffers and sizes in, buffers out.
+#include <napi.h>
+
+#include "modules.h"
+
+namespace peftjs {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  register_info(env, exports);
+  register_gemm(env, exports);
+  register_nn(env, exports);
+  register_elementwise(env, exports);
+  register_reduce(env, exports);
+  return exports;
+}
+
+}  // namespace peftjs
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) { return peftjs::init(env, exports); }
+
+NODE_API_MODULE(peftjs, Init)

@@ -1,0 +1,7 @@
+#include "modules.h"
+
+namespace peftjs {
+
+void register_nn(Napi::Env, Napi::Object) {}
+
+}  // namespace peftjs

@@ -1,0 +1,13 @@
+// Each native module adds its functions to the addon's exports. One line per module file.
+#pragma once
+#include <napi.h>
+
+namespace peftjs {
+
+void register_info(Napi::Env env, Napi::Object exports);         // bind_info.cc: SIMD level, threads
+void register_gemm(Napi::Env env, Napi::Object exports);         // bind_gemm.cc: matrix products, FMA peak
+void register_nn(Napi::Env env, Napi::Object exports);           // bind_nn.cc: softmax, norms, loss, attention, AdamW
+void register_elementwise(Napi::Env env, Napi::Object exports);  // bind_elementwise.cc: strided unary/binary/copy/cast
+void register_reduce(Napi::Env env, Napi::Object exports);       // bind_reduce.cc: reductions over an axis
+
+}  // namespace peftjs

@@ -1,0 +1,138 @@
+#include "threadpool.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace peftjs {
+namespace {
+
+int default_threads() {
+  if (const char* env = std::getenv("PEFTJS_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+// Workers sleep on a condition variable between jobs; a job is published by bumping
+// `generation`. Tasks are claimed from an atomic counter, so uneven tasks balance themselves.
+class Pool {
+ public:
+  explicit Pool(int threads) { resize(threads); }
+  ~Pool() { stop_workers(); }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void resize(int threads) {
+    stop_workers();
+    stopping_ = false;
+    for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
+  }
+
+  void run(int64_t n, const std::function<void(int64_t)>& fn) {
+    if (n <= 0) return;
+    if (n == 1 || workers_.empty() || in_job_) {
+      for (int64_t i = 0; i < n; ++i) fn(i);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &fn;
+      job_size_ = n;
+      next_.store(0);
+      active_workers_ = static_cast<int>(workers_.size());
+      ++generation_;
+      in_job_ = true;
+    }
+    wake_.notify_all();
+    work_on(fn, n);
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [this] { return active_workers_ == 0; });
+    in_job_ = false;
+    job_ = nullptr;
+  }
+
+ private:
+  void work_on(const std::function<void(int64_t)>& fn, int64_t n) {
+    for (int64_t i = next_.fetch_add(1); i < n; i = next_.fetch_add(1)) fn(i);
+  }
+
+  void worker_loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int64_t)>* job;
+      int64_t n;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+        job = job_;
+        n = job_size_;
+      }
+      work_on(*job, n);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--active_workers_ == 0) finished_.notify_one();
+    }
+  }
+
+  void stop_workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, finished_;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t job_size_ = 0;
+  std::atomic<int64_t> next_{0};
+  int active_workers_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  std::atomic<bool> in_job_{false};
+};
+
+Pool& pool() {
+  static Pool instance(default_threads());
+  return instance;
+}
+
+}  // namespace
+
+int num_threads() { return pool().size(); }
+
+void set_num_threads(int n) { pool().resize(n); }
+
+void parallel_for(int64_t n, const std::function<void(int64_t)>& fn) { pool().run(n, fn); }
+
+void parallel_range(int64_t total, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
+  if (total <= 0) return;
+  int64_t chunks = std::min<int64_t>(num_threads(), std::max<int64_t>(1, total / std::max<int64_t>(1, min_chunk)));
+  int64_t per = (total + chunks - 1) / chunks;
+  parallel_for(chunks, [&](int64_t c) {
+    int64_t begin = c * per, end = std::min(total, begin + per);
+    if (begin < end) fn(begin, end);
+  });
+}
+
+}  // namespace peftjs

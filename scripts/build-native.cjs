@@ -1,0 +1,43 @@
+// Builds the native addon (native/ -> build/Release/peftjs.node) with node-gyp from the sources
+// in this package; nothing is downloaded. Fails with a message naming what is missing.
+const { spawnSync } = require('node:child_process');
+const { existsSync } = require('node:fs');
+const { join, dirname } = require('node:path');
+
+function has(cmd, args = ['--version']) {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+const missing = [];
+if (!has('python3')) missing.push('python3 (node-gyp runs on it)');
+if (!has('make')) missing.push('make');
+if (!has('g++')) missing.push('g++ (a C++17 compiler)');
+if (missing.length > 0) {
+  console.error(`peftjs: cannot build the native CPU backend; missing: ${missing.join(', ')}.`);
+  console.error('Install them (Debian/Ubuntu: apt-get install python3 make g++) and run npm install again.');
+  process.exit(1);
+}
+
+// npm ships node-gyp; use the one on PATH during npm scripts, else npm's own copy.
+const npmGyp = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const [cmd, args] = has('node-gyp')
+  ? ['node-gyp', ['rebuild']]
+  : existsSync(npmGyp)
+    ? [process.execPath, [npmGyp, 'rebuild']]
+    : [null, null];
+if (cmd === null) {
+  console.error('peftjs: node-gyp was not found (it ships with npm). Install it with: npm install -g node-gyp');
+  process.exit(1);
+}
+// Build against the headers of the running Node (never download them).
+const nodeDir = process.env.npm_config_nodedir || join(dirname(process.execPath), '..');
+if (!existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) {
+  console.error(`peftjs: Node's C headers were not found under ${nodeDir}/include/node.`);
+  console.error('Install the headers of your Node version (Debian: apt-get install libnode-dev, or use an official Node build).');
+  process.exit(1);
+}
+const result = spawnSync(cmd, [...args, '-j', 'max', `--nodedir=${nodeDir}`], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+if (result.status !== 0) {
+  console.error('peftjs: building the native addon failed; the compiler output above says why.');
+  process.exit(result.status ?? 1);
+}
