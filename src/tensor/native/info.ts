@@ -1,0 +1,7 @@
+export interface InfoKernels {
+  /** The SIMD level the kernels use: 'avx512', 'avx2' or 'portable'. */
+  simdLevel(): 'avx512' | 'avx2' | 'portable';
+  /** Threads the kernels use (PEFTJS_NUM_THREADS, else the CPUs this process may run on). */
+  numThreads(): number;
+  setNumThreads(n: number): void;
+}
