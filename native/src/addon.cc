@@ -11,6 +11,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_nn(env, exports);
   register_elementwise(env, exports);
   register_reduce(env, exports);
+  register_index(env, exports);
+  register_linalg(env, exports);
   return exports;
 }
 

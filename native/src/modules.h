@@ -9,5 +9,7 @@ void register_gemm(Napi::Env env, Napi::Object exports);         // bind_gemm.cc
 void register_nn(Napi::Env env, Napi::Object exports);           // bind_nn.cc: softmax, norms, loss, attention, AdamW
 void register_elementwise(Napi::Env env, Napi::Object exports);  // bind_elementwise.cc: strided unary/binary/copy/cast
 void register_reduce(Napi::Env env, Napi::Object exports);       // bind_reduce.cc: reductions over an axis
+void register_index(Napi::Env env, Napi::Object exports);        // bind_index.cc: gather/scatter, sort, cumsum
+void register_linalg(Napi::Env env, Napi::Object exports);       // bind_linalg.cc: SVD, QR, solve, inverse
 
 }  // namespace peftjs

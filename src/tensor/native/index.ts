@@ -9,8 +9,16 @@ import type { GemmKernels } from './gemm.js';
 import type { NnKernels } from './nn.js';
 import type { ElementwiseKernels } from './elementwise.js';
 import type { ReduceKernels } from './reduce.js';
+import type { IndexKernels } from './index-kernels.js';
+import type { LinalgKernels } from './linalg.js';
 
-export type NativeAddon = InfoKernels & GemmKernels & NnKernels & ElementwiseKernels & ReduceKernels;
+export type NativeAddon = InfoKernels &
+  GemmKernels &
+  NnKernels &
+  ElementwiseKernels &
+  ReduceKernels &
+  IndexKernels &
+  LinalgKernels;
 
 function findPackageRoot(start: string): string {
   let dir = start;

@@ -1,0 +1,7 @@
+#include "modules.h"
+
+namespace peftjs {
+
+void register_linalg(Napi::Env, Napi::Object) {}
+
+}  // namespace peftjs

@@ -1,0 +1,2 @@
+// peftjs: parameter-efficient fine-tuning for TypeScript.
+export * from './tensor/index.js';

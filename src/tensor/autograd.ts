@@ -1,0 +1,157 @@
+// Reverse-mode automatic differentiation over the graph that ops record with `record()`.
+import { AutogradError, DTypeError, ShapeError, formatShape } from './errors.js';
+import { isGradEnabled, noGrad } from './grad-mode.js';
+import { isFloating } from './dtype.js';
+import { keep } from './scope.js';
+import { sameShape } from './shape.js';
+import { Tensor, peekNextTensorId, type GradNode } from './tensor.js';
+import { add } from './ops/arith.js';
+import { cloneTensor, fullLike } from './ops/create-ops.js';
+
+export type BackwardFn = (grad: Tensor) => (Tensor | null | undefined)[];
+
+/**
+ * Records that `out` was computed from `inputs`. `backward` maps out's gradient to one gradient
+ * per input; it may read `inputs` and the tensors listed in `saved` (and nothing else that a
+ * scope could free). Nothing is recorded when no input requires a gradient or under noGrad.
+ */
+export function record(out: Tensor, name: string, inputs: Tensor[], backward: BackwardFn, saved: Tensor[] = []): Tensor {
+  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
+  if (!isFloating(out.dtype)) return out;
+  const node: GradNode = { name, inputs, saved, backward };
+  out.setGradFn(node);
+  return out;
+}
+
+/** True if gradient must flow to inputs[i] of an op being recorded (skip work otherwise). */
+export function needsGrad(t: Tensor): boolean {
+  return t.requiresGrad && isGradEnabled();
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again. */
+  retainGraph?: boolean;
+}
+
+/** Tensors in the graph below `root`, each after everything that consumes it. */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const inputs = top[0].gradFn?.inputs ?? [];
+    if (top[1] < inputs.length) {
+      const next = inputs[top[1]++]!;
+      if (next.requiresGrad && !visited.has(next)) {
+        visited.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(top[0]);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+/** Computes d(root)/d(leaf) for every leaf that requires grad and adds it to leaf.grad. */
+export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new AutogradError(
+      'backward() on a tensor that does not require grad: no input of its computation has requiresGrad ' +
+        '(or it was computed under noGrad)',
+    );
+  }
+  if (grad === undefined) {
+    if (root.size !== 1) {
+      throw new AutogradError(
+        `backward() without a gradient needs a scalar, but this tensor has shape ${formatShape(root.shape)}; ` +
+          'reduce it first (e.g. .sum() or .mean()) or pass a gradient of that shape',
+      );
+    }
+  } else if (!sameShape(grad.shape, root.shape)) {
+    throw new ShapeError(`backward(): gradient shape ${formatShape(grad.shape)} differs from the tensor's ${formatShape(root.shape)}`);
+  } else if (!isFloating(grad.dtype)) {
+    throw new DTypeError(`backward(): the gradient must be floating point, not ${grad.dtype}`);
+  }
+  const firstNewId = peekNextTensorId();
+  noGrad(() => run(root, grad ?? fullLike(root, 1), firstNewId, options.retainGraph ?? false));
+}
+
+// Tensors with ids >= firstNewId were made by this backward pass: they may be freed as soon as
+// they have been consumed, unless a leaf kept one as its .grad.
+function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: boolean): void {
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>([[root, rootGrad]]);
+  const heldByLeaves = new Set<Tensor>();
+  const disposable = (t: Tensor) => t.id >= firstNewId && !heldByLeaves.has(t);
+
+  for (const t of order) {
+    const g = grads.get(t);
+    if (g === undefined) continue;
+    grads.delete(t);
+    const node = t.gradFn;
+    if (node === null) {
+      accumulateLeafGrad(t, g, firstNewId, heldByLeaves);
+      continue;
+    }
+    if (node.backward === null) {
+      throw new AutogradError(
+        `backward() through '${node.name}' a second time: its graph was freed by the first backward(); ` +
+          'pass { retainGraph: true } to the first call to keep it',
+      );
+    }
+    const inputGrads = node.backward(g);
+    for (let i = 0; i < node.inputs.length; i++) {
+      const input = node.inputs[i]!;
+      const gi = inputGrads[i];
+      if (gi === null || gi === undefined || !input.requiresGrad) continue;
+      if (!sameShape(gi.shape, input.shape)) {
+        throw new AutogradError(
+          `internal: '${node.name}' produced a gradient of shape ${formatShape(gi.shape)} for an input of shape ${formatShape(input.shape)}`,
+        );
+      }
+      const previous = grads.get(input);
+      if (previous === undefined) {
+        grads.set(input, gi);
+      } else {
+        grads.set(input, add(previous, gi));
+        if (disposable(previous) && previous !== g) previous.dispose();
+        if (disposable(gi) && gi !== g && gi !== previous) gi.dispose();
+      }
+    }
+    if (disposable(g) && !inputGrads.includes(g) && ![...grads.values()].includes(g)) g.dispose();
+    if (!retainGraph) {
+      node.backward = null;
+      node.saved = [];
+      node.inputs = [];
+    }
+  }
+}
+
+function accumulateLeafGrad(leaf: Tensor, g: Tensor, firstNewId: number, heldByLeaves: Set<Tensor>): void {
+  // A gradient the leaf keeps must be its own memory: copy anything that may alias other tensors.
+  const fresh = g.id >= firstNewId && !heldByLeaves.has(g) && g.isContiguous() && g.offset === 0;
+  const own = fresh && g.dtype === leaf.dtype ? g : cloneTensor(g, leaf.dtype);
+  if (leaf.grad === null) {
+    leaf.grad = keep(own);
+    heldByLeaves.add(own);
+    return;
+  }
+  const sum = keep(add(leaf.grad, own));
+  leaf.grad.dispose();
+  leaf.grad = sum;
+  heldByLeaves.add(sum);
+}
+
+declare module './tensor.js' {
+  interface Tensor {
+    /** Backpropagates from this tensor (a scalar, or pass a gradient of its shape). */
+    backward(grad?: Tensor, options?: BackwardOptions): void;
+  }
+}
+
+Tensor.prototype.backward = function (this: Tensor, grad?: Tensor, options?: BackwardOptions) {
+  backward(this, grad, options);
+};

@@ -1,0 +1,11 @@
+// The tensor engine's public surface. Importing it attaches every op to Tensor.prototype.
+export { Tensor, type GradNode } from './tensor.js';
+export { type DType, type TypedArray, isFloating, promoteTypes } from './dtype.js';
+export * from './errors.js';
+export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
+export { tidy, keep } from './scope.js';
+export { memoryStats, clearPool } from './storage.js';
+export { backward, record, needsGrad, type BackwardOptions, type BackwardFn } from './autograd.js';
+export { Generator, defaultGenerator, manualSeed, randn, rand, bernoulli, randint, randperm, type RandomOptions } from './random.js';
+export * from './ops/index.js';
+export { native } from './native/index.js';

@@ -1,0 +1,6 @@
+// Every op module; importing one attaches its methods to Tensor.prototype.
+export * from './create-ops.js';
+export * from './arith.js';
+export * from './reduce.js';
+export * from './views.js';
+export type { Operand, Scalar } from './elementwise-kernels.js';
