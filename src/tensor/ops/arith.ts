@@ -202,6 +202,13 @@ declare module '../tensor.js' {
     square(): Tensor;
     reciprocal(): Tensor;
     clamp(min?: number, max?: number): Tensor;
+    sign(): Tensor;
+    floor(): Tensor;
+    ceil(): Tensor;
+    round(): Tensor;
+    erf(): Tensor;
+    log1p(): Tensor;
+    expm1(): Tensor;
   }
 }
 
@@ -212,4 +219,6 @@ Object.assign(Tensor.prototype, {
   sqrt: method(sqrt), rsqrt: method(rsqrt), abs: method(abs), tanh: method(tanh), sigmoid: method(sigmoid),
   relu: method(relu), gelu: method(gelu), silu: method(silu), softplus: method(softplus), sin: method(sin),
   cos: method(cos), square: method(square), reciprocal: method(reciprocal), clamp: method(clamp),
+  sign: method(sign), floor: method(floor), ceil: method(ceil), round: method(round), erf: method(erf),
+  log1p: method(log1p), expm1: method(expm1),
 });

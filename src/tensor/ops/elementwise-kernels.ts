@@ -76,8 +76,10 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   }
   release(ain, a);
   release(bin, b);
-  if (compare || promoted === ct) return out;
-  const converted = cloneTensor(out, promoted);
+  // Integer inputs to a float-only op (true division, pow, ...) give float32, as in PyTorch.
+  const resultType = isFloating(promoted) || INTEGER_BINARY.has(op) ? promoted : ct;
+  if (compare || resultType === ct) return out;
+  const converted = cloneTensor(out, resultType);
   out.dispose();
   return converted;
 }

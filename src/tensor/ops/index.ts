@@ -4,3 +4,4 @@ export * from './arith.js';
 export * from './reduce.js';
 export * from './views.js';
 export type { Operand, Scalar } from './elementwise-kernels.js';
+export * from './matmul.js';

@@ -1,0 +1,38 @@
+// Gradient checkpointing: run a segment without keeping its activations, and recompute it
+// (with the same random numbers) when backward reaches it. Trades compute for memory.
+import { AutogradError } from './errors.js';
+import { enableGrad, isGradEnabled, noGrad } from './grad-mode.js';
+import { defaultGenerator } from './random.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * Returns fn(...inputs), keeping only the inputs for backward. Parameters that fn closes over
+ * receive their gradients when the segment is recomputed, so a segment whose inputs are frozen
+ * (hidden states below a LoRA layer, say) still trains what is inside it.
+ */
+export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tensor[]): Tensor {
+  if (!isGradEnabled()) return fn(...inputs);
+  const rngState = defaultGenerator.getState();
+  const out = noGrad(() => fn(...inputs));
+  out.setGradFn({
+    name: 'checkpoint',
+    inputs,
+    saved: [],
+    backward: (g) => {
+      const resumeState = defaultGenerator.getState();
+      defaultGenerator.setState(rngState);
+      try {
+        const detached = inputs.map((x) => (x.requiresGrad ? x.detach().requiresGrad_() : x.detach()));
+        const recomputed = enableGrad(() => fn(...detached));
+        if (recomputed.shape.join() !== out.shape.join()) {
+          throw new AutogradError('checkpoint: the recomputed segment returned a different shape; fn must be deterministic');
+        }
+        if (recomputed.requiresGrad) recomputed.backward(g);
+        return detached.map((d) => d.grad);
+      } finally {
+        defaultGenerator.setState(resumeState);
+      }
+    },
+  });
+  return out;
+}
