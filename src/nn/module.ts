@@ -94,16 +94,17 @@ export abstract class Module {
 
   /** The module at a dotted path ('' is this module). */
   getSubmodule(path: string): Module {
-    let m: Module = this;
-    if (path === '') return m;
-    for (const part of path.split('.')) {
-      const next = (m as unknown as Record<string, unknown>)[part];
-      if (!(next instanceof Module)) {
-        throw new PeftError('E_MODULE', `no submodule '${path}': '${part}' is not a child of ${m.constructor.name}`);
-      }
-      m = next;
+    if (path === '') return this;
+    return path.split('.').reduce<Module>((m, part) => m.child(part, path), this);
+  }
+
+  /** The direct child `name`, or an error naming the full `path` that was asked for. */
+  private child(name: string, path: string): Module {
+    const value = (this as unknown as Record<string, unknown>)[name];
+    if (!(value instanceof Module)) {
+      throw new PeftError('E_MODULE', `no submodule '${path}': '${name}' is not a child of ${this.constructor.name}`);
     }
-    return m;
+    return value;
   }
 
   /** Replaces the module at a dotted path (how adapters wrap layers). */
