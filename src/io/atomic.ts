@@ -1,0 +1,55 @@
+// Atomic file writes: the contents go to a temporary file in the target's folder, are flushed to
+// disk, and the temporary file is renamed over the target. A reader sees the old file or the whole
+// new one, never half of it; on failure the temporary file is removed.
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Largest single write (Node rejects lengths of 2 GiB and more). */
+const MAX_WRITE = 1 << 30;
+
+/** Writes `path` atomically; `write` fills the temporary file through `file`. */
+export async function writeAtomic(path: string, write: (file: FileHandle) => Promise<void>): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const file = await open(temp, 'wx');
+  try {
+    try {
+      await write(file);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncFolder(dirname(path));
+}
+
+/** Writes `data` (UTF-8 for strings) to `path` atomically. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await writeAtomic(path, (file) => writeAll(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+}
+
+/** Writes all of `bytes` at the file's current position, in chunks Node accepts. */
+export async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, Math.min(bytes.length - done, MAX_WRITE));
+    done += bytesWritten;
+  }
+}
+
+/** Makes the rename itself durable. Best effort: some platforms (Windows) cannot open a folder. */
+async function syncFolder(folder: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(folder, 'r');
+    await handle.sync();
+  } catch {
+    // The file is complete either way; only the rename's durability across a crash is at stake.
+  } finally {
+    await handle?.close();
+  }
+}

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAll, writeAtomic, writeFileAtomic } from '../../src/io/atomic.js';
+import { tempDir } from './helpers.js';
+
+test('writeFileAtomic writes strings and bytes, replacing the old file, and leaves no temporary file', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'a.json');
+  await writeFileAtomic(path, '{"x": "é"}');
+  assert.equal(await readFile(path, 'utf8'), '{"x": "é"}');
+  await writeFileAtomic(path, new Uint8Array([1, 2, 3]));
+  assert.deepEqual([...(await readFile(path))], [1, 2, 3]);
+  assert.deepEqual(await readdir(dir), ['a.json']);
+});
+
+test('a failed write keeps the old file and removes the temporary one', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'model.safetensors');
+  await writeFile(path, 'old');
+  await assert.rejects(
+    writeAtomic(path, async (file) => {
+      await writeAll(file, Buffer.from('half of the new'));
+      throw new Error('disk full');
+    }),
+    /disk full/,
+  );
+  assert.equal(await readFile(path, 'utf8'), 'old');
+  assert.deepEqual(await readdir(dir), ['model.safetensors']);
+});
+
+test('writing into a missing folder fails without creating anything', async () => {
+  const dir = await tempDir();
+  await assert.rejects(writeFileAtomic(join(dir, 'no', 'such', 'file'), 'x'), { code: 'ENOENT' });
+  assert.deepEqual(await readdir(dir), []);
+});
