@@ -1,2 +1,4 @@
 // peftjs: parameter-efficient fine-tuning for TypeScript.
 export * from './tensor/index.js';
+export * from './io/index.js';
+export * from './nn/index.js';
