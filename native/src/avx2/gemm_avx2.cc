@@ -1,0 +1,302 @@
+// AVX2 + FMA float32 GEMM kernels: packers (bf16/f16 B converted with AVX2/F16C), the 6x16 register
+// tile, and a few-row kernel that streams B once for matrix-vector shaped products.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "gemm.h"
+
+namespace peftjs::gemm_detail {
+namespace {
+
+constexpr int kMR = 6, kNR = 16;
+
+template <BType BT>
+inline const void* b_elem(const void* b, int64_t i) {
+  return static_cast<const char*>(b) + i * (BT == BType::F32 ? 4 : 2);
+}
+
+// 8 consecutive B elements as float32.
+template <BType BT>
+inline __m256 load8(const void* p) {
+  if (BT == BType::BF16) {
+    __m256i x = _mm256_cvtepu16_epi32(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+  }
+  if (BT == BType::F16) return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+  return _mm256_loadu_ps(static_cast<const float*>(p));
+}
+
+// One B element as float32.
+template <BType BT>
+inline float load1(const void* p) {
+  if (BT == BType::BF16) return bf16_to_float(*static_cast<const uint16_t*>(p));
+  if (BT == BType::F16) return _cvtsh_ss(*static_cast<const uint16_t*>(p));
+  return *static_cast<const float*>(p);
+}
+
+// Transposes the 8x8 block held in r[0..7] (row i -> column i).
+inline void transpose8(__m256 r[8]) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    __m256 t0 = t[4 * h], t1 = t[4 * h + 1], t2 = t[4 * h + 2], t3 = t[4 * h + 3];
+    s[4 * h + 0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    s[4 * h + 1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    s[4 * h + 2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    s[4 * h + 3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(s[i], s[4 + i], 0x20);
+    r[4 + i] = _mm256_permute2f128_ps(s[i], s[4 + i], 0x31);
+  }
+}
+
+// One A panel from row-major A (rows of k): 8x8 transposes, stored k by k in increasing order so that
+// the 8-wide stores of a partial row group are overwritten by the next k's (hence the packing slack).
+template <int MR>
+void pack_a_panel_rows(const float* a, int64_t lda, int rows, int64_t kc, float* dst) {
+  constexpr int G = (MR + 7) / 8;
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    __m256 v[G][8];
+    for (int g = 0; g < G; ++g) {
+      for (int r = 0; r < 8; ++r)
+        v[g][r] = 8 * g + r < rows ? _mm256_loadu_ps(a + (8 * g + r) * lda + k) : _mm256_setzero_ps();
+      transpose8(v[g]);
+    }
+    for (int kk = 0; kk < 8; ++kk)
+      for (int g = 0; g < G; ++g) _mm256_storeu_ps(dst + (k + kk) * MR + 8 * g, v[g][kk]);
+  }
+  for (; k < kc; ++k)
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? a[r * lda + k] : 0.0f;
+}
+
+// One A panel from column-major A (op(A)[i][k] = a[k * lda + i]): MR contiguous floats per k.
+template <int MR>
+void pack_a_panel_cols(const float* a, int64_t lda, int rows, int64_t kc, float* dst) {
+  if (rows == MR) {
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * MR, a + k * lda, MR * sizeof(float));
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k)
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? a[k * lda + r] : 0.0f;
+}
+
+// One B panel from row-major op(B) (rows of n): NR/8 converted vectors per k.
+template <int NR, BType BT>
+void pack_b_panel_rows(const void* b, int64_t ldb, int cols, int64_t kc, float* dst) {
+  if (cols == NR) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int g = 0; g < NR / 8; ++g) _mm256_storeu_ps(dst + k * NR + 8 * g, load8<BT>(b_elem<BT>(b, k * ldb + 8 * g)));
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k)
+    for (int j = 0; j < NR; ++j) dst[k * NR + j] = j < cols ? load1<BT>(b_elem<BT>(b, k * ldb + j)) : 0.0f;
+}
+
+// One B panel from B stored n-major (op(B)[k][j] = b[j * ldb + k]): converted 8x8 transposes.
+template <int NR, BType BT>
+void pack_b_panel_cols(const void* b, int64_t ldb, int cols, int64_t kc, float* dst) {
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    for (int g = 0; g < NR / 8; ++g) {
+      __m256 v[8];
+      for (int r = 0; r < 8; ++r)
+        v[r] = 8 * g + r < cols ? load8<BT>(b_elem<BT>(b, (8 * g + r) * ldb + k)) : _mm256_setzero_ps();
+      transpose8(v);
+      for (int kk = 0; kk < 8; ++kk) _mm256_storeu_ps(dst + (k + kk) * NR + 8 * g, v[kk]);
+    }
+  }
+  for (; k < kc; ++k)
+    for (int j = 0; j < NR; ++j) dst[k * NR + j] = j < cols ? load1<BT>(b_elem<BT>(b, j * ldb + k)) : 0.0f;
+}
+
+template <int NR, BType BT>
+void pack_b_as(bool trans, const void* b, int64_t ldb, int64_t kc, int64_t nc, float* dst) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - j0));
+    if (trans) {
+      pack_b_panel_cols<NR, BT>(b_elem<BT>(b, j0 * ldb), ldb, cols, kc, dst);
+    } else {
+      pack_b_panel_rows<NR, BT>(b_elem<BT>(b, j0), ldb, cols, kc, dst);
+    }
+  }
+}
+
+// The 6x16 register tile: C[0:6, 0:16] = alpha * sum_k pa[k*6 + i] * pb[k*16 + j] + beta * C,
+// 12 ymm accumulators, A broadcast and B loaded per k. Partial tiles go through a local buffer.
+void tile_6x16(int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c, int64_t ldc, int m,
+               int n) {
+  __m256 acc[kMR][2];
+  #pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  #pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kNR - 1), _MM_HINT_T0);
+  }
+  #pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k, pa += kMR, pb += kNR) {
+    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+    #pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      const __m256 a = _mm256_broadcast_ss(pa + i);
+      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  if (m == kMR && n == kNR) {  // all loads of C before any store: C rows 4 KB apart would alias
+    #pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i)
+      #pragma GCC unroll 16
+      for (int h = 0; h < 2; ++h) {
+        acc[i][h] = _mm256_mul_ps(va, acc[i][h]);
+        if (beta != 0.0f) acc[i][h] = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + i * ldc + 8 * h), acc[i][h]);
+      }
+    #pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i)
+      #pragma GCC unroll 16
+      for (int h = 0; h < 2; ++h) _mm256_storeu_ps(c + i * ldc + 8 * h, acc[i][h]);
+    return;
+  }
+  alignas(32) float tmp[kMR * kNR];
+  #pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i)
+    #pragma GCC unroll 16
+    for (int h = 0; h < 2; ++h) _mm256_store_ps(tmp + i * kNR + 8 * h, _mm256_mul_ps(va, acc[i][h]));
+  #pragma GCC unroll 16
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? tmp[i * kNR + j] : tmp[i * kNR + j] + beta * c[i * ldc + j];
+}
+
+void macro_6x16(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c,
+                int64_t ldc) {
+  for (int64_t j = 0; j < nc; j += kNR)
+    for (int64_t i = 0; i < mc; i += kMR)
+      tile_6x16(kc, pa + i * kc, pb + j * kc, alpha, beta, c + i * ldc + j, ldc, static_cast<int>(std::min<int64_t>(kMR, mc - i)),
+                static_cast<int>(std::min<int64_t>(kNR, nc - j)));
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+// Few rows, op(B) row-major: C rows [j0, j1) = beta * C, then C += (alpha * A[i][k..k+3]) * B rows k..k+3,
+// streaming four B rows at a time once; the C rows stay in L1.
+template <BType BT>
+void small_m_rows(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b,
+                  int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = j0; j < j1; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+  for (int64_t k = 0; k < K; k += 4) {
+    const int kn = static_cast<int>(std::min<int64_t>(4, K - k));
+    const void* rows[4];
+    for (int r = 0; r < 4; ++r) rows[r] = b_elem<BT>(b, (k + std::min(r, kn - 1)) * ldb);
+    for (int64_t i = 0; i < m; ++i) {
+      __m256 av[4];
+      float as[4];
+      for (int r = 0; r < 4; ++r) {
+        as[r] = r < kn ? alpha * a[i * lda + k + r] : 0.0f;
+        av[r] = _mm256_set1_ps(as[r]);
+      }
+      float* ci = c + i * ldc;
+      int64_t j = j0;
+      for (; j + 8 <= j1; j += 8) {
+        __m256 v = _mm256_loadu_ps(ci + j);
+        for (int r = 0; r < 4; ++r) v = _mm256_fmadd_ps(av[r], load8<BT>(b_elem<BT>(rows[r], j)), v);
+        _mm256_storeu_ps(ci + j, v);
+      }
+      for (; j < j1; ++j)
+        for (int r = 0; r < kn; ++r) ci[j] += as[r] * load1<BT>(b_elem<BT>(rows[r], j));
+    }
+  }
+}
+
+// Few rows, B stored n-major: each C element is a dot product of an A row with a B row; four B rows
+// at a time, two 8-wide accumulators each.
+template <BType BT>
+void small_m_cols(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b,
+                  int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+  for (int64_t j = j0; j < j1; j += 4) {
+    const int jn = static_cast<int>(std::min<int64_t>(4, j1 - j));
+    const void* rows[4];
+    for (int r = 0; r < 4; ++r) rows[r] = b_elem<BT>(b, (j + std::min(r, jn - 1)) * ldb);
+    for (int64_t i = 0; i < m; ++i) {
+      const float* ai = a + i * lda;
+      __m256 acc[4][2];
+      for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+      int64_t k = 0;
+      for (; k + 16 <= K; k += 16) {
+        const __m256 a0 = _mm256_loadu_ps(ai + k), a1 = _mm256_loadu_ps(ai + k + 8);
+        for (int r = 0; r < 4; ++r) {
+          acc[r][0] = _mm256_fmadd_ps(a0, load8<BT>(b_elem<BT>(rows[r], k)), acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(a1, load8<BT>(b_elem<BT>(rows[r], k + 8)), acc[r][1]);
+        }
+      }
+      float sum[4];
+      for (int r = 0; r < 4; ++r) {
+        sum[r] = hsum(_mm256_add_ps(acc[r][0], acc[r][1]));
+        for (int64_t kk = k; kk < K; ++kk) sum[r] += ai[kk] * load1<BT>(b_elem<BT>(rows[r], kk));
+      }
+      for (int r = 0; r < jn; ++r) {
+        float* cij = c + i * ldc + j + r;
+        *cij = beta == 0.0f ? alpha * sum[r] : alpha * sum[r] + beta * *cij;
+      }
+    }
+  }
+}
+
+template <BType BT>
+void small_m_as(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
+                int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+  if (trans) return small_m_cols<BT>(m, j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  small_m_rows<BT>(m, j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+}
+
+}  // namespace
+
+template <int MR>
+void pack_a_avx2(bool trans, const float* a, int64_t lda, int64_t mc, int64_t kc, float* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - i0));
+    if (trans) {
+      pack_a_panel_cols<MR>(a + i0, lda, rows, kc, dst);
+    } else {
+      pack_a_panel_rows<MR>(a + i0 * lda, lda, rows, kc, dst);
+    }
+  }
+}
+
+template <int NR>
+void pack_b_avx2(bool trans, const void* b, BType bt, int64_t ldb, int64_t kc, int64_t nc, float* dst) {
+  if (bt == BType::BF16) return pack_b_as<NR, BType::BF16>(trans, b, ldb, kc, nc, dst);
+  if (bt == BType::F16) return pack_b_as<NR, BType::F16>(trans, b, ldb, kc, nc, dst);
+  pack_b_as<NR, BType::F32>(trans, b, ldb, kc, nc, dst);
+}
+
+template void pack_a_avx2<6>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_a_avx2<12>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_b_avx2<16>(bool, const void*, BType, int64_t, int64_t, int64_t, float*);
+template void pack_b_avx2<32>(bool, const void*, BType, int64_t, int64_t, int64_t, float*);
+
+void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
+                  BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+  if (bt == BType::BF16) return small_m_as<BType::BF16>(m, j0, j1, K, a, lda, trans, b, ldb, alpha, beta, c, ldc);
+  if (bt == BType::F16) return small_m_as<BType::F16>(m, j0, j1, K, a, lda, trans, b, ldb, alpha, beta, c, ldc);
+  small_m_as<BType::F32>(m, j0, j1, K, a, lda, trans, b, ldb, alpha, beta, c, ldc);
+}
+
+const Kernels<float>& kernels_f32_avx2() {
+  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_6x16, small_m_avx2};
+  return k;
+}
+
+}  // namespace peftjs::gemm_detail

@@ -1,0 +1,217 @@
+// The blocked GEMM driver: picks the kernels for this CPU, splits the product into tiles for the
+// thread pool, and runs the GotoBLAS loops (pack B block, pack A block, macro-kernel) on each tile.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <new>
+#include <numeric>
+
+#include "cpu.h"
+#include "threadpool.h"
+
+namespace peftjs {
+namespace {
+
+using gemm_detail::Kernels;
+
+constexpr int64_t kKC = 256;             // depth of a packed block: a B micro-panel (KC x NR) stays in L1
+constexpr int64_t kMC = 144;             // rows of a packed A block (MC x KC floats, 144 KB) stay in L2
+constexpr int64_t kMaxPackedB = 1 << 21;  // elements of op(B) packed at once (8 MB of float32, in L3)
+constexpr int64_t kTinyWork = 4096;       // M*N*K at or below this: direct loops, no packing
+constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not worth a thread hand-off
+constexpr double kSplitItemFlops = 4e7;   // batch items smaller than this are not split among threads
+constexpr int64_t kPackSlack = 64;       // elements the packers may write past the last panel
+
+// One call's arguments, with helpers for addressing op(A), op(B) and C of batch item b.
+template <typename T>
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K;
+  T alpha;
+  const T* A;
+  int64_t lda, sA;
+  const void* B;
+  BType bt;
+  int64_t ldb, sB;
+  T beta;
+  T* C;
+  int64_t ldc, sC, batch;
+
+  const T* a_at(int64_t b, int64_t i, int64_t k) const { return A + b * sA + (ta ? k * lda + i : i * lda + k); }
+  const void* b_at(int64_t b, int64_t k, int64_t j) const {
+    int64_t esize = bt == BType::F32 ? sizeof(T) : 2;
+    return static_cast<const char*>(B) + (b * sB + (tb ? j * ldb + k : k * ldb + j)) * esize;
+  }
+  T* c_at(int64_t b, int64_t i, int64_t j) const { return C + b * sC + i * ldc + j; }
+};
+
+// A 64-byte-aligned buffer per thread and slot, grown on demand and freed when the thread ends.
+template <typename T>
+T* scratch(int slot, int64_t count) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffers[3];
+  Buffer& buf = buffers[slot];
+  size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
+  if (buf.bytes < bytes) {
+    std::free(buf.data);
+    buf.data = std::aligned_alloc(64, bytes);
+    buf.bytes = buf.data ? bytes : 0;
+    if (!buf.data) throw std::bad_alloc();
+  }
+  return static_cast<T*>(buf.data);
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Splits `total` into equal blocks of at most `most` (a multiple of `unit`): the block length.
+int64_t block_len(int64_t total, int64_t most, int64_t unit) {
+  return std::min(round_up(ceil_div(total, ceil_div(total, most)), unit), round_up(most, unit));
+}
+
+// C = beta * C for item b (beta == 0 writes zeros): the whole product when K == 0 or alpha == 0.
+template <typename T>
+void scale_c(const Problem<T>& p, int64_t b) {
+  for (int64_t i = 0; i < p.M; ++i) {
+    T* c = p.c_at(b, i, 0);
+    for (int64_t j = 0; j < p.N; ++j) c[j] = p.beta == T(0) ? T(0) : p.beta * c[j];
+  }
+}
+
+// Direct triple loop for tiny products, where packing costs more than it saves.
+template <typename T>
+void tiny(const Problem<T>& p, int64_t b) {
+  for (int64_t i = 0; i < p.M; ++i) {
+    for (int64_t j = 0; j < p.N; ++j) {
+      T acc = 0;
+      for (int64_t k = 0; k < p.K; ++k) {
+        int64_t bi = p.tb ? j * p.ldb + k : k * p.ldb + j;
+        acc += *p.a_at(b, i, k) * gemm_detail::load_b<T>(p.b_at(b, 0, 0), p.bt, bi);
+      }
+      T* c = p.c_at(b, i, j);
+      *c = p.beta == T(0) ? p.alpha * acc : p.alpha * acc + p.beta * *c;
+    }
+  }
+}
+
+// Few rows: op(A) (copied to a row-major buffer when transposed) against op(B), streamed once, in
+// column chunks shared among `threads`.
+template <typename T>
+void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
+  const T* a = p.a_at(b, 0, 0);
+  int64_t lda = p.lda;
+  if (p.ta) {
+    T* buf = scratch<T>(2, p.M * p.K);
+    for (int64_t i = 0; i < p.M; ++i)
+      for (int64_t k = 0; k < p.K; ++k) buf[i * p.K + k] = *p.a_at(b, i, k);
+    a = buf;
+    lda = p.K;
+  }
+  const int64_t width = threads == 1 ? p.N : round_up(ceil_div(p.N, 2 * threads), 16), chunks = ceil_div(p.N, width);
+  auto chunk = [&](int64_t t) {
+    kern.small_m(p.M, t * width, std::min(p.N, (t + 1) * width), p.K, a, lda, p.tb, p.b_at(b, 0, 0), p.bt, p.ldb,
+                 p.alpha, p.beta, p.c_at(b, 0, 0), p.ldc);
+  };
+  if (threads > 1 && chunks > 1) return parallel_for(chunks, chunk);
+  for (int64_t t = 0; t < chunks; ++t) chunk(t);
+}
+
+// The packed product for item b on `threads` threads. Columns go in chunks of at most kMaxPackedB
+// packed B elements; per chunk, one parallel pass packs all of op(B)[:, chunk] (every KC block), and a
+// second computes it in tasks of (MC-row block x column part), each packing its own A blocks.
+template <typename T>
+void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
+  const int64_t kc_len = block_len(p.K, kKC, 1), k_blocks = ceil_div(p.K, kc_len);
+  const int64_t mc_len = block_len(p.M, kMC, kern.mr), m_blocks = ceil_div(p.M, mc_len);
+  const int64_t nc_len = block_len(p.N, std::max<int64_t>(kern.nr, kMaxPackedB / p.K / kern.nr * kern.nr), kern.nr);
+  const int64_t parts = threads == 1 ? 1 : std::min(ceil_div(2 * threads, m_blocks), ceil_div(nc_len, kern.nr));
+  const int64_t part_len = round_up(ceil_div(nc_len, parts), kern.nr);
+  T* pb = scratch<T>(1, p.K * nc_len + kPackSlack);
+  auto pool = [&](int64_t n, const std::function<void(int64_t)>& fn) {
+    if (threads > 1 && n > 1) return parallel_for(n, fn);
+    for (int64_t i = 0; i < n; ++i) fn(i);
+  };
+  for (int64_t jc = 0; jc < p.N; jc += nc_len) {
+    const int64_t nc = std::min(nc_len, p.N - jc), ncr = round_up(nc, kern.nr);
+    const int64_t groups = threads == 1 ? 1 : std::min(ceil_div(2 * threads, k_blocks), ncr / kern.nr);
+    const int64_t group_len = round_up(ceil_div(ncr, groups), kern.nr);
+    pool(k_blocks * groups, [&](int64_t t) {
+      const int64_t pc = t / groups * kc_len, kc = std::min(kc_len, p.K - pc), j0 = t % groups * group_len;
+      if (j0 < nc) kern.pack_b(p.tb, p.b_at(b, pc, jc + j0), p.bt, p.ldb, kc, std::min(group_len, nc - j0), pb + pc * ncr + j0 * kc);
+    });
+    pool(m_blocks * parts, [&](int64_t t) {
+      const int64_t ic = t / parts * mc_len, mc = std::min(mc_len, p.M - ic), j0 = t % parts * part_len;
+      if (j0 >= nc) return;
+      T* pa = scratch<T>(0, mc_len * kc_len + kPackSlack);
+      for (int64_t pc = 0; pc < p.K; pc += kc_len) {
+        const int64_t kc = std::min(kc_len, p.K - pc);
+        kern.pack_a(p.ta, p.a_at(b, ic, pc), p.lda, mc, kc, pa);
+        kern.macro(mc, std::min(part_len, nc - j0), kc, pa, pb + pc * ncr + j0 * kc, p.alpha, pc == 0 ? p.beta : T(1),
+                   p.c_at(b, ic, jc + j0), p.ldc);
+      }
+    });
+  }
+}
+
+// Runs fn(b) for every batch item: items in parallel when there are enough of them to share out
+// evenly (or each is too small to split), else one after another with `threads` for each.
+template <typename T>
+void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
+  if (p.M <= 0 || p.N <= 0 || p.batch <= 0) return;
+  const double item_flops = 2.0 * p.M * p.N * p.K;
+  int threads = parallel && item_flops * p.batch >= 2 * kMinTaskFlops ? num_threads() : 1;
+  auto item = [&](int64_t b, int item_threads) {
+    if (p.K == 0 || p.alpha == T(0)) return scale_c(p, b);
+    if (p.M * p.N * p.K <= kTinyWork) return tiny(p, b);
+    if (kern.small_m && p.M <= gemm_detail::kSmallM) return small_m(p, kern, b, item_threads);
+    packed(p, kern, b, item_threads);
+  };
+  if (threads > 1 && p.batch >= threads &&
+      (p.batch % threads == 0 || p.batch >= 4 * threads || item_flops < kSplitItemFlops)) {
+    return parallel_for(p.batch, [&](int64_t b) { item(b, 1); });
+  }
+  if (item_flops < 2 * kMinTaskFlops) threads = 1;
+  for (int64_t b = 0; b < p.batch; ++b) item(b, threads);
+}
+
+const Kernels<float>& f32_kernels() {
+  switch (simd_level()) {
+    case Simd::Avx512:
+      return gemm_detail::kernels_f32_avx512();
+    case Simd::Avx2:
+      return gemm_detail::kernels_f32_avx2();
+    default:
+      return gemm_detail::kernels_f32_portable();
+  }
+}
+
+}  // namespace
+
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           int64_t strideA, const void* B, BType btype, int64_t ldb, int64_t strideB, float beta, float* C,
+           int64_t ldc, int64_t strideC, int64_t batch) {
+  Problem<float> p{transA, transB, M, N, K, alpha, A, lda, strideA, B, btype, ldb, strideB, beta, C, ldc, strideC, batch};
+  run(p, f32_kernels(), true);
+}
+
+void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const void* B, BType btype, int64_t ldb, float beta, float* C, int64_t ldc) {
+  Problem<float> p{transA, transB, M, N, K, alpha, A, lda, 0, B, btype, ldb, 0, beta, C, ldc, 0, 1};
+  run(p, f32_kernels(), false);
+}
+
+void dgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
+           int64_t strideA, const double* B, int64_t ldb, int64_t strideB, double beta, double* C, int64_t ldc,
+           int64_t strideC, int64_t batch) {
+  Problem<double> p{transA, transB, M, N, K, alpha, A, lda, strideA, B, BType::F32, ldb, strideB, beta, C, ldc, strideC, batch};
+  run(p, gemm_detail::kernels_f64_portable(), true);
+}
+
+}  // namespace peftjs

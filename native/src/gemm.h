@@ -1,0 +1,94 @@
+// Matrix products: C = alpha * op(A) * op(B) + beta * C, row-major, float32 (B may be stored as bf16
+// or f16 and is converted while it is packed) and float64. BLIS-style blocking: op(A) is packed into
+// MR-row panels, op(B) into NR-column panels, and a register-blocked micro-kernel runs over them.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace peftjs {
+
+enum class BType { F32 = 0, BF16 = 1, F16 = 2 };
+
+// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b in [0, batch), row-major. op(A) is MxK (A is
+// stored KxM when transA), op(B) is KxN (B is stored NxK when transB). lda/ldb/ldc are row strides in
+// elements; strideA/B/C are the element distances between batch items (0 broadcasts one matrix).
+// beta == 0 overwrites C without reading it. Runs on the thread pool.
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           int64_t strideA, const void* B, BType btype, int64_t ldb, int64_t strideB, float beta, float* C,
+           int64_t ldc, int64_t strideC, int64_t batch);
+
+// The same product on one thread, for use inside another kernel's parallel_for task.
+void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const void* B, BType btype, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// The same product in float64 (gradient checks): blocked and threaded, portable code.
+void dgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
+           int64_t strideA, const double* B, int64_t ldb, int64_t strideB, double beta, double* C, int64_t ldc,
+           int64_t strideC, int64_t batch);
+
+namespace gemm_detail {
+
+// The pieces one instruction set provides to the blocked driver in gemm.cc. Packed panels are
+// k-major (panel[k * mr + i], panel[k * nr + j]) and zero-padded to whole panels.
+template <typename T>
+struct Kernels {
+  int mr, nr;
+  // Packs op(A)[0:mc, 0:kc] (a points at its first element) into ceil(mc / mr) panels.
+  void (*pack_a)(bool trans, const T* a, int64_t lda, int64_t mc, int64_t kc, T* dst);
+  // Packs op(B)[0:kc, 0:nc] into ceil(nc / nr) panels, converting bf16/f16 to T.
+  void (*pack_b)(bool trans, const void* b, BType bt, int64_t ldb, int64_t kc, int64_t nc, T* dst);
+  // C[0:mc, 0:nc] = alpha * packedA * packedB + beta * C (beta == 0: C is not read).
+  void (*macro)(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, T alpha, T beta, T* c, int64_t ldc);
+  // Few rows: C[0:m, j0:j1] = alpha * a * op(B)[:, j0:j1] + beta * C, a row-major m x K (m <= kSmallM),
+  // b pointing at op(B)[0][0]; streams B once without packing. Null where not provided.
+  void (*small_m)(int64_t m, int64_t j0, int64_t j1, int64_t K, const T* a, int64_t lda, bool trans, const void* b,
+                  BType bt, int64_t ldb, T alpha, T beta, T* c, int64_t ldc);
+};
+
+constexpr int kSmallM = 4;  // the most rows small_m handles
+
+const Kernels<float>& kernels_f32_portable();
+const Kernels<double>& kernels_f64_portable();
+const Kernels<float>& kernels_f32_avx2();
+const Kernels<float>& kernels_f32_avx512();
+
+// AVX2 packers and few-row kernel, shared by the AVX-512 kernels (instantiated for MR 6, 12 and NR 16, 32).
+template <int MR>
+void pack_a_avx2(bool trans, const float* a, int64_t lda, int64_t mc, int64_t kc, float* dst);
+template <int NR>
+void pack_b_avx2(bool trans, const void* b, BType bt, int64_t ldb, int64_t kc, int64_t nc, float* dst);
+void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
+                  BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
+
+// Element i of a B buffer as T: bf16 is the upper half of a float32, f16 is IEEE half.
+inline float bf16_to_float(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+inline float f16_to_float(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000 | (mant << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise the mantissa
+    int shift = __builtin_clz(mant) - 21;
+    bits = sign | (uint32_t(113 - shift) << 23) | ((mant << shift) & 0x3ff) << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+template <typename T>
+inline T load_b(const void* b, BType bt, int64_t i) {
+  if (bt == BType::BF16) return bf16_to_float(static_cast<const uint16_t*>(b)[i]);
+  if (bt == BType::F16) return f16_to_float(static_cast<const uint16_t*>(b)[i]);
+  return static_cast<const T*>(b)[i];
+}
+
+}  // namespace gemm_detail
+}  // namespace peftjs

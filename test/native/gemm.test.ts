@@ -1,0 +1,338 @@
+// The native GEMM against a float64 triple loop: every transpose combination, padded rows, offsets,
+// batches with broadcast operands, bf16/f16 B, float64, argument checks, and (in a child process
+// with PEFTJS_SIMD=portable) the portable kernels.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { native } from '../../src/tensor/native/index.js';
+import { bf16ToFloat, f16ToFloat, floatToBf16, floatToF16 } from '../../src/tensor/half.js';
+
+const portableChild = process.env.PEFTJS_GEMM_TEST_PORTABLE === '1';
+
+/** Deterministic uniform numbers in [-1, 1). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  };
+}
+
+interface Case {
+  transA?: boolean;
+  transB?: boolean;
+  M: number;
+  N: number;
+  K: number;
+  alpha?: number;
+  beta?: number;
+  bType?: 0 | 1 | 2;
+  pad?: number; // extra elements at the end of every stored row of A, B and C
+  batch?: number;
+  broadcastA?: boolean; // strideA = 0
+  broadcastB?: boolean; // strideB = 0
+  f64?: boolean;
+}
+
+/** Runs one product through the addon and checks every element of C, and that padding is untouched. */
+function check(c: Case, seed = 1): void {
+  const { M, N, K, transA = false, transB = false, alpha = 1, beta = 0, bType = 0, pad = 0, batch = 1 } = c;
+  const next = rng(seed);
+  const [aRows, aCols] = transA ? [K, M] : [M, K];
+  const [bRows, bCols] = transB ? [N, K] : [K, N];
+  const lda = aCols + pad;
+  const ldb = bCols + pad;
+  const ldc = N + pad;
+  const aOff = 3;
+  const bOff = 5;
+  const cOff = 2;
+  const strideA = c.broadcastA ? 0 : aRows * lda + 1;
+  const strideB = c.broadcastB ? 0 : bRows * ldb + 2;
+  const strideC = M * ldc + 3;
+  const aLen = aOff + (batch - 1) * strideA + aRows * lda;
+  const bLen = bOff + (batch - 1) * strideB + bRows * ldb;
+  const cLen = cOff + (batch - 1) * strideC + M * ldc;
+  const Ftype = c.f64 ? Float64Array : Float32Array;
+  const A = new Ftype(aLen).map(() => next());
+  const Bvals = new Float64Array(bLen);
+  const B16 = new Uint16Array(bLen);
+  const Bf = new Ftype(bLen);
+  for (let i = 0; i < bLen; i++) {
+    const v = next();
+    if (bType === 1) B16[i] = floatToBf16(v);
+    if (bType === 2) B16[i] = floatToF16(v);
+    Bvals[i] = bType === 1 ? bf16ToFloat(B16[i]!) : bType === 2 ? f16ToFloat(B16[i]!) : ((Bf[i] = v), Bf[i]!);
+  }
+  const C = new Ftype(cLen).map(() => (beta === 0 ? NaN : next()));
+  const C0 = C.slice();
+  if (c.f64) {
+    native.gemmF64(
+      transA,
+      transB,
+      M,
+      N,
+      K,
+      alpha,
+      A as Float64Array,
+      aOff,
+      lda,
+      strideA,
+      Bf as Float64Array,
+      bOff,
+      ldb,
+      strideB,
+      beta,
+      C as Float64Array,
+      cOff,
+      ldc,
+      strideC,
+      batch,
+    );
+  } else {
+    native.gemm(
+      transA,
+      transB,
+      M,
+      N,
+      K,
+      alpha,
+      A as Float32Array,
+      aOff,
+      lda,
+      strideA,
+      bType === 0 ? (Bf as Float32Array) : B16,
+      bOff,
+      bType,
+      ldb,
+      strideB,
+      beta,
+      C as Float32Array,
+      cOff,
+      ldc,
+      strideC,
+      batch,
+    );
+  }
+  const tol = c.f64 ? 1e-13 : 2e-6;
+  const written = new Uint8Array(cLen);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        let mag = 0;
+        for (let k = 0; k < K; k++) {
+          const a = A[aOff + b * strideA + (transA ? k * lda + i : i * lda + k)]!;
+          const bv = Bvals[bOff + b * strideB + (transB ? j * ldb + k : k * ldb + j)]!;
+          sum += a * bv;
+          mag += Math.abs(a * bv);
+        }
+        const at = cOff + b * strideC + i * ldc + j;
+        const old = beta === 0 ? 0 : C0[at]!;
+        const want = alpha * sum + beta * old;
+        const bound = tol * (Math.abs(alpha) * mag + Math.abs(beta * old)) + 1e-30;
+        written[at] = 1;
+        if (!(Math.abs(C[at]! - want) <= bound)) {
+          assert.fail(`${JSON.stringify(c)}: C[${b}][${i}][${j}] = ${C[at]}, want ${want} (tolerance ${bound})`);
+        }
+      }
+    }
+  }
+  for (let at = 0; at < cLen; at++) {
+    if (!written[at] && !Object.is(C[at], C0[at]))
+      assert.fail(`${JSON.stringify(c)}: wrote C[${at}] outside the matrices`);
+  }
+}
+
+const trans: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+test('f32: sizes 1, 7, 33, 1023 and mixes, every transpose combination', () => {
+  const shapes: [number, number, number][] = portableChild
+    ? [
+        [1, 1, 1],
+        [7, 33, 7],
+        [33, 7, 300],
+        [5, 40, 33],
+      ]
+    : [
+        [1, 1, 1],
+        [7, 7, 7],
+        [33, 33, 33],
+        [1, 1023, 33],
+        [33, 7, 1023],
+        [1023, 33, 65],
+        [7, 1023, 17],
+        [2, 300, 1023],
+        [150, 40, 600],
+      ];
+  for (const [transA, transB] of trans) {
+    for (const [M, N, K] of shapes) check({ M, N, K, transA, transB, alpha: 1.5, beta: 0.5, pad: 3 });
+  }
+});
+
+test('f32: alpha/beta variants, beta = 0 ignores NaN in C, K = 0 and alpha = 0 scale C', () => {
+  for (const [alpha, beta] of [
+    [1, 0],
+    [-0.75, 1],
+    [2, -1.25],
+    [0, 0.5],
+    [0, 0],
+  ]) {
+    check({ M: 40, N: 37, K: 50, alpha, beta, transB: true });
+    check({ M: 3, N: 100, K: 64, alpha, beta });
+  }
+  check({ M: 5, N: 6, K: 0, alpha: 1, beta: 0.5 });
+  check({ M: 5, N: 6, K: 0, alpha: 1, beta: 0 });
+  check({ M: 0, N: 6, K: 3 });
+  check({ M: 6, N: 0, K: 3 });
+});
+
+test('f32: batches with strides, broadcast A or B (stride 0)', () => {
+  for (const [transA, transB] of trans) {
+    check({ M: 20, N: 30, K: 40, transA, transB, batch: 3, alpha: 0.5, beta: 1, pad: 1 });
+    check({ M: 2, N: 70, K: 33, transA, transB, batch: 4, broadcastB: true });
+    check({ M: 17, N: 9, K: 129, transA, transB, batch: 5, broadcastA: true });
+    check({ M: 4, N: 4, K: 4, transA, transB, batch: 6, broadcastA: true, broadcastB: true, beta: 2 });
+  }
+});
+
+test('f32: bf16 and f16 B (compared with the rounded values)', () => {
+  for (const bType of [1, 2] as const) {
+    for (const [transA, transB] of trans) {
+      check({ M: 33, N: 45, K: 70, transA, transB, bType, alpha: 1.25, beta: 0.5, pad: 2 });
+      check({ M: 1, N: 300, K: 257, transA, transB, bType });
+      check({ M: 4, N: 33, K: 1023, transA, transB, bType, batch: 2, broadcastB: true });
+    }
+    if (!portableChild) check({ M: 200, N: 130, K: 300, transB: true, bType, batch: 2 });
+  }
+  check({ M: 3, N: 5, K: 7, bType: 2 }, 7);
+});
+
+test('f32: a wide B packed in several column chunks', { skip: portableChild }, () => {
+  check({ M: 7, N: 2100, K: 1030, transB: true, bType: 1 });
+  check({ M: 9, N: 2100, K: 1030, alpha: 0.5, beta: 0.5 });
+});
+
+test('f64: gemmF64 matches the reference', () => {
+  for (const [transA, transB] of trans) {
+    check({ M: 33, N: 7, K: 65, transA, transB, alpha: 1.5, beta: 0.25, pad: 2, f64: true });
+    check({ M: 1, N: 40, K: 300, transA, transB, f64: true, batch: 2, broadcastA: true });
+  }
+  check({ M: 130, N: 70, K: 260, f64: true });
+});
+
+test('argument checks', () => {
+  const f: Float32Array = new Float32Array(16);
+  const h = new Uint16Array(16);
+  const base = {
+    M: 2,
+    N: 2,
+    K: 2,
+    A: f,
+    aOff: 0,
+    lda: 2,
+    sA: 0,
+    B: f as Float32Array | Uint16Array,
+    bOff: 0,
+    bt: 0 as 0 | 1 | 2,
+    ldb: 2,
+    sB: 0,
+    C: f,
+    cOff: 0,
+    ldc: 2,
+    sC: 4,
+    batch: 1,
+  };
+  const call = (over: Partial<typeof base>) => {
+    const a = { ...base, ...over };
+    native.gemm(
+      false,
+      false,
+      a.M,
+      a.N,
+      a.K,
+      1,
+      a.A,
+      a.aOff,
+      a.lda,
+      a.sA,
+      a.B,
+      a.bOff,
+      a.bt,
+      a.ldb,
+      a.sB,
+      0,
+      a.C,
+      a.cOff,
+      a.ldc,
+      a.sC,
+      a.batch,
+    );
+  };
+  call({});
+  assert.throws(() => call({ M: -1 }), RangeError);
+  assert.throws(() => call({ aOff: 13 }), { name: 'RangeError', message: /A needs 17 elements .* but has 16/ });
+  assert.throws(() => call({ lda: 1 }), /lda = 1 is less than the 2 columns/);
+  assert.throws(() => call({ batch: 4, sB: 5 }), /B needs 19 elements/);
+  assert.throws(() => call({ batch: 2, sC: 0 }), /strideC = 0/);
+  assert.throws(() => call({ bt: 1 }), TypeError);
+  assert.throws(() => call({ B: h, bt: 3 as 2 }), RangeError);
+  assert.throws(() => call({ C: new Float64Array(16) as unknown as Float32Array }), TypeError);
+  call({ B: h, bt: 2 });
+  call({ batch: 0 });
+  assert.throws(
+    () =>
+      native.gemmF64(
+        false,
+        false,
+        2,
+        2,
+        2,
+        1,
+        new Float64Array(4),
+        0,
+        2,
+        0,
+        new Float64Array(3),
+        0,
+        2,
+        0,
+        0,
+        new Float64Array(4),
+        0,
+        2,
+        0,
+        1,
+      ),
+    /B needs 4 elements/,
+  );
+});
+
+test('fmaPeak: a positive rate for widths the CPU has, an error for the others', () => {
+  const level = native.simdLevel();
+  if (level === 'portable') {
+    assert.throws(() => native.fmaPeak(256, 1, 0.01), /not available/);
+  } else {
+    assert.ok(native.fmaPeak(256, 1, 0.02) > 0);
+    assert.ok(native.fmaPeak(128, 2, 0.02) > 0);
+  }
+  if (level !== 'avx512') assert.throws(() => native.fmaPeak(512, 1, 0.01), /not available/);
+  assert.throws(() => native.fmaPeak(64 as 128, 1, 0.01), RangeError);
+});
+
+test('portable kernels (PEFTJS_SIMD=portable in a child process)', { skip: portableChild }, () => {
+  const file = fileURLToPath(import.meta.url);
+  const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: 'portable', PEFTJS_GEMM_TEST_PORTABLE: '1' };
+  delete env.NODE_TEST_CONTEXT; // run as a plain script: its own exit status, not the parent runner's protocol
+  const run = spawnSync(process.execPath, ['--import', 'tsx', file], { env, encoding: 'utf8' });
+  assert.equal(run.status, 0, `portable run failed:\n${run.stdout}\n${run.stderr}`);
+});
+
+test('the child process runs the portable kernels', { skip: !portableChild }, () => {
+  assert.equal(native.simdLevel(), 'portable');
+});
