@@ -20,10 +20,10 @@ if (missing.length > 0) {
 
 // npm ships node-gyp; use the one on PATH during npm scripts, else npm's own copy.
 const npmGyp = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-const [cmd, args] = has('node-gyp')
-  ? ['node-gyp', ['rebuild']]
+const [cmd, prefix] = has('node-gyp')
+  ? ['node-gyp', []]
   : existsSync(npmGyp)
-    ? [process.execPath, [npmGyp, 'rebuild']]
+    ? [process.execPath, [npmGyp]]
     : [null, null];
 if (cmd === null) {
   console.error('peftjs: node-gyp was not found (it ships with npm). Install it with: npm install -g node-gyp');
@@ -36,7 +36,10 @@ if (!existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) {
   console.error('Install the headers of your Node version (Debian: apt-get install libnode-dev, or use an official Node build).');
   process.exit(1);
 }
-const result = spawnSync(cmd, [...args, '-j', 'max', `--nodedir=${nodeDir}`], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+// configure + build rather than rebuild: configure picks up new source files, and build leaves
+// unchanged objects (and the previous addon, until the new one is linked) in place.
+const gyp = (...args) => spawnSync(cmd, [...prefix, ...args, `--nodedir=${nodeDir}`], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+const result = gyp('configure').status === 0 ? gyp('build', '-j', 'max') : { status: 1 };
 if (result.status !== 0) {
   console.error('peftjs: building the native addon failed; the compiler output above says why.');
   process.exit(result.status ?? 1);
