@@ -10,3 +10,4 @@ export * from './products.js';
 export * from './dropout.js';
 export type { Operand, Scalar } from './elementwise-kernels.js';
 export * from './matmul.js';
+export * from './linalg.js';
