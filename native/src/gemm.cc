@@ -17,13 +17,15 @@ namespace {
 
 using gemm_detail::Kernels;
 
-constexpr int64_t kKC = 256;             // depth of a packed block: a B micro-panel (KC x NR) stays in L1
-constexpr int64_t kMC = 144;             // rows of a packed A block (MC x KC floats, 144 KB) stay in L2
+// Block sizes, tuned on Zen 3 (32 KB L1, 512 KB L2): the A block (MC x KC, 144 KB) stays in L2, a
+// B micro-panel (KC x 16, 32 KB) is read from L1/L2; a deep KC means few passes over C.
+constexpr int64_t kKC = 512;
+constexpr int64_t kMC = 72;
 constexpr int64_t kMaxPackedB = 1 << 21;  // elements of op(B) packed at once (8 MB of float32, in L3)
 constexpr int64_t kTinyWork = 4096;       // M*N*K at or below this: direct loops, no packing
 constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not worth a thread hand-off
 constexpr double kSplitItemFlops = 4e7;   // batch items smaller than this are not split among threads
-constexpr int64_t kPackSlack = 64;       // elements the packers may write past the last panel
+constexpr int64_t kPackSlack = 64;        // elements the packers may write past the last panel
 
 // One call's arguments, with helpers for addressing op(A), op(B) and C of batch item b.
 template <typename T>
@@ -56,7 +58,7 @@ T* scratch(int slot, int64_t count) {
     size_t bytes = 0;
     ~Buffer() { std::free(data); }
   };
-  thread_local Buffer buffers[3];
+  thread_local Buffer buffers[4];
   Buffer& buf = buffers[slot];
   size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
   if (buf.bytes < bytes) {
@@ -101,8 +103,9 @@ void tiny(const Problem<T>& p, int64_t b) {
   }
 }
 
-// Few rows: op(A) (copied to a row-major buffer when transposed) against op(B), streamed once, in
-// column chunks shared among `threads`.
+// Few rows: op(A) (copied to a row-major buffer when transposed) against op(B), streamed once.
+// Stored N x K, B is shared out in column chunks (whole rows of B each); stored K x N, in row ranges
+// of B (contiguous memory) whose partial products are summed into C afterwards.
 template <typename T>
 void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
   const T* a = p.a_at(b, 0, 0);
@@ -114,13 +117,27 @@ void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads
     a = buf;
     lda = p.K;
   }
-  const int64_t width = threads == 1 ? p.N : round_up(ceil_div(p.N, 2 * threads), 16), chunks = ceil_div(p.N, width);
-  auto chunk = [&](int64_t t) {
-    kern.small_m(p.M, t * width, std::min(p.N, (t + 1) * width), p.K, a, lda, p.tb, p.b_at(b, 0, 0), p.bt, p.ldb,
-                 p.alpha, p.beta, p.c_at(b, 0, 0), p.ldc);
-  };
-  if (threads > 1 && chunks > 1) return parallel_for(chunks, chunk);
-  for (int64_t t = 0; t < chunks; ++t) chunk(t);
+  T* c = p.c_at(b, 0, 0);
+  if (threads == 1) {
+    return kern.small_m(p.M, 0, p.N, p.K, a, lda, p.tb, p.b_at(b, 0, 0), p.bt, p.ldb, p.alpha, p.beta, c, p.ldc);
+  }
+  if (p.tb) {
+    const int64_t width = round_up(ceil_div(p.N, 2 * threads), 16), chunks = ceil_div(p.N, width);
+    return parallel_for(chunks, [&](int64_t t) {
+      kern.small_m(p.M, t * width, std::min(p.N, (t + 1) * width), p.K, a, lda, true, p.b_at(b, 0, 0), p.bt, p.ldb,
+                   p.alpha, p.beta, c, p.ldc);
+    });
+  }
+  const int64_t depth = ceil_div(p.K, threads), parts = ceil_div(p.K, depth);
+  T* partial = scratch<T>(3, (parts - 1) * p.M * p.N);  // parts 1.. here, part 0 straight into C
+  parallel_for(parts, [&](int64_t t) {
+    const int64_t k0 = t * depth;
+    kern.small_m(p.M, 0, p.N, std::min(depth, p.K - k0), a + k0, lda, false, p.b_at(b, k0, 0), p.bt, p.ldb, p.alpha,
+                 t == 0 ? p.beta : T(0), t == 0 ? c : partial + (t - 1) * p.M * p.N, t == 0 ? p.ldc : p.N);
+  });
+  for (int64_t t = 1; t < parts; ++t)
+    for (int64_t i = 0; i < p.M; ++i)
+      for (int64_t j = 0; j < p.N; ++j) c[i * p.ldc + j] += partial[((t - 1) * p.M + i) * p.N + j];
 }
 
 // The packed product for item b on `threads` threads. Columns go in chunks of at most kMaxPackedB

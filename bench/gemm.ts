@@ -1,0 +1,64 @@
+// GEMM speed: square sizes and transformer shapes (M x K x N), B in float32 and bf16, as GFLOP/s and
+// as a fraction of the FMA peak measured in this process at the same thread count.
+// Usage: node --import tsx bench/gemm.ts [--threads N] [--runs 7] [--trans-b]
+//   --trans-b stores B as N x K (nn.Linear weights) instead of K x N.
+import { native } from '../src/tensor/native/index.js';
+import { floatToBf16 } from '../src/tensor/half.js';
+import { arg, emit, hasFlag, round } from './lib/report.js';
+import { innerCalls, time } from './lib/timing.js';
+
+if (arg('threads')) native.setNumThreads(Number(arg('threads')));
+const threads = native.numThreads();
+const runs = Number(arg('runs') ?? 7);
+const transB = hasFlag('trans-b');
+
+const shapes: [number, number, number][] = [
+  [256, 256, 256],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [2048, 2048, 2048],
+  [1024, 768, 768],
+  [1024, 768, 3072],
+  [1024, 3072, 768],
+  [1024, 768, 16],
+  [1024, 16, 768],
+  [1, 4096, 4096],
+];
+
+function random(n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.random() * 2 - 1;
+  return out;
+}
+
+const simd = native.simdLevel();
+const width = simd === 'avx512' ? 512 : 256;
+const peak = simd === 'portable' ? NaN : native.fmaPeak(width, threads, 0.5);
+emit('fma_peak', { width, threads, gflops: round(peak) });
+
+for (const bType of [0, 1] as const) {
+  for (const [M, K, N] of shapes) {
+    const A = random(M * K);
+    const Bf = random(K * N);
+    const B = bType === 0 ? Bf : Uint16Array.from(Bf, floatToBf16);
+    const C = new Float32Array(M * N);
+    const ldb = transB ? K : N;
+    const call = () => native.gemm(false, transB, M, N, K, 1, A, 0, K, 0, B, 0, bType, ldb, 0, 0, C, 0, N, 0, 1);
+    const once = time(call, { warmup: 1, runs: 1 }).median;
+    const t = time(call, { warmup: 2, runs, inner: innerCalls(once) });
+    const gflops = (2 * M * N * K) / t.median / 1e9;
+    emit('gemm', {
+      m: M,
+      k: K,
+      n: N,
+      b_type: bType === 0 ? 'f32' : 'bf16',
+      trans_b: transB,
+      threads,
+      simd,
+      median_ms: round(t.median * 1e3),
+      min_ms: round(t.min * 1e3),
+      gflops: round(gflops),
+      fraction_of_peak: round(gflops / peak, 3),
+    });
+  }
+}
