@@ -1,13 +1,11 @@
-// The blocked GEMM driver: picks the kernels for this CPU, splits the product into tiles for the
-// thread pool, and runs the GotoBLAS loops (pack B block, pack A block, macro-kernel) on each tile.
+// The blocked GEMM driver: picks the kernels for this CPU and runs the GotoBLAS loops (pack B, pack A
+// blocks, macro-kernel) on the thread pool; few-row products stream B instead, batches share threads.
 #include "gemm.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <new>
-#include <numeric>
 
 #include "cpu.h"
 #include "threadpool.h"
@@ -22,7 +20,6 @@ using gemm_detail::Kernels;
 constexpr int64_t kKC = 512;
 constexpr int64_t kMC = 72;
 constexpr int64_t kMaxPackedB = 1 << 21;  // elements of op(B) packed at once (8 MB of float32, in L3)
-constexpr int64_t kTinyWork = 4096;       // M*N*K at or below this: direct loops, no packing
 constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not worth a thread hand-off
 constexpr double kSplitItemFlops = 4e7;   // batch items smaller than this are not split among threads
 constexpr int64_t kPackSlack = 64;        // elements the packers may write past the last panel
@@ -84,22 +81,6 @@ void scale_c(const Problem<T>& p, int64_t b) {
   for (int64_t i = 0; i < p.M; ++i) {
     T* c = p.c_at(b, i, 0);
     for (int64_t j = 0; j < p.N; ++j) c[j] = p.beta == T(0) ? T(0) : p.beta * c[j];
-  }
-}
-
-// Direct triple loop for tiny products, where packing costs more than it saves.
-template <typename T>
-void tiny(const Problem<T>& p, int64_t b) {
-  for (int64_t i = 0; i < p.M; ++i) {
-    for (int64_t j = 0; j < p.N; ++j) {
-      T acc = 0;
-      for (int64_t k = 0; k < p.K; ++k) {
-        int64_t bi = p.tb ? j * p.ldb + k : k * p.ldb + j;
-        acc += *p.a_at(b, i, k) * gemm_detail::load_b<T>(p.b_at(b, 0, 0), p.bt, bi);
-      }
-      T* c = p.c_at(b, i, j);
-      *c = p.beta == T(0) ? p.alpha * acc : p.alpha * acc + p.beta * *c;
-    }
   }
 }
 
@@ -177,8 +158,9 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
   }
 }
 
-// Runs fn(b) for every batch item: items in parallel when there are enough of them to share out
-// evenly (or each is too small to split), else one after another with `threads` for each.
+// Each batch item is scaled (K = 0 or alpha = 0), streamed (few rows) or packed. Items run in parallel
+// when there are enough to share out evenly (or each is too small to split), else one after another,
+// each on all threads.
 template <typename T>
 void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
   if (p.M <= 0 || p.N <= 0 || p.batch <= 0) return;
@@ -186,7 +168,6 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
   int threads = parallel && item_flops * p.batch >= 2 * kMinTaskFlops ? num_threads() : 1;
   auto item = [&](int64_t b, int item_threads) {
     if (p.K == 0 || p.alpha == T(0)) return scale_c(p, b);
-    if (p.M * p.N * p.K <= kTinyWork) return tiny(p, b);
     if (kern.small_m && p.M <= gemm_detail::kSmallM) return small_m(p, kern, b, item_threads);
     packed(p, kern, b, item_threads);
   };

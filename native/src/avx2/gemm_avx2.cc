@@ -129,7 +129,8 @@ void pack_b_as(bool trans, const void* b, int64_t ldb, int64_t kc, int64_t nc, f
 }
 
 // The 6x16 register tile: C[0:6, 0:16] = alpha * sum_k pa[k*6 + i] * pb[k*16 + j] + beta * C,
-// 12 ymm accumulators, A broadcast and B loaded per k. Partial tiles go through a local buffer.
+// 12 ymm accumulators (the unroll pragmas keep them in registers), A broadcast and B loaded per k.
+// Partial tiles go through a local buffer.
 void tile_6x16(int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c, int64_t ldc, int m,
                int n) {
   __m256 acc[kMR][2];
@@ -175,6 +176,7 @@ void tile_6x16(int64_t kc, const float* pa, const float* pb, float alpha, float 
     for (int j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? tmp[i * kNR + j] : tmp[i * kNR + j] + beta * c[i * ldc + j];
 }
 
+// C[0:mc, 0:nc] = alpha * packedA * packedB + beta * C, tile by tile (B panel outer, A panels inner).
 void macro_6x16(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c,
                 int64_t ldc) {
   for (int64_t j = 0; j < nc; j += kNR)

@@ -11,15 +11,19 @@ namespace {
 
 constexpr int kMR = 12, kNR = 32;
 
-// The 12x32 register tile: C[0:12, 0:32] = alpha * sum_k pa[k*12 + i] * pb[k*32 + j] + beta * C.
-// Partial tiles go through a local buffer.
+// The 12x32 register tile: C[0:12, 0:32] = alpha * sum_k pa[k*12 + i] * pb[k*32 + j] + beta * C,
+// 24 zmm accumulators (the unroll pragmas keep them in registers). Partial tiles go through a buffer.
 void tile_12x32(int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c, int64_t ldc, int m,
                 int n) {
   __m512 acc[kMR][2];
   #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   #pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  for (int i = 0; i < kMR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kNR - 1), _MM_HINT_T0);
+  }
+  #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k, pa += kMR, pb += kNR) {
     const __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
     #pragma GCC unroll 16
@@ -30,17 +34,18 @@ void tile_12x32(int64_t kc, const float* pa, const float* pb, float alpha, float
     }
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  if (m == kMR && n == kNR) {
+  if (m == kMR && n == kNR) {  // all loads of C before any store: C rows 4 KB apart would alias
     #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
-      float* ci = c + i * ldc;
+    for (int i = 0; i < kMR; ++i)
       #pragma GCC unroll 16
       for (int h = 0; h < 2; ++h) {
-        __m512 v = _mm512_mul_ps(va, acc[i][h]);
-        if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16 * h), v);
-        _mm512_storeu_ps(ci + 16 * h, v);
+        acc[i][h] = _mm512_mul_ps(va, acc[i][h]);
+        if (beta != 0.0f) acc[i][h] = _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + i * ldc + 16 * h), acc[i][h]);
       }
-    }
+    #pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i)
+      #pragma GCC unroll 16
+      for (int h = 0; h < 2; ++h) _mm512_storeu_ps(c + i * ldc + 16 * h, acc[i][h]);
     return;
   }
   alignas(64) float tmp[kMR * kNR];
@@ -53,6 +58,7 @@ void tile_12x32(int64_t kc, const float* pa, const float* pb, float alpha, float
     for (int j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? tmp[i * kNR + j] : tmp[i * kNR + j] + beta * c[i * ldc + j];
 }
 
+// C[0:mc, 0:nc] = alpha * packedA * packedB + beta * C, tile by tile (B panel outer, A panels inner).
 void macro_12x32(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb, float alpha, float beta,
                  float* c, int64_t ldc) {
   for (int64_t j = 0; j < nc; j += kNR)
