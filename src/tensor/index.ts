@@ -1,6 +1,6 @@
 // The tensor engine's public surface. Importing it attaches every op to Tensor.prototype.
 export { Tensor, type GradNode } from './tensor.js';
-export { type DType, type TypedArray, isFloating, promoteTypes } from './dtype.js';
+export { type DType, type TypedArray, isFloating, promoteTypes, checkDType } from './dtype.js';
 export * from './errors.js';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
 export { tidy, keep } from './scope.js';

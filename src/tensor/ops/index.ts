@@ -11,3 +11,8 @@ export * from './dropout.js';
 export type { Operand, Scalar } from './elementwise-kernels.js';
 export * from './matmul.js';
 export * from './linalg.js';
+export * from './softmax.js';
+export * from './normalization.js';
+export * from './loss.js';
+export * from './rotary.js';
+export * from './attention.js';

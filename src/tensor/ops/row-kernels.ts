@@ -1,6 +1,6 @@
 // Shared plumbing for the row-wise native kernels (softmax, norms, loss): they read contiguous
 // float32 or float64 rows. 16-bit floats compute in float32 and convert back.
-import type { DType } from '../dtype.js';
+import type { DType, TypedArray } from '../dtype.js';
 import { DTypeError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { cloneTensor } from './create-ops.js';
@@ -28,4 +28,14 @@ export function castBack(out: Tensor, dtype: DType): Tensor {
   const converted = cloneTensor(out, dtype);
   out.dispose();
   return converted;
+}
+
+/** Exactly the elements of a contiguous tensor, as the kernels' typed-array argument. */
+export function elements<T extends TypedArray = TypedArray>(t: Tensor): T {
+  return t.buffer.subarray(t.offset, t.offset + t.size) as T;
+}
+
+/** A float32/float64 tensor's elements, as the float kernels take them. */
+export function floats(t: Tensor): Float32Array | Float64Array {
+  return elements<Float32Array | Float64Array>(t);
 }

@@ -1,0 +1,50 @@
+// The key/value cache of autoregressive decoding: per layer, the keys and values of every
+// position seen so far, [batch, kvHeads, positions, headDim]. Prefix tuning seeds it too.
+import { Tensor, concat, keep } from '../tensor/index.js';
+
+export class KVCache {
+  private readonly keys: (Tensor | null)[] = [];
+  private readonly values: (Tensor | null)[] = [];
+
+  /** Appends this step's k and v for `layer`; returns all keys and values of the layer. */
+  update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
+    const pk = this.keys[layer] ?? null;
+    const pv = this.values[layer] ?? null;
+    const keys = keep(pk ? concat([pk, k], 2) : k.contiguous());
+    const values = keep(pv ? concat([pv, v], 2) : v.contiguous());
+    pk?.dispose();
+    pv?.dispose();
+    this.keys[layer] = keys;
+    this.values[layer] = values;
+    return [keys, values];
+  }
+
+  /** Keys and values stored for `layer` (null before the first update). */
+  get(layer: number): [Tensor, Tensor] | null {
+    const k = this.keys[layer];
+    const v = this.values[layer];
+    return k && v ? [k, v] : null;
+  }
+
+  /** Positions cached so far (0 when empty). */
+  get length(): number {
+    return this.keys[0]?.shape[2] ?? 0;
+  }
+
+  /** Keeps only the batch rows in `rows` (e.g. sequences still generating). */
+  selectRows(rows: Tensor): void {
+    for (const list of [this.keys, this.values]) {
+      list.forEach((t, i) => {
+        if (!t) return;
+        list[i] = keep(t.indexSelect(0, rows));
+        t.dispose();
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) t?.dispose();
+    this.keys.length = 0;
+    this.values.length = 0;
+  }
+}

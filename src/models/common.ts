@@ -1,0 +1,40 @@
+// Pieces every transformer here shares: embedding the inputs, head splitting, padding masks.
+import { Tensor, ValueError, ShapeError, formatShape } from '../tensor/index.js';
+import type { Embedding } from '../nn/index.js';
+import type { ModelInputs } from './outputs.js';
+
+/** inputsEmbeds if given, else the embedding of inputIds (exactly one of them must be set). */
+export function embedInputs(inputs: ModelInputs, table: Embedding): Tensor {
+  if (inputs.inputsEmbeds && inputs.inputIds) {
+    throw new ValueError('pass either inputIds or inputsEmbeds, not both');
+  }
+  if (inputs.inputsEmbeds) return inputs.inputsEmbeds;
+  if (!inputs.inputIds) throw new ValueError('forward needs inputIds (or inputsEmbeds)');
+  if (inputs.inputIds.ndim !== 2) {
+    throw new ShapeError(`inputIds must be [batch, seq], not ${formatShape(inputs.inputIds.shape)}`);
+  }
+  return table.forward(inputs.inputIds);
+}
+
+/** [batch, seq, heads·dim] → [batch, heads, seq, dim]. */
+export function splitHeads(x: Tensor, heads: number): Tensor {
+  const [b, t, width] = x.shape as [number, number, number];
+  return x.reshape([b, t, heads, width / heads]).transpose(1, 2);
+}
+
+/** [batch, heads, seq, dim] → [batch, seq, heads·dim]. */
+export function mergeHeads(x: Tensor): Tensor {
+  const [b, h, t, d] = x.shape as [number, number, number, number];
+  return x.transpose(1, 2).reshape([b, t, h * d]);
+}
+
+/** The attention mask as a [batch, keys] keep-mask (bool), or null when every key is real. */
+export function keyPaddingMask(attentionMask: Tensor | undefined, batch: number, keys: number): Tensor | null {
+  if (!attentionMask) return null;
+  if (attentionMask.ndim !== 2 || attentionMask.shape[0] !== batch || attentionMask.shape[1] !== keys) {
+    throw new ShapeError(
+      `attentionMask must be [batch, past + seq] = [${batch}, ${keys}], not ${formatShape(attentionMask.shape)}`,
+    );
+  }
+  return attentionMask.dtype === 'bool' ? attentionMask : attentionMask.ne(0);
+}

@@ -1,0 +1,150 @@
+// GPT-2 (HF's GPT2Model / GPT2LMHeadModel): learned positions, pre-norm blocks, Conv1D layers
+// (weights stored [in, out]), tanh-GELU MLP, LM head tied to the token embedding.
+import { Tensor, arange, scaledDotProductAttention, type DType } from '../tensor/index.js';
+import { Conv1D, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getActivation, type Activation } from '../nn/index.js';
+import type { GPT2Config } from '../io/index.js';
+import type { KVCache } from './cache.js';
+import type { ModelInputs, ModelOutput } from './outputs.js';
+import { causalLMLoss } from './loss.js';
+import { generate, type GenerateOptions } from './generation.js';
+import { registerArchitecture } from './registry.js';
+import { embedInputs, keyPaddingMask, splitHeads, mergeHeads } from './common.js';
+
+export class GPT2Attention extends Module {
+  c_attn: Conv1D;
+  c_proj: Conv1D;
+  attn_dropout: Dropout;
+  resid_dropout: Dropout;
+  private readonly heads: number;
+  private readonly scale: number;
+
+  constructor(config: GPT2Config, layerIdx: number, dtype: DType) {
+    super();
+    const width = config.n_embd;
+    this.heads = config.n_head;
+    this.c_attn = new Conv1D(3 * width, width, { dtype });
+    this.c_proj = new Conv1D(width, width, { dtype });
+    this.attn_dropout = new Dropout(config.attn_pdrop);
+    this.resid_dropout = new Dropout(config.resid_pdrop);
+    let scale = config.scale_attn_weights ? 1 / Math.sqrt(width / this.heads) : 1;
+    if (config.scale_attn_by_inverse_layer_idx) scale /= layerIdx + 1;
+    this.scale = scale;
+  }
+
+  forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number): Tensor {
+    const width = h.shape[2]!;
+    const qkv = this.c_attn.forward(h);
+    let q = splitHeads(qkv.narrow(2, 0, width), this.heads);
+    let k = splitHeads(qkv.narrow(2, width, width), this.heads);
+    let v = splitHeads(qkv.narrow(2, 2 * width, width), this.heads);
+    if (cache) [k, v] = cache.update(layerIdx, k, v);
+    q = scaledDotProductAttention(q, k, v, {
+      causal: true,
+      keyPaddingMask: mask,
+      scale: this.scale,
+      dropoutP: this.training ? this.attn_dropout.p : 0,
+    });
+    return this.resid_dropout.forward(this.c_proj.forward(mergeHeads(q)));
+  }
+}
+
+export class GPT2MLP extends Module {
+  c_fc: Conv1D;
+  c_proj: Conv1D;
+  dropout: Dropout;
+  private readonly act: Activation;
+
+  constructor(config: GPT2Config, dtype: DType) {
+    super();
+    this.c_fc = new Conv1D(config.n_inner, config.n_embd, { dtype });
+    this.c_proj = new Conv1D(config.n_embd, config.n_inner, { dtype });
+    this.dropout = new Dropout(config.resid_pdrop);
+    this.act = getActivation(config.activation_function);
+  }
+
+  forward(h: Tensor): Tensor {
+    return this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(h))));
+  }
+}
+
+export class GPT2Block extends Module {
+  ln_1: LayerNorm;
+  attn: GPT2Attention;
+  ln_2: LayerNorm;
+  mlp: GPT2MLP;
+
+  constructor(config: GPT2Config, layerIdx: number, dtype: DType) {
+    super();
+    this.ln_1 = new LayerNorm(config.n_embd, config.layer_norm_epsilon, { dtype });
+    this.attn = new GPT2Attention(config, layerIdx, dtype);
+    this.ln_2 = new LayerNorm(config.n_embd, config.layer_norm_epsilon, { dtype });
+    this.mlp = new GPT2MLP(config, dtype);
+  }
+
+  forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number): Tensor {
+    const a = h.add(this.attn.forward(this.ln_1.forward(h), mask, cache, layerIdx));
+    return a.add(this.mlp.forward(this.ln_2.forward(a)));
+  }
+}
+
+export class GPT2Model extends Module {
+  wte: Embedding;
+  wpe: Embedding;
+  drop: Dropout;
+  h: ModuleList<GPT2Block>;
+  ln_f: LayerNorm;
+
+  constructor(readonly config: GPT2Config, dtype: DType = 'float32') {
+    super();
+    this.wte = new Embedding(config.vocab_size, config.n_embd, { dtype });
+    this.wpe = new Embedding(config.n_positions, config.n_embd, { dtype });
+    this.drop = new Dropout(config.embd_pdrop);
+    this.h = new ModuleList(Array.from({ length: config.n_layer }, (_, i) => new GPT2Block(config, i, dtype)));
+    this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon, { dtype });
+  }
+
+  /** The final hidden states [batch, seq, n_embd]. */
+  forward(inputs: ModelInputs): Tensor {
+    const embeds = embedInputs(inputs, this.wte);
+    const [batch, seq] = embeds.shape as [number, number];
+    const past = inputs.pastKeyValues?.length ?? 0;
+    const positions = inputs.positionIds ?? arange(past, past + seq).unsqueeze(0).expand([batch, seq]);
+    let h = this.drop.forward(embeds.add(this.wpe.forward(positions)));
+    const mask = keyPaddingMask(inputs.attentionMask, batch, past + seq);
+    let i = 0;
+    for (const block of this.h) h = block.forward(h, mask, inputs.pastKeyValues, i++);
+    return this.ln_f.forward(h);
+  }
+}
+
+export class GPT2LMHeadModel extends Module {
+  transformer: GPT2Model;
+  lm_head: Linear;
+
+  constructor(readonly config: GPT2Config, dtype: DType = 'float32') {
+    super();
+    this.transformer = new GPT2Model(config, dtype);
+    this.lm_head = new Linear(config.n_embd, config.vocab_size, { bias: false, dtype });
+    if (config.tie_word_embeddings) this.lm_head.weight = this.transformer.wte.weight;
+  }
+
+  forward(inputs: ModelInputs): ModelOutput {
+    const hidden = this.transformer.forward(inputs);
+    const logits = this.lm_head.forward(hidden);
+    const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : undefined;
+    return { logits, loss, pastKeyValues: inputs.pastKeyValues, lastHiddenState: hidden };
+  }
+
+  /** Greedy or sampled continuation of `inputIds` [batch, seq]; see GenerateOptions. */
+  generate(inputIds: Tensor, options: GenerateOptions = {}): Tensor {
+    return generate(this, inputIds, options);
+  }
+}
+
+registerArchitecture('GPT2LMHeadModel', {
+  task: 'causal-lm',
+  basePrefix: 'transformer',
+  build: (config, dtype) => new GPT2LMHeadModel(config as GPT2Config, dtype),
+  // Older checkpoints saved the causal-mask buffers.
+  ignoredKeys: /\.attn\.(masked_)?bias$/,
+});

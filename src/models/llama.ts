@@ -1,0 +1,175 @@
+// The Llama family (HF's LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM): pre-norm
+// decoder with RMSNorm, rotary positions, grouped-query attention and a gated SiLU MLP. Qwen2
+// adds q/k/v biases; Mistral (and Qwen2's upper layers, when configured) a sliding window.
+import { Tensor, arange, applyRotaryEmb, scaledDotProductAttention, type DType } from '../tensor/index.js';
+import { Embedding, Linear, Module, ModuleList, RMSNorm, getActivation, type Activation } from '../nn/index.js';
+import type { LlamaConfig, MistralConfig, Qwen2Config } from '../io/index.js';
+import type { KVCache } from './cache.js';
+import type { ModelInputs, ModelOutput } from './outputs.js';
+import { causalLMLoss } from './loss.js';
+import { generate, type GenerateOptions } from './generation.js';
+import { registerArchitecture } from './registry.js';
+import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
+import { rotaryTables } from './rope.js';
+
+export type LlamaFamilyConfig = LlamaConfig | Qwen2Config | MistralConfig;
+
+interface LayerContext {
+  mask: Tensor | null;
+  cos: Tensor;
+  sin: Tensor;
+  cache: KVCache | undefined;
+}
+
+/** Sliding window of layer i (0 = full attention). */
+function windowOf(config: LlamaFamilyConfig, layer: number): number {
+  if (config.model_type === 'mistral') return config.sliding_window ?? 0;
+  if (config.model_type === 'qwen2') return config.layer_types[layer] === 'sliding_attention' ? (config.sliding_window ?? 0) : 0;
+  return 0;
+}
+
+export class LlamaAttention extends Module {
+  q_proj: Linear;
+  k_proj: Linear;
+  v_proj: Linear;
+  o_proj: Linear;
+  private readonly heads: number;
+  private readonly kvHeads: number;
+  private readonly window: number;
+  private readonly dropoutP: number;
+
+  constructor(config: LlamaFamilyConfig, readonly layerIdx: number, dtype: DType) {
+    super();
+    const d = config.head_dim;
+    this.heads = config.num_attention_heads;
+    this.kvHeads = config.num_key_value_heads;
+    const qkvBias = config.model_type === 'qwen2' || (config.model_type === 'llama' && config.attention_bias);
+    const oBias = config.model_type === 'llama' && config.attention_bias;
+    this.q_proj = new Linear(config.hidden_size, this.heads * d, { bias: qkvBias, dtype });
+    this.k_proj = new Linear(config.hidden_size, this.kvHeads * d, { bias: qkvBias, dtype });
+    this.v_proj = new Linear(config.hidden_size, this.kvHeads * d, { bias: qkvBias, dtype });
+    this.o_proj = new Linear(this.heads * d, config.hidden_size, { bias: oBias, dtype });
+    this.window = windowOf(config, layerIdx);
+    this.dropoutP = config.attention_dropout;
+  }
+
+  forward(h: Tensor, ctx: LayerContext): Tensor {
+    const q = applyRotaryEmb(splitHeads(this.q_proj.forward(h), this.heads), ctx.cos, ctx.sin);
+    let k = applyRotaryEmb(splitHeads(this.k_proj.forward(h), this.kvHeads), ctx.cos, ctx.sin);
+    let v = splitHeads(this.v_proj.forward(h), this.kvHeads);
+    if (ctx.cache) [k, v] = ctx.cache.update(this.layerIdx, k, v);
+    const out = scaledDotProductAttention(q, k, v, {
+      causal: true,
+      keyPaddingMask: ctx.mask,
+      slidingWindow: this.window,
+      dropoutP: this.training ? this.dropoutP : 0,
+    });
+    return this.o_proj.forward(mergeHeads(out));
+  }
+}
+
+export class LlamaMLP extends Module {
+  gate_proj: Linear;
+  up_proj: Linear;
+  down_proj: Linear;
+  private readonly act: Activation;
+
+  constructor(config: LlamaFamilyConfig, dtype: DType) {
+    super();
+    const bias = config.model_type === 'llama' && config.mlp_bias;
+    this.gate_proj = new Linear(config.hidden_size, config.intermediate_size, { bias, dtype });
+    this.up_proj = new Linear(config.hidden_size, config.intermediate_size, { bias, dtype });
+    this.down_proj = new Linear(config.intermediate_size, config.hidden_size, { bias, dtype });
+    this.act = getActivation(config.hidden_act);
+  }
+
+  forward(h: Tensor): Tensor {
+    return this.down_proj.forward(this.act(this.gate_proj.forward(h)).mul(this.up_proj.forward(h)));
+  }
+}
+
+export class LlamaDecoderLayer extends Module {
+  self_attn: LlamaAttention;
+  mlp: LlamaMLP;
+  input_layernorm: RMSNorm;
+  post_attention_layernorm: RMSNorm;
+
+  constructor(config: LlamaFamilyConfig, layerIdx: number, dtype: DType) {
+    super();
+    this.self_attn = new LlamaAttention(config, layerIdx, dtype);
+    this.mlp = new LlamaMLP(config, dtype);
+    this.input_layernorm = new RMSNorm(config.hidden_size, config.rms_norm_eps, { dtype });
+    this.post_attention_layernorm = new RMSNorm(config.hidden_size, config.rms_norm_eps, { dtype });
+  }
+
+  forward(h: Tensor, ctx: LayerContext): Tensor {
+    const a = h.add(this.self_attn.forward(this.input_layernorm.forward(h), ctx));
+    return a.add(this.mlp.forward(this.post_attention_layernorm.forward(a)));
+  }
+}
+
+export class LlamaModel extends Module {
+  embed_tokens: Embedding;
+  layers: ModuleList<LlamaDecoderLayer>;
+  norm: RMSNorm;
+
+  constructor(readonly config: LlamaFamilyConfig, dtype: DType = 'float32') {
+    super();
+    this.embed_tokens = new Embedding(config.vocab_size, config.hidden_size, { dtype });
+    this.layers = new ModuleList(Array.from({ length: config.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(config, i, dtype)));
+    this.norm = new RMSNorm(config.hidden_size, config.rms_norm_eps, { dtype });
+  }
+
+  /** The final hidden states [batch, seq, hidden]. */
+  forward(inputs: ModelInputs): Tensor {
+    let h = embedInputs(inputs, this.embed_tokens);
+    const [batch, seq] = h.shape as [number, number];
+    const past = inputs.pastKeyValues?.length ?? 0;
+    const positions = inputs.positionIds ?? arange(past, past + seq).unsqueeze(0).expand([batch, seq]);
+    const { cos, sin } = rotaryTables(this.config.rope_parameters, this.config.head_dim, positions);
+    const ctx: LayerContext = { mask: keyPaddingMask(inputs.attentionMask, batch, past + seq), cos, sin, cache: inputs.pastKeyValues };
+    for (const layer of this.layers) h = layer.forward(h, ctx);
+    return this.norm.forward(h);
+  }
+}
+
+export class LlamaForCausalLM extends Module {
+  model: LlamaModel;
+  lm_head: Linear;
+
+  constructor(readonly config: LlamaFamilyConfig, dtype: DType = 'float32') {
+    super();
+    this.model = new LlamaModel(config, dtype);
+    this.lm_head = new Linear(config.hidden_size, config.vocab_size, { bias: false, dtype });
+    if (config.tie_word_embeddings) this.lm_head.weight = this.model.embed_tokens.weight;
+  }
+
+  forward(inputs: ModelInputs): ModelOutput {
+    const hidden = this.model.forward(inputs);
+    const logits = this.lm_head.forward(hidden);
+    const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : undefined;
+    return { logits, loss, pastKeyValues: inputs.pastKeyValues, lastHiddenState: hidden };
+  }
+
+  /** Greedy or sampled continuation of `inputIds` [batch, seq]; see GenerateOptions. */
+  generate(inputIds: Tensor, options: GenerateOptions = {}): Tensor {
+    return generate(this, inputIds, options);
+  }
+}
+
+/** Qwen2 and Mistral share Llama's module tree and names; the config decides the differences. */
+export class Qwen2ForCausalLM extends LlamaForCausalLM {}
+export class MistralForCausalLM extends LlamaForCausalLM {}
+
+for (const [name, build] of [
+  ['LlamaForCausalLM', LlamaForCausalLM],
+  ['Qwen2ForCausalLM', Qwen2ForCausalLM],
+  ['MistralForCausalLM', MistralForCausalLM],
+] as const) {
+  registerArchitecture(name, {
+    task: 'causal-lm',
+    basePrefix: 'model',
+    build: (config, dtype) => new build(config as LlamaFamilyConfig, dtype),
+    ignoredKeys: /\.rotary_emb\.inv_freq$/,
+  });
+}

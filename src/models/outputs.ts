@@ -1,0 +1,35 @@
+// What models return, and the inputs they take (camelCase versions of HF's forward arguments).
+import type { Tensor } from '../tensor/index.js';
+import type { KVCache } from './cache.js';
+
+export interface ModelInputs {
+  /** Token ids [batch, seq], int32 or int64. */
+  inputIds?: Tensor;
+  /** 1 for real tokens, 0 for padding, [batch, seq] (for decoders: past + current positions). */
+  attentionMask?: Tensor;
+  /** Embeddings instead of ids [batch, seq, hidden] (prompt tuning prepends to these). */
+  inputsEmbeds?: Tensor;
+  /** Positions [batch, seq] (default: past length + 0, 1, ...). */
+  positionIds?: Tensor;
+  /** Targets: [batch, seq] token ids (-100 ignored) for LMs, [batch] for sequence classification. */
+  labels?: Tensor;
+  /** Cache to read past keys/values from and append this step's to. */
+  pastKeyValues?: KVCache;
+  /** BERT segment ids [batch, seq]. */
+  tokenTypeIds?: Tensor;
+  /** Encoder-decoder models: decoder input ids [batch, target] (default: labels shifted right). */
+  decoderInputIds?: Tensor;
+  /** Encoder-decoder models: 1 for real decoder tokens, 0 for padding, [batch, past + target]. */
+  decoderAttentionMask?: Tensor;
+}
+
+export interface ModelOutput {
+  /** [batch, seq, vocab] for LMs, [batch, labels] for sequence classification. */
+  logits: Tensor;
+  /** Present when labels were given. */
+  loss?: Tensor;
+  /** The cache passed in, updated with this step. */
+  pastKeyValues?: KVCache;
+  /** Final hidden states [batch, seq, hidden]. */
+  lastHiddenState?: Tensor;
+}

@@ -1,0 +1,11 @@
+// Neural-network building blocks.
+export { Module, StateDictError, type LoadStateDictResult } from './module.js';
+export { Parameter, isParameter } from './parameter.js';
+export { ModuleList, Sequential } from './container.js';
+export { Linear, Conv1D, type LinearOptions } from './linear.js';
+export { Embedding } from './embedding.js';
+export { LayerNorm, RMSNorm } from './norm.js';
+export { Dropout } from './dropout.js';
+export { getActivation, type Activation } from './activation.js';
+export * as init from './init.js';
+export { withoutInit } from './init.js';
