@@ -19,8 +19,10 @@ export class Embedding extends Module {
 
   readonly paddingIdx: number | null;
 
+  /** Rows of the table for `ids`; a bf16/f16 table gives float32 rows (activations stay float32). */
   forward(ids: Tensor): Tensor {
-    return embedding(this.weight, ids, this.paddingIdx ?? undefined);
+    const rows = embedding(this.weight, ids, this.paddingIdx ?? undefined);
+    return rows.dtype === 'bfloat16' || rows.dtype === 'float16' ? rows.to('float32') : rows;
   }
 
   override extraRepr(): string {

@@ -1,0 +1,36 @@
+// GPT-2 124M-shaped model (random weights): forward tokens/s and greedy-generation new tokens/s,
+// float32 and bf16 weights, batch 1 and 8. Anchors (../shared/anchors, 2 cores): PyTorch with
+// OpenBLAS decodes 10.2 new tokens/s at batch 1, HF transformers 9.2. Decoding is bound by
+// memory bandwidth: every new token streams all weights once.
+// Usage: node --import tsx bench/model.ts [--prompt 128] [--new 32]
+import { GPT2LMHeadModel, noGrad, randint, tidy, native, type DType } from '../src/index.js';
+import { arg, emit, round } from './lib/report.js';
+import { time } from './lib/timing.js';
+import { gpt2ForwardFlopsPerToken, gpt2SmallConfig } from './lib/models.js';
+
+const promptLen = Number(arg('prompt') ?? 128);
+const newTokens = Number(arg('new') ?? 32);
+const config = gpt2SmallConfig();
+
+for (const dtype of ['float32', 'bfloat16'] as DType[]) {
+  const model = new GPT2LMHeadModel(config, dtype).eval();
+  const weightBytes = model.parameters().reduce((n, p) => n + p.storage.byteLength, 0);
+  for (const batch of [1, 8]) {
+    const ids = randint(0, config.vocab_size, [batch, promptLen]);
+    const fwd = time(() => tidy(() => noGrad(() => model.forward({ inputIds: ids }).logits)), { warmup: 1, runs: 3 });
+    const flops = gpt2ForwardFlopsPerToken(config, promptLen / 2) * batch * promptLen;
+    emit('model_forward', {
+      model: 'gpt2-124M', dtype, batch, seq: promptLen, threads: native.numThreads(),
+      seconds: round(fwd.median), tokens_per_s: round((batch * promptLen) / fwd.median), gflops: round(flops / fwd.median / 1e9),
+    });
+    const prompt = randint(0, config.vocab_size, [batch, 32]);
+    const gen = time(() => model.generate(prompt, { maxNewTokens: newTokens, eosTokenId: [] }), { warmup: 0, runs: 1 });
+    // The first new token needs the prompt's forward; the rest are single-token decode steps.
+    const decodeSeconds = gen.median;
+    emit('model_generate', {
+      model: 'gpt2-124M', dtype, batch, prompt: 32, new_tokens: newTokens, threads: native.numThreads(),
+      seconds: round(decodeSeconds), new_tokens_per_s: round((batch * newTokens) / decodeSeconds),
+      weight_mb: round(weightBytes / 2 ** 20), stream_gb_per_s: round((weightBytes * newTokens) / decodeSeconds / 1e9),
+    });
+  }
+}
