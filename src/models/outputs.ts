@@ -17,6 +17,8 @@ export interface ModelInputs {
   pastKeyValues?: KVCache;
   /** BERT segment ids [batch, seq]. */
   tokenTypeIds?: Tensor;
+  /** Images [batch, channels, height, width] for vision models (ViT). */
+  pixelValues?: Tensor;
   /** Encoder-decoder models: decoder input ids [batch, target] (default: labels shifted right). */
   decoderInputIds?: Tensor;
   /** Encoder-decoder models: 1 for real decoder tokens, 0 for padding, [batch, past + target]. */

@@ -1,7 +1,7 @@
 // Neural-network building blocks.
 export { Module, StateDictError, type LoadStateDictResult } from './module.js';
 export { Parameter, isParameter } from './parameter.js';
-export { ModuleList, Sequential } from './container.js';
+export { ModuleList, Sequential, ModuleDict, ParameterDict } from './container.js';
 export { Linear, Conv1D, type LinearOptions } from './linear.js';
 export { Embedding } from './embedding.js';
 export { LayerNorm, RMSNorm } from './norm.js';
