@@ -2,6 +2,8 @@
 import './gpt2.js';
 import './llama.js';
 import './t5.js';
+import './bert.js';
+import './vit.js';
 
 export { KVCache } from './cache.js';
 export type { ModelInputs, ModelOutput } from './outputs.js';
@@ -19,3 +21,14 @@ export {
   T5DenseActDense, T5DenseGatedActDense, relativePositionBucket, shiftRight, type T5StackInputs,
 } from './t5.js';
 export { EncoderDecoderCache, generateSeq2Seq, type Seq2SeqStepModel, type DecodeInputs } from './t5-generation.js';
+export {
+  BertModel, RobertaModel, BertForSequenceClassification, BertForTokenClassification, RobertaForSequenceClassification,
+  RobertaForTokenClassification, RobertaClassificationHead, BertEmbeddings, RobertaEmbeddings, BertEncoder, BertLayer,
+  BertAttention, BertSelfAttention, BertSelfOutput, BertIntermediate, BertOutput, BertPooler,
+  type BertModelOutput, type BertModelOptions,
+} from './bert.js';
+export {
+  ViTModel, ViTForImageClassification, ViTEmbeddings, ViTPatchEmbeddings, ViTLayer, ViTAttention, ViTMLP, ViTPooler,
+  renameViTKey, type ViTModelOutput,
+} from './vit.js';
+export { sequenceClassificationLoss, tokenClassificationLoss, problemTypeOf, type ClassificationConfig } from './classification.js';
