@@ -117,8 +117,10 @@ function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: bo
         grads.set(input, gi);
       } else {
         grads.set(input, add(previous, gi));
-        if (disposable(previous) && previous !== g) previous.dispose();
-        if (disposable(gi) && gi !== g && gi !== previous) gi.dispose();
+        // One gradient tensor may be pending for several inputs (add's backward returns g for both).
+        const pending = new Set(grads.values());
+        if (disposable(previous) && previous !== g && !pending.has(previous) && !inputGrads.includes(previous)) previous.dispose();
+        if (disposable(gi) && gi !== g && gi !== previous && !pending.has(gi) && !inputGrads.slice(i + 1).includes(gi)) gi.dispose();
       }
     }
     if (disposable(g) && !inputGrads.includes(g) && ![...grads.values()].includes(g)) g.dispose();

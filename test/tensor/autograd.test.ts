@@ -108,3 +108,20 @@ test('checkpoint recomputes the segment and gives the same gradients, dropout in
   assertClose(w1.grad!.toFlatArray(), g1, 1e-6);
   assertClose(w2.grad!.toFlatArray(), g2, 1e-6);
 });
+
+test('a gradient shared by both inputs of add survives a second contribution to one of them', () => {
+  // DoRA's shape: out = r + (f(r - b) + g(x)). Each add's backward hands one gradient tensor to both
+  // inputs, and r later receives a second contribution: accumulating it must not free the tensor
+  // still pending for the other input.
+  for (const swap of [false, true]) {
+    const x = tensor([1, 2, 3]).requiresGrad_();
+    const b = tensor([0.5, 0.5, 0.5]).requiresGrad_();
+    const r = x.mul(3);
+    const f = r.sub(b).mul(2);
+    const g = x.mul(5);
+    const out = r.add(swap ? g.add(f) : f.add(g));
+    out.sum().backward();
+    assert.deepEqual([...x.grad!.data()], [14, 14, 14]);
+    assert.deepEqual([...b.grad!.data()], [-2, -2, -2]);
+  }
+});
