@@ -3,3 +3,4 @@ export * from './tensor/index.js';
 export * from './io/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
+export * from './peft/index.js';

@@ -2,6 +2,7 @@
 export { Module, StateDictError, type LoadStateDictResult } from './module.js';
 export { Parameter, isParameter } from './parameter.js';
 export { ModuleList, Sequential, ModuleDict, ParameterDict } from './container.js';
+export { cloneModule } from './clone.js';
 export { Linear, Conv1D, type LinearOptions } from './linear.js';
 export { PatchConv2d } from './conv.js';
 export { Embedding } from './embedding.js';

@@ -1,0 +1,10 @@
+// What the PEFT core needs of every method's config.
+import type { BaseConfig } from './base.js';
+import type { Targeting } from './targeting.js';
+
+export interface PeftConfig extends BaseConfig, Targeting {
+  /** Module names whose trainable copies are saved in full (classification heads). */
+  modulesToSave: string[] | null;
+  /** Which biases train ('none' for methods without the option). */
+  bias?: 'none' | 'all' | 'lora_only';
+}

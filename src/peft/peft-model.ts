@@ -1,0 +1,225 @@
+// PeftModel: a Hugging Face model with adapters. Its tree is HF PEFT's (base_model.model.<HF
+// path>), so parameter names and saved files are exactly HF PEFT's.
+import type { Tensor } from '../tensor/index.js';
+import { ValueError } from '../tensor/index.js';
+import { Module } from '../nn/index.js';
+import type { GenerateOptions, ModelInputs, ModelOutput, PretrainedModel } from '../models/index.js';
+import type { PeftConfig } from './config/peft-config.js';
+import { configFromJson, makeConfig, type ConfigInput } from './config/make-config.js';
+import { AdapterNameError, PeftConfigError } from './errors.js';
+import { adapterFolder, readAdapterConfig, readAdapterWeights, writeAdapterFolder } from './files.js';
+import { withAdapterNames } from './mixed-batch.js';
+import { adapterStateDict, loadAdapterStateDict } from './state-dict.js';
+import { TunerModel, type MergeOptions } from './tuner-model.js';
+import { checkAdapterName } from './adapter-name.js';
+import './tuners/all.js';
+
+/** Inputs of PeftModel.forward: the model's, plus one adapter name per batch row (null: the base). */
+export type PeftInputs = ModelInputs & { adapterNames?: readonly (string | null)[] };
+
+type MaybeGenerating = PretrainedModel & { generate?(inputIds: Tensor, options?: GenerateOptions): Tensor };
+
+/** Heads HF PEFT trains in full for classification tasks (added to modules_to_save). */
+const CLASSIFIER_HEADS = ['classifier', 'score'];
+
+export class PeftModel extends Module {
+  base_model: TunerModel;
+
+  constructor(model: PretrainedModel, config: ConfigInput, adapterName = 'default') {
+    super();
+    const { method, config: parsed } = makeConfig(config);
+    this.base_model = new TunerModel(model, method);
+    this.addConfiguredAdapter(adapterName, parsed);
+  }
+
+  /** The wrapped HF model (with adapter layers in place). */
+  get model(): PretrainedModel {
+    return this.base_model.model as PretrainedModel;
+  }
+
+  get peftConfig(): ReadonlyMap<string, PeftConfig> {
+    return this.base_model.configs;
+  }
+
+  get activeAdapter(): string {
+    return this.base_model.activeAdapter;
+  }
+
+  forward({ adapterNames, ...inputs }: PeftInputs): ModelOutput {
+    if (adapterNames === undefined) return this.model.forward(inputs);
+    this.checkRowAdapters(adapterNames, inputs.inputIds ?? inputs.inputsEmbeds);
+    return withAdapterNames(adapterNames, () => this.model.forward(inputs));
+  }
+
+  /** The model's generate, with the active adapter or (adapterNames) one adapter per row. */
+  generate(inputIds: Tensor, options: GenerateOptions & { adapterNames?: readonly (string | null)[] } = {}): Tensor {
+    const model = this.model as MaybeGenerating;
+    if (typeof model.generate !== 'function') throw new ValueError(`${this.model.constructor.name} cannot generate text`);
+    const { adapterNames, ...rest } = options;
+    if (adapterNames === undefined) return model.generate(inputIds, rest);
+    this.checkRowAdapters(adapterNames, inputIds);
+    return withAdapterNames(adapterNames, () => model.generate!(inputIds, rest));
+  }
+
+  private checkRowAdapters(names: readonly (string | null)[], batch: Tensor | undefined): void {
+    if (batch !== undefined && names.length !== batch.shape[0]) {
+      throw new ValueError(`adapterNames has ${names.length} entries but the batch has ${batch.shape[0]} rows; give one name (or null) per row`);
+    }
+    for (const name of names) if (name !== null) this.base_model.requireAdapter(name);
+  }
+
+  /** Adds a new adapter (not active: call setAdapter to use and train it). */
+  addAdapter(name: string, config: ConfigInput): void {
+    const { method, config: parsed } = makeConfig(config);
+    if (method !== this.base_model.method) {
+      throw new PeftConfigError(`this model's adapters are ${this.base_model.method.peftType}; a ${method.peftType} adapter cannot join them (build another PeftModel)`);
+    }
+    this.addConfiguredAdapter(name, parsed);
+  }
+
+  private addConfiguredAdapter(name: string, config: PeftConfig): void {
+    checkAdapterName(name);
+    if (this.base_model.configs.has(name)) throw new AdapterNameError(`an adapter named '${name}' exists already; delete it first or pick another name`);
+    if (config.bias !== undefined && config.bias !== 'none' && this.base_model.configs.size > 0) {
+      throw new PeftConfigError(`only one adapter may train biases (bias '${config.bias}'); set bias 'none' for adapter '${name}'`);
+    }
+    const withHeads = config.taskType === 'SEQ_CLS' || config.taskType === 'TOKEN_CLS' ? withClassifierHeads(config) : config;
+    this.base_model.injectAdapter(name, withHeads);
+  }
+
+  setAdapter(name: string): void {
+    this.base_model.setAdapter(name);
+  }
+
+  deleteAdapter(name: string): void {
+    this.base_model.deleteAdapter(name);
+  }
+
+  /** Runs `fn` with every adapter off (the base model's outputs); async functions are awaited. */
+  disableAdapter<T>(fn: () => T): T {
+    this.base_model.setAdaptersDisabled(true);
+    let result: T;
+    try {
+      result = fn();
+    } catch (error) {
+      this.base_model.setAdaptersDisabled(false);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.finally(() => this.base_model.setAdaptersDisabled(false)) as T;
+    }
+    this.base_model.setAdaptersDisabled(false);
+    return result;
+  }
+
+  /** Trainable and total parameter counts, as HF PEFT's get_nb_trainable_parameters. */
+  trainableParameters(): { trainable: number; total: number } {
+    const params = this.parameters();
+    return {
+      trainable: params.filter((p) => p.requiresGrad).reduce((n, p) => n + p.size, 0),
+      total: params.reduce((n, p) => n + p.size, 0),
+    };
+  }
+
+  /** Prints HF PEFT's line: trainable params: 4,096 || all params: 43,168 || trainable%: 9.4886 */
+  printTrainableParameters(log: (line: string) => void = console.log): void {
+    const { trainable, total } = this.trainableParameters();
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    log(`trainable params: ${fmt(trainable)} || all params: ${fmt(total)} || trainable%: ${((100 * trainable) / total).toFixed(4)}`);
+  }
+
+  mergeAdapter(options: MergeOptions = {}): void {
+    this.base_model.mergeAdapter(options);
+  }
+
+  unmergeAdapter(): void {
+    this.base_model.unmergeAdapter();
+  }
+
+  /** Merges the adapter into the base weights and returns the plain HF model. */
+  mergeAndUnload(options: MergeOptions = {}): PretrainedModel {
+    return this.base_model.unload(true, options) as PretrainedModel;
+  }
+
+  /** Removes every adapter without merging and returns the plain HF model. */
+  unload(): PretrainedModel {
+    return this.base_model.unload(false) as PretrainedModel;
+  }
+
+  /** The adapter's tensors under their saved names (the live parameters). */
+  adapterStateDict(name = this.activeAdapter): Map<string, Tensor> {
+    return adapterStateDict(this.base_model, name);
+  }
+
+  /** Writes adapter_config.json + adapter_model.safetensors per adapter ('default' in dir, others in dir/<name>). */
+  async savePretrained(dir: string, { selectedAdapters }: { selectedAdapters?: readonly string[] } = {}): Promise<void> {
+    const names = selectedAdapters ?? [...this.peftConfig.keys()];
+    for (const name of names) {
+      const config = this.base_model.requireAdapter(name);
+      const json = this.base_model.method.writeConfig({ ...config, inferenceMode: true, autoMapping: config.autoMapping ?? this.autoMapping(config) });
+      await writeAdapterFolder(adapterFolder(dir, name), json, this.adapterStateDict(name));
+    }
+  }
+
+  /** What HF PEFT records for adapters without a task type: the base model's class and module. */
+  private autoMapping(config: PeftConfig): Record<string, unknown> | null {
+    if (config.taskType !== null) return null;
+    const modelType = (this.model.config as { model_type?: string }).model_type ?? 'unknown';
+    return { base_model_class: this.model.constructor.name, parent_library: `transformers.models.${modelType}.modeling_${modelType}` };
+  }
+
+  /** Loads an adapter folder as adapter `adapterName` (frozen unless isTrainable). */
+  async loadAdapter(dir: string, adapterName: string, { isTrainable = false }: { isTrainable?: boolean } = {}): Promise<void> {
+    const { config, tensors } = await readAdapter(dir, isTrainable);
+    try {
+      this.addAdapter(adapterName, config);
+      try {
+        loadAdapterStateDict(this.base_model, adapterName, tensors, dir);
+      } catch (error) {
+        this.deleteAdapter(adapterName);
+        throw error;
+      }
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+
+  /** Wraps `model` with the adapter saved in `dir` (frozen, in eval mode, unless isTrainable). */
+  static async fromPretrained(
+    model: PretrainedModel,
+    dir: string,
+    { adapterName = 'default', isTrainable = false }: { adapterName?: string; isTrainable?: boolean } = {},
+  ): Promise<PeftModel> {
+    const { config, tensors } = await readAdapter(dir, isTrainable);
+    try {
+      const peft = new PeftModel(model, config, adapterName);
+      try {
+        loadAdapterStateDict(peft.base_model, adapterName, tensors, dir);
+      } catch (error) {
+        peft.unload();
+        throw error;
+      }
+      if (!isTrainable) peft.eval();
+      return peft;
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+}
+
+async function readAdapter(dir: string, isTrainable: boolean): Promise<{ config: PeftConfig; tensors: Map<string, Tensor> }> {
+  const raw = await readAdapterConfig(dir);
+  const { config } = configFromJson(raw, `${dir}/adapter_config.json`);
+  const tensors = await readAdapterWeights(dir);
+  return { config: { ...config, inferenceMode: !isTrainable }, tensors };
+}
+
+function withClassifierHeads(config: PeftConfig): PeftConfig {
+  const current = config.modulesToSave ?? [];
+  return { ...config, modulesToSave: [...current, ...CLASSIFIER_HEADS.filter((h) => !current.includes(h))] };
+}
+
+/** Wraps `model` with a new adapter (HF PEFT's get_peft_model). */
+export function getPeftModel(model: PretrainedModel, config: ConfigInput, adapterName = 'default'): PeftModel {
+  return new PeftModel(model, config, adapterName);
+}

@@ -1,0 +1,156 @@
+// A linear layer with LoRA adapters: y = W·x + b + s·B(A(dropout(x))), s = alpha/r (alpha/√r
+// with rsLoRA), and the DoRA variant. Names are HF PEFT's: lora_A.<adapter>, lora_B.<adapter>,
+// lora_dropout.<adapter>, lora_magnitude_vector.<adapter>.
+import { Tensor, linear, noGrad } from '../../../tensor/index.js';
+import { Dropout, Linear, ModuleDict } from '../../../nn/index.js';
+import { PeftConfigError } from '../../errors.js';
+import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
+import { DoraMagnitude, doraOutput, weightNorm } from './dora.js';
+import { initLoraWeights } from './init.js';
+import type { LoraInit } from './config.js';
+
+/** The options of one adapter on one layer (rank_pattern / alpha_pattern already applied). */
+export interface LoraLayerOptions {
+  r: number;
+  loraAlpha: number;
+  loraDropout: number;
+  useRslora: boolean;
+  useDora: boolean;
+  loraBias: boolean;
+  initLoraWeights: LoraInit;
+}
+
+export class LoraLinear extends TunerLayer {
+  lora_A = new ModuleDict<Linear>();
+  lora_B = new ModuleDict<Linear>();
+  lora_dropout = new ModuleDict<Dropout>();
+  lora_magnitude_vector = new ModuleDict<DoraMagnitude>();
+  /** Per adapter: the factor s applied to B(A(x)). */
+  readonly scaling = new Map<string, number>();
+  readonly ranks = new Map<string, number>();
+  readonly alphas = new Map<string, number>();
+
+  constructor(base: BaseLayer, name: string, options: LoraLayerOptions) {
+    super(base);
+    this.updateLayer(name, options);
+  }
+
+  /** Adds adapter `name` to this layer (HF's update_layer). */
+  updateLayer(name: string, o: LoraLayerOptions): void {
+    if (!Number.isInteger(o.r) || o.r <= 0) {
+      throw new PeftConfigError(`r must be a positive integer, not ${o.r}; LoRA's rank is usually 4 to 64`);
+    }
+    const a = new Linear(this.inFeatures, o.r, { bias: false });
+    const b = new Linear(o.r, this.outFeatures, { bias: o.loraBias });
+    this.lora_A.set(name, a);
+    this.lora_B.set(name, b);
+    this.lora_dropout.set(name, new Dropout(o.loraDropout));
+    this.ranks.set(name, o.r);
+    this.alphas.set(name, o.loraAlpha);
+    this.scaling.set(name, o.useRslora ? o.loraAlpha / Math.sqrt(o.r) : o.loraAlpha / o.r);
+    initLoraWeights(this, name, o.initLoraWeights);
+    if (o.useDora) this.lora_magnitude_vector.set(name, new DoraMagnitude(noGrad(() => weightNorm(this.baseWeightOutIn(), this.deltaOutIn(name)))));
+    if (!this.activeAdapters.includes(name) && this.activeAdapters.length === 0) this.activeAdapters = [name];
+  }
+
+  adapterNames(): string[] {
+    return this.lora_A.keys();
+  }
+
+  protected removeAdapterWeights(name: string): void {
+    for (const dict of [this.lora_A, this.lora_B, this.lora_dropout, this.lora_magnitude_vector]) {
+      const m = dict.get(name);
+      if (m === undefined) continue;
+      for (const p of m.parameters()) p.dispose();
+      dict.delete(name);
+    }
+    for (const map of [this.scaling, this.ranks, this.alphas]) map.delete(name);
+  }
+
+  usesDora(name: string): boolean {
+    return this.lora_magnitude_vector.has(name);
+  }
+
+  /** B(A(x))·s: the adapter's contribution to the output. */
+  loraOutput(x: Tensor, name: string): Tensor {
+    const a = this.lora_A.get(name)!;
+    const b = this.lora_B.get(name)!;
+    const s = this.scaling.get(name)!;
+    // Scale the narrow [.., r] activation rather than the wide output (B's bias, if any, is scaled too).
+    if (b.bias === null) return linear(linear(x, a.weight).mul(s), b.weight);
+    return linear(linear(x, a.weight), b.weight, b.bias).mul(s);
+  }
+
+  protected applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
+    const dropout = this.lora_dropout.get(name)!;
+    if (!this.usesDora(name)) return result.add(this.loraOutput(dropout.forward(x), name));
+    // DoRA reuses the base output when dropout is a no-op (as HF does), else recomputes W·x on the dropped input.
+    const droppedInput = dropout.p > 0 && dropout.training;
+    const input = droppedInput ? dropout.forward(x) : x;
+    const bias = this.base_layer.bias;
+    const baseOut = droppedInput ? linear(input, this.baseWeightOutIn()) : bias === null ? result : result.sub(bias);
+    const dora = doraOutput({
+      magnitude: this.lora_magnitude_vector.get(name)!.weight,
+      baseWeight: this.baseWeightOutIn(),
+      delta: noGrad(() => this.deltaOutIn(name)),
+      baseOut,
+      loraOut: this.loraOutput(input, name),
+    });
+    return result.add(dora);
+  }
+
+  /** The base weight as [out, in] (a view for GPT-2's Conv1D). */
+  baseWeightOutIn(): Tensor {
+    const w = this.base_layer.weight;
+    return this.weightIsTransposed ? w.T : w;
+  }
+
+  /** s·B·A as [out, in]. */
+  deltaOutIn(name: string): Tensor {
+    return this.lora_B.get(name)!.weight.matmul(this.lora_A.get(name)!.weight).mul(this.scaling.get(name)!);
+  }
+
+  /** The update merging adds to base_layer.weight, in its layout (HF's get_delta_weight). */
+  deltaWeight(name: string): Tensor {
+    const delta = this.deltaOutIn(name);
+    return this.weightIsTransposed ? delta.T.contiguous() : delta;
+  }
+
+  protected mergedWeight(weight: Tensor, name: string): Tensor {
+    const delta = this.deltaWeight(name);
+    const sum = weight.add(delta);
+    if (!this.usesDora(name)) return sum;
+    const magnitude = this.lora_magnitude_vector.get(name)!;
+    // The norm is taken before merging and kept: unmerging divides by the same factor.
+    magnitude.mergeNorm = weightNorm(this.baseWeightOutIn(), this.weightIsTransposed ? delta.T : delta);
+    return sum.mul(this.doraFactor(name));
+  }
+
+  protected unmergedWeight(weight: Tensor, name: string): Tensor {
+    const delta = this.deltaWeight(name);
+    if (!this.usesDora(name)) return weight.sub(delta);
+    const unmerged = weight.div(this.doraFactor(name)).sub(delta);
+    this.lora_magnitude_vector.get(name)!.mergeNorm = null;
+    return unmerged;
+  }
+
+  /** m / ‖W + ΔW‖ per output (the norm saved at merge time), shaped to multiply base_layer.weight. */
+  private doraFactor(name: string): Tensor {
+    const magnitude = this.lora_magnitude_vector.get(name)!;
+    const factor = magnitude.weight.div(magnitude.mergeNorm!);
+    return this.weightIsTransposed ? factor.unsqueeze(0) : factor.unsqueeze(1);
+  }
+
+  protected override mergeExtras(name: string, sign: 1 | -1): void {
+    const bias = this.lora_B.get(name)!.bias;
+    if (bias === null) return;
+    if (this.base_layer.bias === null) {
+      throw new PeftConfigError(`adapter '${name}' has lora_bias but the base layer has no bias to merge it into`);
+    }
+    this.base_layer.bias.copy_(this.base_layer.bias.add(bias.mul(sign * this.scaling.get(name)!)));
+  }
+
+  override extraRepr(): string {
+    return `adapters=${this.adapterNames().join(',')}`;
+  }
+}

@@ -1,0 +1,42 @@
+// Adapter methods are plug-ins: each folder under tuners/ registers one TunerMethod here, and the
+// PEFT core (injection, trainability, saving, loading, merging) works through this interface.
+import type { Module } from '../../nn/index.js';
+import type { Json } from '../config/base.js';
+import type { PeftConfig } from '../config/peft-config.js';
+import { PeftConfigError } from '../errors.js';
+
+export interface TunerMethod<C extends PeftConfig = PeftConfig> {
+  /** adapter_config.json's peft_type ('LORA', 'IA3', ...). */
+  readonly peftType: string;
+  /** Every parameter of the method has this in its name ('lora_', 'ia3_', ...), as in HF PEFT. */
+  readonly prefix: string;
+  /** adapter_config.json (snake_case) → a validated config with HF's defaults. */
+  parseConfig(raw: Json, path: string): C;
+  /** The config → adapter_config.json with every field HF PEFT writes. */
+  writeConfig(config: C): Record<string, unknown>;
+  /**
+   * Adds adapter `name` to the module at `path`: returns the wrapper to put in its place (or
+   * `target` itself when it already is one of this method's layers and was updated).
+   */
+  inject(target: Module, path: string, name: string, config: C): Module;
+  /** The saved name of an in-memory parameter path whose adapter component was removed (DoRA renames). */
+  renameSaved?(key: string): string;
+}
+
+const methods = new Map<string, TunerMethod>();
+
+export function registerTuner<C extends PeftConfig>(method: TunerMethod<C>): void {
+  methods.set(method.peftType, method as unknown as TunerMethod);
+}
+
+export function getTuner(peftType: string): TunerMethod {
+  const method = methods.get(peftType);
+  if (method === undefined) {
+    throw new PeftConfigError(`peft_type '${peftType}' is not supported; supported: ${tunerTypes().join(', ')}`);
+  }
+  return method;
+}
+
+export function tunerTypes(): string[] {
+  return [...methods.keys()].sort();
+}

@@ -1,0 +1,159 @@
+// The base of every layer an adapter method wraps: it holds the original layer as `base_layer`
+// (HF PEFT's name, so parameter paths match), one set of weights per adapter, which adapters
+// are active, which are merged into the base weights, and mixed-adapter batches.
+import { Tensor, noGrad, ValueError } from '../../tensor/index.js';
+import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
+import { currentRowGroups } from '../mixed-batch.js';
+import { AdapterNameError } from '../errors.js';
+
+/** A layer that computes y = f(x) and has a weight (Linear, GPT-2's Conv1D, ...). */
+export type BaseLayer = Module & { weight: Parameter; bias: Parameter | null; forward(x: Tensor): Tensor };
+
+export abstract class TunerLayer extends Module {
+  /** Adapters whose weights take part in forward (in order). */
+  activeAdapters: string[] = [];
+  /** Adapters whose weights are currently folded into base_layer's weight. */
+  mergedAdapters: string[] = [];
+  /** While true, forward is the base layer's (see PeftModel.disableAdapter). */
+  adaptersDisabled = false;
+
+  constructor(public base_layer: BaseLayer) {
+    super();
+  }
+
+  /** Names of the adapters this layer has weights for. */
+  abstract adapterNames(): string[];
+
+  /** Removes the adapter's weights (and disposes them). */
+  protected abstract removeAdapterWeights(name: string): void;
+
+  /**
+   * The output with adapter `name` applied, given the input `x` and `result`, the layer's output
+   * so far (the base layer's, plus earlier active adapters).
+   */
+  protected abstract applyAdapter(x: Tensor, result: Tensor, name: string): Tensor;
+
+  /** Folds the adapter into `weight` (base_layer's weight, in its own layout); returns the new weight. */
+  protected abstract mergedWeight(weight: Tensor, name: string): Tensor;
+
+  /** Takes the adapter back out of a weight `mergedWeight` made. */
+  protected abstract unmergedWeight(weight: Tensor, name: string): Tensor;
+
+  /** True when base_layer stores its weight [in, out] (GPT-2's Conv1D) instead of [out, in]. */
+  get weightIsTransposed(): boolean {
+    return this.base_layer instanceof Conv1D;
+  }
+
+  get inFeatures(): number {
+    return (this.base_layer as Linear | Conv1D).inFeatures;
+  }
+
+  get outFeatures(): number {
+    return (this.base_layer as Linear | Conv1D).outFeatures;
+  }
+
+  get merged(): boolean {
+    return this.mergedAdapters.length > 0;
+  }
+
+  hasAdapter(name: string): boolean {
+    return this.adapterNames().includes(name);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (this.adaptersDisabled) {
+      if (this.merged) this.unmerge();
+      return this.base_layer.forward(x);
+    }
+    const groups = currentRowGroups();
+    if (groups !== null) return this.mixedForward(x, groups);
+    if (this.merged) return this.base_layer.forward(x);
+    let result = this.base_layer.forward(x);
+    for (const name of this.activeAdapters) {
+      if (this.hasAdapter(name)) result = this.applyAdapter(x, result, name);
+    }
+    return result;
+  }
+
+  /** One pass over the whole batch through the base layer, then each row group through its adapter. */
+  private mixedForward(x: Tensor, groups: NonNullable<ReturnType<typeof currentRowGroups>>): Tensor {
+    if (this.merged) {
+      throw new ValueError('a mixed-adapter batch cannot run while adapters are merged; call unmergeAdapter() first');
+    }
+    const base = this.base_layer.forward(x);
+    let result = base;
+    for (const { adapter, rows } of groups) {
+      if (adapter === null || !this.hasAdapter(adapter)) continue;
+      const baseRows = base.indexSelect(0, rows);
+      const adapted = this.applyAdapter(x.indexSelect(0, rows), baseRows, adapter);
+      result = result.indexAdd(0, rows, adapted.sub(baseRows));
+    }
+    return result;
+  }
+
+  /** Makes `names` the active adapters of this layer (those it lacks are skipped in forward). */
+  setActiveAdapters(names: readonly string[]): void {
+    this.activeAdapters = [...names];
+  }
+
+  /**
+   * Folds the given adapters (default: the active ones) into the base weight. With `safeMerge`,
+   * the merged weight is checked for NaN and Inf first and the base is left unchanged if any.
+   */
+  merge({ adapterNames = this.activeAdapters, safeMerge = false }: { adapterNames?: readonly string[]; safeMerge?: boolean } = {}): void {
+    for (const name of adapterNames) {
+      if (!this.hasAdapter(name) || this.mergedAdapters.includes(name)) continue;
+      noGrad(() => {
+        const weight = this.base_layer.weight;
+        const merged = this.mergedWeight(weight, name);
+        if (safeMerge && !allFinite(merged)) {
+          merged.dispose();
+          throw new ValueError(`safe merge of adapter '${name}' refused: the merged weight would hold NaN or Inf; the base weights are unchanged`);
+        }
+        weight.copy_(merged);
+        merged.dispose();
+        this.mergeExtras(name, 1);
+      });
+      this.mergedAdapters.push(name);
+    }
+  }
+
+  /** Takes every merged adapter back out of the base weight (last merged first). */
+  unmerge(): void {
+    while (this.mergedAdapters.length > 0) {
+      const name = this.mergedAdapters.pop()!;
+      noGrad(() => {
+        const weight = this.base_layer.weight;
+        const unmerged = this.unmergedWeight(weight, name);
+        weight.copy_(unmerged);
+        unmerged.dispose();
+        this.mergeExtras(name, -1);
+      });
+    }
+  }
+
+  /** Merges what is not part of the weight (a bias the adapter trains); `sign` -1 undoes it. */
+  protected mergeExtras(_name: string, _sign: 1 | -1): void {}
+
+  deleteAdapter(name: string): void {
+    if (!this.hasAdapter(name)) throw new AdapterNameError(`this layer has no adapter '${name}'`);
+    if (this.mergedAdapters.includes(name)) this.unmerge();
+    this.removeAdapterWeights(name);
+    this.activeAdapters = this.activeAdapters.filter((n) => n !== name);
+  }
+
+  /** The adapter's own parameters (for trainability). */
+  adapterParameters(name: string): Parameter[] {
+    return this.namedParameters().filter(([path]) => path.split('.').includes(name) && !path.startsWith('base_layer.')).map(([, p]) => p);
+  }
+}
+
+function allFinite(t: Tensor): boolean {
+  return noGrad(() => {
+    // x - x is 0 for every finite x and NaN for NaN and ±Inf.
+    const zero = t.sub(t);
+    const ok = Number(zero.eq(0).all().item()) === 1;
+    zero.dispose();
+    return ok;
+  });
+}

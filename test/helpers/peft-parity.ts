@@ -1,0 +1,130 @@
+// The parity checks of one HF PEFT fixture case (test/fixtures/hf/<model>/peft/<method>): load
+// HF's adapter into our model, compare logits, loss, gradients, eval logits, generation, the
+// files we save, parameter counts, and the merged model.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoModelForSequenceClassification, AutoModelForImageClassification,
+  PeftModel, loadSafetensors, tidy, type PretrainedModel, type Tensor,
+} from '../../src/index.js';
+import { FIXTURES, loadCase, maxAbsDiff, modelInputs, relativeError } from './parity.js';
+
+export interface PeftCase {
+  model: string;
+  method: string;
+  dir: string;
+  kind: 'causal' | 'seqcls' | 'seq2seq' | 'image';
+  params: { trainable: number; total: number };
+  mergedChanged?: string[];
+}
+
+export async function peftCase(model: string, method: string): Promise<PeftCase> {
+  const dir = join(FIXTURES, model, 'peft', method);
+  const json = JSON.parse(await readFile(join(dir, 'case.json'), 'utf8'));
+  return { model, method, dir, kind: json.kind, params: json.params, mergedChanged: json.merged_changed };
+}
+
+const AUTO = {
+  causal: AutoModelForCausalLM,
+  seqcls: AutoModelForSequenceClassification,
+  seq2seq: AutoModelForSeq2SeqLM,
+  image: AutoModelForImageClassification,
+};
+
+export async function baseModel(c: PeftCase): Promise<PretrainedModel> {
+  return AUTO[c.kind].fromPretrained(join(FIXTURES, c.model));
+}
+
+/** Logits are compared where attention_mask is 1 for token-level outputs of causal models. */
+export function logitsDiff(c: PeftCase, ours: Tensor, ref: Tensor, inputs: Map<string, Tensor>): number {
+  return maxAbsDiff(ours, ref, c.kind === 'causal' ? inputs.get('attention_mask') : undefined);
+}
+
+/** Checks 1 (logits, loss, gradients, eval logits, generation) and 4 (parameter counts). */
+export async function checkForwardAndGradients(c: PeftCase): Promise<PeftModel> {
+  const { inputs } = await loadCase(join(FIXTURES, c.model));
+  const expected = (await loadSafetensors(join(c.dir, 'expected.safetensors'))).tensors;
+  const peft = await PeftModel.fromPretrained(await baseModel(c), c.dir, { isTrainable: true });
+  const { trainable, total } = peft.trainableParameters();
+  assert.deepEqual({ trainable, total }, c.params, `${c.model}/${c.method}: parameter counts`);
+
+  peft.train();
+  const out = peft.forward(modelInputs(inputs));
+  const diff = logitsDiff(c, out.logits, expected.get('logits')!, inputs);
+  assert.ok(diff < 1e-4, `${c.model}/${c.method}: max |logits - HF| = ${diff}`);
+  const lossDiff = Math.abs(out.loss!.item() - expected.get('loss')!.item());
+  assert.ok(lossDiff < 1e-4, `${c.model}/${c.method}: |loss - HF| = ${lossDiff}`);
+  tidy(() => {
+    out.loss!.backward();
+    return null;
+  });
+  const params = new Map(peft.namedParameters());
+  const gradKeys = [...expected.keys()].filter((k) => k.startsWith('grad/'));
+  assert.ok(gradKeys.length > 0);
+  const trainableNames = [...params].filter(([, p]) => p.requiresGrad).map(([n]) => n).sort();
+  assert.deepEqual(trainableNames, gradKeys.map((k) => k.slice(5)).sort(), `${c.model}/${c.method}: the trainable parameters are HF's`);
+  for (const key of gradKeys) {
+    const p = params.get(key.slice(5))!;
+    assert.ok(p.grad, `${key} got no gradient`);
+    const err = relativeError(p.grad, expected.get(key)!);
+    assert.ok(err < 1e-4, `${c.model}/${c.method}: ${key} relative error ${err}`);
+  }
+
+  peft.eval();
+  const evalDiff = logitsDiff(c, peft.forward(modelInputs(inputs)).logits, expected.get('eval_logits')!, inputs);
+  assert.ok(evalDiff < 1e-4, `${c.model}/${c.method}: max |eval logits - HF| = ${evalDiff}`);
+
+  const generated = expected.get('generated');
+  if (generated !== undefined) {
+    const prompt = inputs.get('input_ids')!.narrow(0, 0, 1);
+    const newTokens = c.kind === 'seq2seq' ? generated.shape[1]! - 1 : generated.shape[1]! - prompt.shape[1]!;
+    const out = peft.generate(prompt, { maxNewTokens: newTokens });
+    assert.deepEqual(out.toFlatArray(), generated.toFlatArray(), `${c.model}/${c.method}: greedy generation`);
+  }
+  return peft;
+}
+
+/** Check 2: saving gives HF's tensor names, shapes and values, and HF's config keys and values. */
+export async function checkSavedFiles(c: PeftCase, peft: PeftModel, adapterName = 'default', hfDir = c.dir): Promise<void> {
+  const out = await mkdtemp(join(tmpdir(), 'peftjs-save-'));
+  try {
+    await peft.savePretrained(out, { selectedAdapters: [adapterName] });
+    const folder = adapterName === 'default' ? out : join(out, adapterName);
+    const ours = await loadSafetensors(join(folder, 'adapter_model.safetensors'));
+    const theirs = await loadSafetensors(join(hfDir, 'adapter_model.safetensors'));
+    assert.deepEqual(ours.metadata, theirs.metadata);
+    assert.deepEqual([...ours.tensors.keys()].sort(), [...theirs.tensors.keys()].sort(), `${c.model}/${c.method}: saved tensor names`);
+    for (const [k, t] of theirs.tensors) {
+      assert.deepEqual(ours.tensors.get(k)!.shape, t.shape, k);
+      assert.equal(ours.tensors.get(k)!.dtype, t.dtype, k);
+      assert.equal(maxAbsDiff(ours.tensors.get(k)!, t), 0, `${k}: saved values`);
+    }
+    const ourConfig = JSON.parse(await readFile(join(folder, 'adapter_config.json'), 'utf8'));
+    const hfConfig = JSON.parse(await readFile(join(hfDir, 'adapter_config.json'), 'utf8'));
+    assert.deepEqual(ourConfig, hfConfig, `${c.model}/${c.method}: adapter_config.json`);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** Merging: merged weights and logits equal HF's merge_and_unload (for cases that have them). */
+export async function checkMerged(c: PeftCase, peft: PeftModel): Promise<void> {
+  const { inputs } = await loadCase(join(FIXTURES, c.model));
+  const expected = (await loadSafetensors(join(c.dir, 'expected.safetensors'))).tensors;
+  if (!expected.has('merged_logits')) return;
+  const merged = peft.mergeAndUnload({ safeMerge: true });
+  merged.eval();
+  const state = merged.stateDict();
+  const mergedKeys = [...expected.keys()].filter((k) => k.startsWith('merged/'));
+  assert.ok(mergedKeys.length > 0);
+  for (const key of mergedKeys) {
+    const w = state.get(key.slice(7));
+    assert.ok(w, `${c.model}/${c.method}: merged model has no ${key.slice(7)}`);
+    const diff = maxAbsDiff(w, expected.get(key)!);
+    assert.ok(diff < 1e-4, `${c.model}/${c.method}: ${key} differs by ${diff}`);
+  }
+  const diff = logitsDiff(c, merged.forward(modelInputs(inputs)).logits, expected.get('merged_logits')!, inputs);
+  assert.ok(diff < 1e-4, `${c.model}/${c.method}: max |merged logits - HF| = ${diff}`);
+}
