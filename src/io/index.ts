@@ -20,3 +20,4 @@ export { parseMistralConfig, type MistralConfig } from './config/mistral.js';
 export { parseBertConfig, parseRobertaConfig, type BertConfig, type PositionEmbeddingType } from './config/bert.js';
 export { parseT5Config, type T5Config } from './config/t5.js';
 export { parseViTConfig, type ViTConfig } from './config/vit.js';
+export * from './tokenizer/index.js';
