@@ -46,12 +46,15 @@ export function selectChatTemplate(templates: ChatTemplates | null, requested: s
   return template;
 }
 
+// Parsed templates, kept for reuse; bounded because callers may pass a new template on every call.
 const compiled = new Map<string, Template>();
+const MAX_COMPILED = 32;
 
 function compile(template: string): Template {
   let parsed = compiled.get(template);
   if (parsed === undefined) {
     parsed = attempt(() => new Template(template));
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
     compiled.set(template, parsed);
   }
   return parsed;

@@ -191,12 +191,13 @@ export class PreTrainedTokenizer {
   call(texts: readonly string[], options: CallOptions & { returnTensors: IdDType }): BatchEncoding<Tensor>;
   call(texts: readonly string[], options?: CallOptions): BatchEncoding<number[][]>;
   call(text: string | readonly string[], options: CallOptions = {}): BatchEncoding<number[]> | BatchEncoding<number[][]> | BatchEncoding<Tensor> {
-    if (typeof text !== 'string') return this.encodeBatch(text, options);
+    if (Array.isArray(text)) return this.encodeBatch(text as readonly string[], options);
+    const one = checkText(text, 'text');
     const pair = options.textPair;
     if (pair !== undefined && typeof pair !== 'string') {
       throw new TokenizerError('E_TOKENIZER_OPTION', 'textPair must be one string when text is one string; pass lists for both to encode a batch of pairs');
     }
-    const batch = this.encodeBatch([text], { ...options, textPair: pair === undefined ? undefined : [pair] });
+    const batch = this.encodeBatch([one], { ...options, textPair: pair === undefined ? undefined : [pair] });
     if (options.returnTensors !== undefined) return batch;
     const out: BatchEncoding<number[]> = { inputIds: batch.inputIds[0]!, attentionMask: batch.attentionMask[0]! };
     if (batch.tokenTypeIds) out.tokenTypeIds = batch.tokenTypeIds[0]!;
