@@ -13,6 +13,7 @@ import { adapterStateDict, loadAdapterStateDict } from './state-dict.js';
 import { TunerModel, type MergeOptions } from './tuner-model.js';
 import { checkAdapterName } from './adapter-name.js';
 import './tuners/all.js';
+import { addWeightedLoraAdapter, type CombinationType, type WeightedAdapterOptions } from './tuners/lora/weighted.js';
 
 /** Inputs of PeftModel.forward: the model's, plus one adapter name per batch row (null: the base). */
 export type PeftInputs = ModelInputs & { adapterNames?: readonly (string | null)[] };
@@ -46,9 +47,16 @@ export class PeftModel extends Module {
   }
 
   forward({ adapterNames, ...inputs }: PeftInputs): ModelOutput {
-    if (adapterNames === undefined) return this.model.forward(inputs);
+    if (adapterNames === undefined) return this.withExtraLoss(this.model.forward(inputs));
     this.checkRowAdapters(adapterNames, inputs.inputIds ?? inputs.inputsEmbeds);
-    return withAdapterNames(adapterNames, () => this.model.forward(inputs));
+    return this.withExtraLoss(withAdapterNames(adapterNames, () => this.model.forward(inputs)));
+  }
+
+  /** Adds the method's own loss term (TunerMethod.extraLoss) to a loss computed from labels, as HF's tuners do. */
+  private withExtraLoss(out: ModelOutput): ModelOutput {
+    if (out.loss === undefined) return out;
+    const extra = this.base_model.method.extraLoss?.(this.base_model) ?? null;
+    return extra === null ? out : { ...out, loss: out.loss.add(extra) };
   }
 
   /** The model's generate, with the active adapter or (adapterNames) one adapter per row. */
@@ -146,6 +154,25 @@ export class PeftModel extends Module {
     return this.base_model.unload(false) as PretrainedModel;
   }
 
+  /**
+   * Adds adapter `name` combining `adapters` with `weights` (LoRA; HF PEFT's add_weighted_adapter):
+   * 'cat' (ranks stacked, exact), 'linear', 'svd', 'ties', 'dare_linear', 'dare_ties',
+   * 'magnitude_prune' and their '_svd' forms. The new adapter is not active: setAdapter(name).
+   */
+  addWeightedAdapter(
+    adapters: readonly string[],
+    weights: readonly number[],
+    name: string,
+    combinationType: CombinationType = 'svd',
+    options: WeightedAdapterOptions = {},
+  ): void {
+    if (this.base_model.method.peftType !== 'LORA') {
+      throw new PeftConfigError(`addWeightedAdapter combines LoRA adapters; this model's adapters are ${this.base_model.method.peftType}`);
+    }
+    checkAdapterName(name);
+    addWeightedLoraAdapter(this.base_model, adapters, weights, name, combinationType, options);
+  }
+
   /** The adapter's tensors under their saved names (the live parameters). */
   adapterStateDict(name = this.activeAdapter): Map<string, Tensor> {
     return adapterStateDict(this.base_model, name);
@@ -157,7 +184,13 @@ export class PeftModel extends Module {
     for (const name of names) {
       const config = this.base_model.requireAdapter(name);
       const json = this.base_model.method.writeConfig({ ...config, inferenceMode: true, autoMapping: config.autoMapping ?? this.autoMapping(config) });
-      await writeAdapterFolder(adapterFolder(dir, name), json, this.adapterStateDict(name));
+      const live = this.adapterStateDict(name);
+      const tensors = this.base_model.method.savedTensors?.(live, config, name) ?? live;
+      try {
+        await writeAdapterFolder(adapterFolder(dir, name), json, tensors);
+      } finally {
+        for (const [key, t] of tensors) if (live.get(key) !== t) t.dispose();
+      }
     }
   }
 

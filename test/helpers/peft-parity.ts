@@ -101,12 +101,18 @@ export async function checkSavedFiles(c: PeftCase, peft: PeftModel, adapterName 
       assert.equal(ours.tensors.get(k)!.dtype, t.dtype, k);
       assert.equal(maxAbsDiff(ours.tensors.get(k)!, t), 0, `${k}: saved values`);
     }
-    const ourConfig = JSON.parse(await readFile(join(folder, 'adapter_config.json'), 'utf8'));
-    const hfConfig = JSON.parse(await readFile(join(hfDir, 'adapter_config.json'), 'utf8'));
+    const ourConfig = asSets(JSON.parse(await readFile(join(folder, 'adapter_config.json'), 'utf8')));
+    const hfConfig = asSets(JSON.parse(await readFile(join(hfDir, 'adapter_config.json'), 'utf8')));
     assert.deepEqual(ourConfig, hfConfig, `${c.model}/${c.method}: adapter_config.json`);
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+}
+
+/** HF PEFT keeps target_modules and exclude_modules as Python sets: their saved order is arbitrary. */
+function asSets(config: Record<string, unknown>): Record<string, unknown> {
+  const sorted = (v: unknown) => (Array.isArray(v) ? [...v].sort() : v);
+  return { ...config, target_modules: sorted(config.target_modules), exclude_modules: sorted(config.exclude_modules) };
 }
 
 /** Merging: merged weights and logits equal HF's merge_and_unload (for cases that have them). */

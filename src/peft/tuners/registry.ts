@@ -1,6 +1,8 @@
 // Adapter methods are plug-ins: each folder under tuners/ registers one TunerMethod here, and the
 // PEFT core (injection, trainability, saving, loading, merging) works through this interface.
 import type { Module } from '../../nn/index.js';
+import type { Tensor } from '../../tensor/index.js';
+import type { TunerModel } from '../tuner-model.js';
 import type { Json } from '../config/base.js';
 import type { PeftConfig } from '../config/peft-config.js';
 import { PeftConfigError } from '../errors.js';
@@ -16,11 +18,28 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
   writeConfig(config: C): Record<string, unknown>;
   /**
    * Adds adapter `name` to the module at `path`: returns the wrapper to put in its place (or
-   * `target` itself when it already is one of this method's layers and was updated).
+   * `target` itself when it already is one of this method's layers and was updated). `tuner` holds
+   * what prepareAdapter made.
    */
-  inject(target: Module, path: string, name: string, config: C): Module;
+  inject(target: Module, path: string, name: string, config: C, tuner: TunerModel): Module;
+  /**
+   * Runs once per new adapter before inject, with every module it will wrap (HF's
+   * _pre_injection_hook): for tensors all its layers share (VeRA's projections). They are kept as
+   * buffers of `tuner` with the adapter name in their path; the persistent ones are saved and loaded
+   * with the adapter, under `base_model.<path without the adapter name>` (HF's `base_model.vera_A`).
+   */
+  prepareAdapter?(tuner: TunerModel, name: string, config: C, targets: ReadonlyMap<string, Module>): void;
+  /** Removes what prepareAdapter made (the adapter was deleted, or its injection failed). */
+  releaseAdapter?(tuner: TunerModel, name: string): void;
   /** The saved name of an in-memory parameter path whose adapter component was removed (DoRA renames). */
   renameSaved?(key: string): string;
+  /** A term PeftModel.forward adds to the loss when labels gave one (AdaLoRA's orthogonality regulariser); null: none. */
+  extraLoss?(tuner: TunerModel): Tensor | null;
+  /**
+   * The tensors savePretrained writes for adapter `name`, from its live ones by saved name (AdaLoRA
+   * keeps only the ranks its rank_pattern kept). Tensors it makes anew are disposed after writing.
+   */
+  savedTensors?(tensors: Map<string, Tensor>, config: C, name: string): Map<string, Tensor>;
 }
 
 const methods = new Map<string, TunerMethod>();

@@ -39,3 +39,4 @@ registerTuner(lora);
 export { LoraLinear, type LoraLayerOptions } from './layer.js';
 export { DoraMagnitude } from './dora.js';
 export { parseLoraConfig, writeLoraConfig, type LoraConfig, type LoraOptions, type LoraInit } from './config.js';
+export { addWeightedLoraAdapter, type CombinationType, type WeightedAdapterOptions } from './weighted.js';
