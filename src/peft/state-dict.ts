@@ -7,6 +7,8 @@ import type { TunerModel } from './tuner-model.js';
 
 /** Saved names start with this: PeftModel.base_model (the tuner) . model (the HF model). */
 export const SAVED_PREFIX = 'base_model.model.';
+/** Tensors the tuner itself holds for all layers of an adapter (see TunerMethod.prepareAdapter). */
+const TUNER_PREFIX = 'base_model.';
 
 /** The adapter's saved tensors (the live parameters, not copies), by saved name. */
 export function adapterStateDict(tuner: TunerModel, name: string): Map<string, Tensor> {
@@ -26,13 +28,22 @@ export function adapterStateDict(tuner: TunerModel, name: string): Map<string, T
       out.set(SAVED_PREFIX + path, p);
     }
   }
+  for (const [key, t] of sharedBuffers(tuner, name)) out.set(key, t);
   return out;
+}
+
+/** The tuner's own persistent buffers of adapter `name` (not the model's), by saved name. */
+function sharedBuffers(tuner: TunerModel, name: string): [string, Tensor][] {
+  return tuner
+    .namedBuffers('', true)
+    .filter(([path]) => !path.startsWith('model.') && path.split('.').includes(name))
+    .map(([path, t]) => [TUNER_PREFIX + path.split('.').filter((part) => part !== name).join('.'), t]);
 }
 
 function isSavedBias(path: string, p: Tensor, bias: string | undefined, layerBiases: Set<Tensor | null>): boolean {
   if (path.includes('.modules_to_save.') || path.includes('.original_module.')) return false;
   if (bias === 'all') return path.endsWith('bias');
-  return bias === 'lora_only' && layerBiases.has(p);
+  return bias !== undefined && bias.endsWith('_only') && layerBiases.has(p);
 }
 
 /**

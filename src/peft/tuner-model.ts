@@ -46,9 +46,10 @@ export class TunerModel extends Module {
     const replaced: [string, Module][] = [];
     const updated: TunerLayer[] = [];
     try {
+      this.method.prepareAdapter?.(this, name, config, new Map(targets.map((p) => [p, this.model.getSubmodule(p)])));
       for (const path of targets) {
         const target = this.model.getSubmodule(path);
-        const result = this.method.inject(target, path, name, config);
+        const result = this.method.inject(target, path, name, config, this);
         if (result === target) {
           updated.push(target as TunerLayer);
         } else {
@@ -60,6 +61,7 @@ export class TunerModel extends Module {
     } catch (error) {
       for (const [path, original] of replaced) this.model.setSubmodule(path, original);
       for (const layer of updated) if (layer.hasAdapter(name)) layer.deleteAdapter(name);
+      this.method.releaseAdapter?.(this, name);
       throw error;
     }
     this.configs.set(name, config);
@@ -122,7 +124,7 @@ export class TunerModel extends Module {
     }
     if (config.bias === 'all') {
       trainable.push(...this.model.namedParameters().filter(([n]) => n.endsWith('bias')).map(([, p]) => p));
-    } else if (config.bias === 'lora_only') {
+    } else if (config.bias?.endsWith('_only')) {
       for (const [, layer] of this.tunerLayers()) if (layer.base_layer.bias) trainable.push(layer.base_layer.bias);
     }
     for (const p of trainable) p.requiresGrad = true;
@@ -139,6 +141,7 @@ export class TunerModel extends Module {
       wrapper.deleteAdapter(name);
       if (wrapper.modules_to_save.keys().length === 0) this.model.setSubmodule(path, wrapper.original_module);
     }
+    this.method.releaseAdapter?.(this, name);
     this.configs.delete(name);
     if (this.activeAdapter === name) {
       this.activeAdapter = '';

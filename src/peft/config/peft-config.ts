@@ -5,6 +5,6 @@ import type { Targeting } from './targeting.js';
 export interface PeftConfig extends BaseConfig, Targeting {
   /** Module names whose trainable copies are saved in full (classification heads). */
   modulesToSave: string[] | null;
-  /** Which biases train ('none' for methods without the option). */
-  bias?: 'none' | 'all' | 'lora_only';
+  /** Which biases train ('none' for methods without the option); `<method>_only`: those of adapted layers. */
+  bias?: 'none' | 'all' | `${string}_only`;
 }
