@@ -1,15 +1,10 @@
 // Adapter names become module field names (lora_A.<name>) and folder names: keep them safe for both.
-import { Module } from '../nn/index.js';
+import { ModuleDict, ParameterDict } from '../nn/index.js';
 import { AdapterNameError } from './errors.js';
 
-/** Names a Module already uses for its own fields and methods (an adapter cannot shadow them). */
+/** Names the per-adapter dictionaries use for their own fields and methods (an adapter cannot shadow them). */
 function isReserved(name: string): boolean {
-  let proto: object | null = Module.prototype;
-  while (proto !== null) {
-    if (Object.prototype.hasOwnProperty.call(proto, name)) return true;
-    proto = Object.getPrototypeOf(proto);
-  }
-  return ['training', 'bufferNames'].includes(name);
+  return name in new ModuleDict() || name in new ParameterDict();
 }
 
 export function checkAdapterName(name: string): void {

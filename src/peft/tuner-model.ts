@@ -159,7 +159,9 @@ export class TunerModel extends Module {
   mergeAdapter({ adapterNames, safeMerge = false }: MergeOptions = {}): void {
     const names = adapterNames ?? [this.activeAdapter];
     for (const name of names) this.requireAdapter(name);
-    for (const [, layer] of this.tunerLayers()) layer.merge({ adapterNames: names, safeMerge });
+    // Safe merging checks every layer before it writes any, so a refusal changes nothing.
+    if (safeMerge) for (const [path, layer] of this.tunerLayers()) layer.checkMergeIsFinite(names, path);
+    for (const [, layer] of this.tunerLayers()) layer.merge(names);
   }
 
   unmergeAdapter(): void {
@@ -172,6 +174,7 @@ export class TunerModel extends Module {
    */
   unload(merge: boolean, options: MergeOptions = {}): Module {
     if (merge) this.mergeAdapter(options);
+    else this.unmergeAdapter();
     for (const [path, layer] of this.tunerLayers()) this.model.setSubmodule(path, layer.base_layer);
     for (const [path, wrapper] of this.modulesToSaveWrappers()) this.model.setSubmodule(path, wrapper.current);
     this.configs.clear();

@@ -96,20 +96,32 @@ export abstract class TunerLayer extends Module {
     this.activeAdapters = [...names];
   }
 
-  /**
-   * Folds the given adapters (default: the active ones) into the base weight. With `safeMerge`,
-   * the merged weight is checked for NaN and Inf first and the base is left unchanged if any.
-   */
-  merge({ adapterNames = this.activeAdapters, safeMerge = false }: { adapterNames?: readonly string[]; safeMerge?: boolean } = {}): void {
-    for (const name of adapterNames) {
-      if (!this.hasAdapter(name) || this.mergedAdapters.includes(name)) continue;
+  /** Adapters of `names` this layer has and has not merged yet. */
+  private unmergedOf(names: readonly string[]): string[] {
+    return names.filter((name) => this.hasAdapter(name) && !this.mergedAdapters.includes(name));
+  }
+
+  /** Throws if merging any of `names` would write NaN or Inf into the base weight (nothing is written). */
+  checkMergeIsFinite(names: readonly string[], path: string): void {
+    for (const name of this.unmergedOf(names)) {
+      const finite = noGrad(() => {
+        const merged = this.mergedWeight(this.base_layer.weight, name);
+        const ok = allFinite(merged);
+        merged.dispose();
+        return ok;
+      });
+      if (!finite) {
+        throw new ValueError(`safe merge of adapter '${name}' refused: the merged weight of '${path}' would hold NaN or Inf; the base weights are unchanged`);
+      }
+    }
+  }
+
+  /** Folds the given adapters (default: the active ones) into the base weight. */
+  merge(adapterNames: readonly string[] = this.activeAdapters): void {
+    for (const name of this.unmergedOf(adapterNames)) {
       noGrad(() => {
         const weight = this.base_layer.weight;
         const merged = this.mergedWeight(weight, name);
-        if (safeMerge && !allFinite(merged)) {
-          merged.dispose();
-          throw new ValueError(`safe merge of adapter '${name}' refused: the merged weight would hold NaN or Inf; the base weights are unchanged`);
-        }
         weight.copy_(merged);
         merged.dispose();
         this.mergeExtras(name, 1);
