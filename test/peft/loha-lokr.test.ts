@@ -129,6 +129,25 @@ for (const peftType of PEFT_TYPES) {
     assert.ok(peft.parameters().filter((p) => p.requiresGrad).every((p) => p.grad !== null));
   });
 
+  test(`${peftType}: two adapters: switching, a mixed batch (one adapter per row) and deleting`, async () => {
+    const { inputs } = await loadCase(join(FIXTURES, 'llama'));
+    const peft = getPeftModel(await llama(), { peftType, r: 4, targetModules: TARGETS, initWeights: false });
+    peft.addAdapter('b', { peftType, r: 2, targetModules: ['q_proj'], initWeights: false });
+    peft.eval();
+    const a = await logits(peft);
+    peft.setAdapter('b');
+    const b = await logits(peft);
+    assert.ok(maxAbsDiff(a, b) > 1e-3);
+    const mixed = noGrad(() => peft.forward({ ...modelInputs(inputs), adapterNames: ['default', 'b'] }).logits);
+    const mask = inputs.get('attention_mask')!;
+    assert.ok(maxAbsDiff(mixed.narrow(0, 0, 1), a.narrow(0, 0, 1), mask.narrow(0, 0, 1)) < 1e-5);
+    assert.ok(maxAbsDiff(mixed.narrow(0, 1, 1), b.narrow(0, 1, 1), mask.narrow(0, 1, 1)) < 1e-5);
+    peft.deleteAdapter('b');
+    assert.equal(peft.activeAdapter, 'default');
+    assert.equal(maxAbsDiff(await logits(peft), a), 0);
+    assert.ok(!peft.namedParameters().some(([n]) => n.endsWith('.b')));
+  });
+
   test(`${peftType}: r <= 0 is a typed error and the model stays as it was`, async () => {
     const base = await llama();
     assert.throws(() => getPeftModel(base, { peftType, r: 0, targetModules: TARGETS }), ConfigError);
