@@ -5,11 +5,12 @@ import { test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import '../../src/peft/tuners/ia3/index.js';
+import '../../src/peft/tuners/oft/index.js';
 import { FIXTURES } from '../helpers/parity.js';
 import { checkForwardAndGradients, checkMerged, checkSavedFiles, peftCase } from '../helpers/peft-parity.js';
 
 const MODELS = ['gpt2', 'llama', 'qwen2', 'mistral', 'llama3rope', 'bert', 'roberta', 't5', 'vit'];
-const METHODS = ['ia3'];
+const METHODS = ['ia3', 'oft'];
 
 for (const model of MODELS) {
   for (const method of METHODS) {
