@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import '../../src/peft/tuners/ia3/index.js';
 import '../../src/peft/tuners/oft/index.js';
+import '../../src/peft/tuners/vera/index.js';
 import { FIXTURES } from '../helpers/parity.js';
 import { checkForwardAndGradients, checkMerged, checkSavedFiles, peftCase } from '../helpers/peft-parity.js';
 
 const MODELS = ['gpt2', 'llama', 'qwen2', 'mistral', 'llama3rope', 'bert', 'roberta', 't5', 'vit'];
-const METHODS = ['ia3', 'oft'];
+const METHODS = ['ia3', 'oft', 'vera'];
 
 for (const model of MODELS) {
   for (const method of METHODS) {

@@ -3,7 +3,6 @@
 // y = W·(l ⊙ x) + b, with l [1, in]. Merging multiplies W's rows (and b) or columns by l.
 import { Tensor, linear, ones, randn } from '../../../tensor/index.js';
 import { Parameter, ParameterDict } from '../../../nn/index.js';
-import { currentRowGroups } from '../../mixed-batch.js';
 import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
 
 /** HF adds this to l before dividing, so that unmerging a zero entry gives no Inf. */
@@ -39,15 +38,11 @@ export class Ia3Linear extends TunerLayer {
     this.ia3_l.delete(name);
   }
 
-  /** Feed-forward targets scale the input before the base layer, as HF computes it. */
-  override forward(x: Tensor): Tensor {
-    if (!this.isFeedforward || this.adaptersDisabled || this.merged || currentRowGroups() !== null) return super.forward(x);
-    const vectors = this.activeAdapters.filter((n) => this.hasAdapter(n)).map((n) => this.ia3_l.get(n)!.flatten());
-    if (vectors.length === 0) return this.base_layer.forward(x);
-    return this.base_layer.forward(x.mul(vectors.reduce((a, b) => a.mul(b))));
-  }
-
-  /** Output scaling; for feed-forward targets (mixed-adapter batches only) W·((l − 1) ⊙ x) added to W·x + b. */
+  /**
+   * Output scaling: l ⊙ (W·x + b). Input scaling (feed-forward targets): W·(l ⊙ x) + b, computed as
+   * the base output plus W·((l − 1) ⊙ x), so that TunerLayer's routing (disabled, merged,
+   * mixed-adapter batches) applies unchanged.
+   */
   protected applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
     const l = this.ia3_l.get(name)!.flatten();
     if (!this.isFeedforward) return result.mul(l);

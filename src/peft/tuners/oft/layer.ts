@@ -4,7 +4,6 @@
 // unmerging multiplies by the blocks' inverses, as HF does.
 import { Tensor, inverse } from '../../../tensor/index.js';
 import { ModuleDict } from '../../../nn/index.js';
-import { currentRowGroups } from '../../mixed-batch.js';
 import { PeftConfigError } from '../../errors.js';
 import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
 import { rotateRowBlocks } from './cayley.js';
@@ -53,15 +52,10 @@ export class OftLinear extends TunerLayer {
     return grouped.matmul(blocks).transpose(0, 1).reshape([...lead, this.inFeatures]);
   }
 
-  /** The input is rotated by every active adapter in turn, then goes through the base layer. */
-  override forward(x: Tensor): Tensor {
-    if (this.adaptersDisabled || this.merged || currentRowGroups() !== null) return super.forward(x);
-    let input = x;
-    for (const name of this.activeAdapters) if (this.hasAdapter(name)) input = this.rotateInput(input, name);
-    return this.base_layer.forward(input);
-  }
-
-  /** For mixed-adapter batches: these rows' output is the base layer's on their rotated input. */
+  /**
+   * The base layer's output on the rotated input (`result`, the unrotated output, is replaced:
+   * TunerModel keeps one adapter active, and mixed-adapter batches route each row to one).
+   */
   protected applyAdapter(x: Tensor, _result: Tensor, name: string): Tensor {
     return this.base_layer.forward(this.rotateInput(x, name));
   }
