@@ -11,7 +11,7 @@ import {
   AdaLoraLinear, adaloraOrthogonalLoss, budgetAt, parseAdaLoraConfig, rankAllocator, updateAndAllocate, writeAdaLoraConfig, type AdaLoraConfig,
 } from '../../src/peft/tuners/adalora/index.js';
 import {
-  AutoModelForCausalLM, PeftConfigError, PeftModel, getPeftModel, loadSafetensors, manualSeed, noGrad, tidy, type Parameter,
+  AutoModelForCausalLM, PeftConfigError, PeftModel, getPeftModel, loadSafetensors, manualSeed, memoryStats, noGrad, tidy, type Parameter,
 } from '../../src/index.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
 import { baseModel, checkForwardAndGradients, checkMerged, checkSavedFiles, peftCase } from '../helpers/peft-parity.js';
@@ -55,9 +55,11 @@ async function fixtureAdapter(): Promise<PeftModel> {
   return peft;
 }
 
+const llamaBatch = loadCase(llamaDir);
+
 /** One forward and backward on the fixture batch; returns the loss. */
 async function backward(peft: PeftModel): Promise<number> {
-  const { inputs } = await loadCase(llamaDir);
+  const { inputs } = await llamaBatch;
   return tidy(() => {
     const loss = peft.forward(modelInputs(inputs)).loss!;
     loss.backward();
@@ -70,9 +72,11 @@ function trainable(peft: PeftModel): [string, Parameter][] {
 }
 
 function sgdStep(peft: PeftModel, lr: number): void {
-  noGrad(() => {
-    for (const [, p] of trainable(peft)) p.copy_(p.sub(p.grad!.mul(lr)));
-  });
+  tidy(() =>
+    noGrad(() => {
+      for (const [, p] of trainable(peft)) p.copy_(p.sub(p.grad!.mul(lr)));
+    }),
+  );
 }
 
 function zeroGrad(peft: PeftModel): void {
@@ -195,15 +199,18 @@ test('training: the loss decreases, the budget ends at target_r per module, and 
   peft.train();
   const losses: number[] = [];
   const budgets: number[] = [];
+  const live: number[] = [];
   for (let step = 0; step < 20; step++) {
     losses.push(await backward(peft));
     sgdStep(peft, 0.05);
     updateAndAllocate(peft, step); // HF's order: backward, optimizer step, update_and_allocate, zero_grad
     zeroGrad(peft);
+    if (step === 4 || step === 16) live.push(memoryStats().liveBytes);
     const pattern = (peft.peftConfig.get('default') as AdaLoraConfig).rankPattern;
     budgets.push(pattern === null ? 24 : Object.values(pattern).flat().filter(Boolean).length);
   }
   assert.ok(losses.at(-1)! < losses[0]!, `loss went from ${losses[0]} to ${losses.at(-1)}`);
+  assert.equal(live[1], live[0], 'allocation steps leave no tensor behind');
   assert.deepEqual(budgets.slice(0, 3), [24, 24, 24], 'no masking during the warm-up');
   assert.equal(budgets[3], 22);
   assert.deepEqual(budgets.slice(18), [16, 16], 'target_r · 4 modules from total_step − tfinal on');
@@ -247,4 +254,13 @@ test('config: total_step is required, the schedule must leave a budgeting phase,
   assert.ok(!('delta_t' in written));
   assert.equal(written.rank_pattern, null);
   assert.deepEqual(peft.trainableParameters(), { trainable: 1368, total: 40444 }, 'ranknum is a frozen parameter, as in HF');
+});
+
+test('one AdaLoRA adapter trains at a time (HF\'s rule); a second one is added for inference', async () => {
+  const peft = await freshAdapter();
+  const before = peft.base_model.tunerLayers().map(([, l]) => l.adapterNames().join());
+  assert.throws(() => peft.addAdapter('other', { ...OPTIONS }), (e: unknown) => e instanceof PeftConfigError && /inferenceMode/.test(e.message));
+  assert.deepEqual(peft.base_model.tunerLayers().map(([, l]) => l.adapterNames().join()), before, 'the model is unchanged');
+  peft.addAdapter('other', { ...OPTIONS, inferenceMode: true });
+  assert.deepEqual([...peft.peftConfig.keys()], ['default', 'other']);
 });

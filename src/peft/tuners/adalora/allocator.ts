@@ -2,7 +2,7 @@
 // E, column of B) by its smoothed sensitivity and masks the singular values of the least important
 // ones down to the scheduled budget. Scores are computed by tensor ops; only one score per triplet
 // (init_r per module) is read back to pick the threshold.
-import { Tensor, keep, noGrad, zerosLike } from '../../../tensor/index.js';
+import { Tensor, keep, noGrad, tidy, zerosLike } from '../../../tensor/index.js';
 import type { Parameter } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
 import type { RankMasks } from './config.js';
@@ -52,14 +52,17 @@ export class RankAllocator {
     noGrad(() => {
       for (const [path, p] of this.parameters()) {
         if (p.grad === null) throw new PeftConfigError(`${path} has no gradient: call updateAndAllocate after loss.backward() and before zeroing the gradients`);
-        const sensitivity = p.mul(p.grad).abs();
-        const old = this.averages.get(path) ?? { sensitivity: zerosLike(p), uncertainty: zerosLike(p) };
-        const smoothed = old.sensitivity.mul(beta1).add(sensitivity.mul(1 - beta1));
-        const uncertainty = old.uncertainty.mul(beta2).add(sensitivity.sub(smoothed).abs().mul(1 - beta2));
-        old.sensitivity.dispose();
-        old.uncertainty.dispose();
-        sensitivity.dispose();
-        this.averages.set(path, { sensitivity: keep(smoothed), uncertainty: keep(uncertainty) });
+        const grad = p.grad;
+        const old = this.averages.get(path);
+        const next = tidy(() => {
+          const sample = p.mul(grad).abs();
+          const { sensitivity: s, uncertainty: u } = old ?? { sensitivity: zerosLike(p), uncertainty: zerosLike(p) };
+          const sensitivity = s.mul(beta1).add(sample.mul(1 - beta1));
+          return { sensitivity, uncertainty: u.mul(beta2).add(sample.sub(sensitivity).abs().mul(1 - beta2)) };
+        });
+        old?.sensitivity.dispose();
+        old?.uncertainty.dispose();
+        this.averages.set(path, { sensitivity: keep(next.sensitivity), uncertainty: keep(next.uncertainty) });
       }
     });
   }
@@ -80,16 +83,17 @@ export class RankAllocator {
   tripletScores(): Map<string, number[]> {
     const name = this.adapter.name;
     const scores = new Map<string, number[]>();
-    noGrad(() => {
-      for (const [path] of this.adapter.layers) {
-        const a = this.elementScore(`${path}.lora_A.${name}`).mean(1);
-        const b = this.elementScore(`${path}.lora_B.${name}`).mean(0);
-        const e = this.elementScore(`${path}.lora_E.${name}`).reshape([-1]);
-        const sum = e.add(a.add(b));
-        scores.set(patternKey(path), sum.toFlatArray());
-        for (const t of [a, b, e, sum]) t.dispose();
-      }
-    });
+    for (const [path] of this.adapter.layers) {
+      const score = tidy(() =>
+        noGrad(() => {
+          const a = this.elementScore(`${path}.lora_A.${name}`).mean(1);
+          const b = this.elementScore(`${path}.lora_B.${name}`).mean(0);
+          const e = this.elementScore(`${path}.lora_E.${name}`).reshape([-1]);
+          return e.add(a.add(b)).toFlatArray();
+        }),
+      );
+      scores.set(patternKey(path), score);
+    }
     return scores;
   }
 

@@ -2,7 +2,8 @@
 // budget a RankAllocator shrinks during training (call updateAndAllocate every step), with the
 // orthogonality regulariser added to the loss by PeftModel.forward.
 import { Conv1D, Linear, type Module } from '../../../nn/index.js';
-import { TargetModulesError } from '../../errors.js';
+import { PeftConfigError, TargetModulesError } from '../../errors.js';
+import type { TunerModel } from '../../tuner-model.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
 import { parseAdaLoraConfig, writeAdaLoraConfig, type AdaLoraConfig } from './config.js';
 import { AdaLoraLinear, type AdaLoraLayerOptions } from './layer.js';
@@ -22,12 +23,24 @@ function layerOptions(config: AdaLoraConfig, path: string): AdaLoraLayerOptions 
   };
 }
 
+/** HF's rule: one AdaLoRA adapter trains (the allocator follows one); the others are loaded for inference. */
+function checkOneTrainable(tuner: TunerModel, name: string, config: AdaLoraConfig): void {
+  if (config.inferenceMode) return;
+  const other = [...tuner.configs].find(([n, c]) => n !== name && !c.inferenceMode);
+  if (other !== undefined) {
+    throw new PeftConfigError(
+      `AdaLoRA trains one adapter at a time and '${other[0]}' is trainable; add '${name}' with inferenceMode: true, or delete '${other[0]}' first`,
+    );
+  }
+}
+
 export const adalora: TunerMethod<AdaLoraConfig> = {
   peftType: 'ADALORA',
   prefix: 'lora_',
   parseConfig: parseAdaLoraConfig,
   writeConfig: writeAdaLoraConfig,
-  inject(target: Module, path: string, name: string, config: AdaLoraConfig): Module {
+  inject(target: Module, path: string, name: string, config: AdaLoraConfig, tuner: TunerModel): Module {
+    checkOneTrainable(tuner, name, config);
     if (target instanceof AdaLoraLinear) {
       target.updateLayer(name, layerOptions(config, path));
       return target;

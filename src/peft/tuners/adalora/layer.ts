@@ -2,7 +2,7 @@
 // SVD-like form whose singular values E the rank allocator masks. Names are HF PEFT's: the
 // parameters lora_A.<adapter> [r, in], lora_B.<adapter> [out, r], lora_E.<adapter> [r, 1], and
 // ranknum.<adapter>, the initial rank, a frozen parameter that is never saved.
-import { Tensor, linear, noGrad, randn, tensor, zeros, full } from '../../../tensor/index.js';
+import { Tensor, linear, noGrad, randn, tensor, tidy, zeros, full } from '../../../tensor/index.js';
 import { Dropout, ModuleDict, Parameter, ParameterDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
 import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
@@ -37,8 +37,9 @@ export class AdaLoraLinear extends TunerLayer {
 
   /** Adds adapter `name` to this layer (HF's update_layer). */
   updateLayer(name: string, o: AdaLoraLayerOptions): void {
-    if (!Number.isInteger(o.r) || o.r < 1) {
-      throw new PeftConfigError(`AdaLoRA's rank must be a positive integer, not ${o.r}; set init_r (usually 8 to 16)`);
+    // 0 is allowed (as HF): a saved rank_pattern may keep no triplet of a module.
+    if (!Number.isInteger(o.r) || o.r < 0) {
+      throw new PeftConfigError(`AdaLoRA's rank must be an integer >= 0, not ${o.r}; set init_r (usually 8 to 16)`);
     }
     const std = o.initLoraWeights ? 0.02 : 1;
     this.lora_A.set(name, new Parameter(randn([o.r, this.inFeatures], { std })));
@@ -106,7 +107,7 @@ export class AdaLoraLinear extends TunerLayer {
     if (keep.length !== e.shape[0]) {
       throw new PeftConfigError(`a rank mask of ${keep.length} entries does not fit lora_E.${name} of rank ${e.shape[0]}`);
     }
-    noGrad(() => e.copy_(e.maskedFill(tensor(keep.map((k) => [!k])), 0)));
+    tidy(() => noGrad(() => e.copy_(e.maskedFill(tensor(keep.map((k) => [!k])), 0))));
   }
 
   override extraRepr(): string {
