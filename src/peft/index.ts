@@ -15,3 +15,5 @@ export { withAdapterNames } from './mixed-batch.js';
 export { combineTensors, magnitudePrune, randomPrune, type Combination, type CombineOptions, type MajoritySignMethod } from './merge-utils.js';
 export { PeftConfigError, TargetModulesError, AdapterNameError, AdapterWeightsError } from './errors.js';
 export * from './tuners/lora/index.js';
+export * from './tuners/loha/index.js';
+export * from './tuners/lokr/index.js';

@@ -8,10 +8,22 @@ export interface RowGroup {
   rows: Tensor;
 }
 
-let current: RowGroup[] | null = null;
+/** The row groups of a mixed batch, and the permutation that puts group-ordered rows back in batch order. */
+export interface RowRouting {
+  groups: RowGroup[];
+  /** Row i of the batch is row `restore[i]` of the groups' outputs concatenated in group order. */
+  restore: Tensor;
+}
 
-/** Groups of rows for the forward under way, or null when every row uses the active adapters. */
+let current: RowRouting | null = null;
+
+/** The row groups of the forward under way, or null when every row uses the active adapters. */
 export function currentRowGroups(): RowGroup[] | null {
+  return current?.groups ?? null;
+}
+
+/** How rows are routed in the forward under way, or null when every row uses the active adapters. */
+export function currentRouting(): RowRouting | null {
   return current;
 }
 
@@ -24,8 +36,11 @@ export function withAdapterNames<T>(adapterNames: readonly (string | null)[], fn
     byName.set(name, rows);
   });
   const groups = [...byName].map(([adapter, rows]) => ({ adapter, rows: tensor(rows, [rows.length], 'int32') }));
+  const order = [...byName.values()].flat();
+  const restore = new Array<number>(order.length);
+  order.forEach((row, i) => (restore[row] = i));
   const previous = current;
-  current = groups;
+  current = { groups, restore: tensor(restore, [restore.length], 'int32') };
   // The row indices are not disposed here: a graph built in `fn` may need them in backward; the
   // enclosing tidy() scope frees them with the rest.
   try {

@@ -2,7 +2,7 @@
 // the frozen original, saved in full. HF PEFT's ModulesToSaveWrapper, with its field names.
 import { Tensor } from '../tensor/index.js';
 import { Module, ModuleDict, cloneModule } from '../nn/index.js';
-import { currentRowGroups } from './mixed-batch.js';
+import { currentRouting } from './mixed-batch.js';
 
 type Forwardable = Module & { forward(...args: never[]): unknown };
 
@@ -38,12 +38,12 @@ export class ModulesToSaveWrapper extends Module {
   }
 
   forward(...args: never[]): unknown {
-    const groups = currentRowGroups();
+    const routing = currentRouting();
     const x = args[0] as unknown;
-    if (groups === null || this.adaptersDisabled || !(x instanceof Tensor)) return this.current.forward(...args);
+    if (routing === null || this.adaptersDisabled || !(x instanceof Tensor)) return this.current.forward(...args);
     // A mixed-adapter batch: each row group through its adapter's copy (the original for the rest).
     let out = this.original_module.forward(...args) as Tensor;
-    for (const { adapter, rows } of groups) {
+    for (const { adapter, rows } of routing.groups) {
       const copy = adapter === null ? undefined : this.modules_to_save.get(adapter);
       if (copy === undefined) continue;
       const rowsOut = copy.forward(x.indexSelect(0, rows) as never) as Tensor;

@@ -64,4 +64,14 @@ export function rejectUnsupported(raw: Json, neutral: Record<string, unknown>, p
   }
 }
 
+/** An object of numbers (rank_pattern, alpha_pattern); {} when absent. */
+export function numberMap(f: Fields, name: string): Record<string, number> {
+  const value = f.raw[name];
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'number')) {
+    f.fail(name, 'an object of numbers', value);
+  }
+  return { ...(value as Record<string, number>) };
+}
+
 export { Fields, type Json };

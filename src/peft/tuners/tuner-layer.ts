@@ -1,9 +1,9 @@
 // The base of every layer an adapter method wraps: it holds the original layer as `base_layer`
 // (HF PEFT's name, so parameter paths match), one set of weights per adapter, which adapters
 // are active, which are merged into the base weights, and mixed-adapter batches.
-import { Tensor, noGrad, ValueError } from '../../tensor/index.js';
+import { Tensor, concat, noGrad, ValueError } from '../../tensor/index.js';
 import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
-import { currentRowGroups } from '../mixed-batch.js';
+import { currentRouting, type RowRouting } from '../mixed-batch.js';
 import { AdapterNameError } from '../errors.js';
 
 /** A layer that computes y = f(x) and has a weight (Linear, GPT-2's Conv1D, ...). */
@@ -65,8 +65,8 @@ export abstract class TunerLayer extends Module {
       if (this.merged) this.unmerge();
       return this.base_layer.forward(x);
     }
-    const groups = currentRowGroups();
-    if (groups !== null) return this.mixedForward(x, groups);
+    const routing = currentRouting();
+    if (routing !== null) return this.mixedForward(x, routing);
     if (this.merged) return this.base_layer.forward(x);
     let result = this.base_layer.forward(x);
     for (const name of this.activeAdapters) {
@@ -75,20 +75,20 @@ export abstract class TunerLayer extends Module {
     return result;
   }
 
-  /** One pass over the whole batch through the base layer, then each row group through its adapter. */
-  private mixedForward(x: Tensor, groups: NonNullable<ReturnType<typeof currentRowGroups>>): Tensor {
+  /**
+   * One pass over the whole batch through the base layer, then each row group through its
+   * adapter; the groups' outputs are concatenated and put back in batch order with one gather.
+   */
+  private mixedForward(x: Tensor, { groups, restore }: RowRouting): Tensor {
     if (this.merged) {
       throw new ValueError('a mixed-adapter batch cannot run while adapters are merged; call unmergeAdapter() first');
     }
     const base = this.base_layer.forward(x);
-    let result = base;
-    for (const { adapter, rows } of groups) {
-      if (adapter === null || !this.hasAdapter(adapter)) continue;
+    const outputs = groups.map(({ adapter, rows }) => {
       const baseRows = base.indexSelect(0, rows);
-      const adapted = this.applyAdapter(x.indexSelect(0, rows), baseRows, adapter);
-      result = result.indexAdd(0, rows, adapted.sub(baseRows));
-    }
-    return result;
+      return adapter === null || !this.hasAdapter(adapter) ? baseRows : this.applyAdapter(x.indexSelect(0, rows), baseRows, adapter);
+    });
+    return concat(outputs, 0).indexSelect(0, restore);
   }
 
   /** Makes `names` the active adapters of this layer (those it lacks are skipped in forward). */

@@ -1,6 +1,6 @@
 // LoraConfig: the options of LoRA and its variants (rsLoRA, DoRA, PiSSA init), with HF PEFT's
 // field names and defaults.
-import { Fields, extraFields, readBase, rejectUnsupported, writeBase, type Json } from '../../config/base.js';
+import { Fields, extraFields, numberMap, readBase, rejectUnsupported, writeBase, type Json } from '../../config/base.js';
 import { readTargeting, writeTargeting } from '../../config/targeting.js';
 import type { PeftConfig } from '../../config/peft-config.js';
 import { PeftConfigError } from '../../errors.js';
@@ -76,14 +76,6 @@ export function parseLoraConfig(raw: Json, path = 'adapter_config.json'): LoraCo
   } as LoraConfig;
 }
 
-function numberMap(f: Fields, name: string): Record<string, number> {
-  const value = f.raw[name];
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'number')) {
-    f.fail(name, 'an object of numbers', value);
-  }
-  return { ...(value as Record<string, number>) };
-}
 
 /** Fields HF PEFT 0.21 writes that do not change what peftjs computes, at HF's defaults. */
 const WRITTEN_DEFAULTS: Record<string, unknown> = {

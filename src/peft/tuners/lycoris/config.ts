@@ -1,6 +1,6 @@
 // The options LoHa and LoKr share (HF PEFT's LycorisConfig and the fields both configs declare),
 // with HF's names and defaults.
-import { readBase, writeBase, type Fields } from '../../config/base.js';
+import { numberMap, readBase, writeBase, type Fields } from '../../config/base.js';
 import { readTargeting, writeTargeting } from '../../config/targeting.js';
 import type { PeftConfig } from '../../config/peft-config.js';
 
@@ -60,13 +60,4 @@ export function writeLycoris(c: LycorisConfig): Record<string, unknown> {
     rank_pattern: c.rankPattern,
     alpha_pattern: c.alphaPattern,
   };
-}
-
-function numberMap(f: Fields, name: string): Record<string, number> {
-  const value = f.raw[name];
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'number')) {
-    f.fail(name, 'an object of numbers', value);
-  }
-  return { ...(value as Record<string, number>) };
 }
