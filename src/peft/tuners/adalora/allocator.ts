@@ -49,10 +49,14 @@ export class RankAllocator {
   /** One more sample of |w ⊙ grad| for every A, B and E (call after backward). */
   updateImportance(): void {
     const { beta1, beta2 } = this.adapter.config;
+    // Checked for all first, so that an error leaves every average as it was.
+    const missing = [...this.parameters()].find(([, p]) => p.grad === null);
+    if (missing !== undefined) {
+      throw new PeftConfigError(`${missing[0]} has no gradient: call updateAndAllocate after loss.backward() and before zeroing the gradients`);
+    }
     noGrad(() => {
       for (const [path, p] of this.parameters()) {
-        if (p.grad === null) throw new PeftConfigError(`${path} has no gradient: call updateAndAllocate after loss.backward() and before zeroing the gradients`);
-        const grad = p.grad;
+        const grad = p.grad!;
         const old = this.averages.get(path);
         const next = tidy(() => {
           const sample = p.mul(grad).abs();
