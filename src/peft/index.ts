@@ -17,3 +17,7 @@ export { PeftConfigError, TargetModulesError, AdapterNameError, AdapterWeightsEr
 export * from './tuners/lora/index.js';
 export * from './tuners/loha/index.js';
 export * from './tuners/lokr/index.js';
+export * from './tuners/ia3/index.js';
+export * from './tuners/oft/index.js';
+export * from './tuners/vera/index.js';
+export * from './tuners/adalora/index.js';

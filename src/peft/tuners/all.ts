@@ -2,3 +2,7 @@
 import './lora/index.js';
 import './loha/index.js';
 import './lokr/index.js';
+import './ia3/index.js';
+import './oft/index.js';
+import './vera/index.js';
+import './adalora/index.js';
