@@ -29,9 +29,24 @@ export abstract class TunerLayer extends Module {
 
   /**
    * The output with adapter `name` applied, given the input `x` and `result`, the layer's output
-   * so far (the base layer's, plus earlier active adapters).
+   * so far (the base layer's, plus earlier active adapters). Default: unchanged.
    */
-  protected abstract applyAdapter(x: Tensor, result: Tensor, name: string): Tensor;
+  protected applyAdapter(_x: Tensor, result: Tensor, _name: string): Tensor {
+    return result;
+  }
+
+  /**
+   * For methods that act on the base layer's input (OFT's rotation, IA3's feed-forward scaling):
+   * the input the base layer sees with adapter `name`. Default: unchanged.
+   */
+  protected adaptInput(x: Tensor, _name: string): Tensor {
+    return x;
+  }
+
+  /** True when adaptInput changes the input, so the base layer must run on each adapter's own input. */
+  protected get transformsInput(): boolean {
+    return false;
+  }
 
   /** Folds the adapter into `weight` (base_layer's weight, in its own layout); returns the new weight. */
   protected abstract mergedWeight(weight: Tensor, name: string): Tensor;
@@ -68,11 +83,13 @@ export abstract class TunerLayer extends Module {
     const routing = currentRouting();
     if (routing !== null) return this.mixedForward(x, routing);
     if (this.merged) return this.base_layer.forward(x);
-    let result = this.base_layer.forward(x);
-    for (const name of this.activeAdapters) {
-      if (this.hasAdapter(name)) result = this.applyAdapter(x, result, name);
-    }
-    return result;
+    return this.adaptedForward(x, this.activeAdapters.filter((name) => this.hasAdapter(name)));
+  }
+
+  /** The base layer with `names` applied: their input transforms, then their output updates. */
+  private adaptedForward(x: Tensor, names: readonly string[]): Tensor {
+    const input = names.reduce((h, name) => this.adaptInput(h, name), x);
+    return names.reduce((result, name) => this.applyAdapter(x, result, name), this.base_layer.forward(input));
   }
 
   /**
@@ -83,10 +100,13 @@ export abstract class TunerLayer extends Module {
     if (this.merged) {
       throw new ValueError('a mixed-adapter batch cannot run while adapters are merged; call unmergeAdapter() first');
     }
-    const base = this.base_layer.forward(x);
+    // Output updates share one base pass over the batch; input transforms need one per group.
+    const base = this.transformsInput ? null : this.base_layer.forward(x);
     const outputs = groups.map(({ adapter, rows }) => {
+      const names = adapter !== null && this.hasAdapter(adapter) ? [adapter] : [];
+      if (base === null) return this.adaptedForward(x.indexSelect(0, rows), names);
       const baseRows = base.indexSelect(0, rows);
-      return adapter === null || !this.hasAdapter(adapter) ? baseRows : this.applyAdapter(x.indexSelect(0, rows), baseRows, adapter);
+      return names.length === 0 ? baseRows : this.applyAdapter(x.indexSelect(0, rows), baseRows, adapter!);
     });
     return concat(outputs, 0).indexSelect(0, restore);
   }

@@ -74,7 +74,7 @@ export class AdaLoraLinear extends TunerLayer {
     return this.ranknum.get(name)!.add(RANKNUM_EPS).reciprocal().mul(this.scaling.get(name)!);
   }
 
-  protected applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
+  protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
     const a = this.lora_A.get(name)!;
     const input = this.lora_dropout.get(name)!.forward(x);
     const update = linear(linear(input, a.mul(this.lora_E.get(name)!)), this.lora_B.get(name)!);

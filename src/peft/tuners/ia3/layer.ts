@@ -1,7 +1,7 @@
 // A linear layer with (IA)³ adapters (HF PEFT's IA3 Linear): a learned vector ia3_l.<adapter>
 // scales the output, y = l ⊙ (W·x + b), with l [out, 1], or for feed-forward targets the input,
 // y = W·(l ⊙ x) + b, with l [1, in]. Merging multiplies W's rows (and b) or columns by l.
-import { Tensor, linear, ones, randn } from '../../../tensor/index.js';
+import { Tensor, ones, randn } from '../../../tensor/index.js';
 import { Parameter, ParameterDict } from '../../../nn/index.js';
 import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
 
@@ -43,11 +43,18 @@ export class Ia3Linear extends TunerLayer {
    * the base output plus W·((l − 1) ⊙ x), so that TunerLayer's routing (disabled, merged,
    * mixed-adapter batches) applies unchanged.
    */
-  protected applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
-    const l = this.ia3_l.get(name)!.flatten();
-    if (!this.isFeedforward) return result.mul(l);
-    const weight = this.weightIsTransposed ? this.base_layer.weight.T : this.base_layer.weight;
-    return result.add(linear(x.mul(l.sub(1)), weight));
+  /** Attention targets scale the output (bias included, as HF). */
+  protected override applyAdapter(_x: Tensor, result: Tensor, name: string): Tensor {
+    return this.isFeedforward ? result : result.mul(this.ia3_l.get(name)!.flatten());
+  }
+
+  /** Feed-forward targets scale the input. */
+  protected override adaptInput(x: Tensor, name: string): Tensor {
+    return this.isFeedforward ? x.mul(this.ia3_l.get(name)!.flatten()) : x;
+  }
+
+  protected override get transformsInput(): boolean {
+    return this.isFeedforward;
   }
 
   /** l shaped to multiply base_layer.weight in its own layout ([out, in], or [in, out] for Conv1D). */

@@ -81,7 +81,7 @@ export class LoraLinear extends TunerLayer {
     return linear(linear(x, a.weight), b.weight, b.bias).mul(s);
   }
 
-  protected applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
+  protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
     const dropout = this.lora_dropout.get(name)!;
     if (!this.usesDora(name)) return result.add(this.loraOutput(dropout.forward(x), name));
     // DoRA reuses the base output when dropout is a no-op (as HF does), else recomputes W·x on the dropped input.

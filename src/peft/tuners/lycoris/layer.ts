@@ -62,7 +62,7 @@ export abstract class LycorisLayer extends TunerLayer {
     for (const map of [this.ranks, this.alphas, this.scaling, this.rankDropout, this.moduleDropout]) map.delete(name);
   }
 
-  protected applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
+  protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
     // HF draws one number per forward and keeps the adapter when it exceeds module_dropout.
     if (this.training && this.moduleDropout.get(name)! > 0 && rand([1]).item() <= this.moduleDropout.get(name)!) return result;
     let delta = this.deltaOutIn(name);

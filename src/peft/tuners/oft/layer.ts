@@ -56,8 +56,12 @@ export class OftLinear extends TunerLayer {
    * The base layer's output on the rotated input (`result`, the unrotated output, is replaced:
    * TunerModel keeps one adapter active, and mixed-adapter batches route each row to one).
    */
-  protected applyAdapter(x: Tensor, _result: Tensor, name: string): Tensor {
-    return this.base_layer.forward(this.rotateInput(x, name));
+  protected override adaptInput(x: Tensor, name: string): Tensor {
+    return this.rotateInput(x, name);
+  }
+
+  protected override get transformsInput(): boolean {
+    return true;
   }
 
   protected mergedWeight(weight: Tensor, name: string): Tensor {

@@ -53,7 +53,7 @@ export class VeraLinear extends TunerLayer {
     return { a: a.narrow(1, 0, this.inFeatures), b: b.narrow(0, 0, this.outFeatures) };
   }
 
-  protected applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
+  protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
     const { a, b } = this.slices(name);
     const hidden = linear(this.vera_dropout.get(name)!.forward(x), a).mul(this.vera_lambda_d.get(name)!);
     return result.add(linear(hidden, b).mul(this.vera_lambda_b.get(name)!));
