@@ -42,7 +42,7 @@ export class TunerModel extends Module {
    * modules_to_save. On any error the model is restored as it was.
    */
   injectAdapter(name: string, config: PeftConfig): void {
-    const targets = findTargets(this.model, config);
+    const targets = this.method.selectTargets?.(this.model, config) ?? findTargets(this.model, config);
     const replaced: [string, Module][] = [];
     const updated: TunerLayer[] = [];
     try {

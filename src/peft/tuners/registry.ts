@@ -31,6 +31,12 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
   prepareAdapter?(tuner: TunerModel, name: string, config: C, targets: ReadonlyMap<string, Module>): void;
   /** Removes what prepareAdapter made (the adapter was deleted, or its injection failed). */
   releaseAdapter?(tuner: TunerModel, name: string): void;
+  /**
+   * The module paths (inside the HF model) the adapter wraps, for methods that choose their targets
+   * by what the modules hold rather than by target_modules alone (BitFit: every layer with a bias).
+   * Default: findTargets (HF's target_modules / exclude_modules / layers_to_transform rules).
+   */
+  selectTargets?(model: Module, config: C): string[];
   /** The saved name of an in-memory parameter path whose adapter component was removed (DoRA renames). */
   renameSaved?(key: string): string;
   /** A term PeftModel.forward adds to the loss when labels gave one (AdaLoRA's orthogonality regulariser); null: none. */
