@@ -41,7 +41,8 @@ export class TunerModel extends Module {
    * Adds adapter `name`: wraps every module the config targets (or adds to its wrapper) and its
    * modules_to_save. On any error the model is restored as it was.
    */
-  injectAdapter(name: string, config: PeftConfig): void {
+  injectAdapter(name: string, given: PeftConfig): void {
+    const config = this.method.prepareConfig?.(given, this) ?? given;
     const targets = this.method.selectTargets?.(this.model, config) ?? findTargets(this.model, config);
     const replaced: [string, Module][] = [];
     const updated: TunerLayer[] = [];

@@ -23,6 +23,11 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
    */
   inject(target: Module, path: string, name: string, config: C, tuner: TunerModel): Module;
   /**
+   * Fills what depends on the model before targeting (HF's _prepare_adapter_config: target modules
+   * by architecture, from tuner.model); the result is the config the adapter keeps and saves. Default: unchanged.
+   */
+  prepareConfig?(config: C, tuner: TunerModel): C;
+  /**
    * Runs once per new adapter before inject, with every module it will wrap (HF's
    * _pre_injection_hook): for tensors all its layers share (VeRA's projections). They are kept as
    * buffers of `tuner` with the adapter name in their path; the persistent ones are saved and loaded
