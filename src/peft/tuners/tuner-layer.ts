@@ -180,7 +180,8 @@ export abstract class TunerLayer extends Module {
   }
 }
 
-function allFinite(t: Tensor): boolean {
+/** True when every value of `t` is finite (no NaN, no ±Inf). */
+export function allFinite(t: Tensor): boolean {
   return noGrad(() => {
     // x - x is 0 for every finite x and NaN for NaN and ±Inf.
     const zero = t.sub(t);
