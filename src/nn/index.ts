@@ -8,6 +8,7 @@ export { PatchConv2d } from './conv.js';
 export { Embedding } from './embedding.js';
 export { LayerNorm, RMSNorm } from './norm.js';
 export { Dropout } from './dropout.js';
+export { LSTM, type LSTMOptions } from './lstm.js';
 export { getActivation, type Activation } from './activation.js';
 export * as init from './init.js';
 export { withoutInit } from './init.js';
