@@ -21,3 +21,4 @@ export * from './tuners/ia3/index.js';
 export * from './tuners/oft/index.js';
 export * from './tuners/vera/index.js';
 export * from './tuners/adalora/index.js';
+export * from './tuners/ln_tuning/index.js';

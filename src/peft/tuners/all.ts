@@ -6,3 +6,4 @@ import './ia3/index.js';
 import './oft/index.js';
 import './vera/index.js';
 import './adalora/index.js';
+import './ln_tuning/index.js';
