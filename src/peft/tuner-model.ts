@@ -70,7 +70,7 @@ export class TunerModel extends Module {
     this.setAdapter(this.activeAdapter);
   }
 
-  private wrapModulesToSave(name: string, config: PeftConfig): void {
+  protected wrapModulesToSave(name: string, config: PeftConfig): void {
     if (config.modulesToSave === null || config.modulesToSave.length === 0) return;
     const paths = [...adaptableModules(this.model)]
       .filter(([p, m]) => p !== '' && !(m instanceof TunerLayer) && matchesModule(p, config.modulesToSave!))
