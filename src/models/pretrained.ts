@@ -1,47 +1,72 @@
 // Loading a Hugging Face model folder: config.json picks the class, the safetensors weights fill
-// it. Every mismatch is found before any weight is copied, and all of them are reported.
+// it. Every mismatch is found before any weight is copied, and all of them are reported. The
+// parameters an architecture declares fresh-able (a task head, a pooler) may be absent: they are
+// then initialised as HF does and reported, as HF's "newly initialized" warning does.
 import { ShapeError, noGrad, PeftError, formatShape, checkDType, type DType } from '../tensor/index.js';
 import { StateDictError, withoutInit, type Parameter } from '../nn/index.js';
 import { loadConfig, openModelWeights, UnknownArchitectureError, type ModelConfig } from '../io/index.js';
-import { architectureNames, getArchitecture, type ArchitectureEntry, type ModelTask, type PretrainedModel } from './registry.js';
+import { withLabels, type LabelOptions } from '../io/config/labels.js';
+import { architectureNames, getArchitecture, type ArchitectureEntry, type ModelTask, type PretrainedModel, type TaskOutput } from './registry.js';
+import { initFreshParameters } from './fresh-parameters.js';
 
-export interface FromPretrainedOptions {
+/** Where loading warnings go. */
+export interface Logger {
+  warn(message: string): void;
+}
+
+export interface FromPretrainedOptions extends LabelOptions {
   /** Storage type of the weights: 'float32' (default), 'bfloat16' or 'float16' (computed with float32 accumulation). */
   dtype?: DType;
+  /**
+   * A checkpoint head whose shape differs from the model's (it was trained for other labels) is
+   * initialised anew instead of being an error (HF's ignore_mismatched_sizes, for heads only).
+   */
+  ignoreMismatchedSizes?: boolean;
+  /** Receives the notice about newly initialised parameters (default: console). */
+  logger?: Logger;
+}
+
+export interface LoadedModel<M> {
+  model: M;
+  /** Our paths of the parameters the checkpoint did not provide, initialised anew; sorted. */
+  newlyInitialized: string[];
 }
 
 const LOADABLE_DTYPES: DType[] = ['float32', 'bfloat16', 'float16', 'float64'];
 
-/** The architecture to build for `task` from a config (the checkpoint's own, or a sibling with the same base). */
-function chooseArchitecture(dir: string, config: ModelConfig, task: ModelTask | undefined): [string, ArchitectureEntry] {
-  const listed = config.architectures.length > 0 ? config.architectures : [];
-  for (const name of listed) {
+/** The architecture to build for `task` from a config (the checkpoint's own, or a sibling of the same family). */
+function chooseArchitecture(dir: string, config: ModelConfig, task: ModelTask): ArchitectureEntry {
+  for (const name of config.architectures) {
     const entry = getArchitecture(name);
-    if (entry && (task === undefined || entry.task === task)) return [name, entry];
+    if (entry?.task === task) return entry;
   }
-  // A checkpoint saved from one head can be loaded with another of the same family.
-  const family = config.model_type;
-  for (const name of architectureNames(task)) {
-    const entry = getArchitecture(name)!;
-    if (name.toLowerCase().startsWith(family.replace(/_/g, '')) && (task === undefined || entry.task === task)) return [name, entry];
-  }
-  throw new UnknownArchitectureError(
-    dir,
-    `${listed.join(', ') || family}${task ? ` (as a ${task} model)` : ''}`,
-    architectureNames(task),
-  );
+  // A checkpoint saved from one head (or none) can be loaded with another of the same family.
+  const family = config.model_type.replace(/_/g, '');
+  const sibling = architectureNames(task).find((name) => name.toLowerCase().startsWith(family));
+  if (sibling !== undefined) return getArchitecture(sibling)!;
+  throw new UnknownArchitectureError(dir, `${config.architectures.join(', ') || family} (as a ${task} model)`, architectureNames(task));
 }
 
-/** Loads `dir` (config.json + model.safetensors or shards) into the class its config names. */
-export async function loadPretrained(dir: string, task?: ModelTask, options: FromPretrainedOptions = {}): Promise<PretrainedModel> {
+/**
+ * Loads `dir` (config.json + model.safetensors or shards) into the `task` class of its family,
+ * and says which parameters the checkpoint lacked and were initialised anew.
+ */
+export async function loadPretrained<T extends ModelTask>(
+  dir: string,
+  task: T,
+  options: FromPretrainedOptions = {},
+): Promise<LoadedModel<PretrainedModel<TaskOutput<T>>>> {
   const dtype = checkDType(options.dtype ?? 'float32');
   if (!LOADABLE_DTYPES.includes(dtype)) {
     throw new PeftError('E_VALUE', `fromPretrained: dtype must be one of ${LOADABLE_DTYPES.join(', ')}, not ${dtype}`);
   }
-  const config = await loadConfig(dir);
-  const [, entry] = chooseArchitecture(dir, config, task);
-  const model = withoutInit(() => entry.build(config, dtype));
+  const config = withLabels(await loadConfig(dir), options);
+  const entry = chooseArchitecture(dir, config, task);
+  // chooseArchitecture picked an entry of `task`, whose models return TaskOutput<T>.
+  const model = withoutInit(() => entry.build(config, dtype)) as PretrainedModel<TaskOutput<T>>;
+  const isFresh = (path: string) => entry.freshParameters?.paths.test(path) ?? false;
   const weights = await openModelWeights(dir);
+  const fresh: string[] = [];
   try {
     const own = model.stateDict() as Map<string, Parameter>;
     const sources = new Map<string, string>();
@@ -51,24 +76,30 @@ export async function loadPretrained(dir: string, task?: ModelTask, options: Fro
       if (path !== null) sources.set(path, key);
       else if (!entry.ignoredKeys?.test(key)) unexpected.push(key);
     }
-    const loaded = new Set([...sources.keys()].map((p) => own.get(p)!));
-    const missing = [...own.keys()].filter((p) => !sources.has(p) && !loaded.has(own.get(p)!));
     const mismatched: string[] = [];
     for (const [path, key] of sources) {
       const info = await weights.info(key);
       const expected = own.get(path)!.shape;
-      if (info.shape.join() !== expected.join()) {
-        mismatched.push(`${key}: checkpoint ${formatShape(info.shape)} vs model ${formatShape(expected)} (from config.json)`);
+      if (info.shape.join() === expected.join()) continue;
+      if (options.ignoreMismatchedSizes && isFresh(path)) {
+        sources.delete(path);
+        continue;
       }
+      const hint = isFresh(path) ? ': a head for other labels (pass ignoreMismatchedSizes: true to start it anew)' : ' (from config.json)';
+      mismatched.push(`${key}: checkpoint ${formatShape(info.shape)} vs model ${formatShape(expected)}${hint}`);
     }
     if (mismatched.length > 0) {
-      throw new ShapeError(`${dir}: the weights contradict config.json in ${mismatched.length} tensor(s):\n  ${mismatched.join('\n  ')}`);
+      throw new ShapeError(`${dir}: the weights contradict the model in ${mismatched.length} tensor(s):\n  ${mismatched.join('\n  ')}`);
     }
-    if (missing.length > 0 || unexpected.length > 0) {
+    const loaded = new Set([...sources.keys()].map((p) => own.get(p)!));
+    const missing = [...own.keys()].filter((p) => !sources.has(p) && !loaded.has(own.get(p)!));
+    fresh.push(...missing.filter(isFresh).sort());
+    const absent = missing.filter((p) => !isFresh(p));
+    if (absent.length > 0 || unexpected.length > 0) {
       const parts: string[] = [];
-      if (missing.length > 0) parts.push(`missing from the checkpoint (${missing.length}): ${missing.join(', ')}`);
+      if (absent.length > 0) parts.push(`missing from the checkpoint (${absent.length}): ${absent.join(', ')}`);
       if (unexpected.length > 0) parts.push(`not in the model (${unexpected.length}): ${unexpected.join(', ')}`);
-      throw new StateDictError(`${dir}: the weights do not fit ${model.constructor.name}: ${parts.join('; ')}`, missing, unexpected);
+      throw new StateDictError(`${dir}: the weights do not fit ${model.constructor.name}: ${parts.join('; ')}`, absent, unexpected);
     }
     for (const [path, key] of sources) {
       const target = own.get(path)!;
@@ -79,8 +110,15 @@ export async function loadPretrained(dir: string, task?: ModelTask, options: Fro
   } finally {
     await weights.close();
   }
+  if (fresh.length > 0) {
+    initFreshParameters(model, fresh, entry.freshParameters!.std(config));
+    (options.logger ?? console).warn(
+      `Some weights of ${model.constructor.name} were not initialized from the model checkpoint at ${dir} and are newly initialized: ` +
+        `[${fresh.join(', ')}]\nYou should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.`,
+    );
+  }
   model.eval();
-  return model;
+  return { model, newlyInitialized: fresh };
 }
 
 /** Our module path for a checkpoint key, trying it as is, renamed, and with/without the base prefix. */
