@@ -4,3 +4,4 @@ export * from './io/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
 export * from './peft/index.js';
+export * from './train/index.js';
