@@ -22,3 +22,4 @@ export * from './tuners/oft/index.js';
 export * from './tuners/vera/index.js';
 export * from './tuners/adalora/index.js';
 export * from './tuners/ln_tuning/index.js';
+export * from './tuners/bitfit/index.js';

@@ -7,3 +7,4 @@ import './oft/index.js';
 import './vera/index.js';
 import './adalora/index.js';
 import './ln_tuning/index.js';
+import './bitfit/index.js';
