@@ -23,3 +23,4 @@ export * from './tuners/vera/index.js';
 export * from './tuners/adalora/index.js';
 export * from './tuners/ln_tuning/index.js';
 export * from './tuners/bitfit/index.js';
+export * from './tuners/bottleneck/index.js';

@@ -8,3 +8,4 @@ import './vera/index.js';
 import './adalora/index.js';
 import './ln_tuning/index.js';
 import './bitfit/index.js';
+import './bottleneck/index.js';
