@@ -48,10 +48,16 @@ function isSavedBias(path: string, p: Tensor, bias: string | undefined, layerBia
 
 /**
  * Copies saved tensors into adapter `name`'s parameters. Every missing or extra tensor and every
- * shape mismatch is listed in one error, and nothing is copied unless all fit.
+ * shape mismatch is listed in one error, and nothing is copied unless all fit. `own`: the live
+ * tensors by saved name, for adapters saved under other names (prompt learning's).
  */
-export function loadAdapterStateDict(tuner: TunerModel, name: string, tensors: ReadonlyMap<string, Tensor>, source: string): void {
-  const own = adapterStateDict(tuner, name);
+export function loadAdapterStateDict(
+  tuner: TunerModel,
+  name: string,
+  tensors: ReadonlyMap<string, Tensor>,
+  source: string,
+  own: ReadonlyMap<string, Tensor> = adapterStateDict(tuner, name),
+): void {
   const missing = [...own.keys()].filter((k) => !tensors.has(k));
   const extra = [...tensors.keys()].filter((k) => !own.has(k));
   const mismatched = [...tensors]
