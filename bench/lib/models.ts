@@ -24,3 +24,24 @@ export function gpt2ForwardFlopsPerToken(config: GPT2Config, contextLength: numb
   const perLayer = 2 * (3 * d * d + d * d + 2 * d * config.n_inner) + 2 * 2 * contextLength * d;
   return config.n_layer * perLayer + (withHead ? 2 * d * config.vocab_size : 0);
 }
+
+/** The linear layers of a GPT-2 block as [in, out]: c_attn, attn c_proj, c_fc, mlp c_proj. */
+function gpt2BlockLinears(config: GPT2Config): [number, number][] {
+  const d = config.n_embd;
+  return [[d, 3 * d], [d, d], [d, config.n_inner], [config.n_inner, d]];
+}
+
+/**
+ * FLOPs per token of one LoRA training step (every block linear adapted with rank r, all else frozen):
+ * the forward GEMMs and the frozen weights' input-gradient GEMMs (no weight gradients), the LoRA A/B
+ * products (forward, input gradients and weight gradients: 3 x 2 per weight), causal attention (half of
+ * T x T: QKᵀ and PV forward, twice that backward), and the LM head forward and input gradient.
+ */
+export function gpt2LoraTrainFlopsPerToken(config: GPT2Config, seq: number, r: number): number {
+  const d = config.n_embd;
+  const frozen = gpt2BlockLinears(config).reduce((n, [i, o]) => n + i * o, 0);
+  const lora = gpt2BlockLinears(config).reduce((n, [i, o]) => n + r * (i + o), 0);
+  const attention = 2 * 2 * (seq / 2) * d;
+  const perLayer = 2 * 2 * frozen + 3 * 2 * lora + 3 * attention;
+  return config.n_layer * perLayer + 2 * 2 * d * config.vocab_size;
+}

@@ -42,13 +42,24 @@ StridedLayout<K> collapse(int ndim, const int64_t* shape, const int64_t* const* 
   return out;
 }
 
-// Calls row(offsets[K], inner_len, inner_strides[K], out_index) for every innermost row.
+// Calls row(offsets[K], inner_len, inner_strides[K], out_index) for every innermost row (or piece of
+// one: a single long row, the usual shape of contiguous operands, is split among the threads).
 template <int K, typename Row>
 void for_each_row(const StridedLayout<K>& L, Row row) {
   const int last = L.ndim - 1;
   const int64_t inner = L.shape[last];
   int64_t rows = 1;
   for (int d = 0; d < last; ++d) rows *= L.shape[d];
+  if (rows == 1) {
+    return parallel_range(inner, 32768, [&](int64_t begin, int64_t end) {
+      int64_t off[K], inner_strides[K];
+      for (int k = 0; k < K; ++k) {
+        inner_strides[k] = L.strides[k][last];
+        off[k] = begin * inner_strides[k];
+      }
+      row(off, end - begin, inner_strides, begin);
+    });
+  }
   const int64_t min_rows = inner >= 32768 ? 1 : (32768 + inner - 1) / inner;
   parallel_range(rows, min_rows, [&](int64_t begin, int64_t end) {
     int64_t idx[8] = {0};

@@ -71,13 +71,13 @@ export function tensor(data: NestedArray | TypedArray, shape?: Shape, dtype?: DT
     if (numel(finalShape) !== arr.length) {
       throw new ShapeError(`tensor(): ${arr.length} values do not fill shape ${formatShape(finalShape)}`);
     }
-    if (arr instanceof Uint16Array || target === 'bfloat16' || target === 'float16') {
-      if (!(arr instanceof Uint16Array)) return tensor(Array.from(arr as ArrayLike<number>), finalShape, target);
+    if (arr instanceof Uint16Array) {
       if (target !== 'bfloat16' && target !== 'float16') {
         throw new DTypeError('a Uint16Array holds bfloat16 or float16 bits; pass one of those dtypes');
       }
       return Tensor.fromArray(arr.slice(), finalShape, target);
     }
+    // Other arrays convert natively (16-bit targets round through float32 as encode() does).
     const sourceDType = dtypeOfArray(arr);
     if (sourceDType === target) return Tensor.fromArray(arr.slice(), finalShape, target);
     const out = Tensor.empty(finalShape, target);
