@@ -12,8 +12,9 @@ export class KVCache {
     const pv = this.values[layer] ?? null;
     const keys = keep(pk ? concat([pk, k], 2) : k.contiguous());
     const values = keep(pv ? concat([pv, v], 2) : v.contiguous());
-    pk?.dispose();
-    pv?.dispose();
+    // Keys/values on the autograd tape (prefix tuning's trainable prefixes) stay alive for backward.
+    if (pk && !pk.requiresGrad) pk.dispose();
+    if (pv && !pv.requiresGrad) pv.dispose();
     this.keys[layer] = keys;
     this.values[layer] = values;
     return [keys, values];
