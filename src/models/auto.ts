@@ -1,12 +1,15 @@
-// The Auto classes: pick the model class from config.json, as transformers' Auto* do.
-import type { ModelTask, PretrainedModel } from './registry.js';
+// The Auto classes: pick the model class for a task from config.json, as transformers' Auto* do.
+import type { ModelTask, PretrainedModel, TaskOutput } from './registry.js';
 import { loadPretrained, type FromPretrainedOptions } from './pretrained.js';
 
-function autoClass(task: ModelTask | undefined) {
+function autoClass<T extends ModelTask>(task: T) {
   return {
-    /** Loads a Hugging Face model folder (config.json + safetensors weights). */
-    fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<PretrainedModel> {
-      return loadPretrained(dir, task, options);
+    /**
+     * Loads a Hugging Face model folder (config.json + safetensors weights) into the `task` class
+     * of its family; a head the checkpoint lacks is initialised anew and reported to options.logger.
+     */
+    async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<PretrainedModel<TaskOutput<T>>> {
+      return (await loadPretrained(dir, task, options)).model;
     },
   };
 }
@@ -16,5 +19,5 @@ export const AutoModelForSeq2SeqLM = autoClass('seq2seq-lm');
 export const AutoModelForSequenceClassification = autoClass('sequence-classification');
 export const AutoModelForTokenClassification = autoClass('token-classification');
 export const AutoModelForImageClassification = autoClass('image-classification');
-/** Whatever architecture config.json names. */
-export const AutoModel = autoClass(undefined);
+/** The base model of the checkpoint's family (BertModel, RobertaModel, ViTModel): hidden states, no head. */
+export const AutoModel = autoClass('base');

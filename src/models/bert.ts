@@ -6,17 +6,10 @@ import { Tensor, arange, scaledDotProductAttention, zeros, ShapeError, ValueErro
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getActivation, type Activation } from '../nn/index.js';
 import type { BertConfig } from '../io/index.js';
 import type { KVCache } from './cache.js';
-import type { ModelInputs, ModelOutput } from './outputs.js';
-import { registerArchitecture } from './registry.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
+import { registerArchitecture, type ArchitectureEntry, type ModelTask, type PretrainedModel } from './registry.js';
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
 import { sequenceClassificationLoss, tokenClassificationLoss } from './classification.js';
-
-export interface BertModelOutput {
-  /** [batch, seq, hidden]. */
-  lastHiddenState: Tensor;
-  /** tanh(dense(first token)) [batch, hidden]; null without a pooler. */
-  poolerOutput: Tensor | null;
-}
 
 export class BertEmbeddings extends Module {
   word_embeddings: Embedding;
@@ -216,7 +209,7 @@ export interface BertModelOptions {
   addPoolingLayer?: boolean;
 }
 
-export class BertModel extends Module {
+export class BertModel extends Module implements PretrainedModel<BaseModelOutput> {
   embeddings: BertEmbeddings;
   encoder: BertEncoder;
   pooler: BertPooler | null;
@@ -235,7 +228,7 @@ export class BertModel extends Module {
    * attentionMask is [batch, past + seq] where pastKeyValues holds `past` positions (prefix
    * tuning's virtual tokens); positions then continue after them, as in HF.
    */
-  forward(inputs: ModelInputs): BertModelOutput {
+  forward(inputs: ModelInputs): BaseModelOutput {
     const past = inputs.pastKeyValues?.length ?? 0;
     const h = this.embeddings.forward(inputs, past);
     const [batch, seq] = h.shape as [number, number];
@@ -245,7 +238,7 @@ export class BertModel extends Module {
       causal: this.config.is_decoder,
     };
     const hidden = this.encoder.forward(h, ctx);
-    return { lastHiddenState: hidden, poolerOutput: this.pooler ? this.pooler.forward(hidden) : null };
+    return { lastHiddenState: hidden, poolerOutput: this.pooler ? this.pooler.forward(hidden) : null, pastKeyValues: inputs.pastKeyValues };
   }
 }
 
@@ -375,21 +368,56 @@ function renameBertKey(key: string): string {
   return key.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
 }
 
-// Keys of other heads and old buffers that transformers skips when loading these classes.
+// Checkpoint keys that transformers skips when loading these classes: an old buffer, and the
+// heads (and pooler) of the family's other classes. Fresh-able: the class's own head, and a pooler
+// the checkpoint's class may not have had (BertForMaskedLM and the RoBERTa classifiers have none).
 const POSITION_IDS = String.raw`(^|\.)embeddings\.position_ids$`;
 const POOLER = String.raw`(^|\.)pooler\.`;
+const ROBERTA_SEQUENCE_HEAD = String.raw`^classifier\.(dense|out_proj)\.`;
+const ROBERTA_TOKEN_HEAD = String.raw`^classifier\.(weight|bias)$`;
 
-for (const [name, task, build, basePrefix, ignored] of [
-  ['BertForSequenceClassification', 'sequence-classification', BertForSequenceClassification, 'bert', [POSITION_IDS, '^cls\\.']],
-  ['BertForTokenClassification', 'token-classification', BertForTokenClassification, 'bert', [POSITION_IDS, '^cls\\.', POOLER]],
-  ['RobertaForSequenceClassification', 'sequence-classification', RobertaForSequenceClassification, 'roberta', [POSITION_IDS, '^lm_head\\.', POOLER]],
-  ['RobertaForTokenClassification', 'token-classification', RobertaForTokenClassification, 'roberta', [POSITION_IDS, '^lm_head\\.', POOLER]],
-] as const) {
+/** How one BERT-family class loads: its task, base attribute, skipped checkpoint keys and fresh-able parameters. */
+interface BertArchitecture {
+  task: ModelTask;
+  basePrefix: 'bert' | 'roberta';
+  build(config: BertConfig, dtype: DType): ReturnType<ArchitectureEntry['build']>;
+  ignored: string[];
+  fresh: RegExp;
+}
+
+const BERT_ARCHITECTURES: Record<string, BertArchitecture> = {
+  BertModel: {
+    task: 'base', basePrefix: 'bert', ignored: ['^cls\\.', '^classifier\\.'], fresh: /^pooler\./,
+    build: (config, dtype) => new BertModel(config, {}, dtype),
+  },
+  RobertaModel: {
+    task: 'base', basePrefix: 'roberta', ignored: ['^lm_head\\.', '^classifier\\.'], fresh: /^pooler\./,
+    build: (config, dtype) => new RobertaModel(config, {}, dtype),
+  },
+  BertForSequenceClassification: {
+    task: 'sequence-classification', basePrefix: 'bert', ignored: ['^cls\\.'], fresh: /^(bert\.pooler|classifier)\./,
+    build: (config, dtype) => new BertForSequenceClassification(config, dtype),
+  },
+  BertForTokenClassification: {
+    task: 'token-classification', basePrefix: 'bert', ignored: ['^cls\\.', POOLER], fresh: /^classifier\./,
+    build: (config, dtype) => new BertForTokenClassification(config, dtype),
+  },
+  RobertaForSequenceClassification: {
+    task: 'sequence-classification', basePrefix: 'roberta', ignored: ['^lm_head\\.', POOLER, ROBERTA_TOKEN_HEAD], fresh: /^classifier\./,
+    build: (config, dtype) => new RobertaForSequenceClassification(config, dtype),
+  },
+  RobertaForTokenClassification: {
+    task: 'token-classification', basePrefix: 'roberta', ignored: ['^lm_head\\.', POOLER, ROBERTA_SEQUENCE_HEAD], fresh: /^classifier\./,
+    build: (config, dtype) => new RobertaForTokenClassification(config, dtype),
+  },
+};
+
+for (const [name, { build, ignored, fresh, ...rest }] of Object.entries(BERT_ARCHITECTURES)) {
   registerArchitecture(name, {
-    task,
-    basePrefix,
-    build: (config, dtype) => new build(config as BertConfig, dtype),
+    ...rest,
+    build: (config, dtype) => build(config as BertConfig, dtype),
     renameKey: renameBertKey,
-    ignoredKeys: new RegExp(ignored.join('|')),
+    ignoredKeys: new RegExp([POSITION_IDS, ...ignored].join('|')),
+    freshParameters: { paths: fresh, std: (config) => (config as BertConfig).initializer_range },
   });
 }

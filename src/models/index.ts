@@ -6,10 +6,12 @@ import './bert.js';
 import './vit.js';
 
 export { KVCache } from './cache.js';
-export type { ModelInputs, ModelOutput } from './outputs.js';
+export type { ModelInputs, ModelOutput, BaseModelOutput } from './outputs.js';
 export { generate, type GenerateOptions } from './generation.js';
-export { registerArchitecture, architectureNames, type PretrainedModel, type ModelTask, type ArchitectureEntry } from './registry.js';
-export { loadPretrained, type FromPretrainedOptions } from './pretrained.js';
+export {
+  registerArchitecture, architectureNames, type PretrainedModel, type ModelTask, type TaskOutput, type ArchitectureEntry, type FreshParameters,
+} from './registry.js';
+export { loadPretrained, type FromPretrainedOptions, type LoadedModel, type Logger } from './pretrained.js';
 export {
   AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoModelForSequenceClassification,
   AutoModelForTokenClassification, AutoModelForImageClassification,
@@ -25,10 +27,10 @@ export {
   BertModel, RobertaModel, BertForSequenceClassification, BertForTokenClassification, RobertaForSequenceClassification,
   RobertaForTokenClassification, RobertaClassificationHead, BertEmbeddings, RobertaEmbeddings, BertEncoder, BertLayer,
   BertAttention, BertSelfAttention, BertSelfOutput, BertIntermediate, BertOutput, BertPooler,
-  type BertModelOutput, type BertModelOptions,
+  type BertModelOptions,
 } from './bert.js';
 export {
   ViTModel, ViTForImageClassification, ViTEmbeddings, ViTPatchEmbeddings, ViTLayer, ViTAttention, ViTMLP, ViTPooler,
-  renameViTKey, type ViTModelOutput,
+  renameViTKey,
 } from './vit.js';
 export { sequenceClassificationLoss, tokenClassificationLoss, problemTypeOf, type ClassificationConfig } from './classification.js';

@@ -25,6 +25,7 @@ export interface ModelInputs {
   decoderAttentionMask?: Tensor;
 }
 
+/** What a task model (a head over a base model) returns. */
 export interface ModelOutput {
   /** [batch, seq, vocab] for LMs, [batch, labels] for sequence classification. */
   logits: Tensor;
@@ -34,4 +35,14 @@ export interface ModelOutput {
   pastKeyValues?: KVCache;
   /** Final hidden states [batch, seq, hidden]. */
   lastHiddenState?: Tensor;
+}
+
+/** What a base model (HF's AutoModel: BertModel, ViTModel, ...) returns: hidden states, no head. */
+export interface BaseModelOutput {
+  /** Final hidden states [batch, seq, hidden] (ViT: [batch, 1 + patches, hidden]). */
+  lastHiddenState: Tensor;
+  /** The pooler's reading of the first token [batch, hidden] (ViT: pooler_output_size); null without a pooler. */
+  poolerOutput: Tensor | null;
+  /** The cache passed in, updated with this step. */
+  pastKeyValues?: KVCache;
 }

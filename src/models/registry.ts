@@ -3,26 +3,44 @@
 import type { DType } from '../tensor/index.js';
 import type { ModelConfig } from '../io/index.js';
 import type { Module } from '../nn/index.js';
-import type { ModelInputs, ModelOutput } from './outputs.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 
 /** What every loadable model is: a module tree with HF's names, its config and a forward. */
-export interface PretrainedModel extends Module {
+export interface PretrainedModel<Output = ModelOutput> extends Module {
   readonly config: ModelConfig;
-  forward(inputs: ModelInputs): ModelOutput;
+  forward(inputs: ModelInputs): Output;
 }
 
 export type ModelTask = 'causal-lm' | 'seq2seq-lm' | 'sequence-classification' | 'token-classification' | 'image-classification' | 'base';
 
+/** What a model of `task` returns: base models give hidden states, every other task logits. */
+export type TaskOutput<T extends ModelTask> = T extends 'base' ? BaseModelOutput : ModelOutput;
+
+/**
+ * Parameters a checkpoint may lack, which the loader then initialises as HF's _init_weights does
+ * for nn.Linear (weights from normal(0, std), biases zero) and reports: a task head loaded over
+ * a checkpoint saved with another head or none, a pooler the checkpoint's class did not have.
+ */
+export interface FreshParameters {
+  /** Our parameter paths (after key mapping), e.g. /^classifier\./. */
+  paths: RegExp;
+  /** The weights' standard deviation: HF's config.initializer_range. */
+  std(config: ModelConfig): number;
+}
+
 export interface ArchitectureEntry {
   task: ModelTask;
-  build(config: ModelConfig, dtype: DType): PretrainedModel;
+  build(config: ModelConfig, dtype: DType): PretrainedModel<ModelOutput | BaseModelOutput>;
   /** The attribute holding the base model (`transformer`, `model`, `bert`, ...): checkpoints saved
-   * from the base model alone lack it, checkpoints of a task model have it. */
+   * from the base model alone lack it, checkpoints of a task model have it (a base model's entry
+   * names it too: it is stripped from task checkpoints' keys). */
   basePrefix: string;
   /** Maps a checkpoint key to our module path (older HF names to current ones), if they differ. */
   renameKey?(key: string): string;
-  /** Checkpoint keys that are safe to ignore (buffers older versions saved). */
+  /** Checkpoint keys that are safe to ignore (buffers older versions saved, other classes' heads). */
   ignoredKeys?: RegExp;
+  /** Parameters a checkpoint may lack; every other missing parameter is an error. */
+  freshParameters?: FreshParameters;
 }
 
 const architectures = new Map<string, ArchitectureEntry>();

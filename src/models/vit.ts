@@ -5,9 +5,9 @@
 // (vit.encoder.layer.N.attention.attention.query, intermediate.dense, ...), mapped by renameViTKey.
 import { Tensor, concat, scaledDotProductAttention, ShapeError, ValueError, formatShape, type DType } from '../tensor/index.js';
 import { Dropout, LayerNorm, Linear, Module, ModuleList, Parameter, PatchConv2d, getActivation, init, type Activation } from '../nn/index.js';
-import type { ViTConfig } from '../io/index.js';
-import type { ModelInputs, ModelOutput } from './outputs.js';
-import { registerArchitecture } from './registry.js';
+import type { ModelConfig, ViTConfig } from '../io/index.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
+import { registerArchitecture, type PretrainedModel } from './registry.js';
 import { mergeHeads, splitHeads } from './common.js';
 import { sequenceClassificationLoss } from './classification.js';
 
@@ -149,14 +149,8 @@ export class ViTPooler extends Module {
   }
 }
 
-export interface ViTModelOutput {
-  /** [batch, 1 + patches, hidden], after the final LayerNorm. */
-  lastHiddenState: Tensor;
-  /** The pooler's output [batch, pooler_output_size]; null without a pooler. */
-  poolerOutput: Tensor | null;
-}
-
-export class ViTModel extends Module {
+/** lastHiddenState is after the final LayerNorm; poolerOutput is [batch, pooler_output_size]. */
+export class ViTModel extends Module implements PretrainedModel<BaseModelOutput> {
   embeddings: ViTEmbeddings;
   layers: ModuleList<ViTLayer>;
   layernorm: LayerNorm;
@@ -170,8 +164,9 @@ export class ViTModel extends Module {
     this.pooler = addPoolingLayer ? new ViTPooler(config, dtype) : null;
   }
 
-  forward(pixelValues: Tensor): ViTModelOutput {
-    let h = this.embeddings.forward(pixelValues);
+  forward(inputs: ModelInputs): BaseModelOutput {
+    if (!inputs.pixelValues) throw new ValueError(`${this.constructor.name}.forward needs pixelValues [batch, channels, height, width]`);
+    let h = this.embeddings.forward(inputs.pixelValues);
     for (const layer of this.layers) h = layer.forward(h);
     const hidden = this.layernorm.forward(h);
     return { lastHiddenState: hidden, poolerOutput: this.pooler ? this.pooler.forward(hidden) : null };
@@ -189,8 +184,7 @@ export class ViTForImageClassification extends Module {
   }
 
   forward(inputs: ModelInputs): ModelOutput {
-    if (!inputs.pixelValues) throw new ValueError('ViTForImageClassification.forward needs pixelValues [batch, channels, height, width]');
-    const { lastHiddenState } = this.vit.forward(inputs.pixelValues);
+    const { lastHiddenState } = this.vit.forward(inputs);
     const logits = this.classifier.forward(lastHiddenState.select(1, 0));
     const loss = inputs.labels ? sequenceClassificationLoss(logits, inputs.labels, this.config) : undefined;
     return { logits, loss, lastHiddenState };
@@ -213,11 +207,24 @@ export function renameViTKey(key: string): string {
     .replace(/(layers\.\d+)\.output\.dense\./, '$1.mlp.fc2.');
 }
 
+// Each class skips the other's head, and may lack its own: a ViTModel checkpoint has no classifier,
+// a ViTForImageClassification checkpoint no pooler (transformers initialises them anew too).
+const vitStd = (config: ModelConfig) => (config as ViTConfig).initializer_range;
+
+registerArchitecture('ViTModel', {
+  task: 'base',
+  basePrefix: 'vit',
+  build: (config, dtype) => new ViTModel(config as ViTConfig, {}, dtype),
+  renameKey: renameViTKey,
+  ignoredKeys: /^classifier\./,
+  freshParameters: { paths: /^pooler\./, std: vitStd },
+});
+
 registerArchitecture('ViTForImageClassification', {
   task: 'image-classification',
   basePrefix: 'vit',
   build: (config, dtype) => new ViTForImageClassification(config as ViTConfig, dtype),
   renameKey: renameViTKey,
-  // A ViTModel checkpoint's pooler, which this class does not have (transformers skips it too).
   ignoredKeys: /(^|\.)pooler\./,
+  freshParameters: { paths: /^classifier\./, std: vitStd },
 });

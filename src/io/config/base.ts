@@ -57,8 +57,7 @@ export function readBase(f: Fields, defaults: BaseDefaults): BaseConfig {
 function readId2Label(f: Fields): Record<number, string> {
   const given = f.object('id2label');
   if (given === undefined) {
-    const n = f.int('num_labels', 2, 0);
-    return Object.fromEntries(Array.from({ length: n }, (_, i) => [i, `LABEL_${i}`]));
+    return defaultId2Label(f.int('num_labels', 2, 0));
   }
   const out: Record<number, string> = {};
   for (const [key, label] of Object.entries(given.raw)) {
@@ -67,6 +66,11 @@ function readId2Label(f: Fields): Record<number, string> {
     out[Number(key)] = label as string;
   }
   return out;
+}
+
+/** HF's names for labels config.json does not name: LABEL_0, LABEL_1, ... */
+export function defaultId2Label(count: number): Record<number, string> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [i, `LABEL_${i}`]));
 }
 
 function readLabel2Id(f: Fields, id2label: Record<number, string>): Record<string, number> {

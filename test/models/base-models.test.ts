@@ -1,0 +1,65 @@
+// AutoModel returns the family's base model, as transformers' AutoModel does: BertModel,
+// RobertaModel, ViTModel, with lastHiddenState and poolerOutput instead of logits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  AutoModel, AutoModelForImageClassification, AutoModelForSequenceClassification, BertModel, BertForSequenceClassification,
+  RobertaModel, ViTModel, UnknownArchitectureError, loadPretrained,
+} from '../../src/index.js';
+import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
+import { derivedCheckpoint, recordingLogger } from './derived-checkpoint.js';
+
+const CASES = [
+  // The BERT checkpoint has a pooler (BertForSequenceClassification reads it); RoBERTa's and ViT's
+  // classifiers have none, so their base models' poolers start anew, as in HF.
+  { name: 'bert', cls: BertModel, task: AutoModelForSequenceClassification, freshPooler: false },
+  { name: 'roberta', cls: RobertaModel, task: AutoModelForSequenceClassification, freshPooler: true },
+  { name: 'vit', cls: ViTModel, task: AutoModelForImageClassification, freshPooler: true },
+];
+
+for (const { name, cls, task, freshPooler } of CASES) {
+  test(`${name}: AutoModel gives ${cls.name}, whose hidden states are the task model's`, async () => {
+    const dir = join(FIXTURES, name);
+    const logger = recordingLogger();
+    const model = await AutoModel.fromPretrained(dir, { logger });
+    assert.equal(model.constructor, cls);
+    const { newlyInitialized } = await loadPretrained(dir, 'base', { logger });
+    assert.deepEqual(newlyInitialized, freshPooler ? ['pooler.dense.bias', 'pooler.dense.weight'] : []);
+    assert.equal(logger.messages.length, freshPooler ? 2 : 0);
+
+    const { inputs } = await loadCase(dir);
+    const forwardInputs = { ...modelInputs(inputs), labels: undefined };
+    const { lastHiddenState, poolerOutput } = model.forward(forwardInputs);
+    const expected = (await task.fromPretrained(dir)).forward(forwardInputs).lastHiddenState!;
+    assert.deepEqual(lastHiddenState.shape, expected.shape);
+    assert.equal(maxAbsDiff(lastHiddenState, expected), 0);
+    const [batch, , hidden] = lastHiddenState.shape as [number, number, number];
+    assert.deepEqual(poolerOutput?.shape, [batch, hidden]);
+  });
+}
+
+test('bert: the base model\'s pooler is the checkpoint\'s: the task head over it gives the task logits', async () => {
+  const dir = join(FIXTURES, 'bert');
+  const { inputs, expected } = await loadCase(dir);
+  const base = await AutoModel.fromPretrained(dir);
+  const head = (await AutoModelForSequenceClassification.fromPretrained(dir)) as BertForSequenceClassification;
+  const logits = head.classifier.forward(base.forward(modelInputs(inputs)).poolerOutput!);
+  assert.ok(maxAbsDiff(logits, expected.get('logits')!) < 1e-4);
+});
+
+test('a config naming the base class loads it, with or without the base prefix in the keys', async (t) => {
+  for (const [name, cls] of [['BertModel', BertModel], ['RobertaModel', RobertaModel], ['ViTModel', ViTModel]] as const) {
+    const fixture = name.replace('Model', '').toLowerCase();
+    const prefix = new RegExp(`^${fixture}\\.`);
+    const dir = await derivedCheckpoint(t, fixture, { rename: (k) => k.replace(prefix, ''), config: { architectures: [name] } });
+    const model = await AutoModel.fromPretrained(dir, { logger: recordingLogger() });
+    assert.equal(model.constructor, cls, name);
+  }
+});
+
+test('AutoModel on a family without a registered base model names the ones there are', async () => {
+  const error = await AutoModel.fromPretrained(join(FIXTURES, 'gpt2')).then(() => null, (e: unknown) => e);
+  assert.ok(error instanceof UnknownArchitectureError, String(error));
+  assert.match(error.message, /as a base model.*BertModel/);
+});
