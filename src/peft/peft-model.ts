@@ -2,7 +2,7 @@
 // path>), so parameter names and saved files are exactly HF PEFT's.
 import type { Tensor } from '../tensor/index.js';
 import { ValueError } from '../tensor/index.js';
-import { Module } from '../nn/index.js';
+import { Module, type ModuleDict } from '../nn/index.js';
 import type { GenerateOptions, ModelInputs, ModelOutput, PretrainedModel } from '../models/index.js';
 import type { PeftConfig } from './config/peft-config.js';
 import { configFromJson, makeConfig, type ConfigInput } from './config/make-config.js';
@@ -14,6 +14,11 @@ import { TunerModel, type MergeOptions } from './tuner-model.js';
 import { checkAdapterName } from './adapter-name.js';
 import './tuners/all.js';
 import { addWeightedLoraAdapter, type CombinationType, type WeightedAdapterOptions } from './tuners/lora/weighted.js';
+import { isPromptLearning, type PromptEncoderModule } from './prompt/method.js';
+import { PromptTunerModel } from './prompt/tuner-model.js';
+import { promptForward } from './prompt/forward.js';
+import { promptGenerate } from './prompt/generation.js';
+import { promptSavedTensors, promptStateDict } from './prompt/state-dict.js';
 
 /** Inputs of PeftModel.forward: the model's, plus one adapter name per batch row (null: the base). */
 export type PeftInputs = ModelInputs & { adapterNames?: readonly (string | null)[] };
@@ -25,12 +30,28 @@ const CLASSIFIER_HEADS = ['classifier', 'score'];
 
 export class PeftModel extends Module {
   base_model: TunerModel;
+  /**
+   * Prompt-learning methods (prompt tuning, prefix tuning, P-tuning): the prompt encoder of each
+   * adapter, beside the model (HF's prompt_encoder.<adapter>); absent for layer methods.
+   */
+  prompt_encoder?: ModuleDict<PromptEncoderModule>;
 
   constructor(model: PretrainedModel, config: ConfigInput, adapterName = 'default') {
     super();
     const { method, config: parsed } = makeConfig(config);
-    this.base_model = new TunerModel(model, method);
+    if (isPromptLearning(method)) {
+      const tuner = new PromptTunerModel(model, method);
+      this.base_model = tuner;
+      this.prompt_encoder = tuner.encoders;
+    } else {
+      this.base_model = new TunerModel(model, method);
+    }
     this.addConfiguredAdapter(adapterName, parsed);
+  }
+
+  /** The prompt-learning tuner, or null for layer methods. */
+  private get promptTuner(): PromptTunerModel | null {
+    return this.base_model instanceof PromptTunerModel ? this.base_model : null;
   }
 
   /** The wrapped HF model (with adapter layers in place). */
@@ -47,6 +68,11 @@ export class PeftModel extends Module {
   }
 
   forward({ adapterNames, ...inputs }: PeftInputs): ModelOutput {
+    const prompt = this.promptTuner;
+    if (prompt !== null) {
+      if (adapterNames !== undefined) throw new PeftConfigError(`${prompt.method.peftType} adapters cannot be mixed in one batch; run one adapter per batch`);
+      return promptForward(prompt, inputs);
+    }
     if (adapterNames === undefined) return this.withExtraLoss(this.model.forward(inputs));
     this.checkRowAdapters(adapterNames, inputs.inputIds ?? inputs.inputsEmbeds);
     return this.withExtraLoss(withAdapterNames(adapterNames, () => this.model.forward(inputs)));
@@ -64,6 +90,11 @@ export class PeftModel extends Module {
     const model = this.model as MaybeGenerating;
     if (typeof model.generate !== 'function') throw new ValueError(`${this.model.constructor.name} cannot generate text`);
     const { adapterNames, ...rest } = options;
+    const prompt = this.promptTuner;
+    if (prompt !== null && !prompt.promptsDisabled) {
+      if (adapterNames !== undefined) throw new PeftConfigError(`${prompt.method.peftType} adapters cannot be mixed in one batch; generate with one adapter at a time`);
+      return promptGenerate(prompt, inputIds, rest);
+    }
     if (adapterNames === undefined) return model.generate(inputIds, rest);
     this.checkRowAdapters(adapterNames, inputIds);
     return withAdapterNames(adapterNames, () => model.generate!(inputIds, rest));
@@ -175,7 +206,8 @@ export class PeftModel extends Module {
 
   /** The adapter's tensors under their saved names (the live parameters). */
   adapterStateDict(name = this.activeAdapter): Map<string, Tensor> {
-    return adapterStateDict(this.base_model, name);
+    const prompt = this.promptTuner;
+    return prompt !== null ? promptStateDict(prompt, name) : adapterStateDict(this.base_model, name);
   }
 
   /** Writes adapter_config.json + adapter_model.safetensors per adapter ('default' in dir, others in dir/<name>). */
@@ -185,7 +217,8 @@ export class PeftModel extends Module {
       const config = this.base_model.requireAdapter(name);
       const json = this.base_model.method.writeConfig({ ...config, inferenceMode: true, autoMapping: config.autoMapping ?? this.autoMapping(config) });
       const live = this.adapterStateDict(name);
-      const tensors = this.base_model.method.savedTensors?.(live, config, name) ?? live;
+      const prompt = this.promptTuner;
+      const tensors = prompt !== null ? promptSavedTensors(prompt, name, live) : (this.base_model.method.savedTensors?.(live, config, name) ?? live);
       try {
         await writeAdapterFolder(adapterFolder(dir, name), json, tensors);
       } finally {
@@ -207,7 +240,7 @@ export class PeftModel extends Module {
     try {
       this.addAdapter(adapterName, config);
       try {
-        loadAdapterStateDict(this.base_model, adapterName, tensors, dir);
+        loadAdapterStateDict(this.base_model, adapterName, tensors, dir, this.adapterStateDict(adapterName));
       } catch (error) {
         this.deleteAdapter(adapterName);
         throw error;
@@ -227,7 +260,7 @@ export class PeftModel extends Module {
     try {
       const peft = new PeftModel(model, config, adapterName);
       try {
-        loadAdapterStateDict(peft.base_model, adapterName, tensors, dir);
+        loadAdapterStateDict(peft.base_model, adapterName, tensors, dir, peft.adapterStateDict(adapterName));
       } catch (error) {
         peft.unload();
         throw error;
