@@ -1,5 +1,6 @@
 // Comparing our outputs with the HF reference fixtures (test/fixtures/hf, see its README).
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { loadSafetensors, type ModelInputs, type Tensor } from '../../src/index.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'hf');
@@ -38,6 +39,12 @@ export function maxAbsDiff(a: Tensor, b: Tensor, mask?: Tensor): number {
     worst = Math.max(worst, Math.abs(av[i]! - bv[i]!));
   }
   return worst;
+}
+
+/** maxAbsDiff of two tensors that must have the same shape (else the assertion fails, naming both). */
+export function maxAbsDiffSameShape(a: Tensor, b: Tensor, mask?: Tensor): number {
+  assert.deepEqual(a.shape, b.shape, 'the compared tensors differ in shape');
+  return maxAbsDiff(a, b, mask);
 }
 
 /** ‖a − b‖ / ‖b‖. */

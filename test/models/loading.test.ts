@@ -2,21 +2,14 @@
 // of bad folder giving a typed error that lists all the problems.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm, writeFile, readFile, truncate } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  AutoModelForCausalLM, GPT2LMHeadModel, LlamaForCausalLM, loadSafetensors, saveSafetensors, tensor, randn,
+  AutoModelForCausalLM, GPT2LMHeadModel, LlamaForCausalLM, loadSafetensors, tensor, randn,
   MissingFileError, ShapeError, StateDictError, SafetensorsError, UnknownArchitectureError, IndexError, manualSeed,
 } from '../../src/index.js';
-
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'hf');
-
-async function copyOf(name: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'peftjs-load-'));
-  await cp(join(FIXTURES, name), dir, { recursive: true });
-  return dir;
-}
+import { FIXTURES } from '../helpers/parity.js';
+import { derivedCheckpoint } from './derived-checkpoint.js';
 
 test('bf16 and f16 weights give the float32 model\'s logits within bf16 rounding', async () => {
   const dir = join(FIXTURES, 'llama');
@@ -64,60 +57,38 @@ test('generation: stop tokens, streaming, sampling with a seed, repetition penal
   assert.throws(() => model.generate(tensor([[3, 999]], undefined, 'int64')), IndexError);
 });
 
-test('a folder without weights, config.json or with an unknown architecture: typed errors', async () => {
-  const dir = await copyOf('gpt2');
-  try {
-    await rm(join(dir, 'model.safetensors'));
-    await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), MissingFileError);
-    await rm(join(dir, 'config.json'));
-    await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), MissingFileError);
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'mamba', architectures: ['MambaForCausalLM'] }));
-    await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), UnknownArchitectureError);
-  } finally {
-    await rm(dir, { recursive: true });
+test('a folder without weights, config.json or with an unknown architecture: typed errors', async (t) => {
+  const dir = await derivedCheckpoint(t, 'gpt2');
+  await rm(join(dir, 'model.safetensors'));
+  await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), MissingFileError);
+  await rm(join(dir, 'config.json'));
+  await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), MissingFileError);
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'mamba', architectures: ['MambaForCausalLM'] }));
+  await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), UnknownArchitectureError);
+});
+
+test('a config that contradicts the weights names every mismatched tensor', async (t) => {
+  const dir = await derivedCheckpoint(t, 'gpt2', { config: { n_embd: 48 } });
+  const error = await AutoModelForCausalLM.fromPretrained(dir).then(() => null, (e: unknown) => e);
+  assert.ok(error instanceof ShapeError, String(error));
+  for (const name of ['transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight', 'transformer.h.1.mlp.c_fc.weight', 'transformer.ln_f.bias']) {
+    assert.ok(error.message.includes(name), `${name} named in: ${error.message.slice(0, 300)}`);
   }
 });
 
-test('a config that contradicts the weights names every mismatched tensor', async () => {
-  const dir = await copyOf('gpt2');
-  try {
-    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ ...config, n_embd: 48 }));
-    const error = await AutoModelForCausalLM.fromPretrained(dir).then(() => null, (e: unknown) => e);
-    assert.ok(error instanceof ShapeError, String(error));
-    for (const name of ['transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight', 'transformer.h.1.mlp.c_fc.weight', 'transformer.ln_f.bias']) {
-      assert.ok(error.message.includes(name), `${name} named in: ${error.message.slice(0, 300)}`);
-    }
-  } finally {
-    await rm(dir, { recursive: true });
-  }
+test('missing and unexpected tensors are all listed', async (t) => {
+  const dir = await derivedCheckpoint(t, 'llama', {
+    keep: (k) => k !== 'model.layers.0.mlp.up_proj.weight' && k !== 'model.norm.weight',
+    add: { 'model.layers.0.extra.weight': randn([2]), 'model.something_else': randn([3]) },
+  });
+  const error = await AutoModelForCausalLM.fromPretrained(dir).then(() => null, (e: unknown) => e);
+  assert.ok(error instanceof StateDictError, String(error));
+  assert.deepEqual(error.missingKeys.sort(), ['model.layers.0.mlp.up_proj.weight', 'model.norm.weight']);
+  assert.deepEqual(error.unexpectedKeys.sort(), ['model.layers.0.extra.weight', 'model.something_else']);
 });
 
-test('missing and unexpected tensors are all listed', async () => {
-  const dir = await copyOf('llama');
-  try {
-    const { tensors } = await loadSafetensors(join(dir, 'model.safetensors'));
-    tensors.delete('model.layers.0.mlp.up_proj.weight');
-    tensors.delete('model.norm.weight');
-    tensors.set('model.layers.0.extra.weight', randn([2]));
-    tensors.set('model.something_else', randn([3]));
-    await saveSafetensors(join(dir, 'model.safetensors'), tensors);
-    const error = await AutoModelForCausalLM.fromPretrained(dir).then(() => null, (e: unknown) => e);
-    assert.ok(error instanceof StateDictError, String(error));
-    assert.deepEqual(error.missingKeys.sort(), ['model.layers.0.mlp.up_proj.weight', 'model.norm.weight']);
-    assert.deepEqual(error.unexpectedKeys.sort(), ['model.layers.0.extra.weight', 'model.something_else']);
-  } finally {
-    await rm(dir, { recursive: true });
-  }
+test('a truncated safetensors file is a typed error', async (t) => {
+  const dir = await derivedCheckpoint(t, 'gpt2');
+  await truncate(join(dir, 'model.safetensors'), 5000);
+  await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), SafetensorsError);
 });
-
-test('a truncated safetensors file is a typed error', async () => {
-  const dir = await copyOf('gpt2');
-  try {
-    await truncate(join(dir, 'model.safetensors'), 5000);
-    await assert.rejects(AutoModelForCausalLM.fromPretrained(dir), SafetensorsError);
-  } finally {
-    await rm(dir, { recursive: true });
-  }
-});
-

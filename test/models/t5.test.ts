@@ -8,34 +8,14 @@ import {
   AutoModelForSeq2SeqLM, EncoderDecoderCache, Generator, T5ForConditionalGeneration, Tensor, ValueError,
   loadSafetensors, noGrad, parseT5Config, relativePositionBucket, shiftRight, tensor, tidy,
 } from '../../src/index.js';
+import { FIXTURES, loadCase, maxAbsDiffSameShape, relativeError } from '../helpers/parity.js';
 
-const DIR = join(import.meta.dirname, '..', 'fixtures', 'hf', 't5');
+const DIR = join(FIXTURES, 't5');
 
 async function fixture() {
-  const inputs = (await loadSafetensors(join(DIR, 'inputs.safetensors'))).tensors;
-  const expected = (await loadSafetensors(join(DIR, 'expected.safetensors'))).tensors;
+  const { inputs, expected } = await loadCase(DIR);
   const model = (await AutoModelForSeq2SeqLM.fromPretrained(DIR)) as T5ForConditionalGeneration;
   return { model, inputs, expected };
-}
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  assert.deepEqual(a.shape, b.shape);
-  const av = a.toFlatArray();
-  const bv = b.toFlatArray();
-  return av.reduce((worst, x, i) => Math.max(worst, Math.abs(x - bv[i]!)), 0);
-}
-
-/** ‖a − b‖ / ‖b‖. */
-function relativeError(a: Tensor, b: Tensor): number {
-  const av = a.toFlatArray();
-  const bv = b.toFlatArray();
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < av.length; i++) {
-    num += (av[i]! - bv[i]!) ** 2;
-    den += bv[i]! ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
 }
 
 test('t5: logits, loss and every gradient match HF transformers', async () => {
@@ -44,7 +24,7 @@ test('t5: logits, loss and every gradient match HF transformers', async () => {
   const forward = () => model.forward({ inputIds: inputs.get('input_ids')!, attentionMask: inputs.get('attention_mask')!, labels: inputs.get('labels')! });
   const out = forward();
   // Logits are per decoder position, and every decoder position is real (labels' -100 only skip the loss).
-  const diff = maxAbsDiff(out.logits, expected.get('logits')!);
+  const diff = maxAbsDiffSameShape(out.logits, expected.get('logits')!);
   assert.ok(diff < 1e-4, `max |logits - HF| = ${diff}`);
   const loss = out.loss!.item();
   assert.ok(Math.abs(loss - expected.get('loss')!.item()) < 1e-4, `loss ${loss} vs ${expected.get('loss')!.item()}`);
@@ -88,7 +68,7 @@ test('t5: a padded encoder batch gives each row what it gives alone', async () =
 
   const batched = model.forward({ inputIds: ids, attentionMask: mask, labels }).logits.narrow(0, 1, 1);
   const alone = model.forward({ inputIds: shortIds, labels: labels.narrow(0, 1, 1) }).logits;
-  assert.ok(maxAbsDiff(batched, alone) < 1e-5);
+  assert.ok(maxAbsDiffSameShape(batched, alone) < 1e-5);
 
   const both = model.generate(ids, { attentionMask: mask, maxNewTokens: 6 });
   const row1 = model.generate(shortIds, { maxNewTokens: 6 });
@@ -110,7 +90,7 @@ test('t5: decoding step by step with the cache equals decoding all positions at 
       steps.push(model.decode({ decoderInputIds: decoderInputIds.narrow(1, t, 1), encoderHiddenStates, encoderAttentionMask: attentionMask, cache }));
     }
     assert.equal(cache.length, decoderInputIds.shape[1]);
-    for (const [t, step] of steps.entries()) assert.ok(maxAbsDiff(step, full.narrow(1, t, 1)) < 1e-5, `position ${t}`);
+    for (const [t, step] of steps.entries()) assert.ok(maxAbsDiffSameShape(step, full.narrow(1, t, 1)) < 1e-5, `position ${t}`);
     cache.dispose();
   });
 });
