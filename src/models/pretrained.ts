@@ -122,7 +122,7 @@ export async function loadPretrained<T extends ModelTask>(
 }
 
 /** Our module path for a checkpoint key, trying it as is, renamed, and with/without the base prefix. */
-function resolveKey(key: string, entry: ArchitectureEntry, own: Map<string, unknown>): string | null {
+export function resolveKey(key: string, entry: ArchitectureEntry, own: Map<string, unknown>): string | null {
   const renamed = entry.renameKey ? entry.renameKey(key) : key;
   const prefix = `${entry.basePrefix}.`;
   const candidates = [renamed, prefix + renamed, renamed.startsWith(prefix) ? renamed.slice(prefix.length) : null];
