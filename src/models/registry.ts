@@ -41,6 +41,8 @@ export interface ArchitectureEntry {
   ignoredKeys?: RegExp;
   /** Parameters a checkpoint may lack; every other missing parameter is an error. */
   freshParameters?: FreshParameters;
+  /** Older HF module names → current ones (`query` → `q_proj`), for adapters' target_modules. */
+  legacyModuleNames?: Readonly<Record<string, string>>;
 }
 
 const architectures = new Map<string, ArchitectureEntry>();

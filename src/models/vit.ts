@@ -211,11 +211,15 @@ export function renameViTKey(key: string): string {
 // a ViTForImageClassification checkpoint no pooler (transformers initialises them anew too).
 const vitStd = (config: ModelConfig) => (config as ViTConfig).initializer_range;
 
+/** transformers 4's ViT module names that older PEFT adapters target, and their current names. */
+export const VIT_LEGACY_MODULE_NAMES = { query: 'q_proj', key: 'k_proj', value: 'v_proj' } as const;
+
 registerArchitecture('ViTModel', {
   task: 'base',
   basePrefix: 'vit',
   build: (config, dtype) => new ViTModel(config as ViTConfig, {}, dtype),
   renameKey: renameViTKey,
+  legacyModuleNames: VIT_LEGACY_MODULE_NAMES,
   ignoredKeys: /^classifier\./,
   freshParameters: { paths: /^pooler\./, std: vitStd },
 });
@@ -225,6 +229,7 @@ registerArchitecture('ViTForImageClassification', {
   basePrefix: 'vit',
   build: (config, dtype) => new ViTForImageClassification(config as ViTConfig, dtype),
   renameKey: renameViTKey,
+  legacyModuleNames: VIT_LEGACY_MODULE_NAMES,
   ignoredKeys: /(^|\.)pooler\./,
   freshParameters: { paths: /^classifier\./, std: vitStd },
 });
