@@ -48,5 +48,5 @@ export function pTuningV2(options: { numVirtualTokens: number; taskType?: string
 }
 
 export { PrefixEncoder } from './encoder.js';
-export { prefixCache, seedPrefixCache, layerEntries, decoderEntries } from './past-key-values.js';
+export { seedPrefixCache, layerEntries, decoderEntries } from './past-key-values.js';
 export { parsePrefixTuningConfig, writePrefixTuningConfig, type PrefixTuningConfig } from './config.js';

@@ -2,7 +2,7 @@
 // [virtual tokens, num_layers · 2 · token_dim] viewed as [tokens, num_layers · 2, heads, head_dim],
 // entry 2l the keys and 2l + 1 the values of layer l, each [batch, heads, tokens, head_dim].
 import type { Tensor } from '../../../tensor/index.js';
-import { KVCache } from '../../../models/index.js';
+import type { KVCache } from '../../../models/index.js';
 import type { ResolvedPromptConfig } from '../config.js';
 
 /** Layer l's [key entry, value entry] in the table. */
@@ -31,8 +31,4 @@ export function seedPrefixCache(cache: KVCache, prompts: Tensor, config: Resolve
     cache.update(layer, row(k), row(v));
   }
   return cache;
-}
-
-export function prefixCache(prompts: Tensor, config: ResolvedPromptConfig, batch: number, entries: EntryOf): KVCache {
-  return seedPrefixCache(new KVCache(), prompts, config, batch, entries);
 }
