@@ -24,3 +24,5 @@ export * from './tuners/adalora/index.js';
 export * from './tuners/ln_tuning/index.js';
 export * from './tuners/bitfit/index.js';
 export * from './tuners/bottleneck/index.js';
+export * from './tuners/diff_pruning/index.js';
+export * from './tuners/structured/index.js';

@@ -9,3 +9,5 @@ import './adalora/index.js';
 import './ln_tuning/index.js';
 import './bitfit/index.js';
 import './bottleneck/index.js';
+import './diff_pruning/index.js';
+import './structured/index.js';
