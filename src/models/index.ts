@@ -9,7 +9,7 @@ export { KVCache } from './cache.js';
 export type { ModelInputs, ModelOutput, BaseModelOutput } from './outputs.js';
 export { generate, type GenerateOptions } from './generation.js';
 export {
-  registerArchitecture, architectureNames, type PretrainedModel, type ModelTask, type TaskOutput, type ArchitectureEntry, type FreshParameters,
+  registerArchitecture, getArchitecture, architectureNames, type PretrainedModel, type ModelTask, type TaskOutput, type ArchitectureEntry, type FreshParameters,
 } from './registry.js';
 export { loadPretrained, type FromPretrainedOptions, type LoadedModel, type Logger } from './pretrained.js';
 export {

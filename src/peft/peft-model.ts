@@ -12,6 +12,7 @@ import { withAdapterNames } from './mixed-batch.js';
 import { adapterStateDict, loadAdapterStateDict } from './state-dict.js';
 import { TunerModel, type MergeOptions } from './tuner-model.js';
 import { checkAdapterName } from './adapter-name.js';
+import { modernizeAdapter } from './legacy-names.js';
 import './tuners/all.js';
 import { addWeightedLoraAdapter, type CombinationType, type WeightedAdapterOptions } from './tuners/lora/weighted.js';
 import { isPromptLearning, type PromptEncoderModule } from './prompt/method.js';
@@ -236,7 +237,7 @@ export class PeftModel extends Module {
 
   /** Loads an adapter folder as adapter `adapterName` (frozen unless isTrainable). */
   async loadAdapter(dir: string, adapterName: string, { isTrainable = false }: { isTrainable?: boolean } = {}): Promise<void> {
-    const { config, tensors } = await readAdapter(dir, isTrainable);
+    const { config, tensors } = await readAdapter(this.model, dir, isTrainable);
     try {
       this.addAdapter(adapterName, config);
       try {
@@ -256,7 +257,7 @@ export class PeftModel extends Module {
     dir: string,
     { adapterName = 'default', isTrainable = false }: { adapterName?: string; isTrainable?: boolean } = {},
   ): Promise<PeftModel> {
-    const { config, tensors } = await readAdapter(dir, isTrainable);
+    const { config, tensors } = await readAdapter(model, dir, isTrainable);
     try {
       const peft = new PeftModel(model, config, adapterName);
       try {
@@ -273,11 +274,10 @@ export class PeftModel extends Module {
   }
 }
 
-async function readAdapter(dir: string, isTrainable: boolean): Promise<{ config: PeftConfig; tensors: Map<string, Tensor> }> {
+async function readAdapter(model: PretrainedModel, dir: string, isTrainable: boolean): Promise<{ config: PeftConfig; tensors: Map<string, Tensor> }> {
   const raw = await readAdapterConfig(dir);
   const { config } = configFromJson(raw, `${dir}/adapter_config.json`);
-  const tensors = await readAdapterWeights(dir);
-  return { config: { ...config, inferenceMode: !isTrainable }, tensors };
+  return modernizeAdapter(model, { ...config, inferenceMode: !isTrainable }, await readAdapterWeights(dir));
 }
 
 function withClassifierHeads(config: PeftConfig): PeftConfig {

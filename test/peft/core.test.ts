@@ -219,3 +219,25 @@ test('bad adapter folders: missing files, wrong shapes, missing or extra tensors
     TargetModulesError,
   );
 });
+
+test('a ViT adapter saved with the older module names (query/value) loads as the current one', async () => {
+  const { AutoModelForImageClassification } = await import('../../src/index.js');
+  const vitDir = join(FIXTURES, 'vit');
+  const adapterDir = join(vitDir, 'peft', 'lora');
+  const { inputs } = await loadCase(vitDir);
+  const current = await PeftModel.fromPretrained(await AutoModelForImageClassification.fromPretrained(vitDir), adapterDir);
+  const expected = logits(current, inputs);
+  await withTempDir(async (dir) => {
+    const old = (name: string) =>
+      name.replace(/\.layers\.(\d+)\.attention\.q_proj\./, '.encoder.layer.$1.attention.attention.query.').replace(/\.layers\.(\d+)\.attention\.v_proj\./, '.encoder.layer.$1.attention.attention.value.');
+    const weights = (await loadSafetensors(join(adapterDir, 'adapter_model.safetensors'))).tensors;
+    const renamed = new Map([...weights].map(([k, t]) => [old(k), t]));
+    assert.ok([...renamed.keys()].some((k) => k.includes('attention.attention.query')), 'the fixture uses q_proj/v_proj');
+    await saveSafetensors(join(dir, 'adapter_model.safetensors'), renamed, { format: 'pt' });
+    const config = JSON.parse(await readFile(join(adapterDir, 'adapter_config.json'), 'utf8'));
+    config.target_modules = config.target_modules.map((n: string) => ({ q_proj: 'query', v_proj: 'value' })[n] ?? n);
+    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify(config));
+    const legacy = await PeftModel.fromPretrained(await AutoModelForImageClassification.fromPretrained(vitDir), dir);
+    assert.equal(maxAbsDiff(logits(legacy, inputs), expected), 0);
+  });
+});
