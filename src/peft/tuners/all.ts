@@ -11,3 +11,4 @@ import './bitfit/index.js';
 import './bottleneck/index.js';
 import './diff_pruning/index.js';
 import './structured/index.js';
+import '../prompt/index.js';
