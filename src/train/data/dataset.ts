@@ -19,6 +19,16 @@ export class ExampleDataset {
     return collate(indices.map((i) => this.example(i)), this.collateOptions);
   }
 
+  /**
+   * The dataset cut into batches of `batchSize` consecutive examples (the last may be smaller),
+   * indexable as the Trainer's IndexedBatches: it shuffles their order per epoch.
+   */
+  batches(batchSize: number): { readonly length: number; get(index: number): ModelInputs } {
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new DataError(`batchSize must be an integer > 0, not ${batchSize}`);
+    const range = (index: number) => Array.from({ length: Math.min(batchSize, this.size - index * batchSize) }, (_, i) => index * batchSize + i);
+    return { length: Math.ceil(this.size / batchSize), get: (index) => this.batch(range(index)) };
+  }
+
   /** Real (unpadded) tokens of the examples at `indices`. */
   tokens(indices: readonly number[]): number {
     return tokenCount(indices.map((i) => this.example(i)));

@@ -1,0 +1,22 @@
+// A base model folder with an adapter folder on it, for the commands that only read them.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ADAPTER_CONFIG_FILE, PeftModel } from '../../peft/index.js';
+import type { PretrainedModel } from '../../models/index.js';
+import { InputError } from '../exit-codes.js';
+import { openModel, taskOfPeftType } from '../model-folder.js';
+
+/** adapter_config.json of `dir`, parsed. */
+export async function readAdapterJson(dir: string): Promise<Record<string, unknown>> {
+  const text = await readFile(join(dir, ADAPTER_CONFIG_FILE), 'utf8').catch(() => {
+    throw new InputError(`${dir} is not an adapter folder: it has no ${ADAPTER_CONFIG_FILE}`);
+  });
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** The base model (with the head its adapter's task_type asks for) and the adapter on it, or the model alone. */
+export async function openWithAdapter(modelDir: string, adapterDir: string | undefined): Promise<{ base: PretrainedModel; peft: PeftModel | null }> {
+  const taskType = adapterDir === undefined ? null : ((await readAdapterJson(adapterDir)).task_type as string | null);
+  const base = await openModel(modelDir, taskOfPeftType(taskType));
+  return { base, peft: adapterDir === undefined ? null : await PeftModel.fromPretrained(base, adapterDir) };
+}

@@ -1,0 +1,62 @@
+// peft merge: base model + adapter → a Hugging Face checkpoint folder that transformers loads:
+// config.json (the base's, with the adapter's labels) and model.safetensors with the merged
+// weights under the base checkpoint's own key names (older names too, as ViT's), tied weights
+// once; tokenizer files copied. Written into a fresh folder that replaces the output at the end.
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { openModelWeights, saveSafetensors, WEIGHTS_FILE, writeFileAtomic } from '../../io/index.js';
+import { getArchitecture } from '../../models/registry.js';
+import { resolveKey } from '../../models/pretrained.js';
+import type { Tensor } from '../../tensor/index.js';
+import { InputError } from '../exit-codes.js';
+import { openWithAdapter } from './adapter-model.js';
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'generation_config.json'];
+
+export async function mergeCommand(o: { model: string; adapter: string; output: string; overwrite: boolean }): Promise<{ output: string; tensors: number }> {
+  const present = await stat(o.output).then(() => true, () => false);
+  if (present && !o.overwrite) throw new InputError(`output folder ${o.output} exists; pass --overwrite to replace it`);
+  const { peft } = await openWithAdapter(o.model, o.adapter);
+  const merged = peft!.mergeAndUnload();
+  const named = await checkpointNames(o.model, merged);
+  const own = merged.stateDict();
+  const tensors = new Map<string, Tensor>();
+  const written = new Set<Tensor>();
+  for (const [path, value] of own) {
+    if (written.has(value)) continue; // a tied weight (lm_head = embeddings) is saved once, as HF does
+    written.add(value);
+    tensors.set(named.get(path) ?? path, value);
+  }
+  const staging = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.merging`);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    await saveSafetensors(join(staging, WEIGHTS_FILE), tensors, { format: 'pt' });
+    await writeFileAtomic(join(staging, 'config.json'), `${JSON.stringify(merged.config, null, 2)}\n`);
+    const present = new Set(await readdir(o.model));
+    for (const file of TOKENIZER_FILES.filter((f) => present.has(f))) await copyFile(join(o.model, file), join(staging, file));
+    await rm(o.output, { recursive: true, force: true });
+    await rename(staging, o.output);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return { output: o.output, tensors: tensors.size };
+}
+
+/** Our parameter path → the key the base checkpoint stores it under. */
+async function checkpointNames(modelDir: string, model: { constructor: { name: string }; stateDict(): Map<string, unknown> }): Promise<Map<string, string>> {
+  const entry = getArchitecture(model.constructor.name);
+  const own = model.stateDict();
+  const weights = await openModelWeights(modelDir);
+  try {
+    const names = new Map<string, string>();
+    for (const key of weights.keys()) {
+      const path = entry === undefined ? (own.has(key) ? key : null) : resolveKey(key, entry, own);
+      if (path !== null && !names.has(path)) names.set(path, key);
+    }
+    return names;
+  } finally {
+    await weights.close();
+  }
+}

@@ -1,0 +1,104 @@
+// peft train recipe.yaml: model folder + method + data → a trained adapter, checkpoints,
+// metrics.jsonl and report.html in the output folder.
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { getPeftModel } from '../../peft/index.js';
+import { Trainer, type Batch, type IndexedBatches, type LogRecord, type TrainerCallback, type TrainerState, type TrainingArguments } from '../../train/index.js';
+import { openRunData } from '../data.js';
+import { InputError } from '../exit-codes.js';
+import { openModel, openTokenizer, peftTaskType, taskOf } from '../model-folder.js';
+import { Progress } from '../progress.js';
+import { loadRecipe, methodConfig, type Overrides } from '../recipe/load.js';
+import type { Recipe, TrainingFields } from '../recipe/schema.js';
+import { MetricsLog } from '../report/metrics-log.js';
+import { REPORT_FILE, writeReport } from '../report/html.js';
+
+export const ADAPTER_DIR = 'adapter';
+
+export interface TrainCommandOptions {
+  overrides: Overrides;
+  overwrite: boolean;
+  resume: boolean;
+  progress: Progress;
+  /** Milliseconds to wait after each step: lets tests interrupt a run of a tiny model mid-way. */
+  stepDelay?: number;
+}
+
+export function trainingArguments(t: TrainingFields, outputDir: string): TrainingArguments {
+  return {
+    outputDir, epochs: t.epochs, maxSteps: t.max_steps, lr: t.lr, weightDecay: t.weight_decay, optimizer: t.optimizer, momentum: t.momentum,
+    lrScheduler: t.lr_scheduler, warmupSteps: t.warmup_steps, warmupRatio: t.warmup_ratio, maxGradNorm: t.max_grad_norm,
+    gradientAccumulationSteps: t.gradient_accumulation_steps, gradientCheckpointing: t.gradient_checkpointing, seed: t.seed, shuffle: t.shuffle,
+    loggingSteps: t.logging_steps, evalStrategy: t.eval_strategy, evalSteps: t.eval_steps, saveSteps: t.save_steps,
+    saveTotalLimit: t.save_total_limit, loraplusLrRatio: t.loraplus_lr_ratio,
+    earlyStopping: t.early_stopping_patience === undefined ? undefined : { patience: t.early_stopping_patience },
+  };
+}
+
+/** An existing, non-empty output folder is refused unless --overwrite (cleared) or --resume (continued). */
+async function prepareOutput(dir: string, { overwrite, resume }: { overwrite: boolean; resume: boolean }): Promise<void> {
+  const present = await stat(dir).then((s) => s.isDirectory(), () => null);
+  if (present === false) throw new InputError(`output ${dir} exists and is not a folder`);
+  const used = present === true && (await readdir(dir)).length > 0;
+  if (resume) {
+    if (!used) throw new InputError(`--resume: output folder ${dir} has no run to resume; start the run without --resume`);
+    return;
+  }
+  if (used && !overwrite) {
+    throw new InputError(`output folder ${dir} exists and is not empty; pass --overwrite to replace it, --resume to continue its run, or choose another output`);
+  }
+  if (used) await rm(dir, { recursive: true });
+  await mkdir(dir, { recursive: true });
+}
+
+export async function trainCommand(recipePath: string, options: TrainCommandOptions): Promise<Record<string, unknown>> {
+  const { progress } = options;
+  const warn = (message: string) => progress.event('warning', { message }, `warning: ${message}`);
+  const recipe: Recipe = await loadRecipe(recipePath, options.overrides);
+  await prepareOutput(recipe.output, options);
+  const tokenizer = await openTokenizer(recipe.model);
+  const data = await openRunData(recipe, tokenizer, warn);
+  const task = taskOf(recipe.data.format as never);
+  const labels = data.labelNames ? { id2label: Object.fromEntries(data.labelNames.map((n, i) => [i, n])) } : {};
+  const model = await openModel(recipe.model, task, labels, warn);
+  const peft = getPeftModel(model, methodConfig(recipe.method, peftTaskType(task), recipePath));
+  const { trainable, total } = peft.trainableParameters();
+  progress.event('model', { trainable, total }, `trainable params: ${trainable} || all params: ${total} || trainable%: ${((100 * trainable) / total).toFixed(4)}`);
+
+  const t = recipe.training;
+  const log = new MetricsLog(recipe.output);
+  const reportInput = (state: TrainerState, extra: Record<string, string | number> = {}) => ({
+    title: `peft train: ${recipe.method.peft_type} on ${recipe.model}`,
+    records: state.logHistory,
+    config: recipe,
+    summary: { 'trainable parameters': `${trainable} of ${total} (${((100 * trainable) / total).toFixed(3)}%)`, steps: `${state.globalStep} of ${state.maxSteps}`, ...extra },
+  });
+  const recorder: TrainerCallback = {
+    onTrainBegin: (state) => log.reset(state.logHistory),
+    onLog: (record: LogRecord) => log.append(record),
+    onEvaluate: (metrics, state) => log.append({ step: state.globalStep, epoch: state.epoch, ...metrics }),
+    onStep: options.stepDelay ? () => new Promise((done) => setTimeout(done, options.stepDelay)) : undefined,
+  };
+  const trainer = new Trainer({
+    model: peft,
+    trainDataset: data.train.batches(t.batch_size ?? 8) as IndexedBatches<Batch>,
+    evalDataset: data.eval?.batches(t.eval_batch_size ?? t.batch_size ?? 8) as IndexedBatches<Batch> | undefined,
+    args: trainingArguments(t, recipe.output),
+    callbacks: [recorder, progress],
+  });
+  const started = performance.now();
+  const result = await trainer.train({ resumeFromCheckpoint: options.resume ? true : undefined });
+  const summary: Record<string, unknown> = { step: result.globalStep, trainLoss: result.trainLoss };
+  if (data.eval !== undefined) {
+    const metrics = await trainer.evaluate();
+    const record = { step: result.globalStep, epoch: trainer.state.epoch, ...metrics };
+    trainer.state.logHistory.push(record);
+    await log.append(record);
+    Object.assign(summary, metrics);
+  }
+  const adapterDir = join(recipe.output, ADAPTER_DIR);
+  await peft.savePretrained(adapterDir);
+  const seconds = (performance.now() - started) / 1000;
+  await writeReport(join(recipe.output, REPORT_FILE), reportInput(trainer.state, { seconds: seconds.toFixed(1), 'final train loss': result.trainLoss.toFixed(4) }));
+  return { ...summary, adapter: adapterDir, report: join(recipe.output, REPORT_FILE), metrics: log.path, seconds };
+}

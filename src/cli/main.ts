@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// The `peft` command: train, eval, generate, merge, info, bench. Exit codes: exit-codes.ts.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, exitCodeOf } from './exit-codes.js';
+import { Progress, type ProgressMode } from './progress.js';
+import { parseOverride } from './recipe/load.js';
+import { trainCommand } from './commands/train.js';
+import { evalCommand } from './commands/eval.js';
+import { generateCommand } from './commands/generate.js';
+import { mergeCommand } from './commands/merge.js';
+import { infoCommand } from './commands/info.js';
+import { benchCommand } from './commands/bench.js';
+
+interface GlobalOptions {
+  json?: boolean;
+}
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    done
+  1    internal error (a bug: please report it with the message)
+  2    usage: bad flags, or a recipe with an unknown key or a wrong type
+  3    input: bad data rows, a model folder without weights, an output folder that exists
+  4    training stopped (NaN/Inf loss, a checkpoint that cannot be resumed); the last good checkpoint is kept
+  5    writing failed (disk full, permissions); what was written before is intact
+  130  interrupted`;
+
+function example(text: string): string {
+  return `\nExample:\n  ${text}\n`;
+}
+
+const integer = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new CommanderError(EXIT.USAGE, 'commander.invalidArgument', `'${value}' is not an integer`);
+  return n;
+};
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Command {
+  const program = new Command('peft')
+    .description('Parameter-efficient fine-tuning of Hugging Face models (peftjs)')
+    .option('--json', 'machine-readable output: one JSON object per line on stdout')
+    .addHelpText('after', `${EXIT_CODES_HELP}\n\nEach subcommand's --help shows an example.`)
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+  const progress = () => {
+    const mode: ProgressMode = globals().json ? 'json' : (stderr as NodeJS.WriteStream).isTTY ? 'bar' : 'lines';
+    return new Progress(mode, mode === 'json' ? stdout : stderr);
+  };
+  const result = (value: Record<string, unknown>, human: string) =>
+    stdout.write(globals().json ? `${JSON.stringify({ event: 'result', ...value })}\n` : `${human}\n`);
+
+  program
+    .command('train')
+    .description('train an adapter from a YAML recipe (model folder, method, data, training arguments, output folder)')
+    .argument('<recipe>', 'recipe.yaml')
+    .option('--model <dir>', 'model folder (overrides model:)')
+    .option('--output <dir>', 'output folder (overrides output:)')
+    .option('--data <path>', 'training data file or folder (overrides data.train:)')
+    .option('--max-steps <n>', 'optimizer steps (overrides training.max_steps:)', integer)
+    .option('--lr <rate>', 'learning rate (overrides training.lr:)', Number)
+    .option('--set <key=value>', 'override any recipe field, e.g. --set training.batch_size=4 (repeatable)', collect, [])
+    .option('--overwrite', 'replace an existing output folder')
+    .option('--resume', 'continue the run in the output folder from its newest checkpoint')
+    .addOption(new Option('--step-delay <ms>', 'wait after each step (tests)').argParser(integer).hideHelp())
+    .addHelpText('after', example('peft train recipe.yaml --output runs/lora-1 --max-steps 200 --set training.lr=2e-4'))
+    .action(async (recipe: string, o: { model?: string; output?: string; data?: string; maxSteps?: number; lr?: number; set: string[]; overwrite?: boolean; resume?: boolean; stepDelay?: number }) => {
+      const cwd = (p: string) => resolve(p);
+      const overrides: [string, unknown][] = [
+        ...(o.model ? [['model', cwd(o.model)] as [string, unknown]] : []),
+        ...(o.output ? [['output', cwd(o.output)] as [string, unknown]] : []),
+        ...(o.data ? [['data.train', cwd(o.data)] as [string, unknown]] : []),
+        ...(o.maxSteps !== undefined ? [['training.max_steps', o.maxSteps] as [string, unknown]] : []),
+        ...(o.lr !== undefined ? [['training.lr', o.lr] as [string, unknown]] : []),
+        ...o.set.map(parseOverride),
+      ];
+      const summary = await trainCommand(recipe, { overrides, overwrite: o.overwrite ?? false, resume: o.resume ?? false, progress: progress(), stepDelay: o.stepDelay });
+      result(summary, `adapter: ${String(summary.adapter)}\nreport: ${String(summary.report)}\nmetrics: ${String(summary.metrics)}`);
+    });
+
+  program
+    .command('eval')
+    .description('evaluate a model (and an adapter) on a data file: loss, perplexity, accuracy and F1 for classification')
+    .requiredOption('--model <dir>', 'model folder')
+    .option('--adapter <dir>', 'adapter folder (adapter_config.json + adapter_model.safetensors)')
+    .requiredOption('--data <path>', 'data file or folder')
+    .requiredOption('--format <format>', 'text | instruction | chat | classification | seq2seq')
+    .option('--max-length <n>', 'tokens per example (the block length for text)', integer)
+    .option('--batch-size <n>', 'examples per batch', integer, 8)
+    .option('--label-names <names>', 'classification: label names in id order, comma-separated', (v: string) => v.split(','))
+    .addHelpText('after', example('peft eval --model ./gpt2 --adapter runs/lora-1/adapter --data eval.jsonl --format text --max-length 128'))
+    .action(async (o: { model: string; adapter?: string; data: string; format: string; maxLength?: number; batchSize: number; labelNames?: string[] }) => {
+      const metrics = await evalCommand({ ...o, warn: (m) => stderr.write(`warning: ${m}\n`) });
+      result(metrics, Object.entries(metrics).map(([k, v]) => `${k}: ${v}`).join('\n'));
+    });
+
+  program
+    .command('generate')
+    .description('generate text from a prompt, streamed as it is made')
+    .requiredOption('--model <dir>', 'model folder')
+    .option('--adapter <dir>', 'adapter folder')
+    .requiredOption('--prompt <text>', 'the prompt')
+    .option('--max-new-tokens <n>', 'tokens to generate', integer, 32)
+    .option('--temperature <t>', 'sample at this temperature (default: greedy)', Number)
+    .option('--top-p <p>', 'nucleus sampling', Number)
+    .option('--seed <n>', 'sampling seed', integer, 0)
+    .addHelpText('after', example('peft generate --model ./gpt2 --adapter runs/lora-1/adapter --prompt "Once upon a time" --max-new-tokens 50'))
+    .action(async (o: { model: string; adapter?: string; prompt: string; maxNewTokens: number; temperature?: number; topP?: number; seed: number }) => {
+      const json = globals().json ?? false;
+      const text = await generateCommand(o, (piece) => {
+        if (json) stdout.write(`${JSON.stringify({ event: 'token', text: piece })}\n`);
+        else stdout.write(piece);
+      });
+      if (json) result({ text }, '');
+      else stdout.write('\n');
+    });
+
+  program
+    .command('merge')
+    .description('merge an adapter into its base model and write a Hugging Face checkpoint folder (config.json + model.safetensors)')
+    .requiredOption('--model <dir>', 'base model folder')
+    .requiredOption('--adapter <dir>', 'adapter folder')
+    .requiredOption('--output <dir>', 'folder for the merged checkpoint')
+    .option('--overwrite', 'replace an existing output folder')
+    .addHelpText('after', example('peft merge --model ./gpt2 --adapter runs/lora-1/adapter --output ./gpt2-merged'))
+    .action(async (o: { model: string; adapter: string; output: string; overwrite?: boolean }) => {
+      const out = await mergeCommand({ ...o, overwrite: o.overwrite ?? false });
+      result(out, `merged checkpoint: ${out.output} (${out.tensors} tensors)`);
+    });
+
+  program
+    .command('info')
+    .description('parameter counts of a model folder, or an adapter folder: method, targeted modules, trainable parameters')
+    .argument('<dir>', 'model folder or adapter folder')
+    .option('--model <dir>', 'for an adapter: the base model folder (to count the targeted modules in it)')
+    .addHelpText('after', example('peft info runs/lora-1/adapter --model ./gpt2'))
+    .action(async (dir: string, o: { model?: string }) => {
+      const info = await infoCommand(dir, o.model);
+      result(info, Object.entries(info).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n'));
+    });
+
+  program
+    .command('bench')
+    .description('time training steps (forward + backward + AdamW) of a model with an adapter: steps/s and tokens/s')
+    .requiredOption('--model <dir>', 'model folder')
+    .option('--method <json>', 'adapter_config.json fields as JSON', '{"peft_type":"LORA","r":8,"lora_alpha":16}')
+    .option('--batch-size <n>', 'rows per batch', integer, 4)
+    .option('--seq-len <n>', 'tokens per row', integer, 32)
+    .option('--steps <n>', 'timed steps (after one warm-up step)', integer, 10)
+    .addHelpText('after', example('peft bench --model ./gpt2 --method \'{"peft_type":"LORA","r":16,"target_modules":["c_attn"]}\' --steps 20'))
+    .action(async (o: { model: string; method: string; batchSize: number; seqLen: number; steps: number }) => {
+      const out = await benchCommand(o);
+      result(out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join('\n'));
+    });
+  return program;
+}
+
+/** Runs the command line; returns the exit code (errors are printed, not thrown). */
+export async function main(argv: readonly string[], stdout = process.stdout, stderr = process.stderr): Promise<number> {
+  const program = buildProgram(stdout, stderr);
+  program.configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.OK : EXIT.USAGE;
+    }
+    const code = exitCodeOf(error);
+    const message = (error as Error).message ?? String(error);
+    if (program.opts<GlobalOptions>().json) stdout.write(`${JSON.stringify({ event: 'error', code: (error as { code?: string }).code ?? null, exitCode: code, message })}\n`);
+    stderr.write(`peft: error: ${message}\n${code === EXIT.INTERNAL ? `${(error as Error).stack ?? ''}\n` : ''}`);
+    return code;
+  }
+}
+
+// Run when this file is the program (node dist/cli/main.js, or the `peft` link npm makes to it), not when imported.
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  process.on('SIGINT', () => process.exit(EXIT.INTERRUPTED));
+  process.exitCode = await main(process.argv.slice(2));
+}

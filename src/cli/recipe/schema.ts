@@ -1,0 +1,49 @@
+// The training recipe (YAML): its fields, types and defaults, in HF's snake_case. Every object is
+// strict, so a misspelt key is an error that names it.
+import { z } from 'zod';
+import { DATA_FORMATS } from '../../train/data/index.js';
+
+const positiveInt = z.number().int().positive();
+
+const fields = z.strictObject({
+  text: z.string(), text_pair: z.string(), label: z.string(), prompt: z.string(), response: z.string(),
+  messages: z.string(), source: z.string(), target: z.string(),
+}).partial();
+
+export const dataSchema = z.strictObject({
+  /** A data file (.jsonl, .csv, .parquet) or a folder of them. */
+  train: z.string(),
+  eval: z.string().optional(),
+  format: z.enum(DATA_FORMATS as [string, ...string[]]),
+  fields: fields.optional(),
+  max_length: positiveInt.optional(),
+  packing: z.boolean().optional(),
+  label_names: z.array(z.string()).nonempty().optional(),
+  on_bad_row: z.enum(['error', 'skip']).optional(),
+  padding_side: z.enum(['left', 'right']).optional(),
+  cache_dir: z.string().optional(),
+});
+
+export const trainingSchema = z.strictObject({
+  epochs: positiveInt, max_steps: positiveInt, batch_size: positiveInt, eval_batch_size: positiveInt,
+  lr: z.number().nonnegative(), weight_decay: z.number().nonnegative(), optimizer: z.enum(['adamw', 'sgd']),
+  momentum: z.number(), lr_scheduler: z.enum(['constant', 'linear', 'cosine']), warmup_steps: z.number().int().nonnegative(),
+  warmup_ratio: z.number().min(0).max(1), max_grad_norm: z.number().nonnegative(), gradient_accumulation_steps: positiveInt,
+  gradient_checkpointing: z.boolean(), seed: z.number().int(), shuffle: z.boolean(), logging_steps: positiveInt,
+  eval_strategy: z.enum(['no', 'steps', 'epoch']), eval_steps: positiveInt, save_steps: positiveInt, save_total_limit: positiveInt,
+  loraplus_lr_ratio: z.number().positive(), early_stopping_patience: positiveInt,
+}).partial();
+
+export const recipeSchema = z.strictObject({
+  /** A Hugging Face model folder (config.json, model.safetensors, tokenizer.json). */
+  model: z.string(),
+  /** The adapter: HF PEFT's adapter_config.json fields (peft_type and the method's options). */
+  method: z.looseObject({ peft_type: z.string() }),
+  data: dataSchema,
+  training: trainingSchema.default({}),
+  /** The run's folder: adapter/, checkpoints, metrics.jsonl, report.html. */
+  output: z.string(),
+});
+
+export type Recipe = z.infer<typeof recipeSchema>;
+export type TrainingFields = z.infer<typeof trainingSchema>;
