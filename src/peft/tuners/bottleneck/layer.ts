@@ -109,8 +109,7 @@ export class BottleneckLayer extends ModuleTunerLayer {
     const fused = this.fusions.get(name);
     if (fused === undefined) return this.adapterOutput(x, result, name);
     const outputs = fused.map((a) => this.adapterOutput(x, result, a));
-    const [q, k, v] = [this.bottleneck_fusion_query, this.bottleneck_fusion_key, this.bottleneck_fusion_value].map((d) => d.get(name)!);
-    return fusedOutput(result, outputs, q!, k!, v!);
+    return fusedOutput(result, outputs, this.bottleneck_fusion_query.get(name)!, this.bottleneck_fusion_key.get(name)!, this.bottleneck_fusion_value.get(name)!);
   }
 
   /** The sublayer's output with adapter `name`: sequential on `h`, or beside the block on `x`. */
