@@ -16,7 +16,7 @@ import { baseModel, peftCase } from '../helpers/peft-parity.js';
 
 /** Every fixture has 2 layers per stack of width 32 (T5 has an encoder and a decoder stack). */
 const D = 32;
-const LAYERS: Record<string, number> = { gpt2: 2, llama: 2, bert: 2, t5: 4 };
+const LAYERS: Record<string, number> = { gpt2: 2, llama: 2, bert: 2, t5: 4, vit: 2 };
 const MODELS = Object.keys(LAYERS);
 
 async function fresh(model: string): Promise<{ base: PretrainedModel; inputs: ModelInputs }> {
@@ -40,8 +40,8 @@ const TYPES: { options: AdapterOptions; perLayer: number; size: number; models: 
   // Pfeiffer et al. 2021: one adapter per layer, after the feed-forward block.
   { options: { peftType: 'BOTTLENECK', adapterType: 'pfeiffer', reductionFactor: 2, nonLinearity: 'gelu', lnBefore: true }, perLayer: 1, size: adapterSize(16, 1), models: MODELS },
   // He et al. 2022: one adapter per layer beside the feed-forward block (BERT has no such module).
-  { options: { peftType: 'BOTTLENECK', adapterType: 'parallel', reductionFactor: 8, nonLinearity: 'silu' }, perLayer: 1, size: adapterSize(4), models: ['gpt2', 'llama', 't5'] },
-  { options: { peftType: 'BOTTLENECK', adapterType: 'scaled_parallel', reductionFactor: 4, nonLinearity: 'tanh' }, perLayer: 1, size: adapterSize(8), models: ['gpt2', 'llama', 't5'] },
+  { options: { peftType: 'BOTTLENECK', adapterType: 'parallel', reductionFactor: 8, nonLinearity: 'silu' }, perLayer: 1, size: adapterSize(4), models: ['gpt2', 'llama', 't5', 'vit'] },
+  { options: { peftType: 'BOTTLENECK', adapterType: 'scaled_parallel', reductionFactor: 4, nonLinearity: 'tanh' }, perLayer: 1, size: adapterSize(8), models: ['gpt2', 'llama', 't5', 'vit'] },
 ];
 
 for (const { options, perLayer, size, models } of TYPES) {
