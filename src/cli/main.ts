@@ -45,7 +45,9 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
     .option('--json', 'machine-readable output: one JSON object per line on stdout')
     .addHelpText('after', `${EXIT_CODES_HELP}\n\nEach subcommand's --help shows an example.`)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Before the subcommands are added: they inherit it.
+    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
   const globals = () => program.opts<GlobalOptions>();
   const progress = () => {
     const mode: ProgressMode = globals().json ? 'json' : (stderr as NodeJS.WriteStream).isTTY ? 'bar' : 'lines';
@@ -162,7 +164,6 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
 /** Runs the command line; returns the exit code (errors are printed, not thrown). */
 export async function main(argv: readonly string[], stdout = process.stdout, stderr = process.stderr): Promise<number> {
   const program = buildProgram(stdout, stderr);
-  program.configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.OK;
