@@ -19,6 +19,7 @@ using gemm_detail::Kernels;
 // B micro-panel (KC x 16, 32 KB) is read from L1/L2; a deep KC means few passes over C.
 constexpr int64_t kKC = 512;
 constexpr int64_t kMC = 72;
+constexpr int64_t kNC = 4096;             // columns of op(B) per chunk
 constexpr int64_t kMaxPackedB = 1 << 21;  // elements of op(B) packed at once (8 MB of float32, in L3)
 constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not worth a thread hand-off
 constexpr double kSplitItemFlops = 4e7;   // batch items smaller than this are not split among threads
@@ -121,40 +122,47 @@ void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads
       for (int64_t j = 0; j < p.N; ++j) c[i * p.ldc + j] += partial[((t - 1) * p.M + i) * p.N + j];
 }
 
-// The packed product for item b on `threads` threads. Columns go in chunks of at most kMaxPackedB
-// packed B elements; per chunk, one parallel pass packs all of op(B)[:, chunk] (every KC block), and a
-// second computes it in tasks of (MC-row block x column part), each packing its own A blocks.
+// The packed product for item b on `threads` threads. Columns go in chunks of at most kNC; each
+// chunk's rows of op(B) in slabs of whole KC blocks holding at most kMaxPackedB packed elements. Per
+// slab, one parallel pass packs op(B)[slab, chunk], and a second computes it in tasks of (MC-row
+// block x column part), each packing its own A blocks. The chunk width does not depend on K, so a
+// deep product (the LM head's input gradient: K = 50257) packs each A block once per chunk, not once
+// per few columns.
 template <typename T>
 void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
-  const int64_t kc_len = block_len(p.K, kKC, 1), k_blocks = ceil_div(p.K, kc_len);
+  const int64_t kc_len = block_len(p.K, kKC, 1);
   const int64_t mc_len = block_len(p.M, kMC, kern.mr), m_blocks = ceil_div(p.M, mc_len);
-  const int64_t nc_len = block_len(p.N, std::max<int64_t>(kern.nr, kMaxPackedB / p.K / kern.nr * kern.nr), kern.nr);
+  const int64_t nc_len = block_len(p.N, kNC, kern.nr);
+  const int64_t slab_len = std::max<int64_t>(1, kMaxPackedB / (kc_len * nc_len)) * kc_len;
   const int64_t parts = threads == 1 ? 1 : std::min(ceil_div(2 * threads, m_blocks), ceil_div(nc_len, kern.nr));
   const int64_t part_len = round_up(ceil_div(nc_len, parts), kern.nr);
-  T* pb = scratch<T>(1, p.K * nc_len + kPackSlack);
+  T* pb = scratch<T>(1, std::min(slab_len, round_up(p.K, kc_len)) * nc_len + kPackSlack);
   auto pool = [&](int64_t n, const std::function<void(int64_t)>& fn) {
     if (threads > 1 && n > 1) return parallel_for(n, fn);
     for (int64_t i = 0; i < n; ++i) fn(i);
   };
   for (int64_t jc = 0; jc < p.N; jc += nc_len) {
     const int64_t nc = std::min(nc_len, p.N - jc), ncr = round_up(nc, kern.nr);
-    const int64_t groups = threads == 1 ? 1 : std::min(ceil_div(2 * threads, k_blocks), ncr / kern.nr);
-    const int64_t group_len = round_up(ceil_div(ncr, groups), kern.nr);
-    pool(k_blocks * groups, [&](int64_t t) {
-      const int64_t pc = t / groups * kc_len, kc = std::min(kc_len, p.K - pc), j0 = t % groups * group_len;
-      if (j0 < nc) kern.pack_b(p.tb, p.b_at(b, pc, jc + j0), p.bt, p.ldb, kc, std::min(group_len, nc - j0), pb + pc * ncr + j0 * kc);
-    });
-    pool(m_blocks * parts, [&](int64_t t) {
-      const int64_t ic = t / parts * mc_len, mc = std::min(mc_len, p.M - ic), j0 = t % parts * part_len;
-      if (j0 >= nc) return;
-      T* pa = scratch<T>(0, mc_len * kc_len + kPackSlack);
-      for (int64_t pc = 0; pc < p.K; pc += kc_len) {
-        const int64_t kc = std::min(kc_len, p.K - pc);
-        kern.pack_a(p.ta, p.a_at(b, ic, pc), p.lda, mc, kc, pa);
-        kern.macro(mc, std::min(part_len, nc - j0), kc, pa, pb + pc * ncr + j0 * kc, p.alpha, pc == 0 ? p.beta : T(1),
-                   p.c_at(b, ic, jc + j0), p.ldc);
-      }
-    });
+    for (int64_t ks = 0; ks < p.K; ks += slab_len) {
+      const int64_t kd = std::min(slab_len, p.K - ks), k_blocks = ceil_div(kd, kc_len);
+      const int64_t groups = threads == 1 ? 1 : std::min(ceil_div(2 * threads, k_blocks), ncr / kern.nr);
+      const int64_t group_len = round_up(ceil_div(ncr, groups), kern.nr);
+      pool(k_blocks * groups, [&](int64_t t) {
+        const int64_t pc = t / groups * kc_len, kc = std::min(kc_len, kd - pc), j0 = t % groups * group_len;
+        if (j0 < nc) kern.pack_b(p.tb, p.b_at(b, ks + pc, jc + j0), p.bt, p.ldb, kc, std::min(group_len, nc - j0), pb + pc * ncr + j0 * kc);
+      });
+      pool(m_blocks * parts, [&](int64_t t) {
+        const int64_t ic = t / parts * mc_len, mc = std::min(mc_len, p.M - ic), j0 = t % parts * part_len;
+        if (j0 >= nc) return;
+        T* pa = scratch<T>(0, mc_len * kc_len + kPackSlack);
+        for (int64_t pc = 0; pc < kd; pc += kc_len) {
+          const int64_t kc = std::min(kc_len, kd - pc);
+          kern.pack_a(p.ta, p.a_at(b, ic, ks + pc), p.lda, mc, kc, pa);
+          kern.macro(mc, std::min(part_len, nc - j0), kc, pa, pb + pc * ncr + j0 * kc, p.alpha,
+                     ks + pc == 0 ? p.beta : T(1), p.c_at(b, ic, jc + j0), p.ldc);
+        }
+      });
+    }
   }
 }
 

@@ -116,15 +116,23 @@ void pack_b_panel_cols(const void* b, int64_t ldb, int cols, int64_t kc, float* 
     for (int j = 0; j < NR; ++j) dst[k * NR + j] = j < cols ? load1<BT>(b_elem<BT>(b, j * ldb + k)) : 0.0f;
 }
 
+// Row-major op(B) goes in bands of kBandRows rows across every panel: panel by panel, each row of
+// the band would be revisited once per 16 columns, every visit on another page when rows are long
+// (a Conv1D weight's rows are 9-12 KB), and the TLB misses made packing slower than the product.
+constexpr int64_t kBandRows = 8;
+
 template <int NR, BType BT>
 void pack_b_as(bool trans, const void* b, int64_t ldb, int64_t kc, int64_t nc, float* dst) {
-  for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
-    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - j0));
-    if (trans) {
-      pack_b_panel_cols<NR, BT>(b_elem<BT>(b, j0 * ldb), ldb, cols, kc, dst);
-    } else {
-      pack_b_panel_rows<NR, BT>(b_elem<BT>(b, j0), ldb, cols, kc, dst);
-    }
+  if (trans) {
+    for (int64_t j0 = 0; j0 < nc; j0 += NR)
+      pack_b_panel_cols<NR, BT>(b_elem<BT>(b, j0 * ldb), ldb, static_cast<int>(std::min<int64_t>(NR, nc - j0)), kc, dst + j0 * kc);
+    return;
+  }
+  for (int64_t k0 = 0; k0 < kc; k0 += kBandRows) {
+    const int64_t rows = std::min(kBandRows, kc - k0);
+    for (int64_t j0 = 0; j0 < nc; j0 += NR)
+      pack_b_panel_rows<NR, BT>(b_elem<BT>(b, k0 * ldb + j0), ldb, static_cast<int>(std::min<int64_t>(NR, nc - j0)), rows,
+                                dst + j0 * kc + k0 * NR);
   }
 }
 
