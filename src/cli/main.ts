@@ -162,7 +162,7 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
 }
 
 /** Runs the command line; returns the exit code (errors are printed, not thrown). */
-export async function main(argv: readonly string[], stdout = process.stdout, stderr = process.stderr): Promise<number> {
+export async function main(argv: readonly string[], stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
   const program = buildProgram(stdout, stderr);
   try {
     await program.parseAsync(argv, { from: 'user' });

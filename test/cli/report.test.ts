@@ -30,7 +30,7 @@ test('the run report renders the loss, learning-rate and eval charts in headless
       figures.map((f) => ({
         keys: f.getAttribute('data-keys'),
         rendered: f.getAttribute('data-rendered'),
-        points: [...f.querySelectorAll('path.series')].map((p) => (p.getAttribute('d') ?? '').split(/[ML]/).filter((s) => s.trim()).length),
+        points: [...f.querySelectorAll('path.series')].map((p) => (p.getAttribute('d') ?? '').split(/[ML]/).filter((part: string) => part.trim()).length),
       })),
     );
     assert.deepEqual(charts.map((c) => c.keys), ['loss', 'learningRate', 'evalLoss']);
