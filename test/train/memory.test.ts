@@ -1,0 +1,40 @@
+// Memory options: gradient checkpointing gives the same gradients as keeping the activations, and
+// frozen base weights in bf16 leave the adapters in float32 and trainable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tidy } from '../../src/index.js';
+import { Trainer, castFrozenParameters, enableGradientCheckpointing } from '../../src/train/index.js';
+import { loraLlama, tokenBatches } from './helpers.js';
+
+function adapterGradients(checkpointing: boolean): Promise<number[][]> {
+  return loraLlama(3, 0.1).then((peft) => {
+    if (checkpointing) assert.equal(enableGradientCheckpointing(peft), 2, 'both decoder layers');
+    const [batch] = tokenBatches(1, 2);
+    tidy(() => {
+      peft.forward(batch!).loss!.backward();
+      return null;
+    });
+    return peft.parameters().filter((p) => p.requiresGrad).map((p) => p.grad!.toFlatArray());
+  });
+}
+
+test('gradient checkpointing recomputes the layers (dropout included) to the same gradients', async () => {
+  const kept = await adapterGradients(false);
+  const recomputed = await adapterGradients(true);
+  assert.deepEqual(recomputed, kept);
+});
+
+test('bf16 frozen weights: the base is stored in bf16, adapters stay float32 and train', async () => {
+  const peft = await loraLlama(0, 0);
+  const saved = castFrozenParameters(peft);
+  const params = peft.namedParameters();
+  assert.ok(saved > 0);
+  assert.ok(params.filter(([, p]) => !p.requiresGrad).every(([, p]) => p.dtype === 'bfloat16'));
+  assert.ok(params.filter(([, p]) => p.requiresGrad).every(([, p]) => p.dtype === 'float32'));
+  const logs: number[] = [];
+  await new Trainer({
+    model: peft, trainDataset: tokenBatches(2, 2), args: { lr: 2e-2, epochs: 6, loggingSteps: 2, lrScheduler: 'constant', gradientCheckpointing: true },
+    callbacks: [{ onLog: (r) => void logs.push(r.loss!) }],
+  }).train();
+  assert.ok(logs.at(-1)! < logs[0]!, `loss ${logs[0]} → ${logs.at(-1)}`);
+});
