@@ -14,7 +14,7 @@ const x = randn([batch, seq, config.n_embd], { std: 0.1 });
 
 const step = () =>
   tidy(() => {
-    stack.forward({ inputsEmbeds: x }).square().mean().backward();
+    stack.forward({ inputsEmbeds: x }).lastHiddenState.square().mean().backward();
     for (const p of stack.parameters()) {
       p.grad?.dispose();
       p.grad = null;

@@ -4,7 +4,7 @@ import { Tensor, arange, scaledDotProductAttention, type DType } from '../tensor
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getActivation, type Activation } from '../nn/index.js';
 import type { GPT2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
-import type { ModelInputs, ModelOutput } from './outputs.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 import { causalLMLoss } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
@@ -103,8 +103,13 @@ export class GPT2Model extends Module {
     this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon, { dtype });
   }
 
-  /** The final hidden states [batch, seq, n_embd]. */
-  forward(inputs: ModelInputs): Tensor {
+  /** HF's base-model output: the final hidden states, no pooler. */
+  forward(inputs: ModelInputs): BaseModelOutput {
+    return { lastHiddenState: this.hiddenStates(inputs), poolerOutput: null, pastKeyValues: inputs.pastKeyValues };
+  }
+
+  /** The final hidden states [batch, seq, hidden] (what the LM head reads). */
+  hiddenStates(inputs: ModelInputs): Tensor {
     const embeds = embedInputs(inputs, this.wte);
     const [batch, seq] = embeds.shape as [number, number];
     const past = inputs.pastKeyValues?.length ?? 0;
@@ -129,7 +134,7 @@ export class GPT2LMHeadModel extends Module {
   }
 
   forward(inputs: ModelInputs): ModelOutput {
-    const hidden = this.transformer.forward(inputs);
+    const hidden = this.transformer.hiddenStates(inputs);
     const logits = this.lm_head.forward(hidden);
     const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : undefined;
     return { logits, loss, pastKeyValues: inputs.pastKeyValues, lastHiddenState: hidden };
@@ -147,4 +152,12 @@ registerArchitecture('GPT2LMHeadModel', {
   build: (config, dtype) => new GPT2LMHeadModel(config as GPT2Config, dtype),
   // Older checkpoints saved the causal-mask buffers.
   ignoredKeys: /\.attn\.(masked_)?bias$/,
+});
+
+registerArchitecture('GPT2Model', {
+  task: 'base',
+  basePrefix: 'transformer',
+  build: (config, dtype) => new GPT2Model(config as GPT2Config, dtype),
+  // A GPT2LMHeadModel checkpoint's head, which the base model does not have.
+  ignoredKeys: /\.attn\.(masked_)?bias$|^lm_head\./,
 });

@@ -5,7 +5,7 @@ import { Tensor, arange, applyRotaryEmb, scaledDotProductAttention, type DType }
 import { Embedding, Linear, Module, ModuleList, RMSNorm, getActivation, type Activation } from '../nn/index.js';
 import type { LlamaConfig, MistralConfig, Qwen2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
-import type { ModelInputs, ModelOutput } from './outputs.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 import { causalLMLoss } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
@@ -120,8 +120,13 @@ export class LlamaModel extends Module {
     this.norm = new RMSNorm(config.hidden_size, config.rms_norm_eps, { dtype });
   }
 
-  /** The final hidden states [batch, seq, hidden]. */
-  forward(inputs: ModelInputs): Tensor {
+  /** HF's base-model output: the final hidden states, no pooler. */
+  forward(inputs: ModelInputs): BaseModelOutput {
+    return { lastHiddenState: this.hiddenStates(inputs), poolerOutput: null, pastKeyValues: inputs.pastKeyValues };
+  }
+
+  /** The final hidden states [batch, seq, hidden] (what the LM head reads). */
+  hiddenStates(inputs: ModelInputs): Tensor {
     let h = embedInputs(inputs, this.embed_tokens);
     const [batch, seq] = h.shape as [number, number];
     const past = inputs.pastKeyValues?.length ?? 0;
@@ -145,7 +150,7 @@ export class LlamaForCausalLM extends Module {
   }
 
   forward(inputs: ModelInputs): ModelOutput {
-    const hidden = this.model.forward(inputs);
+    const hidden = this.model.hiddenStates(inputs);
     const logits = this.lm_head.forward(hidden);
     const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : undefined;
     return { logits, loss, pastKeyValues: inputs.pastKeyValues, lastHiddenState: hidden };
@@ -171,5 +176,15 @@ for (const [name, build] of [
     basePrefix: 'model',
     build: (config, dtype) => new build(config as LlamaFamilyConfig, dtype),
     ignoredKeys: /\.rotary_emb\.inv_freq$/,
+  });
+}
+
+for (const name of ['LlamaModel', 'Qwen2Model', 'MistralModel']) {
+  registerArchitecture(name, {
+    task: 'base',
+    basePrefix: 'model',
+    build: (config, dtype) => new LlamaModel(config as LlamaFamilyConfig, dtype),
+    // A *ForCausalLM checkpoint's head, which the base model does not have.
+    ignoredKeys: /\.rotary_emb\.inv_freq$|^lm_head\./,
   });
 }

@@ -1,11 +1,11 @@
 // AutoModel returns the family's base model, as transformers' AutoModel does: BertModel,
-// RobertaModel, ViTModel, with lastHiddenState and poolerOutput instead of logits.
+// RobertaModel, ViTModel, GPT2Model, LlamaModel, with lastHiddenState and poolerOutput instead of logits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   AutoModel, AutoModelForImageClassification, AutoModelForSequenceClassification, BertModel, BertForSequenceClassification,
-  RobertaModel, ViTModel, UnknownArchitectureError, loadPretrained,
+  RobertaModel, ViTModel, UnknownArchitectureError, loadPretrained, GPT2Model, LlamaModel, AutoModelForCausalLM,
 } from '../../src/index.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
 import { derivedCheckpoint, recordingLogger } from './derived-checkpoint.js';
@@ -58,8 +58,21 @@ test('a config naming the base class loads it, with or without the base prefix i
   }
 });
 
+for (const [name, cls, lm] of [['gpt2', GPT2Model, 'transformer'], ['llama', LlamaModel, 'model'], ['qwen2', LlamaModel, 'model']] as const) {
+  test(`${name}: AutoModel gives ${cls.name}, whose hidden states are the LM's`, async () => {
+    const dir = join(FIXTURES, name);
+    const model = await AutoModel.fromPretrained(dir, { logger: recordingLogger() });
+    assert.equal(model.constructor, cls);
+    const { inputs } = await loadCase(dir);
+    const forwardInputs = { ...modelInputs(inputs), labels: undefined };
+    const lmModel = await AutoModelForCausalLM.fromPretrained(dir);
+    assert.ok((lmModel as unknown as Record<string, unknown>)[lm] instanceof cls);
+    assert.equal(maxAbsDiff(model.forward(forwardInputs).lastHiddenState, lmModel.forward(forwardInputs).lastHiddenState!), 0);
+  });
+}
+
 test('AutoModel on a family without a registered base model names the ones there are', async () => {
-  const error = await AutoModel.fromPretrained(join(FIXTURES, 'gpt2')).then(() => null, (e: unknown) => e);
+  const error = await AutoModel.fromPretrained(join(FIXTURES, 't5')).then(() => null, (e: unknown) => e);
   assert.ok(error instanceof UnknownArchitectureError, String(error));
   assert.match(error.message, /as a base model.*BertModel/);
 });
