@@ -94,8 +94,9 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
     .option('--max-length <n>', 'tokens per example (the block length for text)', integer)
     .option('--batch-size <n>', 'examples per batch', integer, 8)
     .option('--label-names <names>', 'classification: label names in id order, comma-separated', (v: string) => v.split(','))
+    .option('--cache-dir <dir>', 'where tokenised data is cached (default: .peftjs-cache beside the data)')
     .addHelpText('after', example('peft eval --model ./gpt2 --adapter runs/lora-1/adapter --data eval.jsonl --format text --max-length 128'))
-    .action(async (o: { model: string; adapter?: string; data: string; format: string; maxLength?: number; batchSize: number; labelNames?: string[] }) => {
+    .action(async (o: { model: string; adapter?: string; data: string; format: string; maxLength?: number; batchSize: number; labelNames?: string[]; cacheDir?: string }) => {
       const metrics = await evalCommand({ ...o, warn: (m) => stderr.write(`warning: ${m}\n`) });
       result(metrics, Object.entries(metrics).map(([k, v]) => `${k}: ${v}`).join('\n'));
     });

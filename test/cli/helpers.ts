@@ -21,9 +21,14 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'peftjs-cli-'));
 }
 
-/** Starts `peft ...args` (from the TypeScript sources). */
+/** Where the tests' runs cache tokenised data (not beside the fixtures). */
+export const CACHE = mkdtempSync(join(tmpdir(), 'peftjs-cache-'));
+
+/** Starts `peft ...args` (from the TypeScript sources); train and eval runs cache into CACHE. */
 export function start(args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, PEFTJS_NUM_THREADS: '1' } });
+  const command = args.find((a) => !a.startsWith('-'));
+  const cache = command === 'train' ? ['--set', `data.cache_dir=${CACHE}`] : command === 'eval' ? ['--cache-dir', CACHE] : [];
+  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args, ...cache], { cwd: ROOT, env: { ...process.env, PEFTJS_NUM_THREADS: '1' } });
 }
 
 export function finished(child: ChildProcess): Promise<RunResult> {

@@ -15,11 +15,12 @@ export interface EvalOptions {
   maxLength?: number;
   batchSize: number;
   labelNames?: string[];
+  cacheDir?: string;
   warn: (m: string) => void;
 }
 
 export async function evalCommand(o: EvalOptions): Promise<Record<string, number>> {
-  const data = dataSchema.safeParse({ train: o.data, format: o.format, max_length: o.maxLength, label_names: o.labelNames });
+  const data = dataSchema.safeParse({ train: o.data, format: o.format, max_length: o.maxLength, label_names: o.labelNames, cache_dir: o.cacheDir });
   if (!data.success) throw new UsageError(`peft eval: ${data.error.issues.map((i) => `--${String(i.path[0]).replace('_', '-')}: ${i.message}`).join('; ')}`);
   const tokenizer = await openTokenizer(o.model);
   const loaded = await openDataset(o.data, data.data, tokenizer, o.model, o.warn);
