@@ -35,12 +35,18 @@ for (const dtype of dtypes) {
       loss = out.loss!.item();
       return null;
     });
+  // CPU seconds per step over the threads: near the wall time on an idle machine, and a steadier
+  // figure than the wall time when other processes share the cores.
+  const cpuStart = process.cpuUsage();
   const t = time(step, { warmup: 1, runs });
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6 / (runs + 1) / native.numThreads();
   const flops = gpt2LoraTrainFlopsPerToken(config, seq, rank) * batch * seq;
   emit('lora_train_step', {
     model: 'gpt2-124M', base_dtype: dtype, r: rank, batch, seq, threads: native.numThreads(),
     trainable_params: trainable.reduce((n, p) => n + p.size, 0), loss: round(loss),
     seconds: round(t.median), min_seconds: round(t.min), tokens_per_s: round((batch * seq) / t.median),
+    cpu_seconds_per_thread: round(cpuSeconds), tokens_per_cpu_s: round((batch * seq) / cpuSeconds),
     mflop_per_token: round(flops / batch / seq / 1e6), gflops: round(flops / t.median / 1e9),
     fma_peak_gflops: round(peak), fraction_of_peak: round(flops / t.median / 1e9 / peak, 3),
   });

@@ -24,13 +24,27 @@ for (const dtype of ['float32', 'bfloat16'] as DType[]) {
       seconds: round(fwd.median), tokens_per_s: round((batch * promptLen) / fwd.median), gflops: round(flops / fwd.median / 1e9),
     });
     const prompt = randint(0, config.vocab_size, [batch, 32]);
-    const gen = time(() => model.generate(prompt, { maxNewTokens: newTokens, eosTokenId: [] }), { warmup: 0, runs: 1 });
-    // The first new token needs the prompt's forward; the rest are single-token decode steps.
-    const decodeSeconds = gen.median;
+    // The first new token needs the prompt's forward (prefill); the rest are single-token decode steps,
+    // timed one by one through onToken.
+    const prefills: number[] = [];
+    const decode: number[] = [];
+    let last = 0;
+    const generate = () => {
+      last = performance.now();
+      model.generate(prompt, {
+        maxNewTokens: newTokens, eosTokenId: [],
+        onToken: (_, step) => (step === 0 ? prefills : decode).push(-last + (last = performance.now())),
+      });
+    };
+    const gen = time(generate, { warmup: 1, runs: 3 });
+    const seconds = gen.median;
+    decode.sort((a, b) => a - b);
+    prefills.sort((a, b) => a - b);
     emit('model_generate', {
       model: 'gpt2-124M', dtype, batch, prompt: 32, new_tokens: newTokens, threads: native.numThreads(),
-      seconds: round(decodeSeconds), new_tokens_per_s: round((batch * newTokens) / decodeSeconds),
-      weight_mb: round(weightBytes / 2 ** 20), stream_gb_per_s: round((weightBytes * newTokens) / decodeSeconds / 1e9),
+      seconds: round(seconds), new_tokens_per_s: round((batch * newTokens) / seconds),
+      prefill_ms: round(prefills[prefills.length >> 1]!), decode_ms_per_step: round(decode[decode.length >> 1]!), decode_min_ms: round(decode[0]!),
+      weight_mb: round(weightBytes / 2 ** 20), stream_gb_per_s: round((weightBytes * newTokens) / seconds / 1e9),
     });
   }
 }
