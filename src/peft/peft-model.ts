@@ -127,6 +127,14 @@ export class PeftModel extends Module {
     this.base_model.injectAdapter(name, withHeads);
   }
 
+  /**
+   * For training loops: call after each optimizer step, before zeroing the gradients, with the
+   * 0-based step. Methods that adapt during training act here (AdaLoRA's rank allocation).
+   */
+  afterOptimizerStep(globalStep: number): void {
+    this.base_model.method.afterOptimizerStep?.(this.base_model, globalStep);
+  }
+
   setAdapter(name: string): void {
     this.base_model.setAdapter(name);
   }

@@ -179,6 +179,8 @@ export class Trainer {
     }
     this.optimizer.step();
     this.scheduler.step();
+    // Methods that adapt while training (AdaLoRA's rank allocation) need the gradients: before zeroGrad.
+    (this.model as { afterOptimizerStep?(step: number): void }).afterOptimizerStep?.(this.state.globalStep);
     this.optimizer.zeroGrad();
     return gradNorm;
   }

@@ -45,6 +45,11 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
   /** The saved name of an in-memory parameter path whose adapter component was removed (DoRA renames). */
   renameSaved?(key: string): string;
   /** A term PeftModel.forward adds to the loss when labels gave one (AdaLoRA's orthogonality regulariser); null: none. */
+  /**
+   * Called by training loops after each optimizer step, before the gradients are zeroed, with the
+   * 0-based step (AdaLoRA's rank allocation, HF's update_and_allocate).
+   */
+  afterOptimizerStep?(tuner: TunerModel, globalStep: number): void;
   extraLoss?(tuner: TunerModel): Tensor | null;
   /**
    * The tensors savePretrained writes for adapter `name`, from its live ones by saved name (AdaLoRA

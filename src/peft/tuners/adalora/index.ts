@@ -4,6 +4,7 @@
 import { Conv1D, Linear, type Module } from '../../../nn/index.js';
 import { PeftConfigError, TargetModulesError } from '../../errors.js';
 import type { TunerModel } from '../../tuner-model.js';
+import { allocateRanks } from './update.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
 import { parseAdaLoraConfig, writeAdaLoraConfig, type AdaLoraConfig } from './config.js';
 import { AdaLoraLinear, type AdaLoraLayerOptions } from './layer.js';
@@ -49,6 +50,7 @@ export const adalora: TunerMethod<AdaLoraConfig> = {
     throw new TargetModulesError(`'${path}' is a ${target.constructor.name}; AdaLoRA adapts Linear and Conv1D layers, so name those in target_modules`);
   },
   extraLoss: orthogonalLoss,
+  afterOptimizerStep: allocateRanks,
   savedTensors: keptTriplets,
 };
 

@@ -12,7 +12,10 @@ const allocators = new WeakMap<TunerModel, RankAllocator>();
 
 /** The model's allocator for its trainable adapter (a new one if the adapter changed). */
 export function rankAllocator(peft: PeftModel): RankAllocator {
-  const tuner = peft.base_model;
+  return tunerAllocator(peft.base_model);
+}
+
+function tunerAllocator(tuner: TunerModel): RankAllocator {
   const adapter = requireTrainableAdapter(tuner, 'AdaLoRA rank allocation');
   let allocator = allocators.get(tuner);
   if (allocator === undefined || allocator.adapter.name !== adapter.name) {
@@ -31,14 +34,19 @@ export function rankAllocator(peft: PeftModel): RankAllocator {
  * adapter's config then holds and savePretrained writes), and with that pattern after it.
  */
 export function updateAndAllocate(peft: PeftModel, globalStep: number): void {
-  const allocator = rankAllocator(peft);
+  allocateRanks(peft.base_model, globalStep);
+}
+
+/** updateAndAllocate on the tuner (the TunerMethod hook training loops call). */
+export function allocateRanks(tuner: TunerModel, globalStep: number): void {
+  const allocator = tunerAllocator(tuner);
   const { config, name } = allocator.adapter;
   const finalStep = config.totalStep - config.tfinal;
   if (globalStep < finalStep) {
     const { rankPattern } = allocator.step(globalStep);
-    if (rankPattern !== null) setRankPattern(peft.base_model, name, config, rankPattern);
+    if (rankPattern !== null) setRankPattern(tuner, name, config, rankPattern);
   } else if (globalStep === finalStep) {
-    setRankPattern(peft.base_model, name, config, allocator.step(globalStep, true).rankPattern!);
+    setRankPattern(tuner, name, config, allocator.step(globalStep, true).rankPattern!);
     allocator.reset();
   } else {
     if (config.rankPattern === null) {
