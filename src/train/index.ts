@@ -11,3 +11,4 @@ export { accuracy, f1Binary, f1Macro, f1ForClass, perplexity, classificationMetr
 export { writeCheckpoint, readCheckpoint, listCheckpoints, latestCheckpoint, rotateCheckpoints } from './checkpoints.js';
 export { batchCount, epochOrder, type Batch, type BatchSource, type IndexedBatches } from './batches.js';
 export { TrainingArgumentError, NonFiniteLossError, CheckpointError } from './errors.js';
+export * from './data/index.js';
