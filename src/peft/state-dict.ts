@@ -16,9 +16,10 @@ export function adapterStateDict(tuner: TunerModel, name: string): Map<string, T
   const out = new Map<string, Tensor>();
   const copyPart = `modules_to_save.${name}.`;
   const layerBiases = new Set(tuner.tunerLayers().map(([, l]) => l.base_layer.bias));
+  const prefixes = tuner.method.partPrefixes ?? [tuner.method.prefix];
   for (const [path, p] of tuner.model.namedParameters()) {
     const parts = path.split('.');
-    const at = parts.findIndex((part, i) => part === name && i > 0 && parts[i - 1]!.includes(tuner.method.prefix));
+    const at = parts.findIndex((part, i) => part === name && i > 0 && prefixes.some((prefix) => parts[i - 1]!.includes(prefix)));
     if (at > 0) {
       const key = parts.filter((_, i) => i !== at).join('.');
       out.set(SAVED_PREFIX + (tuner.method.renameSaved?.(key) ?? key), p);

@@ -176,7 +176,10 @@ export class TunerModel extends Module {
   unload(merge: boolean, options: MergeOptions = {}): Module {
     if (merge) this.mergeAdapter(options);
     else this.unmergeAdapter();
-    for (const [path, layer] of this.tunerLayers()) this.model.setSubmodule(path, layer.base_layer);
+    // Layers may hold adapter layers inside their base module (hybrids): unwrap until none is left.
+    for (let layers = this.tunerLayers(); layers.length > 0; layers = this.tunerLayers()) {
+      for (const [path, layer] of layers) this.model.setSubmodule(path, layer.base_layer);
+    }
     for (const [path, wrapper] of this.modulesToSaveWrappers()) this.model.setSubmodule(path, wrapper.current);
     this.configs.clear();
     this.activeAdapter = '';

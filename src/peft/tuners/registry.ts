@@ -12,6 +12,11 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
   readonly peftType: string;
   /** Every parameter of the method has this in its name ('lora_', 'ia3_', ...), as in HF PEFT. */
   readonly prefix: string;
+  /**
+   * Hybrids of several methods: every name fragment their parameters' containers have ('lora_',
+   * 'bottleneck_', ...), each read as `prefix` is. Default: [prefix].
+   */
+  readonly partPrefixes?: readonly string[];
   /** adapter_config.json (snake_case) → a validated config with HF's defaults. */
   parseConfig(raw: Json, path: string): C;
   /** The config → adapter_config.json with every field HF PEFT writes. */
