@@ -2,6 +2,8 @@
 // HF's adapter into our model, compare logits, loss, gradients, eval logits, generation, the
 // files we save, parameter counts, and the merged model.
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,4 +177,22 @@ export async function checkMerged(c: PeftCase, peft: PeftModel): Promise<void> {
   }
   const diff = logitsDiff(c, merged.forward(modelInputs(inputs)).logits, expected.get('merged_logits')!, inputs);
   assert.ok(diff < 1e-4, `${c.model}/${c.method}: max |merged logits - HF| = ${diff}`);
+}
+
+/** Every fixture architecture (test/fixtures/hf/<model>). */
+export const FIXTURE_MODELS = ['gpt2', 'llama', 'qwen2', 'mistral', 'llama3rope', 'bert', 'roberta', 't5', 'vit'];
+
+/** One test per fixture of each method: HF's adapter gives HF's outputs, gradients, saved files and merged weights. */
+export function parityTests(methods: readonly string[]): void {
+  for (const model of FIXTURE_MODELS) {
+    for (const method of methods) {
+      if (!existsSync(join(FIXTURES, model, 'peft', method))) continue;
+      test(`${model}/${method}: HF PEFT's adapter gives HF's outputs, gradients, files and merged weights`, async () => {
+        const c = await peftCase(model, method);
+        const peft = await checkForwardAndGradients(c);
+        await checkSavedFiles(c, peft);
+        await checkMerged(c, peft);
+      });
+    }
+  }
 }

@@ -3,7 +3,6 @@
 // rank allocator (budget schedule, masks, moving averages), the regulariser and a short training.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,19 +13,10 @@ import {
   AutoModelForCausalLM, PeftConfigError, PeftModel, getPeftModel, loadSafetensors, manualSeed, memoryStats, noGrad, tidy, type Parameter,
 } from '../../src/index.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
-import { baseModel, checkForwardAndGradients, checkMerged, checkSavedFiles, peftCase } from '../helpers/peft-parity.js';
+import { baseModel, parityTests, peftCase } from '../helpers/peft-parity.js';
 
-const MODELS = ['gpt2', 'llama', 'qwen2', 'mistral', 'llama3rope', 'bert', 'roberta', 't5', 'vit'];
 
-for (const model of MODELS) {
-  if (!existsSync(join(FIXTURES, model, 'peft', 'adalora'))) continue;
-  test(`${model}/adalora: HF PEFT's adapter gives HF's outputs, gradients, files and merged weights`, async () => {
-    const c = await peftCase(model, 'adalora');
-    const peft = await checkForwardAndGradients(c);
-    await checkSavedFiles(c, peft);
-    await checkMerged(c, peft);
-  });
-}
+parityTests(['adalora']);
 
 const llamaDir = join(FIXTURES, 'llama');
 

@@ -3,7 +3,6 @@
 // HF's init leaves the model unchanged, save → load, merge → unmerge, dropout, typed errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,24 +14,13 @@ import '../../src/peft/tuners/loha/index.js';
 import '../../src/peft/tuners/lokr/index.js';
 import { LoKrLinear, factorization } from '../../src/peft/tuners/lokr/index.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
-import { checkForwardAndGradients, checkMerged, checkSavedFiles, peftCase } from '../helpers/peft-parity.js';
+import { parityTests } from '../helpers/peft-parity.js';
 
-const MODELS = ['gpt2', 'llama', 'qwen2', 'mistral', 'llama3rope', 'bert', 'roberta', 't5', 'vit'];
 const METHODS = ['loha', 'lokr'];
 const PEFT_TYPES = ['LOHA', 'LOKR'] as const;
 const TARGETS = ['q_proj', 'v_proj', 'up_proj'];
 
-for (const model of MODELS) {
-  for (const method of METHODS) {
-    if (!existsSync(join(FIXTURES, model, 'peft', method))) continue;
-    test(`${model}/${method}: HF PEFT's adapter gives HF's outputs, gradients, files and merged weights`, async () => {
-      const c = await peftCase(model, method);
-      const peft = await checkForwardAndGradients(c);
-      await checkSavedFiles(c, peft);
-      await checkMerged(c, peft);
-    });
-  }
-}
+parityTests(METHODS);
 
 async function llama(): Promise<PretrainedModel> {
   return AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'llama'));

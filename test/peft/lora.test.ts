@@ -1,22 +1,5 @@
 // Parity with HF PEFT for LoRA and its variants on every architecture that has a fixture:
 // logits, loss, gradients, eval logits, generation, saved files, parameter counts, merging.
-import { test } from 'node:test';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { FIXTURES } from '../helpers/parity.js';
-import { checkForwardAndGradients, checkMerged, checkSavedFiles, peftCase } from '../helpers/peft-parity.js';
+import { parityTests } from '../helpers/peft-parity.js';
 
-const MODELS = ['gpt2', 'llama', 'qwen2', 'mistral', 'llama3rope', 'bert', 'roberta', 't5', 'vit'];
-const METHODS = ['lora', 'lora_rslora', 'lora_dora', 'lora_bias', 'lora_patterns'];
-
-for (const model of MODELS) {
-  for (const method of METHODS) {
-    if (!existsSync(join(FIXTURES, model, 'peft', method))) continue;
-    test(`${model}/${method}: HF PEFT's adapter gives HF's outputs, gradients, files and merged weights`, async () => {
-      const c = await peftCase(model, method);
-      const peft = await checkForwardAndGradients(c);
-      await checkSavedFiles(c, peft);
-      await checkMerged(c, peft);
-    });
-  }
-}
+parityTests(['lora', 'lora_rslora', 'lora_dora', 'lora_bias', 'lora_patterns']);

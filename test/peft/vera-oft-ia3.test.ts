@@ -3,7 +3,6 @@
 // method: identity at init, save → load round trip, merge → unmerge, typed errors for bad options.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,22 +13,11 @@ import '../../src/peft/tuners/ia3/index.js';
 import '../../src/peft/tuners/oft/index.js';
 import '../../src/peft/tuners/vera/index.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
-import { baseModel, checkForwardAndGradients, checkMerged, checkSavedFiles, peftCase } from '../helpers/peft-parity.js';
+import { baseModel, parityTests, peftCase } from '../helpers/peft-parity.js';
 
-const MODELS = ['gpt2', 'llama', 'qwen2', 'mistral', 'llama3rope', 'bert', 'roberta', 't5', 'vit'];
 const METHODS = ['ia3', 'oft', 'vera'];
 
-for (const model of MODELS) {
-  for (const method of METHODS) {
-    if (!existsSync(join(FIXTURES, model, 'peft', method))) continue;
-    test(`${model}/${method}: HF PEFT's adapter gives HF's outputs, gradients, files and merged weights`, async () => {
-      const c = await peftCase(model, method);
-      const peft = await checkForwardAndGradients(c);
-      await checkSavedFiles(c, peft);
-      await checkMerged(c, peft);
-    });
-  }
-}
+parityTests(METHODS);
 
 // Method checks on fresh adapters (llama; GPT-2 for IA3's Conv1D layers).
 const FRESH: Record<string, { model: string; options: AdapterOptions; random: Record<string, unknown> }> = {

@@ -178,6 +178,10 @@ export abstract class TunerLayer extends Module {
   adapterParameters(name: string): Parameter[] {
     return this.namedParameters().filter(([path]) => path.split('.').includes(name) && !path.startsWith('base_layer.')).map(([, p]) => p);
   }
+
+  override extraRepr(): string {
+    return `adapters=${this.adapterNames().join(',')}`;
+  }
 }
 
 /** True when every value of `t` is finite (no NaN, no ±Inf). */

@@ -5,7 +5,8 @@
 import { Tensor, linear, noGrad, randn, tensor, tidy, zeros, full } from '../../../tensor/index.js';
 import { Dropout, ModuleDict, Parameter, ParameterDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
-import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
+import { AdditiveTunerLayer } from '../additive-layer.js';
+import type { BaseLayer } from '../tuner-layer.js';
 
 /** The options of one adapter on one layer. */
 export interface AdaLoraLayerOptions {
@@ -21,7 +22,7 @@ export interface AdaLoraLayerOptions {
 /** HF's guard against dividing by a zero rank. */
 const RANKNUM_EPS = 1e-5;
 
-export class AdaLoraLinear extends TunerLayer {
+export class AdaLoraLinear extends AdditiveTunerLayer {
   lora_A = new ParameterDict();
   lora_B = new ParameterDict();
   lora_E = new ParameterDict();
@@ -82,23 +83,9 @@ export class AdaLoraLinear extends TunerLayer {
   }
 
   /** B·(A ⊙ E)·s / (ranknum + 1e-5) as [out, in]. */
-  deltaOutIn(name: string): Tensor {
+  override deltaOutIn(name: string): Tensor {
     const a = this.lora_A.get(name)!;
     return this.lora_B.get(name)!.matmul(a.mul(this.lora_E.get(name)!)).mul(this.factor(name));
-  }
-
-  /** The update merging adds to base_layer.weight, in its layout (HF's get_delta_weight). */
-  deltaWeight(name: string): Tensor {
-    const delta = this.deltaOutIn(name);
-    return this.weightIsTransposed ? delta.T.contiguous() : delta;
-  }
-
-  protected mergedWeight(weight: Tensor, name: string): Tensor {
-    return weight.add(this.deltaWeight(name));
-  }
-
-  protected unmergedWeight(weight: Tensor, name: string): Tensor {
-    return weight.sub(this.deltaWeight(name));
   }
 
   /** Zeroes the singular values whose `keep` entry is false (the triplets the allocator dropped). */

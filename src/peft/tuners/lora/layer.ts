@@ -4,7 +4,8 @@
 import { Tensor, linear, noGrad } from '../../../tensor/index.js';
 import { Dropout, Linear, ModuleDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
-import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
+import type { BaseLayer } from '../tuner-layer.js';
+import { AdditiveTunerLayer } from '../additive-layer.js';
 import { DoraMagnitude, doraOutput, weightNorm } from './dora.js';
 import { initLoraWeights } from './init.js';
 import type { LoraInit } from './config.js';
@@ -20,7 +21,7 @@ export interface LoraLayerOptions {
   initLoraWeights: LoraInit;
 }
 
-export class LoraLinear extends TunerLayer {
+export class LoraLinear extends AdditiveTunerLayer {
   lora_A = new ModuleDict<Linear>();
   lora_B = new ModuleDict<Linear>();
   lora_dropout = new ModuleDict<Dropout>();
@@ -106,30 +107,24 @@ export class LoraLinear extends TunerLayer {
   }
 
   /** s·B·A as [out, in]. */
-  deltaOutIn(name: string): Tensor {
+  override deltaOutIn(name: string): Tensor {
     return this.lora_B.get(name)!.weight.matmul(this.lora_A.get(name)!.weight).mul(this.scaling.get(name)!);
   }
 
-  /** The update merging adds to base_layer.weight, in its layout (HF's get_delta_weight). */
-  deltaWeight(name: string): Tensor {
-    const delta = this.deltaOutIn(name);
-    return this.weightIsTransposed ? delta.T.contiguous() : delta;
-  }
-
-  protected mergedWeight(weight: Tensor, name: string): Tensor {
+  /** DoRA rescales W + ΔW per output to the learned magnitude. */
+  protected override mergedWeight(weight: Tensor, name: string): Tensor {
+    if (!this.usesDora(name)) return super.mergedWeight(weight, name);
     const delta = this.deltaWeight(name);
     const sum = weight.add(delta);
-    if (!this.usesDora(name)) return sum;
     const magnitude = this.lora_magnitude_vector.get(name)!;
     // The norm is taken before merging and kept: unmerging divides by the same factor.
     magnitude.mergeNorm = weightNorm(this.baseWeightOutIn(), this.weightIsTransposed ? delta.T : delta);
     return sum.mul(this.doraFactor(name));
   }
 
-  protected unmergedWeight(weight: Tensor, name: string): Tensor {
-    const delta = this.deltaWeight(name);
-    if (!this.usesDora(name)) return weight.sub(delta);
-    const unmerged = weight.div(this.doraFactor(name)).sub(delta);
+  protected override unmergedWeight(weight: Tensor, name: string): Tensor {
+    if (!this.usesDora(name)) return super.unmergedWeight(weight, name);
+    const unmerged = weight.div(this.doraFactor(name)).sub(this.deltaWeight(name));
     this.lora_magnitude_vector.get(name)!.mergeNorm = null;
     return unmerged;
   }
@@ -150,7 +145,4 @@ export class LoraLinear extends TunerLayer {
     this.base_layer.bias.copy_(this.base_layer.bias.add(bias.mul(sign * this.scaling.get(name)!)));
   }
 
-  override extraRepr(): string {
-    return `adapters=${this.adapterNames().join(',')}`;
-  }
 }

@@ -4,7 +4,7 @@
 import { Tensor, bernoulli, linear, rand } from '../../../tensor/index.js';
 import type { ParameterDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
-import { TunerLayer } from '../tuner-layer.js';
+import { AdditiveTunerLayer } from '../additive-layer.js';
 
 /** The options every LyCORIS adapter has on one layer (rank_pattern / alpha_pattern already applied). */
 export interface LycorisLayerOptions {
@@ -14,7 +14,7 @@ export interface LycorisLayerOptions {
   moduleDropout: number;
 }
 
-export abstract class LycorisLayer extends TunerLayer {
+export abstract class LycorisLayer extends AdditiveTunerLayer {
   readonly ranks = new Map<string, number>();
   readonly alphas = new Map<string, number>();
   /** Per adapter: alpha / r. */
@@ -26,7 +26,7 @@ export abstract class LycorisLayer extends TunerLayer {
   protected abstract adapterDicts(): ParameterDict[];
 
   /** The scaled update ΔW as [out, in], without rank dropout (HF's get_delta_weight in eval mode). */
-  abstract deltaOutIn(name: string): Tensor;
+  abstract override deltaOutIn(name: string): Tensor;
 
   /** Whether rank dropout divides the kept rows by their share, as dropout does. */
   protected abstract rankDropoutRescales(name: string): boolean;
@@ -77,23 +77,5 @@ export abstract class LycorisLayer extends TunerLayer {
     const kept = mask.sum().item();
     // HF divides by the mask's mean unguarded; with every row dropped ΔW is zero either way.
     return rescale && kept > 0 ? mask.mul(rows / kept) : mask;
-  }
-
-  /** ΔW in base_layer.weight's layout ([in, out] for GPT-2's Conv1D). */
-  deltaWeight(name: string): Tensor {
-    const delta = this.deltaOutIn(name);
-    return this.weightIsTransposed ? delta.T.contiguous() : delta;
-  }
-
-  protected mergedWeight(weight: Tensor, name: string): Tensor {
-    return weight.add(this.deltaWeight(name));
-  }
-
-  protected unmergedWeight(weight: Tensor, name: string): Tensor {
-    return weight.sub(this.deltaWeight(name));
-  }
-
-  override extraRepr(): string {
-    return `adapters=${this.adapterNames().join(',')}`;
   }
 }

@@ -78,9 +78,6 @@ export class OftLinear extends TunerLayer {
     return rotateRowBlocks(blocks, weight.T.contiguous()).T.contiguous();
   }
 
-  override extraRepr(): string {
-    return `adapters=${this.adapterNames().join(',')}`;
-  }
 }
 
 /**

@@ -3,7 +3,8 @@
 // vera_A / vera_B) and trained vectors vera_lambda_b.<adapter> [out], vera_lambda_d.<adapter> [r].
 import { Tensor, linear, ones, randn, zeros, full } from '../../../tensor/index.js';
 import { Dropout, ModuleDict, Parameter, ParameterDict } from '../../../nn/index.js';
-import { TunerLayer, type BaseLayer } from '../tuner-layer.js';
+import { AdditiveTunerLayer } from '../additive-layer.js';
+import type { BaseLayer } from '../tuner-layer.js';
 import type { Projections } from './projections.js';
 
 export interface VeraLayerOptions {
@@ -13,7 +14,7 @@ export interface VeraLayerOptions {
   initWeights: boolean;
 }
 
-export class VeraLinear extends TunerLayer {
+export class VeraLinear extends AdditiveTunerLayer {
   vera_lambda_b = new ParameterDict();
   vera_lambda_d = new ParameterDict();
   vera_dropout = new ModuleDict<Dropout>();
@@ -59,22 +60,9 @@ export class VeraLinear extends TunerLayer {
     return result.add(linear(hidden, b).mul(this.vera_lambda_b.get(name)!));
   }
 
-  /** (λ_b ⊙ B)·(λ_d ⊙ A) in base_layer.weight's layout (HF's get_delta_weight). */
-  deltaWeight(name: string): Tensor {
+  /** (λ_b ⊙ B)·(λ_d ⊙ A) as [out, in]. */
+  override deltaOutIn(name: string): Tensor {
     const { a, b } = this.slices(name);
-    const delta = b.mul(this.vera_lambda_b.get(name)!.unsqueeze(1)).matmul(a.mul(this.vera_lambda_d.get(name)!.unsqueeze(1)));
-    return this.weightIsTransposed ? delta.T.contiguous() : delta;
-  }
-
-  protected mergedWeight(weight: Tensor, name: string): Tensor {
-    return weight.add(this.deltaWeight(name));
-  }
-
-  protected unmergedWeight(weight: Tensor, name: string): Tensor {
-    return weight.sub(this.deltaWeight(name));
-  }
-
-  override extraRepr(): string {
-    return `adapters=${this.adapterNames().join(',')}`;
+    return b.mul(this.vera_lambda_b.get(name)!.unsqueeze(1)).matmul(a.mul(this.vera_lambda_d.get(name)!.unsqueeze(1)));
   }
 }
