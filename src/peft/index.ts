@@ -26,4 +26,5 @@ export * from './tuners/bitfit/index.js';
 export * from './tuners/bottleneck/index.js';
 export * from './tuners/diff_pruning/index.js';
 export * from './tuners/structured/index.js';
+export * from './tuners/hybrid/index.js';
 export * from './prompt/index.js';

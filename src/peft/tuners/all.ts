@@ -11,4 +11,5 @@ import './bitfit/index.js';
 import './bottleneck/index.js';
 import './diff_pruning/index.js';
 import './structured/index.js';
+import './hybrid/index.js';
 import '../prompt/index.js';
