@@ -1,0 +1,134 @@
+// The whole comparison: corpus splits → tokenizer and masked-LM pretraining → every method
+// fine-tuned on the same split and tested on the same held-out mails → JSON lines, a markdown
+// table and an SVG chart. Each method runs in its own process by default, so that its peak memory
+// is its own and a crash costs one row.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { native, type Example } from '../../src/index.js';
+import { emit, round } from '../lib/report.js';
+import { comparisonChart } from './chart.js';
+import { loadCorpus, type SplitSizes } from './corpus.js';
+import { finetuneMethod, type FinetuneData, type FinetuneSettings, type MethodResult } from './finetune.js';
+import type { MethodSpec } from './methods.js';
+import { pretrainEncoder, type PretrainResult, type PretrainSettings } from './pretrain.js';
+import { markdownTable } from './table.js';
+
+export interface BenchSettings {
+  corpus: SplitSizes;
+  /** Tokens per fine-tuning example; pretraining windows are longer by the prompt methods' virtual tokens. */
+  seqLength: number;
+  seed: number;
+  pretrain: Omit<PretrainSettings, 'log' | 'seed'>;
+  finetune: Omit<FinetuneSettings, 'padTokenId' | 'seed'>;
+}
+
+/**
+ * The full run (about half an hour on 2 busy cores): 4 layers × 256, 8000-token vocabulary, 2000
+ * mails pretrained on for 2 epochs, 800 to fine-tune on for 2 epochs, 400 to test on.
+ */
+export const FULL: BenchSettings = {
+  corpus: { pretrain: 2000, train: 800, test: 400 },
+  seqLength: 128,
+  seed: 0,
+  pretrain: { shape: { layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocabSize: 8000, maxLength: 128 + 16 }, batchSize: 16, epochs: 2, lr: 1e-3 },
+  finetune: { batchSize: 16, epochs: 2, virtualTokens: 16 },
+};
+
+/** The pipeline on a tiny slice, one optimizer step per stage: checks that everything runs, measures nothing. */
+export const QUICK: BenchSettings = {
+  corpus: { pretrain: 48, train: 16, test: 16 },
+  seqLength: 32,
+  seed: 0,
+  pretrain: { shape: { layers: 1, hidden: 32, heads: 2, intermediate: 64, vocabSize: 600, maxLength: 32 + 4 }, batchSize: 8, epochs: 1, maxSteps: 1, lr: 1e-3 },
+  finetune: { batchSize: 8, epochs: 1, maxSteps: 1, virtualTokens: 4 },
+};
+
+export interface PipelineOptions {
+  settings: BenchSettings;
+  methods: readonly MethodSpec[];
+  /** Where results.jsonl, table.md and chart.svg go. */
+  outDir: string;
+  /** Run each method in a child process (default true). */
+  isolate?: boolean;
+  /** Write the JSON lines to stdout too (default true; results.jsonl gets them either way). */
+  emitLines?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface PipelineResult {
+  pretrain: Omit<PretrainResult, 'tokenizer'>;
+  rows: MethodResult[];
+  seconds: number;
+}
+
+/** What a worker process reads from the work folder. */
+export interface WorkerInput {
+  checkpointDir: string;
+  data: FinetuneData;
+  settings: FinetuneSettings;
+}
+
+export const WORKER_INPUT = 'worker-input.json';
+
+function runInWorker(workDir: string, method: MethodSpec): MethodResult {
+  const worker = join(import.meta.dirname, 'worker.ts');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', worker, workDir, method.name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const last = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as MethodResult;
+  } catch {
+    return { method: method.name, family: method.family, status: 'failed', reason: `worker exited with ${run.status ?? run.signal} and no result` };
+  }
+}
+
+export async function runPipeline({ settings, methods, outDir, isolate = true, emitLines = true, log = () => {} }: PipelineOptions): Promise<PipelineResult> {
+  const start = performance.now();
+  const record = emitLines ? emit : () => {};
+  mkdirSync(outDir, { recursive: true });
+  const workDir = mkdtempSync(join(tmpdir(), 'peftjs-methods-'));
+  try {
+    const checkpointDir = join(workDir, 'checkpoint');
+    mkdirSync(checkpointDir);
+    const corpus = loadCorpus(settings.corpus, settings.seed);
+    log(`corpus: ${corpus.pretrain.length} mails to pretrain on, ${corpus.train.length} to fine-tune on, ${corpus.test.length} to test on`);
+    const { tokenizer, ...pretrain } = await pretrainEncoder(checkpointDir, corpus.pretrain.map((m) => m.text), corpus.test.map((m) => m.text), {
+      ...settings.pretrain, seed: settings.seed, log,
+    });
+    record('methods_pretrain', { ...settings.pretrain.shape, ...pretrain, seconds: round(pretrain.seconds), threads: native.numThreads() });
+    const encode = (mails: typeof corpus.train): Example[] =>
+      mails.map((m) => ({ inputIds: tokenizer.encode(m.text, { truncation: true, maxLength: settings.seqLength }), labels: m.label }));
+    const input: WorkerInput = {
+      checkpointDir,
+      data: { train: encode(corpus.train), test: encode(corpus.test) },
+      settings: { ...settings.finetune, seed: settings.seed, padTokenId: tokenizer.padTokenId! },
+    };
+    writeFileSync(join(workDir, WORKER_INPUT), JSON.stringify(input));
+    const rows: MethodResult[] = [];
+    writeFileSync(join(outDir, 'results.jsonl'), '');
+    for (const method of methods) {
+      log(`fine-tuning: ${method.name}`);
+      const row = isolate ? runInWorker(workDir, method) : await finetuneMethod(method, checkpointDir, input.data, input.settings);
+      log(`${method.name}: ${row.status === 'ok' ? `accuracy ${row.accuracy?.toFixed(3)}, F1 ${row.f1?.toFixed(3)}, ${row.secondsPerEpoch?.toFixed(1)} s/epoch` : `${row.status}: ${row.reason}`}`);
+      rows.push(row);
+      record('methods', { ...row });
+      writeFileSync(join(outDir, 'results.jsonl'), JSON.stringify(row) + '\n', { flag: 'a' });
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const { layers, hidden } = settings.pretrain.shape;
+    const subtitle =
+      `BERT ${layers}×${hidden} pretrained (masked LM) on ${settings.corpus.pretrain} mails; fine-tuned on ${settings.corpus.train}, tested on ${settings.corpus.test}; ` +
+      `${native.numThreads()} threads, ${cpus()[0]?.model.trim() ?? 'CPU'}; whole run ${(seconds / 60).toFixed(1)} min`;
+    writeFileSync(join(outDir, 'table.md'), `${subtitle}\n\n${markdownTable(rows)}`);
+    writeFileSync(join(outDir, 'chart.svg'), comparisonChart(rows, subtitle));
+    return { pretrain, rows, seconds };
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Reads the work folder a pipeline wrote (for worker processes). */
+export function readWorkerInput(workDir: string): WorkerInput {
+  return JSON.parse(readFileSync(join(workDir, WORKER_INPUT), 'utf8')) as WorkerInput;
+}
