@@ -133,8 +133,9 @@ function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: bo
 }
 
 function accumulateLeafGrad(leaf: Tensor, g: Tensor, firstNewId: number, heldByLeaves: Set<Tensor>): void {
-  // A gradient the leaf keeps must be its own memory: copy anything that may alias other tensors.
-  const fresh = g.id >= firstNewId && !heldByLeaves.has(g) && g.isContiguous() && g.offset === 0;
+  // A gradient the leaf keeps must be its own memory, exactly its size: copy anything that may
+  // alias other tensors (a slice at offset 0 of a larger gradient looks contiguous).
+  const fresh = g.id >= firstNewId && !heldByLeaves.has(g) && g.isContiguous() && g.offset === 0 && g.buffer.length === g.size;
   const own = fresh && g.dtype === leaf.dtype ? g : cloneTensor(g, leaf.dtype);
   if (leaf.grad === null) {
     leaf.grad = keep(own);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, randn, noGrad, tidy, keep, checkpoint, manualSeed, AutogradError, Tensor, memoryStats, enableGrad } from '../../src/index.js';
+import { tensor, concat, randn, noGrad, tidy, keep, checkpoint, manualSeed, AutogradError, Tensor, memoryStats, enableGrad } from '../../src/index.js';
 import { assertClose } from '../helpers/gradcheck.js';
 
 test('gradients accumulate across backward calls', () => {
@@ -124,4 +124,14 @@ test('a gradient shared by both inputs of add survives a second contribution to 
     assert.deepEqual([...x.grad!.data()], [14, 14, 14]);
     assert.deepEqual([...b.grad!.data()], [-2, -2, -2]);
   }
+});
+
+test('a leaf gradient that is a leading slice of a larger gradient gets storage of its own size', () => {
+  // Prompt tuning's shape at batch 1: the prompt [1, 3, 2] is concatenated before the inputs, so its
+  // gradient is the first rows of the concat's gradient: contiguous, offset 0, but a view of more.
+  const prompt = tensor([1, 2, 3, 4, 5, 6], [3, 2]).requiresGrad_();
+  const inputs = tensor([7, 8, 9, 10], [1, 2, 2]);
+  concat([prompt.unsqueeze(0), inputs], 1).mul(2).sum().backward();
+  assert.equal(prompt.grad!.buffer.length, prompt.grad!.size);
+  assert.deepEqual([...prompt.grad!.data()], [2, 2, 2, 2, 2, 2]);
 });
