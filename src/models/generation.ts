@@ -69,7 +69,7 @@ export function generate(model: CausalStepModel, inputIds: Tensor, options: Gene
       for (let step = 0; step < maxNew && !finished.every(Boolean); step++) {
         const next = tidy(() => {
           const attentionMask = tensor(masks.flat(), [batch, masks[0]!.length], 'int64');
-          const out = model.forward({ inputIds: stepIds, attentionMask, positionIds: stepPositions, pastKeyValues: cache });
+          const out = model.forward({ inputIds: stepIds, attentionMask, positionIds: stepPositions, pastKeyValues: cache, logitsToKeep: 1 });
           const last = out.logits.select(1, out.logits.shape[1]! - 1).to('float32');
           return pickTokens(last, rows, options, generatorRng);
         });

@@ -5,7 +5,7 @@ import { Conv1D, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getA
 import type { GPT2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
 import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
-import { causalLMLoss } from './loss.js';
+import { causalLMLoss, lastPositions } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, splitHeads, mergeHeads } from './common.js';
@@ -135,7 +135,7 @@ export class GPT2LMHeadModel extends Module {
 
   forward(inputs: ModelInputs): ModelOutput {
     const hidden = this.transformer.hiddenStates(inputs);
-    const logits = this.lm_head.forward(hidden);
+    const logits = this.lm_head.forward(lastPositions(hidden, inputs));
     const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : undefined;
     return { logits, loss, pastKeyValues: inputs.pastKeyValues, lastHiddenState: hidden };
   }

@@ -6,7 +6,7 @@ import { Embedding, Linear, Module, ModuleList, RMSNorm, getActivation, type Act
 import type { LlamaConfig, MistralConfig, Qwen2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
 import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
-import { causalLMLoss } from './loss.js';
+import { causalLMLoss, lastPositions } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
@@ -151,7 +151,7 @@ export class LlamaForCausalLM extends Module {
 
   forward(inputs: ModelInputs): ModelOutput {
     const hidden = this.model.hiddenStates(inputs);
-    const logits = this.lm_head.forward(hidden);
+    const logits = this.lm_head.forward(lastPositions(hidden, inputs));
     const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : undefined;
     return { logits, loss, pastKeyValues: inputs.pastKeyValues, lastHiddenState: hidden };
   }

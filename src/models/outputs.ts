@@ -11,6 +11,8 @@ export interface ModelInputs {
   inputsEmbeds?: Tensor;
   /** Positions [batch, seq] (default: past length + 0, 1, ...). */
   positionIds?: Tensor;
+  /** Causal LMs without labels: compute logits for the last N positions only (generation needs 1), as HF's logits_to_keep. */
+  logitsToKeep?: number;
   /** Targets: [batch, seq] token ids (-100 ignored) for LMs, [batch] for sequence classification. */
   labels?: Tensor;
   /** Cache to read past keys/values from and append this step's to. */

@@ -71,3 +71,16 @@ test('bad input to a model gives typed errors', async () => {
   assert.throws(() => model.forward({ inputIds: tensor([[1, 2, 999]], undefined, 'int64') }), IndexError);
   await assert.rejects(AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'bert')), /not a supported architecture/);
 });
+
+test('logitsToKeep computes the last positions only, equal to the full logits there', async () => {
+  for (const name of ['gpt2', 'llama']) {
+    const { inputs } = await loadCase(join(FIXTURES, name));
+    const model = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, name));
+    const ids = inputs.get('input_ids')!;
+    const full = model.forward({ inputIds: ids }).logits;
+    const last = model.forward({ inputIds: ids, logitsToKeep: 2 }).logits;
+    assert.deepEqual(last.shape, [ids.shape[0], 2, full.shape[2]]);
+    assert.ok(maxAbsDiff(last, full.narrow(1, ids.shape[1]! - 2, 2)) < 1e-5, 'the same logits up to summation order');
+    assert.deepEqual(model.forward({ inputIds: ids, labels: inputs.get('labels'), logitsToKeep: 1 }).logits.shape, full.shape, 'labels need every position');
+  }
+});
