@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  DTypeError, Generator, IndexError, ShapeError, ValueError, embedding, gather, indexAdd, indexSelect, native, randint, randn,
+  DTypeError, Generator, IndexError, ShapeError, ValueError, embedding, gather, indexAdd, indexAdd_, indexSelect, noGrad, native, randint, randn,
   scatter, scatterAdd, tensor, tril, triu, zeros, type Tensor,
 } from '../../src/index.js';
 import { assertClose, gradcheck, param } from '../helpers/gradcheck.js';
@@ -239,4 +239,15 @@ test('the native index kernels check their buffers instead of crashing', () => {
   assert.throws(() => native.cumsum(2, new Uint16Array(6), 0, 1, 6, 1, false, new Uint16Array(6)), TypeError);
   assert.throws(() => native.dropout(1, x, 0, 6, 0, 0.5, 2, new Float32Array(6)), RangeError);
   assert.equal(native.indexSelect(x, 0, 1, 3, 2, new Int32Array([3]), 0, 1, new Float32Array(2)), 0);
+});
+
+test('indexAdd_ adds rows in place, checks every index before writing, and refuses autograd', () => {
+  const x = tensor([[1, 1], [2, 2], [3, 3]]);
+  const same = noGrad(() => indexAdd_(x, 0, tensor([2, 0], [2], 'int32'), tensor([[10, 10], [20, 20]])));
+  assert.equal(same, x);
+  assert.deepEqual(x.toArray(), [[21, 21], [2, 2], [13, 13]]);
+  assert.throws(() => indexAdd_(x, 0, tensor([0, 3], [2], 'int32'), tensor([[1, 1], [1, 1]])), /index 3 at position 1/);
+  assert.deepEqual(x.toArray(), [[21, 21], [2, 2], [13, 13]], 'a bad index leaves x as it was');
+  const w = tensor([[1, 2]]).requiresGrad_();
+  assert.throws(() => indexAdd_(x, 0, tensor([0], [1], 'int32'), w), /in place/);
 });

@@ -1,7 +1,7 @@
 // The base of every layer an adapter method wraps: it holds the original layer as `base_layer`
 // (HF PEFT's name, so parameter paths match), one set of weights per adapter, which adapters
 // are active, which are merged into the base weights, and mixed-adapter batches.
-import { Tensor, concat, noGrad, ValueError } from '../../tensor/index.js';
+import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, ValueError } from '../../tensor/index.js';
 import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
 import { currentRouting, type RowRouting } from '../mixed-batch.js';
 import { AdapterNameError } from '../errors.js';
@@ -100,6 +100,9 @@ export abstract class TunerLayer extends Module {
     if (this.merged) {
       throw new ValueError('a mixed-adapter batch cannot run while adapters are merged; call unmergeAdapter() first');
     }
+    if (!isGradEnabled() && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.hasOutputDelta(adapter))) {
+      return this.mixedDeltaForward(x, groups);
+    }
     // Output updates share one base pass over the batch; input transforms need one per group.
     const base = this.transformsInput ? null : this.base_layer.forward(x);
     const outputs = groups.map(({ adapter, rows }) => {
@@ -109,6 +112,29 @@ export abstract class TunerLayer extends Module {
       return names.length === 0 ? baseRows : this.applyAdapter(x.indexSelect(0, rows), baseRows, adapter!);
     });
     return concat(outputs, 0).indexSelect(0, restore);
+  }
+
+  /**
+   * Inference with additive adapters: each group's update is added in place into the base
+   * output's rows, so nothing of output size is copied beyond the updates themselves.
+   */
+  private mixedDeltaForward(x: Tensor, groups: RowRouting['groups']): Tensor {
+    const out = this.base_layer.forward(x).contiguous();
+    for (const { adapter, rows } of groups) {
+      if (adapter === null || !this.hasAdapter(adapter)) continue;
+      indexAdd_(out, 0, rows, this.outputDelta(x.indexSelect(0, rows), adapter)!);
+    }
+    return out;
+  }
+
+  /** Whether outputDelta gives adapter `name`'s effect (an update added to the base output). */
+  protected hasOutputDelta(_name: string): boolean {
+    return false;
+  }
+
+  /** What adapter `name` adds to the base output for input `x`, for methods where that is all it does. */
+  protected outputDelta(_x: Tensor, _name: string): Tensor | null {
+    return null;
   }
 
   /** Makes `names` the active adapters of this layer (those it lacks are skipped in forward). */

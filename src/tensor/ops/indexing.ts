@@ -2,9 +2,9 @@
 // table), gather / scatter / scatterAdd (single elements), and the triangle masks tril / triu.
 // Index tensors are int32 or int64; an index outside its dim throws an IndexError naming it.
 import { DTYPES, type DType } from '../dtype.js';
-import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors.js';
+import { AutogradError, DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors.js';
 import { record } from '../autograd.js';
-import { noGrad } from '../grad-mode.js';
+import { isGradEnabled, noGrad } from '../grad-mode.js';
 import { normalizeDim, numel, sameShape, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { native } from '../native/index.js';
@@ -101,15 +101,21 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   return record(out, 'indexSelect', [x], (g) => [slicesAddedToZeros(x.shape, d, index, g)], [index]);
 }
 
-/** x with source's slices added at `index` along dim (out of place; repeated indices accumulate). */
-export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
-  const d = normalizeDim(dim, x.ndim);
-  checkSliceIndex('indexAdd', index);
+/** The source shape indexAdd needs: x's, with index.size along d. */
+function indexAddSourceShape(op: string, x: Tensor, dim: number, d: number, index: Tensor, source: Tensor): Shape {
+  checkSliceIndex(op, index);
   const expected = [...x.shape];
   expected[d] = index.size;
   if (!sameShape(source.shape, expected)) {
-    throw new ShapeError(`indexAdd: source has shape ${formatShape(source.shape)} but ${index.size} indices into dim ${dim} of ${formatShape(x.shape)} need ${formatShape(expected)}`);
+    throw new ShapeError(`${op}: source has shape ${formatShape(source.shape)} but ${index.size} indices into dim ${dim} of ${formatShape(x.shape)} need ${formatShape(expected)}`);
   }
+  return expected;
+}
+
+/** x with source's slices added at `index` along dim (out of place; repeated indices accumulate). */
+export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
+  const d = normalizeDim(dim, x.ndim);
+  const expected = indexAddSourceShape('indexAdd', x, dim, d, index, source);
   const at = accumulateType(x.dtype);
   const out = cloneTensor(x, at);
   addSlicesInto('indexAdd', out, d, index, source);
@@ -117,6 +123,27 @@ export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor):
     g,
     source.requiresGrad ? selectSlices('indexAdd', g, d, index, expected, `dim ${dim} of size ${x.shape[d]}`) : null,
   ], [index]);
+}
+
+/**
+ * x[index] += source along dim, in place, for inference (autograd does not record it): x must be
+ * contiguous float32 or float64. Returns x.
+ */
+export function indexAdd_(x: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
+  const d = normalizeDim(dim, x.ndim);
+  indexAddSourceShape('indexAdd_', x, dim, d, index, source);
+  if (isGradEnabled() && (x.requiresGrad || source.requiresGrad)) {
+    throw new AutogradError('indexAdd_ writes in place, which autograd cannot follow: use indexAdd, or run under noGrad()');
+  }
+  if (!x.isContiguous() || accumulateType(x.dtype) !== x.dtype) {
+    throw new DTypeError(`indexAdd_ needs a contiguous float32 or float64 tensor, not ${x.dtype}${x.isContiguous() ? '' : ' (strided)'}: use indexAdd`);
+  }
+  // Checked first: a bad index must not leave x half-updated (or disposed, as out-of-place results are).
+  const size = x.shape[d]!;
+  const bad = index.toFlatArray().findIndex((i) => i < 0 || i >= size);
+  if (bad >= 0) throw new IndexError(`indexAdd_: index ${index.toFlatArray()[bad]} at position ${bad} is out of range for dim ${dim} of size ${size}; it must be in [0, ${size})`);
+  addSlicesInto('indexAdd_', x, d, index, source);
+  return x;
 }
 
 /**

@@ -82,9 +82,17 @@ export class LoraLinear extends AdditiveTunerLayer {
     return linear(linear(x, a.weight), b.weight, b.bias).mul(s);
   }
 
+  protected override hasOutputDelta(name: string): boolean {
+    return !this.usesDora(name);
+  }
+
+  protected override outputDelta(x: Tensor, name: string): Tensor {
+    return this.loraOutput(this.lora_dropout.get(name)!.forward(x), name);
+  }
+
   protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
     const dropout = this.lora_dropout.get(name)!;
-    if (!this.usesDora(name)) return result.add(this.loraOutput(dropout.forward(x), name));
+    if (!this.usesDora(name)) return result.add(this.outputDelta(x, name));
     // DoRA reuses the base output when dropout is a no-op (as HF does), else recomputes W·x on the dropped input.
     const droppedInput = dropout.p > 0 && dropout.training;
     const input = droppedInput ? dropout.forward(x) : x;
