@@ -16,7 +16,7 @@ const ROW = 26;
 const LABEL_WIDTH = 150;
 const PANEL_WIDTH = 210;
 const GAP = 24;
-const TOP = 48;
+const TOP = 60;
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -52,7 +52,7 @@ export function comparisonChart(rows: readonly MethodResult[], subtitle: string)
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="8" y="16" font-size="14" font-weight="bold">PEFT methods side by side: SpamAssassin spam / ham</text>`,
-    `<text x="8" y="32" fill="#555">${escape(subtitle)}</text>`,
+    `<text x="8" y="34" fill="#555">${escape(subtitle)}</text>`,
   ];
   panels.forEach((panel, p) => {
     const x0 = LABEL_WIDTH + p * (PANEL_WIDTH + GAP);
