@@ -6,15 +6,23 @@ export class KVCache {
   private readonly keys: (Tensor | null)[] = [];
   private readonly values: (Tensor | null)[] = [];
 
+  /**
+   * A `scoped` cache lives for one forward (prefix tuning's prefixes in training): its tensors stay
+   * in the enclosing tidy() scope, which frees them with the step's other intermediates. Otherwise
+   * (generation) they are kept across steps until dispose().
+   */
+  constructor(private readonly options: { scoped?: boolean } = {}) {}
+
   /** Appends this step's k and v for `layer`; returns all keys and values of the layer. */
   update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
     const pk = this.keys[layer] ?? null;
     const pv = this.values[layer] ?? null;
-    const keys = keep(pk ? concat([pk, k], 2) : k.contiguous());
-    const values = keep(pv ? concat([pv, v], 2) : v.contiguous());
+    const hold = (t: Tensor) => (this.options.scoped ? t : keep(t));
+    const keys = hold(pk ? concat([pk, k], 2) : k.contiguous());
+    const values = hold(pv ? concat([pv, v], 2) : v.contiguous());
     // Keys/values on the autograd tape (prefix tuning's trainable prefixes) stay alive for backward.
-    if (pk && !pk.requiresGrad) pk.dispose();
-    if (pv && !pv.requiresGrad) pv.dispose();
+    if (!this.options.scoped && pk && !pk.requiresGrad) pk.dispose();
+    if (!this.options.scoped && pv && !pv.requiresGrad) pv.dispose();
     this.keys[layer] = keys;
     this.values[layer] = values;
     return [keys, values];

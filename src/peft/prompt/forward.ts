@@ -55,7 +55,7 @@ export function promptForward(tuner: PromptTunerModel, inputs: ModelInputs): Mod
   if (config.taskType === 'SEQ_2_SEQ_LM') {
     if (keysValues) {
       const decoderAttentionMask = rest.decoderAttentionMask && prependColumns(rest.decoderAttentionMask, tokens, 1);
-      return model.forward({ ...rest, decoderAttentionMask, pastKeyValues: seedPrefixes(tuner, new KVCache(), batch) });
+      return model.forward({ ...rest, decoderAttentionMask, pastKeyValues: seedPrefixes(tuner, new KVCache({ scoped: true }), batch) });
     }
     const attentionMask = rest.attentionMask && prependColumns(rest.attentionMask, tokens, 1);
     return model.forward({ ...rest, inputIds: undefined, inputsEmbeds: withPromptEmbeds(tuner, rest, batch, tokens), attentionMask });
@@ -64,7 +64,7 @@ export function promptForward(tuner: PromptTunerModel, inputs: ModelInputs): Mod
   if (keysValues) {
     // HF drops token_type_ids for causal LMs and keeps them for classification.
     const tokenTypeIds = config.taskType === 'CAUSAL_LM' ? undefined : rest.tokenTypeIds;
-    return model.forward({ ...rest, attentionMask, tokenTypeIds, pastKeyValues: seedPrefixes(tuner, new KVCache(), batch) });
+    return model.forward({ ...rest, attentionMask, tokenTypeIds, pastKeyValues: seedPrefixes(tuner, new KVCache({ scoped: true }), batch) });
   }
   const inputsEmbeds = withPromptEmbeds(tuner, rest, batch, tokens);
   if (config.taskType === 'SEQ_CLS') {
