@@ -5,28 +5,23 @@
 import { native } from '../src/tensor/native/index.js';
 import { arg, emit, round } from './lib/report.js';
 import { innerCalls, time } from './lib/timing.js';
+import { fmaWidth, measureFmaPeak, randomFloats } from './lib/peak.js';
 
 if (arg('threads')) native.setNumThreads(Number(arg('threads')));
 const threads = native.numThreads();
 const runs = Number(arg('runs') ?? 7);
 const [B, H, D] = [1, 12, 64];
 
-function random(n: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.random() * 2 - 1;
-  return out;
-}
-
 const simd = native.simdLevel();
-const width = simd === 'avx512' ? 512 : 256;
-const measurePeak = (seconds: number) => (simd === 'portable' ? NaN : native.fmaPeak(width, threads, seconds));
+const width = fmaWidth();
+const measurePeak = (seconds: number) => measureFmaPeak(threads, seconds);
 const peak = measurePeak(0.5);
 emit('fma_peak', { width, threads, gflops: round(peak) });
 
 for (const T of [256, 1024]) {
   for (const causal of [false, true]) {
     const n = B * H * T * D;
-    const [q, k, v, gOut] = [random(n), random(n), random(n), random(n)];
+    const [q, k, v, gOut] = [randomFloats(n), randomFloats(n), randomFloats(n), randomFloats(n)];
     const [out, lse, gq, gk, gv] = [
       new Float32Array(n),
       new Float32Array(B * H * T),

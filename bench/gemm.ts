@@ -7,6 +7,7 @@ import { native } from '../src/tensor/native/index.js';
 import { floatToBf16 } from '../src/tensor/half.js';
 import { arg, emit, hasFlag, round } from './lib/report.js';
 import { innerCalls, time } from './lib/timing.js';
+import { fmaWidth, measureFmaPeak, randomFloats } from './lib/peak.js';
 
 if (arg('threads')) native.setNumThreads(Number(arg('threads')));
 const threads = native.numThreads();
@@ -26,22 +27,16 @@ const shapes: [number, number, number][] = [
   [1, 4096, 4096],
 ];
 
-function random(n: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.random() * 2 - 1;
-  return out;
-}
-
 const simd = native.simdLevel();
-const width = simd === 'avx512' ? 512 : 256;
-const measurePeak = (seconds: number) => (simd === 'portable' ? NaN : native.fmaPeak(width, threads, seconds));
+const width = fmaWidth();
+const measurePeak = (seconds: number) => measureFmaPeak(threads, seconds);
 const peak = measurePeak(0.5);
 emit('fma_peak', { width, threads, gflops: round(peak) });
 
 for (const bType of [0, 1] as const) {
   for (const [M, K, N] of shapes) {
-    const A = random(M * K);
-    const Bf = random(K * N);
+    const A = randomFloats(M * K);
+    const Bf = randomFloats(K * N);
     const B = bType === 0 ? Bf : Uint16Array.from(Bf, floatToBf16);
     const C = new Float32Array(M * N);
     const ldb = transB ? K : N;

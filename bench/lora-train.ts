@@ -4,9 +4,10 @@
 // The frozen base in float32, then in bf16 (LoRA weights stay float32). Anchors (../shared/anchors):
 // PyTorch + OpenBLAS on the same 2 cores 161 tokens/s; HF PEFT on a newer Xeon 229 tokens/s.
 // Usage: node --import tsx bench/lora-train.ts [--batch 4] [--seq 256] [--runs 3] [--dtype bfloat16] [--peak 204]
-import { GPT2LMHeadModel, getPeftModel, randint, tidy, native, type DType } from '../src/index.js';
-import { AdamW } from './lib/adamw.js';
+import { GPT2LMHeadModel, getPeftModel, native, type DType } from '../src/index.js';
+import { lmTrainStep } from './lib/train-step.js';
 import { arg, emit, round } from './lib/report.js';
+import { measureFmaPeak } from './lib/peak.js';
 import { time } from './lib/timing.js';
 import { gpt2LoraTrainFlopsPerToken, gpt2SmallConfig } from './lib/models.js';
 
@@ -18,26 +19,14 @@ const config = gpt2SmallConfig();
 const dtypes = (arg('dtype')?.split(',') ?? ['float32', 'bfloat16']) as DType[];
 // The FMA peak measured here reads low while other processes share the cores; --peak gives the
 // machine's figure measured when idle (e.g. 204 on the 2-core EPYC), and the higher one is used.
-const measuredPeak = native.simdLevel() === 'portable' ? NaN : native.fmaPeak(native.simdLevel() === 'avx512' ? 512 : 256, native.numThreads(), 0.5);
+const measuredPeak = measureFmaPeak();
 const peak = Math.max(measuredPeak, Number(arg('peak') ?? 0));
 
 for (const dtype of dtypes) {
   const model = getPeftModel(new GPT2LMHeadModel(config, dtype), {
     peftType: 'LORA', r: rank, loraAlpha: 32, targetModules: ['c_attn', 'c_proj', 'c_fc'], taskType: 'CAUSAL_LM',
   }).train();
-  const trainable = model.parameters().filter((p) => p.requiresGrad);
-  const optimizer = new AdamW(trainable, { lr: 1e-4 });
-  const ids = randint(0, config.vocab_size, [batch, seq]);
-  let loss = NaN;
-  const step = () =>
-    tidy(() => {
-      const out = model.forward({ inputIds: ids, labels: ids });
-      out.loss!.backward();
-      optimizer.update();
-      optimizer.zeroGrad();
-      loss = out.loss!.item();
-      return null;
-    });
+  const { step, loss, trainableParams } = lmTrainStep(model, config.vocab_size, batch, seq);
   // CPU seconds per step over the threads: near the wall time on an idle machine, and a steadier
   // figure than the wall time when other processes share the cores.
   const cpuStart = process.cpuUsage();
@@ -47,7 +36,7 @@ for (const dtype of dtypes) {
   const flops = gpt2LoraTrainFlopsPerToken(config, seq, rank) * batch * seq;
   emit('lora_train_step', {
     model: 'gpt2-124M', base_dtype: dtype, r: rank, batch, seq, threads: native.numThreads(),
-    trainable_params: trainable.reduce((n, p) => n + p.size, 0), loss: round(loss),
+    trainable_params: trainableParams, loss: round(loss()),
     seconds: round(t.median), min_seconds: round(t.min), tokens_per_s: round((batch * seq) / t.median),
     cpu_seconds_per_thread: round(cpuSeconds), tokens_per_cpu_s: round((batch * seq) / cpuSeconds),
     mflop_per_token: round(flops / batch / seq / 1e6), gflops: round(flops / t.median / 1e9),

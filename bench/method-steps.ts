@@ -4,10 +4,10 @@
 // so memory stays bounded): one warm-up step, then --runs timed steps (median).
 // Usage: node --import tsx bench/method-steps.ts [--batch 4] [--seq 256] [--layers 12] [--runs 2] [--only lora,mam]
 import { spawnSync } from 'node:child_process';
-import { GPT2LMHeadModel, getPeftModel, randint, tidy, native, type PeftModel } from '../src/index.js';
+import { GPT2LMHeadModel, getPeftModel, native, type PeftModel } from '../src/index.js';
 import type { AdapterOptions } from '../src/peft/config/make-config.js';
 import { addFusion, pTuningV2 } from '../src/peft/index.js';
-import { AdamW } from '../src/train/optim/index.js';
+import { lmTrainStep } from './lib/train-step.js';
 import { arg, emit, round } from './lib/report.js';
 import { time } from './lib/timing.js';
 import { gpt2SmallConfig } from './lib/models.js';
@@ -55,23 +55,11 @@ function measure(method: string): void {
   const make = METHODS[method];
   if (make === undefined) throw new Error(`unknown method '${method}'; the methods are ${Object.keys(METHODS).join(', ')}`);
   const model = make(new GPT2LMHeadModel(config)).train();
-  const trainable = model.parameters().filter((p) => p.requiresGrad);
-  const optimizer = new AdamW(trainable, { lr: 1e-4 });
-  const ids = randint(0, config.vocab_size, [batch, seq]);
-  let loss = NaN;
-  const step = () =>
-    tidy(() => {
-      const out = model.forward({ inputIds: ids, labels: ids });
-      out.loss!.backward();
-      optimizer.step();
-      optimizer.zeroGrad();
-      loss = out.loss!.item();
-      return null;
-    });
+  const { step, loss, trainableParams } = lmTrainStep(model, config.vocab_size, batch, seq);
   const t = time(step, { warmup: 1, runs });
   emit('method_train_step', {
     method, model: `gpt2-124M-shape (${layers} layers)`, batch, seq, threads: native.numThreads(), runs,
-    trainable_params: trainable.reduce((n, p) => n + p.size, 0), loss: round(loss),
+    trainable_params: trainableParams, loss: round(loss()),
     seconds: round(t.median), tokens_per_s: round((batch * seq) / t.median),
   });
 }

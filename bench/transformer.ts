@@ -3,6 +3,7 @@
 // Usage: node --import tsx bench/transformer.ts [--batch 4] [--seq 256]
 import { GPT2Model, randn, tidy, native } from '../src/index.js';
 import { arg, emit, round } from './lib/report.js';
+import { measureFmaPeak } from './lib/peak.js';
 import { time } from './lib/timing.js';
 import { gpt2ForwardFlopsPerToken, gpt2SmallConfig } from './lib/models.js';
 
@@ -25,7 +26,7 @@ const t = time(step, { warmup: 1, runs: 3 });
 // Backward costs twice the forward when every weight trains (input and weight gradients);
 // causal attention does half the T x T work.
 const flops = 3 * gpt2ForwardFlopsPerToken(config, seq / 2, false) * batch * seq;
-const peak = native.simdLevel() === 'portable' ? NaN : native.fmaPeak(native.simdLevel() === 'avx512' ? 512 : 256, native.numThreads(), 0.5);
+const peak = measureFmaPeak();
 emit('transformer_stack_train_step', {
   layers: config.n_layer, width: config.n_embd, batch, seq, threads: native.numThreads(),
   seconds: round(t.median), tokens_per_s: round((batch * seq) / t.median), gflops: round(flops / t.median / 1e9),
