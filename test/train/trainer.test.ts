@@ -11,7 +11,7 @@ import {
   Trainer, NonFiniteLossError, listCheckpoints, epochOrder, evaluateModel, accuracy, f1Binary, f1Macro, type TrainingArguments, type Batch,
 } from '../../src/train/index.js';
 import { FIXTURES } from '../helpers/parity.js';
-import { Regressor, adapterValues, loraLlama, regressionBatches, tokenBatches, withTempDir } from './helpers.js';
+import { Regressor, adapterValues, loraLlama, regressionBatches, settleGarbage, tokenBatches, withTempDir } from './helpers.js';
 
 test('loss goes down on a tiny causal-LM task (LoRA on the llama fixture)', async () => {
   const model = await loraLlama(0, 0);
@@ -125,6 +125,7 @@ test('checkpoints every N steps keep the newest K, and no tensor is left behind 
       model: await loraLlama(0), trainDataset: tokenBatches(3, 2), args: { outputDir: dir, lr: 1e-3, epochs: 3, saveSteps: 2, saveTotalLimit: 2, gradientAccumulationSteps: 1 },
       callbacks: [{ onStep: () => void live.push(memoryStats().liveBytes) }],
     });
+    await settleGarbage();
     await trainer.train();
     assert.deepEqual((await readdir(dir)).sort(), ['checkpoint-8', 'checkpoint-9']);
     assert.equal(new Set(live.slice(1)).size, 1, `live bytes after each step: ${live.join(', ')}`);
