@@ -108,6 +108,8 @@ export class BertSelfOutput extends Module {
   dense: Linear;
   LayerNorm: LayerNorm;
   dropout: Dropout;
+  /** Adds the residual itself: a parallel adapter here adapts the residual (see bottleneck adapters). */
+  readonly addsResidual = true as const;
 
   constructor(config: BertConfig, dtype: DType, inFeatures = config.hidden_size) {
     super();

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PeftError, PeftModel, getPeftModel, loadSafetensors, noGrad, randn, type ModelInputs, type PretrainedModel, type Tensor } from '../../src/index.js';
-import type { Module, Parameter } from '../../src/nn/index.js';
+import { getActivation, type LayerNorm, type Linear, type Module, type Parameter } from '../../src/nn/index.js';
 import type { AdapterOptions } from '../../src/peft/config/make-config.js';
 import { AdapterNameError, PeftConfigError, TargetModulesError } from '../../src/peft/errors.js';
 import { BottleneckLayer, addFusion } from '../../src/peft/tuners/bottleneck/index.js';
@@ -39,9 +39,9 @@ const TYPES: { options: AdapterOptions; perLayer: number; size: number; models: 
   { options: { peftType: 'BOTTLENECK', adapterType: 'houlsby', reductionFactor: 4 }, perLayer: 2, size: adapterSize(8), models: MODELS },
   // Pfeiffer et al. 2021: one adapter per layer, after the feed-forward block.
   { options: { peftType: 'BOTTLENECK', adapterType: 'pfeiffer', reductionFactor: 2, nonLinearity: 'gelu', lnBefore: true }, perLayer: 1, size: adapterSize(16, 1), models: MODELS },
-  // He et al. 2022: one adapter per layer beside the feed-forward block (BERT has no such module).
-  { options: { peftType: 'BOTTLENECK', adapterType: 'parallel', reductionFactor: 8, nonLinearity: 'silu' }, perLayer: 1, size: adapterSize(4), models: ['gpt2', 'llama', 't5', 'vit'] },
-  { options: { peftType: 'BOTTLENECK', adapterType: 'scaled_parallel', reductionFactor: 4, nonLinearity: 'tanh' }, perLayer: 1, size: adapterSize(8), models: ['gpt2', 'llama', 't5', 'vit'] },
+  // He et al. 2022: one adapter per layer beside the feed-forward block (BERT: its term joins the residual sum).
+  { options: { peftType: 'BOTTLENECK', adapterType: 'parallel', reductionFactor: 8, nonLinearity: 'silu' }, perLayer: 1, size: adapterSize(4), models: MODELS },
+  { options: { peftType: 'BOTTLENECK', adapterType: 'scaled_parallel', reductionFactor: 4, nonLinearity: 'tanh' }, perLayer: 1, size: adapterSize(8), models: MODELS },
 ];
 
 for (const { options, perLayer, size, models } of TYPES) {
@@ -213,12 +213,47 @@ test('AdapterDrop: no adapters in the lowest layers, whose outputs stay the base
   );
 });
 
+test('BERT: the parallel adapter reads the feed-forward input x and joins the residual sum, LN(ffn(x) + s·f(x) + x)', async () => {
+  const { base, inputs } = await fresh('bert');
+  const peft = getPeftModel(base, { peftType: 'BOTTLENECK', adapterType: 'scaled_parallel', reductionFactor: 4, nonLinearity: 'tanh', initWeights: 'random' }, 'a');
+  peft.addAdapter('b', { peftType: 'BOTTLENECK', adapterType: 'parallel', reductionFactor: 8, initWeights: 'random' });
+  peft.eval();
+  const layer = base.getSubmodule('bert.encoder.layer.1.output') as BottleneckLayer;
+  assert.ok(layer instanceof BottleneckLayer && layer.parallel);
+  const output = layer.base_layer as unknown as { dense: Linear; LayerNorm: LayerNorm };
+  const h = randn([2, 5, output.dense.inFeatures]);
+  const x = randn([2, 5, D]);
+  const adapter = (name: string, act: string, s: number) =>
+    layer.bottleneck_up.get(name)!.forward(getActivation(act)(layer.bottleneck_down.get(name)!.forward(x))).mul(s);
+  noGrad(() => {
+    const expected = output.LayerNorm.forward(output.dense.forward(h).add(x).add(adapter('a', 'tanh', 4)));
+    assert.ok(maxAbsDiff(layer.forward(h, x), expected) < 1e-5, 'adapter a');
+    peft.setAdapter('b');
+    const expectedB = output.LayerNorm.forward(output.dense.forward(h).add(x).add(adapter('b', 'relu', 1)));
+    assert.ok(maxAbsDiff(layer.forward(h, x), expectedB) < 1e-5, 'adapter b');
+    const plain = output.LayerNorm.forward(output.dense.forward(h).add(x));
+    assert.equal(maxAbsDiff(peft.disableAdapter(() => layer.forward(h, x)), plain), 0, 'disabled: the plain output');
+  });
+  assert.throws(() => layer.forward(h), /needs its residual input/);
+
+  // A mixed batch routes each row through its own adapter's residual term.
+  const [a, b] = ['a', 'b'].map((name) => {
+    peft.setAdapter(name);
+    return logits(peft, inputs);
+  });
+  const names = Array.from({ length: inputs.inputIds!.shape[0]! }, (_, i) => (i % 2 === 0 ? 'a' : 'b'));
+  const mixed = noGrad(() => peft.forward({ ...inputs, adapterNames: names }).logits);
+  names.forEach((name, i) => assert.ok(maxAbsDiff(mixed.narrow(0, i, 1), (name === 'a' ? a! : b!).narrow(0, i, 1)) < 1e-5, `row ${i} (${name})`));
+  const plainModel = peft.unload();
+  assert.ok(!(plainModel.getSubmodule('bert.encoder.layer.1.output') instanceof BottleneckLayer), 'unload puts BertOutput back');
+});
+
 test('typed errors: a placement the architecture lacks, a bad reduction factor, mixed kinds; the base untouched', async () => {
   const { base, inputs } = await fresh('bert');
   const before = logits(base, inputs);
   const throws = (options: AdapterOptions, type: new (...a: never[]) => PeftError, pattern: RegExp) =>
     assert.throws(() => getPeftModel(base, options), (e: unknown) => e instanceof type && pattern.test(e.message));
-  throws({ peftType: 'BOTTLENECK', adapterType: 'parallel' }, TargetModulesError, /bert has no feed-forward module to put a parallel adapter beside/);
+  throws({ peftType: 'BOTTLENECK', adapterType: 'parallel', targetModules: ['intermediate'] }, TargetModulesError, /'bert.encoder.layer.0.intermediate' is a BertIntermediate; .*wraps a feed-forward module/);
   throws({ peftType: 'BOTTLENECK', reductionFactor: 0 }, PeftConfigError, /reduction_factor 0 must be a positive number/);
   throws({ peftType: 'BOTTLENECK', reductionFactor: 64 }, PeftConfigError, /reduction_factor 64 leaves no bottleneck .* use at most 32/);
   throws({ peftType: 'BOTTLENECK', adapterType: 'parallel', lnAfter: true }, PeftConfigError, /ln_after is for sequential adapters/);

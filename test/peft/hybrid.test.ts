@@ -65,7 +65,7 @@ function withLayerPrefixes(peft: PeftModel, base: PretrainedModel, inputs: Model
   return { ...inputs, attentionMask, pastKeyValues: cache, positionIds: arange(0, seq).unsqueeze(0).expand([batch, seq]) };
 }
 
-for (const model of ['gpt2', 'llama']) {
+for (const model of ['gpt2', 'llama', 'bert']) {
   for (const encoderHiddenSize of [null, 12]) {
     test(`${model}/MAM (prefix ${encoderHiddenSize === null ? 'table' : 'MLP'}): the formula's parameter count; at init the base model fed the same prefixes`, async () => {
       const { base, inputs } = await fresh(model);
@@ -227,7 +227,6 @@ test('bad options and architectures without the needed placement: typed errors, 
   const params = base.namedParameters().map(([p]) => p).join();
   const rejects = (options: AdapterOptions, kind: new (...a: never[]) => Error, pattern: RegExp) =>
     assert.throws(() => getPeftModel(base, options), (e: unknown) => e instanceof kind && pattern.test((e as Error).message), JSON.stringify(options));
-  rejects({ peftType: 'MAM' }, TargetModulesError, /no feed-forward module.*scaled_parallel|scaled_parallel.*feed-forward/);
   rejects({ peftType: 'UNIPELT', reductionFactor: 0 }, PeftConfigError, /reduction_factor 0/);
   rejects({ peftType: 'UNIPELT', reductionFactor: 64 }, PeftConfigError, /reduction_factor 64 leaves no bottleneck/);
   rejects({ peftType: 'UNIPELT', r: 0 }, Error, /\br\b/);

@@ -78,18 +78,26 @@ export abstract class TunerLayer extends Module {
   forward(x: Tensor): Tensor {
     if (this.adaptersDisabled) {
       if (this.merged) this.unmerge();
-      return this.base_layer.forward(x);
+      return this.baseForward(x);
     }
     const routing = currentRouting();
     if (routing !== null) return this.mixedForward(x, routing);
-    if (this.merged) return this.base_layer.forward(x);
+    if (this.merged) return this.baseForward(x);
     return this.adaptedForward(x, this.activeAdapters.filter((name) => this.hasAdapter(name)));
+  }
+
+  /**
+   * What the adapters are applied to: the base layer's output for `x`. A layer overriding it must
+   * return a tensor it owns when it also has output deltas (mixed inference adds into it in place).
+   */
+  protected baseForward(x: Tensor): Tensor {
+    return this.base_layer.forward(x);
   }
 
   /** The base layer with `names` applied: their input transforms, then their output updates. */
   private adaptedForward(x: Tensor, names: readonly string[]): Tensor {
     const input = names.reduce((h, name) => this.adaptInput(h, name), x);
-    return names.reduce((result, name) => this.applyAdapter(x, result, name), this.base_layer.forward(input));
+    return names.reduce((result, name) => this.applyAdapter(x, result, name), this.baseForward(input));
   }
 
   /**
@@ -104,7 +112,7 @@ export abstract class TunerLayer extends Module {
       return this.mixedDeltaForward(x, groups);
     }
     // Output updates share one base pass over the batch; input transforms need one per group.
-    const base = this.transformsInput ? null : this.base_layer.forward(x);
+    const base = this.transformsInput ? null : this.baseForward(x);
     const outputs = groups.map(({ adapter, rows }) => {
       const names = adapter !== null && this.hasAdapter(adapter) ? [adapter] : [];
       if (base === null) return this.adaptedForward(x.indexSelect(0, rows), names);
@@ -119,7 +127,7 @@ export abstract class TunerLayer extends Module {
    * output's rows, so nothing of output size is copied beyond the updates themselves.
    */
   private mixedDeltaForward(x: Tensor, groups: RowRouting['groups']): Tensor {
-    const out = this.base_layer.forward(x).contiguous();
+    const out = this.baseForward(x).contiguous();
     for (const { adapter, rows } of groups) {
       if (adapter === null || !this.hasAdapter(adapter)) continue;
       indexAdd_(out, 0, rows, this.outputDelta(x.indexSelect(0, rows), adapter)!);

@@ -5,22 +5,18 @@ import { TargetModulesError } from '../../errors.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
 import { isParallel, parseBottleneckConfig, writeBottleneckConfig, type BottleneckConfig } from './config.js';
 import { BottleneckLayer } from './layer.js';
-import type { WrappedModule } from './module-layer.js';
+import { feedForwardWidth, type WrappedModule } from './module-layer.js';
 import { prepareBottleneckConfig } from './prepare.js';
 
 /** A new layer around `target`: its output projection (sequential) or its feed-forward block (parallel). */
 function wrap(target: Module, path: string, parallel: boolean): BottleneckLayer {
   if (target instanceof Linear || target instanceof Conv1D) return new BottleneckLayer(target, target.outFeatures, parallel);
-  const projections: (Linear | Conv1D)[] = [];
-  target.apply((m) => {
-    if (m instanceof Linear || m instanceof Conv1D) projections.push(m);
-  });
-  if (!parallel || projections.length === 0 || typeof (target as unknown as Partial<WrappedModule>).forward !== 'function') {
-    const wants = parallel ? 'a feed-forward module (with forward and linear layers)' : 'a Linear or Conv1D output projection';
+  const width = feedForwardWidth(target);
+  if (!parallel || width === null || typeof (target as unknown as Partial<WrappedModule>).forward !== 'function') {
+    const wants = parallel ? 'a feed-forward module (with forward and linear layers, its output as wide as its input)' : 'a Linear or Conv1D output projection';
     throw new TargetModulesError(`'${path}' is a ${target.constructor.name}; a ${parallel ? 'parallel' : 'sequential'} bottleneck adapter wraps ${wants}`);
   }
-  // The block's output width is its last projection's (down_proj, c_proj, wo, fc2).
-  return new BottleneckLayer(target as WrappedModule, projections[projections.length - 1]!.outFeatures, true);
+  return new BottleneckLayer(target as WrappedModule, width, true);
 }
 
 export const bottleneck: TunerMethod<BottleneckConfig> = {
@@ -44,7 +40,7 @@ export const bottleneck: TunerMethod<BottleneckConfig> = {
 registerTuner(bottleneck);
 
 export { BottleneckLayer, type BottleneckAdapterOptions } from './layer.js';
-export { ModuleTunerLayer, type WrappedModule } from './module-layer.js';
+export { ModuleTunerLayer, feedForwardWidth, isResidualOutput, type WrappedModule, type ResidualOutputModule } from './module-layer.js';
 export { addFusion } from './fusion.js';
 export {
   parseBottleneckConfig, writeBottleneckConfig, ADAPTER_TYPES, NON_LINEARITIES, INIT_WEIGHTS,

@@ -1,13 +1,14 @@
 // A sublayer with bottleneck adapters. Sequential (Houlsby, Pfeiffer) on a sublayer's output
 // projection: h ↦ [ln_after](residual + s·up(act(down([ln_before](h))))), the residual taken
 // before or after ln_before. Parallel (He et al.) on the feed-forward block:
-// x ↦ ffn(x) + s·up(act(down([ln_before](x)))). AdapterFusion attends over several adapters'
+// x ↦ ffn(x) + s·up(act(down([ln_before](x)))); on a post-norm output that also adds the residual
+// (BERT's BertOutput) that term joins the residual sum: LN(ffn(x) + s·f(x) + x). AdapterFusion attends over several adapters'
 // outputs (see fusion-attention.ts). Names: bottleneck_<part>.<adapter>.
-import { type DType, type Tensor } from '../../../tensor/index.js';
+import { ValueError, type DType, type Tensor } from '../../../tensor/index.js';
 import { LayerNorm, Linear, ModuleDict, getActivation, type Activation } from '../../../nn/index.js';
 import { AdapterNameError, PeftConfigError } from '../../errors.js';
 import type { BottleneckInit, NonLinearity } from './config.js';
-import { ModuleTunerLayer, type WrappedModule } from './module-layer.js';
+import { ModuleTunerLayer, isResidualOutput, type ResidualOutputModule, type WrappedModule } from './module-layer.js';
 import { fusedOutput } from './fusion-attention.js';
 import { fusionProjections, bottleneckProjections } from './init.js';
 
@@ -40,18 +41,41 @@ export class BottleneckLayer extends ModuleTunerLayer {
   /** Fusion name → the adapters it attends over. */
   private readonly fusions = new Map<string, string[]>();
   private readonly dtype: DType;
+  /** The wrapped module adds the residual itself (parallel adapters then adapt that residual). */
+  private readonly addsResidual: boolean;
 
   /**
    * `features`: the hidden size the adapters read and write. `parallel`: the layer wraps a
-   * feed-forward block and its adapters read the block's input, not its output.
+   * feed-forward block (or its residual-adding output) and its adapters read the block's input.
    */
   constructor(
-    base: WrappedModule,
+    base: WrappedModule | ResidualOutputModule,
     readonly features: number,
     readonly parallel: boolean,
   ) {
     super(base);
     this.dtype = base.parameters()[0]?.dtype ?? 'float32';
+    this.addsResidual = isResidualOutput(base);
+    if (this.addsResidual && !parallel) {
+      throw new ValueError(`a ${base.constructor.name} adds the residual and normalises; only a parallel adapter goes there (sequential ones wrap its dense projection)`);
+    }
+  }
+
+  /**
+   * `residual` is given when the wrapped module adds the residual (BertOutput's forward(h,
+   * residual)): the adapters run on the residual (the feed-forward block's input) and their sum
+   * with it goes into the module, so TunerLayer's machinery (active adapters, disabling, mixed
+   * batches) works on x ↦ x + Σ s·f(x).
+   */
+  override forward(x: Tensor, residual?: Tensor): Tensor {
+    if (!this.addsResidual) return super.forward(x);
+    if (residual === undefined) throw new ValueError(`${this.base_layer.constructor.name} with adapters needs its residual input: forward(h, residual)`);
+    return (this.base_layer as unknown as ResidualOutputModule).forward(x, super.forward(residual));
+  }
+
+  /** Around a residual-adding output, the adapters add to the residual itself. */
+  protected override baseForward(x: Tensor): Tensor {
+    return this.addsResidual ? x : super.baseForward(x);
   }
 
   /** Adds adapter `name` (the bottleneck is floor(features / reductionFactor) wide). */

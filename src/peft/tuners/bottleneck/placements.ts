@@ -9,14 +9,14 @@ interface Placements {
   attentionOutput: string;
   /** The feed-forward sublayer's output projection. */
   feedForwardOutput: string;
-  /** A module computing the whole feed-forward block from its input (null: the architecture has none). */
-  feedForward: string | null;
+  /** The module a parallel adapter wraps: the whole feed-forward block, or its residual-adding output. */
+  feedForward: string;
 }
 
 const LLAMA: Placements = { attentionOutput: String.raw`self_attn\.o_proj`, feedForwardOutput: String.raw`mlp\.down_proj`, feedForward: 'mlp' };
-// BERT's feed-forward is spread over `intermediate` and `output` (which also adds the residual and
-// normalises): no module maps the block's input to its output, so there is no parallel placement.
-const BERT: Placements = { attentionOutput: String.raw`attention\.output\.dense`, feedForwardOutput: String.raw`layer\.\d+\.output\.dense`, feedForward: null };
+// BERT's feed-forward is spread over `intermediate` and `output`, which also adds the residual and
+// normalises: a parallel adapter wraps `output` and adds its term to the residual before that sum.
+const BERT: Placements = { attentionOutput: String.raw`attention\.output\.dense`, feedForwardOutput: String.raw`layer\.\d+\.output\.dense`, feedForward: String.raw`layer\.\d+\.output` };
 
 const PLACEMENTS: Record<string, Placements> = {
   gpt2: { attentionOutput: String.raw`attn\.c_proj`, feedForwardOutput: String.raw`mlp\.c_proj`, feedForward: 'mlp' },
@@ -38,11 +38,6 @@ export function placementTargets(modelType: string, type: AdapterType): string {
         'give targetModules: the sublayers\' output projections (sequential types) or the feed-forward modules (parallel types)',
     );
   }
-  if (isParallel(type) && p.feedForward === null) {
-    throw new TargetModulesError(
-      `${modelType} has no feed-forward module to put a ${type} adapter beside (its feed-forward output also adds the residual and normalises); use adapter_type 'houlsby' or 'pfeiffer'`,
-    );
-  }
-  const paths = isParallel(type) ? [p.feedForward!] : type === 'houlsby' ? [p.attentionOutput, p.feedForwardOutput] : [p.feedForwardOutput];
+  const paths = isParallel(type) ? [p.feedForward] : type === 'houlsby' ? [p.attentionOutput, p.feedForwardOutput] : [p.feedForwardOutput];
   return `(?:.*\\.)?(?:${paths.join('|')})`;
 }

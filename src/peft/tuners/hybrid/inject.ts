@@ -10,14 +10,14 @@ import { TunerLayer } from '../tuner-layer.js';
 import { prefixTuning } from '../../prompt/prefix-tuning/index.js';
 import { parsePrefixTuningConfig } from '../../prompt/prefix-tuning/config.js';
 import { BottleneckLayer } from '../bottleneck/layer.js';
-import type { WrappedModule } from '../bottleneck/module-layer.js';
+import { feedForwardWidth, type WrappedModule } from '../bottleneck/module-layer.js';
 import type { AdapterType } from '../bottleneck/config.js';
 import type { LoraLayerOptions } from '../lora/layer.js';
 import type { HybridConfig } from './config.js';
 import { GatedBottleneckLayer } from './gated-bottleneck.js';
 import { GatedLoraLinear } from './gated-lora.js';
 import { attentionPlacement, hybridTargets, isAttentionPath } from './placements.js';
-import { PrefixAttentionLayer, inputWidth, type LayerPrefixConfig } from './prefix-attention.js';
+import { PrefixAttentionLayer, type LayerPrefixConfig } from './prefix-attention.js';
 
 /** How a hybrid composes the parts: gates or not, LoRA or not, which feed-forward adapter. */
 export interface HybridParts {
@@ -44,7 +44,7 @@ export function layerPrefix(config: HybridConfig, model: Module): LayerPrefixCon
 }
 
 function adapterWidth(site: Module, parallel: boolean): number {
-  return parallel ? inputWidth(site) : (site as Linear | Conv1D).outFeatures;
+  return parallel ? feedForwardWidth(site)! : (site as Linear | Conv1D).outFeatures;
 }
 
 /** Throws (before any layer is wrapped) if a part cannot be placed or sized in `model`. */

@@ -48,14 +48,7 @@ export function isAttentionPath(path: string, placement: AttentionPlacement): bo
 /** Every attention module and feed-forward adapter site of `model` the config's layers cover. */
 export function hybridTargets(model: Module, config: Targeting, peftType: string, adapterType: AdapterType): string[] {
   const placement = attentionPlacement(model, peftType);
-  let feedForward: string;
-  try {
-    feedForward = placementTargets(modelType(model), adapterType);
-  } catch (error) {
-    if (!(error instanceof TargetModulesError)) throw error;
-    // The bottleneck message's fix (another adapter_type) is not an option of a hybrid.
-    const reason = error.message.split('; ')[0];
-    throw new TargetModulesError(`${peftType} cannot place its ${adapterType} adapter: ${reason}; use an architecture with a feed-forward module (${Object.keys(ATTENTION).filter((t) => !['bert', 'roberta'].includes(t)).join(', ')})`);
-  }
+  // Every architecture with an attention placement has bottleneck placements too.
+  const feedForward = placementTargets(modelType(model), adapterType);
   return findTargets(model, { ...config, targetModules: `(?:.*\\.)?(?:${placement.attention})|${feedForward}` });
 }
