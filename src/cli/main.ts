@@ -12,7 +12,7 @@ import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
 import { infoCommand } from './commands/info.js';
-import { benchCommand } from './commands/bench.js';
+import { BENCH_MODES, benchCommand, type BenchOptions } from './commands/bench.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -148,14 +148,17 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
 
   program
     .command('bench')
-    .description('time training steps (forward + backward + AdamW) of a model with an adapter: steps/s and tokens/s')
+    .description('time a model with an adapter on random inputs of its task: training steps (forward + backward + AdamW), forward passes, or generation')
     .requiredOption('--model <dir>', 'model folder')
-    .option('--method <json>', 'adapter_config.json fields as JSON', '{"peft_type":"LORA","r":8,"lora_alpha":16}')
+    .option('--method <json>', 'adapter_config.json fields as JSON', '{"peft_type":"LORA","r":8,"lora_alpha":16,"target_modules":"all-linear"}')
+    .option('--mode <mode>', `what to time: ${BENCH_MODES.join(', ')}`, 'train')
+    .option('--task <task>', 'the head to bench (default: the folder\'s own): causal-lm, seq2seq-lm, sequence-classification, token-classification, image-classification')
     .option('--batch-size <n>', 'rows per batch', integer, 4)
-    .option('--seq-len <n>', 'tokens per row', integer, 32)
-    .option('--steps <n>', 'timed steps (after one warm-up step)', integer, 10)
-    .addHelpText('after', example('peft bench --model ./gpt2 --method \'{"peft_type":"LORA","r":16,"target_modules":["c_attn"]}\' --steps 20'))
-    .action(async (o: { model: string; method: string; batchSize: number; seqLen: number; steps: number }) => {
+    .option('--seq-len <n>', 'tokens per row (the prompt when generating)', integer, 32)
+    .option('--new-tokens <n>', 'generate: new tokens per generation', integer, 16)
+    .option('--steps <n>', 'timed repetitions (after one warm-up)', integer, 10)
+    .addHelpText('after', example('peft bench --model ./gpt2 --method \'{"peft_type":"LORA","r":16,"target_modules":["c_attn"]}\' --steps 20\n  peft bench --model ./t5-small --mode generate --new-tokens 32'))
+    .action(async (o: BenchOptions) => {
       const out = await benchCommand(o);
       result(out, Object.entries(out).map(([k, v]) => `${k}: ${v}`).join('\n'));
     });

@@ -2,8 +2,8 @@
 // pad token, and the model class for the data's task.
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoTokenizer, INDEX_FILE, WEIGHTS_FILE, type PreTrainedTokenizer } from '../io/index.js';
-import { loadPretrained, type ModelTask, type PretrainedModel } from '../models/index.js';
+import { AutoTokenizer, INDEX_FILE, WEIGHTS_FILE, loadConfig, type PreTrainedTokenizer } from '../io/index.js';
+import { architectureNames, getArchitecture, loadPretrained, type ModelTask, type PretrainedModel } from '../models/index.js';
 import type { LabelOptions } from '../io/config/labels.js';
 import type { DataFormat } from '../train/data/index.js';
 import { InputError } from './exit-codes.js';
@@ -28,12 +28,32 @@ export function peftTaskType(task: ModelTask): string {
   return { 'causal-lm': 'CAUSAL_LM', 'seq2seq-lm': 'SEQ_2_SEQ_LM', 'sequence-classification': 'SEQ_CLS', 'token-classification': 'TOKEN_CLS' }[task as string] ?? 'FEATURE_EXTRACTION';
 }
 
-/** The model task an adapter was trained for (its task_type), or the model's own head. */
-export function taskOfPeftType(taskType: string | null | undefined): Exclude<ModelTask, 'base'> {
-  return taskType === 'SEQ_CLS' ? 'sequence-classification' : taskType === 'SEQ_2_SEQ_LM' ? 'seq2seq-lm' : taskType === 'TOKEN_CLS' ? 'token-classification' : 'causal-lm';
+/** The model task of HF PEFT's task_type; null for none (FEATURE_EXTRACTION, or unset as for ViT). */
+export function taskOfPeftType(taskType: string | null | undefined): Exclude<ModelTask, 'base'> | null {
+  const tasks: Record<string, Exclude<ModelTask, 'base'>> = { CAUSAL_LM: 'causal-lm', SEQ_2_SEQ_LM: 'seq2seq-lm', SEQ_CLS: 'sequence-classification', TOKEN_CLS: 'token-classification' };
+  return tasks[taskType ?? ''] ?? null;
 }
 
-export async function openModel(dir: string, task: Exclude<ModelTask, 'base'>, labels: LabelOptions = {}, warn: (m: string) => void = () => {}): Promise<PretrainedModel> {
+/**
+ * The task of a model folder's own head: the first of config.json's architectures peftjs knows
+ * ('base' for BertModel, ViTModel, ...); without architectures, the family's causal or seq2seq
+ * class, else its base model.
+ */
+export async function folderTask(dir: string): Promise<ModelTask> {
+  await checkModelFolder(dir);
+  const config = await loadConfig(dir);
+  for (const name of config.architectures) {
+    const entry = getArchitecture(name);
+    if (entry !== undefined) return entry.task;
+  }
+  const family = config.model_type.replace(/_/g, '');
+  for (const task of ['causal-lm', 'seq2seq-lm', 'base'] as const) {
+    if (architectureNames(task).some((name) => name.toLowerCase().startsWith(family))) return task;
+  }
+  throw new InputError(`${dir}: peftjs has no model class for ${config.architectures.join(', ') || config.model_type}; it knows ${architectureNames().join(', ')}`);
+}
+
+export async function openModel(dir: string, task: ModelTask, labels: LabelOptions = {}, warn: (m: string) => void = () => {}): Promise<PretrainedModel> {
   await checkModelFolder(dir);
   return (await loadPretrained(dir, task, { ...labels, logger: { warn } })).model as PretrainedModel;
 }

@@ -2,7 +2,7 @@
 export { PeftModel, getPeftModel, type PeftInputs } from './peft-model.js';
 export { TunerModel, type MergeOptions } from './tuner-model.js';
 export { TunerLayer, type BaseLayer } from './tuners/tuner-layer.js';
-export { registerTuner, getTuner, tunerTypes, type TunerMethod } from './tuners/registry.js';
+export { registerTuner, getTuner, tunerTypes, type TunerMethod, type MethodTrainingState } from './tuners/registry.js';
 export { ModulesToSaveWrapper } from './modules-to-save.js';
 export { makeConfig, configFromJson, type AdapterOptions, type ConfigInput } from './config/make-config.js';
 export { TASK_TYPES, PEFT_FORMAT_VERSION, type TaskType, type BaseConfig as PeftBaseConfig } from './config/base.js';

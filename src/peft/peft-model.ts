@@ -15,6 +15,7 @@ import { checkAdapterName } from './adapter-name.js';
 import { modernizeAdapter } from './legacy-names.js';
 import './tuners/all.js';
 import { addWeightedLoraAdapter, type CombinationType, type WeightedAdapterOptions } from './tuners/lora/weighted.js';
+import type { MethodTrainingState } from './tuners/registry.js';
 import { isPromptLearning, type PromptEncoderModule } from './prompt/method.js';
 import { PromptTunerModel } from './prompt/tuner-model.js';
 import { promptForward } from './prompt/forward.js';
@@ -133,6 +134,18 @@ export class PeftModel extends Module {
    */
   afterOptimizerStep(globalStep: number): void {
     this.base_model.method.afterOptimizerStep?.(this.base_model, globalStep);
+  }
+
+  /** The method's state between training steps besides parameters (for checkpoints), or null. */
+  trainingState(): MethodTrainingState | null {
+    return this.base_model.method.trainingState?.(this.base_model) ?? null;
+  }
+
+  /** Puts back what trainingState gave (a checkpoint's). */
+  loadTrainingState(state: MethodTrainingState): void {
+    const { method } = this.base_model;
+    if (method.loadTrainingState === undefined) throw new PeftConfigError(`the checkpoint holds training state of a method that keeps some, but ${method.peftType} keeps none; resume with the same method`);
+    method.loadTrainingState(this.base_model, state);
   }
 
   setAdapter(name: string): void {

@@ -3,6 +3,7 @@
 //   checkpoint-<step>/adapter_config.json, adapter_model.safetensors  (PeftModel.savePretrained: the deliverable)
 //   checkpoint-<step>/trainable.safetensors   every trainable parameter by path (exact resume for any method)
 //   checkpoint-<step>/optimizer.safetensors   optimizer state tensors, 'state.<index>.<name>'
+//   checkpoint-<step>/method_state.safetensors  the method's own training state (AdaLoRA's importance averages), if any
 //   checkpoint-<step>/trainer_state.json      step, data position, RNG, scheduler, optimizer scalars, callbacks
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, readFile, stat } from 'node:fs/promises';
@@ -17,15 +18,28 @@ const PREFIX = 'checkpoint-';
 const STATE_FILE = 'trainer_state.json';
 const TRAINABLE_FILE = 'trainable.safetensors';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
+const METHOD_STATE_FILE = 'method_state.safetensors';
 
 /** The JSON part of a checkpoint (the Trainer decides its fields besides these). */
 export interface CheckpointJson {
   globalStep: number;
   optimizer: { paramGroups: OptimizerStateDict['paramGroups']; steps: Record<string, number> };
+  /** The JSON half of the method's training state (its tensors are in METHOD_STATE_FILE); null: none. */
+  methodState?: unknown;
   [key: string]: unknown;
 }
 
-type Savable = Module & { savePretrained?(dir: string): Promise<void> };
+/** What a method keeps between steps besides parameters (a PeftModel's trainingState()). */
+interface MethodState {
+  json: unknown;
+  tensors: Map<string, Tensor>;
+}
+
+type Savable = Module & {
+  savePretrained?(dir: string): Promise<void>;
+  trainingState?(): MethodState | null;
+  loadTrainingState?(state: MethodState): void;
+};
 
 /** The trainable parameters by path. */
 function trainableByName(model: Module): Map<string, Tensor> {
@@ -54,7 +68,9 @@ export async function writeCheckpoint(
       for (const [key, t] of Object.entries(s.tensors)) tensors.set(`state.${index}.${key}`, t);
     }
     await saveSafetensors(join(temp, OPTIMIZER_FILE), tensors);
-    const json = { ...state, optimizer: { paramGroups: dict.paramGroups, steps } } as CheckpointJson;
+    const methodState = model.trainingState?.() ?? null;
+    if (methodState !== null) await saveSafetensors(join(temp, METHOD_STATE_FILE), methodState.tensors);
+    const json = { ...state, optimizer: { paramGroups: dict.paramGroups, steps }, methodState: methodState?.json ?? null } as CheckpointJson;
     await writeFileAtomic(join(temp, STATE_FILE), JSON.stringify(json, null, 1));
     await rm(final, { recursive: true, force: true }); // the same step saved again (a resumed run)
     await rename(temp, final);
@@ -94,7 +110,7 @@ export async function rotateCheckpoints(outputDir: string, keep: number): Promis
  * Restores the trainable parameters and the optimizer from `dir` and returns its JSON. Everything
  * is read and checked before anything is changed.
  */
-export async function readCheckpoint(dir: string, model: Module, optimizer: Optimizer): Promise<CheckpointJson> {
+export async function readCheckpoint(dir: string, model: Savable, optimizer: Optimizer): Promise<CheckpointJson> {
   try {
     await stat(join(dir, STATE_FILE));
   } catch {
@@ -103,6 +119,8 @@ export async function readCheckpoint(dir: string, model: Module, optimizer: Opti
   const json = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')) as CheckpointJson;
   const saved = (await loadSafetensors(join(dir, TRAINABLE_FILE))).tensors;
   const optimizerTensors = (await loadSafetensors(join(dir, OPTIMIZER_FILE))).tensors;
+  const hasMethodState = json.methodState !== undefined && json.methodState !== null;
+  const methodTensors = hasMethodState ? (await loadSafetensors(join(dir, METHOD_STATE_FILE))).tensors : new Map<string, Tensor>();
   try {
     const live = trainableByName(model);
     const missing = [...live.keys()].filter((k) => !saved.has(k));
@@ -123,6 +141,11 @@ export async function readCheckpoint(dir: string, model: Module, optimizer: Opti
       if (s === undefined || name === undefined) throw new CheckpointError(`${dir}/${OPTIMIZER_FILE} holds '${key}', which its ${STATE_FILE} does not describe`);
       s.tensors[name] = t;
     }
+    if (hasMethodState) {
+      if (model.loadTrainingState === undefined) throw new CheckpointError(`${dir} holds a method's training state, which this model cannot take; resume with the same model and method`);
+      // Checks what it is given before it changes anything, so it goes first.
+      model.loadTrainingState({ json: json.methodState, tensors: methodTensors });
+    }
     optimizer.loadStateDict({ paramGroups: json.optimizer.paramGroups, state });
     noGrad(() => {
       for (const [k, p] of live) p.copy_(saved.get(k)!);
@@ -130,6 +153,7 @@ export async function readCheckpoint(dir: string, model: Module, optimizer: Opti
   } finally {
     for (const t of saved.values()) t.dispose();
     for (const t of optimizerTensors.values()) t.dispose();
+    for (const t of methodTensors.values()) t.dispose();
   }
   return json;
 }

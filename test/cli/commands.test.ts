@@ -1,9 +1,9 @@
-// The other subcommands: --help with an example each, merge to a loadable HF checkpoint, info, generate.
+// The other subcommands: --help with an example each, merge to a loadable HF checkpoint, info, generate (causal and seq2seq), bench on every task.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, PeftModel, loadSafetensors, tensor } from '../../src/index.js';
+import { AutoModelForCausalLM, AutoModelForImageClassification, AutoModelForSeq2SeqLM, AutoTokenizer, PeftModel, loadSafetensors, randn, tensor } from '../../src/index.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { main } from '../../src/cli/main.js';
 import { events, HF, peft, tempDir } from './helpers.js';
@@ -66,4 +66,70 @@ test('generate streams the continuation token by token (--json: one event per pi
   const result = events(run.stdout).find((e) => e.event === 'result')!;
   assert.ok(pieces.length >= 1);
   assert.equal(pieces.join(''), result.text);
+});
+
+test('generate on a sequence-to-sequence model (T5 + LoRA) streams the decoder\'s text, equal to generate + decode', async () => {
+  const run = await inProcess('--json', 'generate', '--model', join(HF, 't5'), '--adapter', join(HF, 't5/peft/lora'), '--prompt', 'translate: the cat', '--max-new-tokens', '5');
+  assert.equal(run.code, EXIT.OK, run.err);
+  const pieces = events(run.out).filter((e) => e.event === 'token').map((e) => e.text as string);
+  const text = events(run.out).find((e) => e.event === 'result')!.text as string;
+  assert.equal(pieces.join(''), text);
+
+  const tokenizer = await AutoTokenizer.fromPretrained(join(HF, 't5'));
+  const model = await PeftModel.fromPretrained(await AutoModelForSeq2SeqLM.fromPretrained(join(HF, 't5')), join(HF, 't5/peft/lora'));
+  const ids = tokenizer.encode('translate: the cat');
+  const out = model.generate(tensor(ids, [1, ids.length], 'int64'), { maxNewTokens: 5, eosTokenId: tokenizer.eosTokenId! });
+  const produced = out.toFlatArray().slice(1).map(Number).filter((t) => t !== tokenizer.eosTokenId);
+  assert.equal(text, tokenizer.decode(produced, { skipSpecialTokens: true }));
+});
+
+test('generate refuses models that do not generate text, naming the class and what to use', async () => {
+  const bert = await inProcess('generate', '--model', join(HF, 'bert'), '--prompt', 'hello');
+  assert.equal(bert.code, EXIT.USAGE);
+  assert.match(bert.err, /needs a model that generates text.*BertForSequenceClassification.*peft eval/);
+  const vit = await inProcess('generate', '--model', join(HF, 'vit'), '--adapter', join(HF, 'vit/peft/lora'), '--prompt', 'hello');
+  assert.equal(vit.code, EXIT.USAGE);
+  assert.match(vit.err, /image-classification/);
+});
+
+test('bench times every task on random inputs of its shapes: training, forward passes and generation', async () => {
+  const cases: [string[], string, string][] = [
+    [['--model', join(HF, 'gpt2')], 'causal-lm', 'tokensPerSecond'],
+    [['--model', join(HF, 'gpt2'), '--mode', 'forward'], 'causal-lm', 'tokensPerSecond'],
+    [['--model', join(HF, 'gpt2'), '--mode', 'generate', '--new-tokens', '3'], 'causal-lm', 'newTokensPerSecond'],
+    [['--model', join(HF, 't5'), '--mode', 'generate', '--new-tokens', '3'], 'seq2seq-lm', 'newTokensPerSecond'],
+    [['--model', join(HF, 't5')], 'seq2seq-lm', 'tokensPerSecond'],
+    [['--model', join(HF, 'bert'), '--method', '{"peft_type":"IA3","target_modules":["key","value","output.dense"],"feedforward_modules":["output.dense"]}'], 'sequence-classification', 'tokensPerSecond'],
+    [['--model', join(HF, 'bert'), '--task', 'token-classification'], 'token-classification', 'tokensPerSecond'],
+    [['--model', join(HF, 'vit')], 'image-classification', 'examplesPerSecond'],
+  ];
+  for (const [args, task, rate] of cases) {
+    const run = await inProcess('--json', 'bench', ...args, '--steps', '2', '--batch-size', '2', '--seq-len', '8');
+    assert.equal(run.code, EXIT.OK, `${args.join(' ')}: ${run.err}`);
+    const out = events(run.out)[0]!;
+    assert.equal(out.task, task, args.join(' '));
+    assert.ok((out[rate] as number) > 0 && (out.examplesPerSecond as number) > 0, `${args.join(' ')}: ${JSON.stringify(out)}`);
+    assert.ok((out.trainable as number) > 0 && (out.trainable as number) < (out.total as number));
+  }
+  const bad = await inProcess('bench', '--model', join(HF, 'bert'), '--mode', 'generate');
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.err, /--mode generate needs a causal or seq2seq LM/);
+  assert.match((await inProcess('bench', '--model', join(HF, 'gpt2'), '--mode', 'fast')).err, /--mode must be one of train, forward, generate, not 'fast'/);
+});
+
+test('info and merge on a ViT adapter (HF saves it without task_type): the folder\'s own image classifier', async () => {
+  const model = await inProcess('--json', 'info', join(HF, 'vit'));
+  assert.equal(model.code, EXIT.OK, model.err);
+  assert.equal(events(model.out)[0]!.architecture, 'ViTForImageClassification');
+  const adapter = await inProcess('--json', 'info', join(HF, 'vit/peft/lora'), '--model', join(HF, 'vit'));
+  assert.equal(adapter.code, EXIT.OK, adapter.err);
+  assert.ok((events(adapter.out)[0]!.targetedModules as string[]).some((m) => m.endsWith('q_proj')));
+
+  const out = join(tempDir(), 'merged');
+  const merged = await inProcess('merge', '--model', join(HF, 'vit'), '--adapter', join(HF, 'vit/peft/lora'), '--output', out);
+  assert.equal(merged.code, EXIT.OK, merged.err);
+  const pixels = randn([1, 3, 16, 16]);
+  const expected = (await PeftModel.fromPretrained(await AutoModelForImageClassification.fromPretrained(join(HF, 'vit')), join(HF, 'vit/peft/lora'))).forward({ pixelValues: pixels }).logits;
+  const actual = (await AutoModelForImageClassification.fromPretrained(out)).forward({ pixelValues: pixels }).logits;
+  assert.ok(Number(expected.sub(actual).abs().max().item()) < 1e-4);
 });

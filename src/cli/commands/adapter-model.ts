@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ADAPTER_CONFIG_FILE, PeftModel } from '../../peft/index.js';
 import type { PretrainedModel } from '../../models/index.js';
 import { InputError } from '../exit-codes.js';
-import { openModel, taskOfPeftType } from '../model-folder.js';
+import type { ModelTask } from '../../models/index.js';
+import { folderTask, openModel, taskOfPeftType } from '../model-folder.js';
 
 /** adapter_config.json of `dir`, parsed. */
 export async function readAdapterJson(dir: string): Promise<Record<string, unknown>> {
@@ -14,9 +15,14 @@ export async function readAdapterJson(dir: string): Promise<Record<string, unkno
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/** The model class an adapter goes on: the head its task_type names, else the folder's own (ViT adapters have none). */
+export async function adapterTask(modelDir: string, adapterJson: Record<string, unknown> | null): Promise<ModelTask> {
+  return taskOfPeftType(adapterJson?.task_type as string | null | undefined) ?? (await folderTask(modelDir));
+}
+
 /** The base model (with the head its adapter's task_type asks for) and the adapter on it, or the model alone. */
-export async function openWithAdapter(modelDir: string, adapterDir: string | undefined): Promise<{ base: PretrainedModel; peft: PeftModel | null }> {
-  const taskType = adapterDir === undefined ? null : ((await readAdapterJson(adapterDir)).task_type as string | null);
-  const base = await openModel(modelDir, taskOfPeftType(taskType));
-  return { base, peft: adapterDir === undefined ? null : await PeftModel.fromPretrained(base, adapterDir) };
+export async function openWithAdapter(modelDir: string, adapterDir: string | undefined): Promise<{ base: PretrainedModel; peft: PeftModel | null; task: ModelTask }> {
+  const task = await adapterTask(modelDir, adapterDir === undefined ? null : await readAdapterJson(adapterDir));
+  const base = await openModel(modelDir, task);
+  return { base, peft: adapterDir === undefined ? null : await PeftModel.fromPretrained(base, adapterDir), task };
 }

@@ -1,4 +1,5 @@
-// peft generate: a prompt through a causal model (and adapter), the text streamed as tokens come.
+// peft generate: a prompt through a model that generates text (a causal LM, or a sequence-to-sequence
+// model such as T5), with an adapter or not; the text streamed as tokens come.
 import { Generator, tensor, type Tensor } from '../../tensor/index.js';
 import type { GenerateOptions } from '../../models/index.js';
 import { openTokenizer } from '../model-folder.js';
@@ -19,10 +20,13 @@ type Generating = { generate?(inputIds: Tensor, options?: GenerateOptions): Tens
 
 /** Generates, calling `onText` with each new piece of decoded text; returns the whole continuation. */
 export async function generateCommand(o: GenerateCommandOptions, onText: (piece: string) => void): Promise<string> {
-  const tokenizer = await openTokenizer(o.model);
-  const { base, peft } = await openWithAdapter(o.model, o.adapter);
+  const { base, peft, task } = await openWithAdapter(o.model, o.adapter);
   const model = (peft ?? base) as Generating;
-  if (typeof model.generate !== 'function') throw new UsageError(`peft generate needs a causal LM; ${o.model} holds a ${base.constructor.name}`);
+  if ((task !== 'causal-lm' && task !== 'seq2seq-lm') || typeof model.generate !== 'function') {
+    const what = o.adapter === undefined ? `${o.model} holds a ${base.constructor.name}` : `the adapter is for a ${task} model (a ${base.constructor.name})`;
+    throw new UsageError(`peft generate needs a model that generates text (a causal LM, or a sequence-to-sequence model such as T5); ${what}: use peft eval for it`);
+  }
+  const tokenizer = await openTokenizer(o.model);
   const ids = tokenizer.encode(o.prompt);
   const eos = tokenizer.eosTokenId;
   const produced: number[] = [];

@@ -50,17 +50,31 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
   /** The saved name of an in-memory parameter path whose adapter component was removed (DoRA renames). */
   renameSaved?(key: string): string;
   /** A term PeftModel.forward adds to the loss when labels gave one (AdaLoRA's orthogonality regulariser); null: none. */
+  extraLoss?(tuner: TunerModel): Tensor | null;
   /**
    * Called by training loops after each optimizer step, before the gradients are zeroed, with the
    * 0-based step (AdaLoRA's rank allocation, HF's update_and_allocate).
    */
   afterOptimizerStep?(tuner: TunerModel, globalStep: number): void;
-  extraLoss?(tuner: TunerModel): Tensor | null;
+  /**
+   * What the method keeps between training steps besides parameters (AdaLoRA's importance averages
+   * and rank pattern), for checkpoints that resume exactly; null: nothing yet. The tensors stay
+   * the method's: the caller writes them and does not dispose them.
+   */
+  trainingState?(tuner: TunerModel): MethodTrainingState | null;
+  /** Puts back what trainingState gave (the tensors are copied; the caller disposes them). */
+  loadTrainingState?(tuner: TunerModel, state: MethodTrainingState): void;
   /**
    * The tensors savePretrained writes for adapter `name`, from its live ones by saved name (AdaLoRA
    * keeps only the ranks its rank_pattern kept). Tensors it makes anew are disposed after writing.
    */
   savedTensors?(tensors: Map<string, Tensor>, config: C, name: string): Map<string, Tensor>;
+}
+
+/** A method's training state: JSON fields and tensors by name. */
+export interface MethodTrainingState {
+  json: Json;
+  tensors: Map<string, Tensor>;
 }
 
 const methods = new Map<string, TunerMethod>();

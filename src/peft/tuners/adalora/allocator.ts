@@ -71,6 +71,34 @@ export class RankAllocator {
     });
   }
 
+  /** Every average by `<parameter path>.sensitivity` / `.uncertainty` (the allocator's own tensors). */
+  averagesByName(): Map<string, Tensor> {
+    const named = new Map<string, Tensor>();
+    for (const [path, { sensitivity, uncertainty }] of this.averages) {
+      named.set(`${path}.sensitivity`, sensitivity);
+      named.set(`${path}.uncertainty`, uncertainty);
+    }
+    return named;
+  }
+
+  /** Replaces the averages with copies of `named` (as averagesByName gives them); checked before anything changes. */
+  loadAverages(named: ReadonlyMap<string, Tensor>): void {
+    const live = new Map(this.parameters());
+    const paths = new Set([...named.keys()].map((key) => key.replace(/\.(sensitivity|uncertainty)$/, '')));
+    for (const path of paths) {
+      const p = live.get(path);
+      const pair = [named.get(`${path}.sensitivity`), named.get(`${path}.uncertainty`)];
+      if (p === undefined || pair.some((t) => t === undefined || t.shape.join() !== p.shape.join())) {
+        throw new PeftConfigError(`importance averages for '${path}' do not fit adapter '${this.adapter.name}' (no such parameter, a missing half or another shape); resume with the same model and AdaLoRA options`);
+      }
+    }
+    this.reset();
+    for (const path of paths) {
+      const copy = (kind: string) => keep(noGrad(() => named.get(`${path}.${kind}`)!.clone()));
+      this.averages.set(path, { sensitivity: copy('sensitivity'), uncertainty: copy('uncertainty') });
+    }
+  }
+
   /** Forgets the averages (HF's reset_ipt, once the rank pattern is final). */
   reset(): void {
     for (const { sensitivity, uncertainty } of this.averages.values()) {

@@ -4,7 +4,7 @@
 import { Conv1D, Linear, type Module } from '../../../nn/index.js';
 import { PeftConfigError, TargetModulesError } from '../../errors.js';
 import type { TunerModel } from '../../tuner-model.js';
-import { allocateRanks } from './update.js';
+import { allocateRanks, allocationState, loadAllocationState } from './update.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
 import { parseAdaLoraConfig, writeAdaLoraConfig, type AdaLoraConfig } from './config.js';
 import { AdaLoraLinear, type AdaLoraLayerOptions } from './layer.js';
@@ -51,6 +51,8 @@ export const adalora: TunerMethod<AdaLoraConfig> = {
   },
   extraLoss: orthogonalLoss,
   afterOptimizerStep: allocateRanks,
+  trainingState: allocationState,
+  loadTrainingState: loadAllocationState,
   savedTensors: keptTriplets,
 };
 

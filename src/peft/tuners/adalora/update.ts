@@ -2,6 +2,7 @@
 // after loss.backward() (and the optimizer step) and before zeroing the gradients.
 import type { PeftModel } from '../../peft-model.js';
 import type { TunerModel } from '../../tuner-model.js';
+import type { MethodTrainingState } from '../registry.js';
 import { PeftConfigError } from '../../errors.js';
 import { RankAllocator } from './allocator.js';
 import type { AdaLoraConfig, RankMasks } from './config.js';
@@ -56,7 +57,28 @@ export function allocateRanks(tuner: TunerModel, globalStep: number): void {
   }
 }
 
-function setRankPattern(tuner: TunerModel, name: string, config: AdaLoraConfig, rankPattern: RankMasks): void {
+function setRankPattern(tuner: TunerModel, name: string, config: AdaLoraConfig, rankPattern: RankMasks | null): void {
   const updated: AdaLoraConfig = { ...config, rankPattern };
   tuner.configs.set(name, updated);
+}
+
+/** What resuming AdaLoRA training needs besides the parameters: the importance averages and the rank pattern. */
+export function allocationState(tuner: TunerModel): MethodTrainingState | null {
+  const allocator = allocators.get(tuner);
+  if (allocator === undefined) return null;
+  const { name } = allocator.adapter;
+  const config = tuner.configs.get(name) as AdaLoraConfig;
+  return { json: { adapter: name, rankPattern: config.rankPattern }, tensors: allocator.averagesByName() };
+}
+
+/** Puts back allocationState's averages and rank pattern (for the same adapter). */
+export function loadAllocationState(tuner: TunerModel, state: MethodTrainingState): void {
+  const { adapter, rankPattern } = state.json as { adapter: string; rankPattern: RankMasks | null };
+  const trainable = requireTrainableAdapter(tuner, 'resuming AdaLoRA');
+  if (trainable.name !== adapter) {
+    throw new PeftConfigError(`the checkpoint's AdaLoRA state is for adapter '${adapter}', but the trainable adapter is '${trainable.name}'; resume with the same adapter name`);
+  }
+  const allocator = tunerAllocator(tuner);
+  allocator.loadAverages(state.tensors);
+  setRankPattern(tuner, adapter, trainable.config, rankPattern);
 }
