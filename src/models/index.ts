@@ -19,7 +19,7 @@ export {
 export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP } from './gpt2.js';
 export { LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP, type LlamaFamilyConfig } from './llama.js';
 export {
-  T5ForConditionalGeneration, T5Stack, T5Block, T5Attention, T5LayerSelfAttention, T5LayerCrossAttention, T5LayerFF,
+  T5ForConditionalGeneration, T5Model, T5Stack, T5Block, T5Attention, T5LayerSelfAttention, T5LayerCrossAttention, T5LayerFF,
   T5DenseActDense, T5DenseGatedActDense, relativePositionBucket, shiftRight, type T5StackInputs,
 } from './t5.js';
 export { EncoderDecoderCache, generateSeq2Seq, type Seq2SeqStepModel, type DecodeInputs } from './t5-generation.js';

@@ -1,4 +1,4 @@
-// T5 (HF's T5ForConditionalGeneration): an encoder and a decoder stack of pre-norm blocks with
+// T5 (HF's T5ForConditionalGeneration, and T5Model without the head): an encoder and a decoder stack of pre-norm blocks with
 // T5LayerNorm (RMS, no bias), attention without the 1/√d scale (T5 folds it into the init) plus
 // a learned relative position bias that block 0 computes and every block of the stack reuses,
 // ReLU or gated-GELU MLPs, and an LM head tied to the shared embedding.
@@ -6,7 +6,7 @@ import { Tensor, tensor, crossEntropy, scaledDotProductAttention, ValueError, ty
 import { Dropout, Embedding, Linear, Module, ModuleList, RMSNorm, getActivation, type Activation } from '../nn/index.js';
 import type { T5Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
-import type { ModelInputs, ModelOutput } from './outputs.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 import type { GenerateOptions } from './generation.js';
 import { EncoderDecoderCache, generateSeq2Seq, type DecodeInputs } from './t5-generation.js';
 import { registerArchitecture } from './registry.js';
@@ -313,19 +313,17 @@ export function shiftRight(labels: Tensor, decoderStartTokenId: number, padToken
   return tensor(out, [batch, seq], 'int64');
 }
 
-export class T5ForConditionalGeneration extends Module {
+/** What T5Model and T5ForConditionalGeneration share: the embedding table and both stacks. */
+abstract class T5EncoderDecoder extends Module {
   shared: Embedding;
   encoder: T5Stack;
   decoder: T5Stack;
-  lm_head: Linear;
 
-  constructor(readonly config: T5Config, dtype: DType = 'float32') {
+  constructor(readonly config: T5Config, dtype: DType) {
     super();
     this.shared = new Embedding(config.vocab_size, config.d_model, { dtype });
     this.encoder = new T5Stack(config, false, this.shared, dtype);
     this.decoder = new T5Stack(config, true, this.shared, dtype);
-    this.lm_head = new Linear(config.d_model, config.vocab_size, { bias: false, dtype });
-    if (config.tie_word_embeddings) this.lm_head.weight = this.shared.weight;
   }
 
   /** The encoder output [batch, source, d_model] for inputIds (or inputsEmbeds) and attentionMask. */
@@ -333,18 +331,61 @@ export class T5ForConditionalGeneration extends Module {
     return this.encoder.forward({ inputIds: inputs.inputIds, inputsEmbeds: inputs.inputsEmbeds, attentionMask: inputs.attentionMask });
   }
 
-  /** Decoder logits [batch, target, vocab] against an encoder output. */
-  decode(inputs: DecodeInputs & { decoderAttentionMask?: Tensor }): Tensor {
-    let hidden = this.decoder.forward({
+  /** The decoder's hidden states [batch, target, d_model] against an encoder output. */
+  protected decoderHidden(inputs: DecodeInputs & { decoderAttentionMask?: Tensor }): Tensor {
+    return this.decoder.forward({
       inputIds: inputs.decoderInputIds,
       attentionMask: inputs.decoderAttentionMask,
       encoderHiddenStates: inputs.encoderHiddenStates,
       encoderAttentionMask: inputs.encoderAttentionMask,
       cache: inputs.cache,
     });
-    // With tied embeddings the head reuses the input table, so T5 rescales by d_model^-0.5 first.
-    if (this.config.scale_decoder_outputs) hidden = hidden.mul(this.config.d_model ** -0.5);
-    return this.lm_head.forward(hidden);
+  }
+
+  /** The decoder's inputs: decoderInputIds, or labels shifted right. */
+  protected decoderInputIds(inputs: ModelInputs): Tensor {
+    const ids = inputs.decoderInputIds
+      ?? (inputs.labels ? shiftRight(inputs.labels, this.config.decoder_start_token_id, this.config.pad_token_id ?? 0) : undefined);
+    if (!ids) throw new ValueError(`${this.constructor.name} forward needs decoderInputIds, or labels to derive them from`);
+    return ids;
+  }
+
+  /** Encoder over the inputs, decoder over its inputs against that: the decoder's hidden states. */
+  protected hiddenStates(inputs: ModelInputs): Tensor {
+    return this.decoderHidden({
+      decoderInputIds: this.decoderInputIds(inputs),
+      decoderAttentionMask: inputs.decoderAttentionMask,
+      encoderHiddenStates: this.encode(inputs),
+      encoderAttentionMask: inputs.attentionMask,
+      cache: inputs.pastKeyValues,
+    });
+  }
+}
+
+/** HF's T5Model: the encoder-decoder without a head; its output is the decoder's last hidden state. */
+export class T5Model extends T5EncoderDecoder {
+  forward(inputs: ModelInputs): BaseModelOutput {
+    return { lastHiddenState: this.hiddenStates(inputs), poolerOutput: null, pastKeyValues: inputs.pastKeyValues };
+  }
+}
+
+export class T5ForConditionalGeneration extends T5EncoderDecoder {
+  lm_head: Linear;
+
+  constructor(config: T5Config, dtype: DType = 'float32') {
+    super(config, dtype);
+    this.lm_head = new Linear(config.d_model, config.vocab_size, { bias: false, dtype });
+    if (config.tie_word_embeddings) this.lm_head.weight = this.shared.weight;
+  }
+
+  /** Decoder logits [batch, target, vocab] against an encoder output. */
+  decode(inputs: DecodeInputs & { decoderAttentionMask?: Tensor }): Tensor {
+    return this.head(this.decoderHidden(inputs));
+  }
+
+  /** With tied embeddings the head reuses the input table, so T5 rescales by d_model^-0.5 first. */
+  private head(hidden: Tensor): Tensor {
+    return this.lm_head.forward(this.config.scale_decoder_outputs ? hidden.mul(this.config.d_model ** -0.5) : hidden);
   }
 
   /**
@@ -353,16 +394,7 @@ export class T5ForConditionalGeneration extends Module {
    * position t predicts labels[t]), -100 ignored.
    */
   forward(inputs: ModelInputs): ModelOutput {
-    const decoderInputIds = inputs.decoderInputIds
-      ?? (inputs.labels ? shiftRight(inputs.labels, this.config.decoder_start_token_id, this.config.pad_token_id ?? 0) : undefined);
-    if (!decoderInputIds) throw new ValueError('T5 forward needs decoderInputIds, or labels to derive them from');
-    const logits = this.decode({
-      decoderInputIds,
-      decoderAttentionMask: inputs.decoderAttentionMask,
-      encoderHiddenStates: this.encode(inputs),
-      encoderAttentionMask: inputs.attentionMask,
-      cache: inputs.pastKeyValues,
-    });
+    const logits = this.head(this.hiddenStates(inputs));
     const vocab = logits.shape[2]!;
     const loss = inputs.labels
       ? crossEntropy(logits.reshape([-1, vocab]).to('float32'), inputs.labels.reshape([-1]), { ignoreIndex: -100 })
@@ -382,4 +414,12 @@ registerArchitecture('T5ForConditionalGeneration', {
   build: (config, dtype) => new T5ForConditionalGeneration(config as T5Config, dtype),
   // Checkpoints of older transformers saved a cross-attention bias table that nothing reads.
   ignoredKeys: /^decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias\.weight$/,
+});
+
+registerArchitecture('T5Model', {
+  task: 'base',
+  basePrefix: 'transformer',
+  build: (config, dtype) => new T5Model(config as T5Config, dtype),
+  // A T5ForConditionalGeneration checkpoint's untied head, and the bias table older versions saved.
+  ignoredKeys: /^lm_head\.|^decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias\.weight$/,
 });

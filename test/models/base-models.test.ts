@@ -1,11 +1,12 @@
 // AutoModel returns the family's base model, as transformers' AutoModel does: BertModel,
-// RobertaModel, ViTModel, GPT2Model, LlamaModel, with lastHiddenState and poolerOutput instead of logits.
+// RobertaModel, ViTModel, GPT2Model, LlamaModel, T5Model, with lastHiddenState and poolerOutput instead of logits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   AutoModel, AutoModelForImageClassification, AutoModelForSequenceClassification, BertModel, BertForSequenceClassification,
-  RobertaModel, ViTModel, UnknownArchitectureError, loadPretrained, GPT2Model, LlamaModel, AutoModelForCausalLM,
+  RobertaModel, ViTModel, loadPretrained, GPT2Model, LlamaModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, T5Model, UnknownArchitectureError,
+  type T5ForConditionalGeneration,
 } from '../../src/index.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
 import { derivedCheckpoint, recordingLogger } from './derived-checkpoint.js';
@@ -71,8 +72,23 @@ for (const [name, cls, lm] of [['gpt2', GPT2Model, 'transformer'], ['llama', Lla
   });
 }
 
-test('AutoModel on a family without a registered base model names the ones there are', async () => {
-  const error = await AutoModel.fromPretrained(join(FIXTURES, 't5')).then(() => null, (e: unknown) => e);
+test('t5: AutoModel gives T5Model, whose decoder hidden states through the head give the LM\'s logits', async () => {
+  const dir = join(FIXTURES, 't5');
+  const model = await AutoModel.fromPretrained(dir, { logger: recordingLogger() });
+  assert.equal(model.constructor, T5Model);
+  const { inputs } = await loadCase(dir);
+  const forwardInputs = modelInputs(inputs);
+  const lm = (await AutoModelForSeq2SeqLM.fromPretrained(dir)) as T5ForConditionalGeneration;
+  const hidden = model.forward(forwardInputs).lastHiddenState;
+  const scale = lm.config.scale_decoder_outputs ? lm.config.d_model ** -0.5 : 1;
+  assert.equal(maxAbsDiff(lm.lm_head.forward(hidden.mul(scale)), lm.forward(forwardInputs).logits), 0);
+  assert.equal(model.parameters().length, lm.parameters().length - (lm.config.tie_word_embeddings ? 0 : 1), 'everything but an untied head');
+  await assert.rejects(async () => model.forward({ inputIds: forwardInputs.inputIds }), /T5Model forward needs decoderInputIds/);
+});
+
+test('AutoModel on an unknown family names the supported ones', async (t) => {
+  const dir = await derivedCheckpoint(t, 'gpt2', { config: { architectures: ['GPT3Model'], model_type: 'gpt3' } });
+  const error = await AutoModel.fromPretrained(dir).then(() => null, (e: unknown) => e);
   assert.ok(error instanceof UnknownArchitectureError, String(error));
-  assert.match(error.message, /as a base model.*BertModel/);
+  assert.match(error.message, /'gpt3' is not a supported architecture.*gpt2, llama/);
 });
