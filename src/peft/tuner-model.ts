@@ -4,6 +4,7 @@
 import type { Parameter } from '../nn/index.js';
 import { Module } from '../nn/index.js';
 import type { PeftConfig } from './config/peft-config.js';
+import { withDefaultTargets } from './default-targets.js';
 import { AdapterNameError, TargetModulesError } from './errors.js';
 import { ModulesToSaveWrapper } from './modules-to-save.js';
 import { adaptableModules, findTargets, matchesModule } from './target.js';
@@ -39,10 +40,12 @@ export class TunerModel extends Module {
 
   /**
    * Adds adapter `name`: wraps every module the config targets (or adds to its wrapper) and its
-   * modules_to_save. On any error the model is restored as it was.
+   * modules_to_save. Null target fields first take the method's defaults for the model's
+   * architecture (defaultTargets). On any error the model is restored as it was.
    */
   injectAdapter(name: string, given: PeftConfig): void {
-    const config = this.method.prepareConfig?.(given, this) ?? given;
+    const filled = withDefaultTargets(given, this.method, this.model);
+    const config = this.method.prepareConfig?.(filled, this) ?? filled;
     const targets = this.method.selectTargets?.(this.model, config) ?? findTargets(this.model, config);
     const replaced: [string, Module][] = [];
     const updated: TunerLayer[] = [];

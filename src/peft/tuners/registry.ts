@@ -28,8 +28,15 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
    */
   inject(target: Module, path: string, name: string, config: C, tuner: TunerModel): Module;
   /**
-   * Fills what depends on the model before targeting (HF's _prepare_adapter_config: target modules
-   * by architecture, from tuner.model); the result is the config the adapter keeps and saves. Default: unchanged.
+   * HF PEFT's per-architecture defaults (utils/constants.py's TRANSFORMERS_MODELS_TO_*_MAPPING): for
+   * each config field named here (target_modules; IA3's feedforward_modules too), the module names
+   * a config that leaves it null takes, by the model's model_type. Filled before prepareConfig, so
+   * the adapter keeps and saves the filled values. Default: none (a null field stays null).
+   */
+  readonly defaultTargets?: DefaultTargets;
+  /**
+   * Fills what else depends on the model before targeting, after defaultTargets (HF's
+   * _prepare_adapter_config: bottleneck placements by architecture, from tuner.model); the result is the config the adapter keeps and saves. Default: unchanged.
    */
   prepareConfig?(config: C, tuner: TunerModel): C;
   /**
@@ -70,6 +77,9 @@ export interface TunerMethod<C extends PeftConfig = PeftConfig> {
    */
   savedTensors?(tensors: Map<string, Tensor>, config: C, name: string): Map<string, Tensor>;
 }
+
+/** Config field (camelCase: 'targetModules') → model_type → the module names the field defaults to. */
+export type DefaultTargets = Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
 
 /** A method's training state: JSON fields and tensors by name. */
 export interface MethodTrainingState {

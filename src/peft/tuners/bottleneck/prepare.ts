@@ -2,6 +2,7 @@
 // architecture's placements, AdapterDrop's layers, and a fusion's checks and placement.
 import type { Module } from '../../../nn/index.js';
 import { AdapterNameError, PeftConfigError } from '../../errors.js';
+import { modelType } from '../../model-type.js';
 import { findTargets, layerIndex } from '../../target.js';
 import type { TunerModel } from '../../tuner-model.js';
 import { isParallel, type BottleneckConfig } from './config.js';
@@ -12,10 +13,6 @@ export function prepareBottleneckConfig(config: BottleneckConfig, tuner: TunerMo
   checkSameKind(config, tuner);
   const targeted = config.targetModules !== null ? config : { ...config, targetModules: placementTargets(modelType(tuner.model), config.adapterType) };
   return withDroppedLayers(targeted, tuner.model);
-}
-
-function modelType(model: Module): string {
-  return (model as { config?: { model_type?: string } }).config?.model_type ?? model.constructor.name;
 }
 
 /** Sequential adapters wrap projections inside the feed-forward module parallel ones wrap, so one model holds one kind. */

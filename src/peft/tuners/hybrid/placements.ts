@@ -4,6 +4,7 @@
 // feed-forward adapters take the bottleneck adapters' placements.
 import type { Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
+import { modelType } from '../../model-type.js';
 import { findTargets } from '../../target.js';
 import type { Targeting } from '../../config/targeting.js';
 import { placementTargets } from '../bottleneck/placements.js';
@@ -27,10 +28,6 @@ const ATTENTION: Record<string, AttentionPlacement> = {
   bert: BERT,
   roberta: BERT,
 };
-
-export function modelType(model: Module): string {
-  return (model as { config?: { model_type?: string } }).config?.model_type ?? model.constructor.name;
-}
 
 export function attentionPlacement(model: Module, peftType: string): AttentionPlacement {
   const type = modelType(model);
