@@ -1,7 +1,8 @@
-// The evaluation loop: mean loss over the data (weighted by batch rows, as HF's), perplexity, and
-// for classification (logits [batch, classes] with labels [batch]) accuracy and F1.
+// The evaluation loop: mean loss over the data (weighted by batch rows, as HF's); perplexity for
+// language models; accuracy and F1 for classifiers: per sequence (logits [batch, classes], labels
+// [batch]) or per token (logits [batch, seq, classes], labels [batch, seq], -100 skipped).
 import { noGrad, tidy, type Tensor } from '../tensor/index.js';
-import type { ModelOutput } from '../models/index.js';
+import { getArchitecture, type ModelOutput, type ModelTask } from '../models/index.js';
 import type { Module } from '../nn/index.js';
 import { epochBatches, type Batch, type BatchSource } from './batches.js';
 import { TrainingArgumentError } from './errors.js';
@@ -9,8 +10,13 @@ import { classificationMetrics, perplexity } from './metrics.js';
 
 export type TrainableModel = Module & { forward(batch: Batch): ModelOutput };
 
-/** evalLoss, evalPerplexity, and evalAccuracy, evalF1 (two classes), evalF1Macro for classification. */
+/**
+ * evalLoss; evalPerplexity for language models (and models peftjs does not know); evalAccuracy,
+ * evalF1 (two classes) and evalF1Macro for sequence, image and token classifiers.
+ */
 export async function evaluateModel(model: TrainableModel, data: BatchSource<Batch>): Promise<Record<string, number>> {
+  const task = modelTask(model);
+  const perToken = task === 'token-classification';
   const wasTraining = model.training;
   model.eval();
   let lossSum = 0;
@@ -28,10 +34,17 @@ export async function evaluateModel(model: TrainableModel, data: BatchSource<Bat
           lossSum += out.loss.item() * n;
           rows += n;
           const y = batch.labels as Tensor | undefined;
-          if (out.logits.ndim === 2 && y !== undefined && y.ndim === 1) {
-            numClasses = out.logits.shape[1]!;
-            predictions.push(...out.logits.argmax(-1).toFlatArray());
-            labels.push(...y.toFlatArray());
+          const classified = perToken ? out.logits.ndim === 3 && y?.ndim === 2 : out.logits.ndim === 2 && y?.ndim === 1;
+          if (classified) {
+            numClasses = out.logits.shape[out.logits.ndim - 1]!;
+            // Prompt learning puts its virtual tokens first: the labels are the last positions.
+            const logits = perToken ? out.logits.narrow(1, out.logits.shape[1]! - y!.shape[1]!, y!.shape[1]!) : out.logits;
+            const predicted = logits.argmax(-1).toFlatArray();
+            y!.toFlatArray().forEach((label, i) => {
+              if (label === -100) return;
+              predictions.push(predicted[i]!);
+              labels.push(label);
+            });
           }
           return null;
         }),
@@ -42,9 +55,23 @@ export async function evaluateModel(model: TrainableModel, data: BatchSource<Bat
   }
   if (rows === 0) throw new TrainingArgumentError('the evaluation data has no batch');
   const loss = lossSum / rows;
-  const metrics: Record<string, number> = { evalLoss: loss, evalPerplexity: perplexity(loss) };
+  const metrics: Record<string, number> = { evalLoss: loss };
+  if (!isClassifier(task)) metrics.evalPerplexity = perplexity(loss);
   if (labels.length > 0) {
     for (const [k, v] of Object.entries(classificationMetrics(predictions, labels, numClasses))) metrics[`eval${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
   }
   return metrics;
+}
+
+function isClassifier(task: ModelTask | null): boolean {
+  return task === 'sequence-classification' || task === 'token-classification' || task === 'image-classification';
+}
+
+/** The task of the first registered model class inside `model` (a PeftModel wraps one); null for other modules. */
+function modelTask(model: Module): ModelTask | null {
+  for (const [, m] of model.namedModules()) {
+    const entry = getArchitecture(m.constructor.name);
+    if (entry !== undefined) return entry.task;
+  }
+  return null;
 }
