@@ -18,13 +18,16 @@ export function withDefaultTargets<C extends PeftConfig>(config: C, method: Tune
   if (fields.length === 0) return config;
   const type = modelType(model);
   for (const [field, byModelType] of fields) {
-    if (!Object.hasOwn(byModelType, type)) throw noDefault(method.peftType, snakeCase(field), type, Object.keys(byModelType));
+    if (!Object.hasOwn(byModelType, type)) throw noDefault(method.peftType, snakeCase(field), type, byModelType);
     filled[field] = [...byModelType[type]!];
   }
   return filled as unknown as C;
 }
 
-function noDefault(peftType: string, key: string, type: string, known: string[]): TargetModulesError {
-  const fix = key === 'target_modules' ? `set target_modules: the names (or a regex) of the modules to adapt, or 'all-linear' for every linear layer` : `set ${key}`;
-  return new TargetModulesError(`${peftType} has no default ${key} for model_type '${type}' (HF PEFT has defaults for ${known.join(', ')}); ${fix}`);
+function noDefault(peftType: string, key: string, type: string, byModelType: Readonly<Record<string, readonly string[]>>): TargetModulesError {
+  const [exampleType, example] = Object.entries(byModelType)[0]!;
+  const what = key === 'target_modules' ? `the names (or a regex) of the modules to adapt (${exampleType}'s default: ${JSON.stringify(example)}), or 'all-linear'` : `${exampleType}'s default is ${JSON.stringify(example)}`;
+  return new TargetModulesError(
+    `${peftType} has no default ${key} for model_type '${type}' (defaults exist for ${Object.keys(byModelType).join(', ')}); set ${key} in the adapter config: ${what}`,
+  );
 }

@@ -10,6 +10,7 @@ import { PeftError, PeftModel, getPeftModel, noGrad, randn, type ModelInputs, ty
 import { TunerLayer } from '../../src/peft/tuners/tuner-layer.js';
 import type { AdapterOptions } from '../../src/peft/config/make-config.js';
 import '../../src/peft/tuners/ia3/index.js';
+import type { Ia3Config } from '../../src/peft/tuners/ia3/index.js';
 import '../../src/peft/tuners/oft/index.js';
 import '../../src/peft/tuners/vera/index.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
@@ -93,12 +94,17 @@ test('VeRA: the projections are saved as base_model.vera_A / vera_B only with sa
   assert.ok(keys.every((k) => !k.includes('vera_A') && !k.includes('vera_B')));
 });
 
+test("IA3 without feedforward_modules takes the architecture's, as HF fills it (no config error)", async () => {
+  const { base } = await fresh('llama');
+  const peft = getPeftModel(base, { peftType: 'IA3', targetModules: ['k_proj'] });
+  assert.deepEqual((peft.peftConfig.get('default') as Ia3Config).feedforwardModules, ['down_proj']);
+});
+
 test('typed errors for bad options, with the base model untouched', async () => {
   const { base, inputs } = await fresh('llama');
   const before = logits(base, inputs);
   const throwsConfig = (options: AdapterOptions, pattern: RegExp) => assert.throws(() => getPeftModel(base, options), (e: unknown) => e instanceof PeftError && pattern.test(e.message));
   throwsConfig({ peftType: 'IA3', targetModules: ['k_proj'], feedforwardModules: ['down_proj'] }, /\["down_proj"\] are not in target_modules/);
-  throwsConfig({ peftType: 'IA3', targetModules: ['k_proj'] }, /feedforward_modules/);
   throwsConfig({ peftType: 'OFT', targetModules: ['q_proj', 'down_proj'], oftBlockSize: 12 }, /oft_block_size 12 does not divide in_features 32 .* nearest is 8/);
   throwsConfig({ peftType: 'OFT', targetModules: ['q_proj'], r: 4, oftBlockSize: 8 }, /set exactly one of them/);
   assert.ok(!(base.getSubmodule('model.layers.0.self_attn.q_proj') instanceof TunerLayer), 'a failed injection leaves no adapter layer');

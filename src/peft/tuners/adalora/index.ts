@@ -6,6 +6,7 @@ import { PeftConfigError, TargetModulesError } from '../../errors.js';
 import type { TunerModel } from '../../tuner-model.js';
 import { allocateRanks, allocationState, loadAllocationState } from './update.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { ADALORA_TARGETS } from './default-targets.js';
 import { parseAdaLoraConfig, writeAdaLoraConfig, type AdaLoraConfig } from './config.js';
 import { AdaLoraLinear, type AdaLoraLayerOptions } from './layer.js';
 import { orthogonalLoss } from './orthogonal.js';
@@ -38,6 +39,7 @@ function checkOneTrainable(tuner: TunerModel, name: string, config: AdaLoraConfi
 export const adalora: TunerMethod<AdaLoraConfig> = {
   peftType: 'ADALORA',
   prefix: 'lora_',
+  defaultTargets: { targetModules: ADALORA_TARGETS },
   parseConfig: parseAdaLoraConfig,
   writeConfig: writeAdaLoraConfig,
   inject(target: Module, path: string, name: string, config: AdaLoraConfig, tuner: TunerModel): Module {

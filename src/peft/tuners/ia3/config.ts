@@ -10,8 +10,9 @@ export interface Ia3Config extends PeftConfig {
   /**
    * The targets whose input (not output) is scaled: names matched against the end of the module
    * path (HF's plain endswith), or a regex for the whole path. Must be a subset of target_modules.
+   * null: HF's default for the model's architecture, filled when the adapter is added.
    */
-  feedforwardModules: string[] | string;
+  feedforwardModules: string[] | string | null;
   fanInFanOut: boolean;
   /** true: the vectors start at one (the adapter starts as the identity); false: random (for tests). */
   initIa3Weights: boolean;
@@ -50,15 +51,9 @@ export function parseIa3Config(raw: Json, path = 'adapter_config.json'): Ia3Conf
   };
 }
 
-/**
- * HF fills a missing feedforward_modules from a per-architecture table; peftjs asks for it instead
- * (it is [] when no target scales its input).
- */
-function readFeedforward(f: Fields): string[] | string {
+function readFeedforward(f: Fields): string[] | string | null {
   const value = f.raw.feedforward_modules;
-  if (value === undefined || value === null) {
-    return f.missing('feedforward_modules', "name the targets whose input IA3 scales (e.g. ['down_proj'] for Llama, ['mlp.c_proj'] for GPT-2), or [] for none");
-  }
+  if (value === undefined || value === null) return null;
   return typeof value === 'string' ? value : f.strings('feedforward_modules', []);
 }
 
@@ -78,6 +73,8 @@ export function writeIa3Config(c: Ia3Config): Record<string, unknown> {
 /** HF's rule for whether the target at `path` scales its input. */
 export function isFeedforward(config: Ia3Config, path: string): boolean {
   const ff = config.feedforwardModules;
+  // TunerModel fills a null one from the architecture's defaults before any target is injected.
+  if (ff === null) throw new PeftConfigError(`feedforward_modules is not set for '${path}'; name the targets whose input IA3 scales, or [] for none`);
   if (typeof ff === 'string') return new RegExp(`^(?:${ff})$`).test(path);
   return ff.some((name) => path.endsWith(name));
 }

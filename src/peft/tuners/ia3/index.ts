@@ -2,12 +2,14 @@
 import { Conv1D, Linear, type Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { IA3_FEEDFORWARD, IA3_TARGETS } from './default-targets.js';
 import { isFeedforward, parseIa3Config, writeIa3Config, type Ia3Config } from './config.js';
 import { Ia3Linear } from './layer.js';
 
 export const ia3: TunerMethod<Ia3Config> = {
   peftType: 'IA3',
   prefix: 'ia3_',
+  defaultTargets: { targetModules: IA3_TARGETS, feedforwardModules: IA3_FEEDFORWARD },
   parseConfig: parseIa3Config,
   writeConfig: writeIa3Config,
   inject(target: Module, path: string, name: string, config: Ia3Config): Module {

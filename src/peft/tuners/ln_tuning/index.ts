@@ -2,12 +2,14 @@
 import { LayerNorm, RMSNorm, type Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { LN_TUNING_TARGETS } from './default-targets.js';
 import { parseLnTuningConfig, writeLnTuningConfig, type LnTuningConfig } from './config.js';
 import { LnTuningLayer } from './layer.js';
 
 export const lnTuning: TunerMethod<LnTuningConfig> = {
   peftType: 'LN_TUNING',
   prefix: 'ln_tuning_',
+  defaultTargets: { targetModules: LN_TUNING_TARGETS },
   parseConfig: parseLnTuningConfig,
   writeConfig: writeLnTuningConfig,
   inject(target: Module, path: string, name: string): Module {

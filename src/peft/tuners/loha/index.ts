@@ -1,6 +1,7 @@
 // LoHa (low-rank Hadamard product) as a tuner plug-in, registered under peft_type LOHA.
 import type { Module } from '../../../nn/index.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { LORA_FAMILY_TARGETS } from '../default-targets.js';
 import { injectLycoris, lycorisOptions } from '../lycoris/inject.js';
 import { parseLoHaConfig, writeLoHaConfig, type LoHaConfig } from './config.js';
 import { LoHaLinear, type LoHaLayerOptions } from './layer.js';
@@ -12,6 +13,7 @@ function layerOptions(config: LoHaConfig, path: string): LoHaLayerOptions {
 export const loha: TunerMethod<LoHaConfig> = {
   peftType: 'LOHA',
   prefix: 'hada_',
+  defaultTargets: { targetModules: LORA_FAMILY_TARGETS },
   parseConfig: parseLoHaConfig,
   writeConfig: writeLoHaConfig,
   inject(target: Module, path: string, name: string, config: LoHaConfig): Module {

@@ -1,6 +1,7 @@
 // LoKr (low-rank Kronecker product) as a tuner plug-in, registered under peft_type LOKR.
 import type { Module } from '../../../nn/index.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { LORA_FAMILY_TARGETS } from '../default-targets.js';
 import { injectLycoris, lycorisOptions } from '../lycoris/inject.js';
 import { parseLoKrConfig, writeLoKrConfig, type LoKrConfig } from './config.js';
 import { LoKrLinear, type LoKrLayerOptions } from './layer.js';
@@ -18,6 +19,7 @@ function layerOptions(config: LoKrConfig, path: string): LoKrLayerOptions {
 export const lokr: TunerMethod<LoKrConfig> = {
   peftType: 'LOKR',
   prefix: 'lokr_',
+  defaultTargets: { targetModules: LORA_FAMILY_TARGETS },
   parseConfig: parseLoKrConfig,
   writeConfig: writeLoKrConfig,
   inject(target: Module, path: string, name: string, config: LoKrConfig): Module {

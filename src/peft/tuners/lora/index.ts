@@ -3,6 +3,7 @@ import { Conv1D, Linear, type Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
 import { patternValue } from '../../target.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { LORA_FAMILY_TARGETS } from '../default-targets.js';
 import { parseLoraConfig, writeLoraConfig, type LoraConfig } from './config.js';
 import { LoraLinear, type LoraLayerOptions } from './layer.js';
 
@@ -21,6 +22,7 @@ function layerOptions(config: LoraConfig, path: string): LoraLayerOptions {
 export const lora: TunerMethod<LoraConfig> = {
   peftType: 'LORA',
   prefix: 'lora_',
+  defaultTargets: { targetModules: LORA_FAMILY_TARGETS },
   parseConfig: parseLoraConfig,
   writeConfig: writeLoraConfig,
   inject(target: Module, path: string, name: string, config: LoraConfig): Module {

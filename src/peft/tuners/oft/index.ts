@@ -3,12 +3,14 @@
 import { Conv1D, Linear, type Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { LORA_FAMILY_TARGETS } from '../default-targets.js';
 import { parseOftConfig, writeOftConfig, type OftConfig } from './config.js';
 import { OftLinear } from './layer.js';
 
 export const oft: TunerMethod<OftConfig> = {
   peftType: 'OFT',
   prefix: 'oft_',
+  defaultTargets: { targetModules: LORA_FAMILY_TARGETS },
   parseConfig: parseOftConfig,
   writeConfig: writeOftConfig,
   inject(target: Module, path: string, name: string, config: OftConfig): Module {

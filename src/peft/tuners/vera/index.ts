@@ -2,6 +2,7 @@
 import { Conv1D, Linear, type Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
+import { LORA_FAMILY_TARGETS } from '../default-targets.js';
 import { parseVeraConfig, writeVeraConfig, type VeraConfig } from './config.js';
 import { VeraLinear, type VeraLayerOptions } from './layer.js';
 import { createProjections, projectionsOf, removeProjections } from './projections.js';
@@ -14,6 +15,7 @@ export const vera: TunerMethod<VeraConfig> = {
   peftType: 'VERA',
   // HF's VeRA prefix: what marks its trained parameters (vera_A / vera_B are frozen buffers).
   prefix: 'vera_lambda',
+  defaultTargets: { targetModules: LORA_FAMILY_TARGETS },
   parseConfig: parseVeraConfig,
   writeConfig: writeVeraConfig,
   prepareAdapter: createProjections,
