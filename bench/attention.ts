@@ -28,7 +28,7 @@ for (const T of [256, 1024]) {
       ...[0, 1, 2].map(() => new Float32Array(n)),
     ];
     const opts = [B, H, H, T, T, D, 1 / Math.sqrt(D), causal, 0, 1, 1, 0, 0] as const;
-    const forward = () => native.attentionForward(q, k, v, null, null, out, lse, ...opts);
+    const forward = () => native.attentionForward(q, k, v, null, null, out, lse, ...opts, T);
     const backward = () => native.attentionBackward(q, k, v, null, null, out, lse, gOut, gq, gk, gv, null, ...opts);
     const fwdFlops = (4 * B * H * T * T * D) / (causal ? 2 : 1);
     const timeOf = (fn: () => void) =>

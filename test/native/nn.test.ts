@@ -539,7 +539,7 @@ function attnForward(c: AttnCase, x: AttnInputs) {
   const C = x.q.constructor as Ctor;
   const out = new C(x.q.length);
   const lse = new C(c.B * c.Hq * c.Tq);
-  native.attentionForward(x.q, x.k, x.v, x.bias, x.keyMask, out, lse, ...attnArgs(c));
+  native.attentionForward(x.q, x.k, x.v, x.bias, x.keyMask, out, lse, ...attnArgs(c), c.Tk);
   return { out, lse };
 }
 
@@ -603,6 +603,27 @@ for (const [label, c] of attnCases) {
     });
   }
 }
+
+test('attention forward reads k and v whose heads are kvRows apart (a KV cache with room) as if packed', () => {
+  const c: AttnCase = { B: 2, Hq: 4, Hkv: 2, Tq: 1, Tk: 37, D: 8, causal: true, keyMask: true };
+  const x = attnInputs(Float32Array, c, 33);
+  const rows = 50;
+  // Heads `rows` rows apart, the gaps filled with NaN: the kernel must never read them.
+  const spread = (packed: FloatArray) => {
+    const out = new Float32Array((c.B * c.Hkv - 1) * rows * c.D + c.Tk * c.D).fill(NaN);
+    for (let h = 0; h < c.B * c.Hkv; h++) out.set(packed.subarray(h * c.Tk * c.D, (h + 1) * c.Tk * c.D), h * rows * c.D);
+    return out;
+  };
+  const [out, lse] = [new Float32Array(x.q.length), new Float32Array(c.B * c.Hq * c.Tq)];
+  native.attentionForward(x.q, spread(x.k), spread(x.v), null, x.keyMask, out, lse, ...attnArgs(c), rows);
+  const packed = attnForward(c, x);
+  assert.deepEqual(out, packed.out);
+  assert.deepEqual(lse, packed.lse);
+  assert.throws(
+    () => native.attentionForward(x.q, x.k, x.v, null, x.keyMask, out, lse, ...attnArgs(c), rows),
+    /k has 1184 elements; expected B\*Hkv\*kvRows\*D - \(kvRows - Tk\)\*D = 2\*2\*50\*8 - \(50 - 37\)\*8 = 1496/,
+  );
+});
 
 test('attention f64: backward matches finite differences (GQA, causal, bias, key padding, dropout)', () => {
   const c: AttnCase = {
@@ -769,9 +790,11 @@ test('argument checks name the argument and the numbers', () => {
         2,
         0,
         0,
+        2,
       ),
     /biasH must be 1 or Hq \(3\), got 2/,
   );
+  assert.throws(() => native.attentionForward(x.q, x.k, x.v, null, null, new Float32Array(6), new Float32Array(6), ...attnArgs({ ...c, Hkv: 1 }), 1), /kvRows \(1\) must be at least Tk \(2\)/);
 });
 
 test('layerNorm: parameter gradients are the same on every run', () => {

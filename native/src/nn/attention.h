@@ -1,5 +1,6 @@
 // Flash attention over contiguous buffers: q [B, Hq, Tq, D], k and v [B, Hkv, Tk, D], out like q,
-// lse [B, Hq, Tq]. Grouped-query heads: query head h reads kv head h / (Hq / Hkv).
+// lse [B, Hq, Tq]. Grouped-query heads: query head h reads kv head h / (Hq / Hkv). The forward pass
+// also reads k and v with their heads kv_rows >= Tk rows apart (a KV cache with room to grow).
 #pragma once
 #include <cstdint>
 
@@ -13,6 +14,7 @@ struct AttnConfig {
   int64_t bias_b, bias_h;  // bias is [bias_b, bias_h, Tq, Tk], bias_b in {1, B}, bias_h in {1, Hq}
   double dropout;          // probability in [0, 1) of dropping an attention weight
   uint32_t seed;           // the dropout mask is a hash of (seed, b, h, i, j): backward regenerates it
+  int64_t kv_rows;         // rows from one k/v head to the next: Tk, or more in the forward pass
 };
 
 template <typename T>

@@ -41,8 +41,8 @@ struct Head {
   Head(const AttnConfig& c, const AttnBuffers<T>& io, int64_t b, int64_t h) {
     const int64_t kv = b * c.Hkv + h / (c.Hq / c.Hkv);
     q = io.q + (b * c.Hq + h) * c.Tq * c.D;
-    k = io.k + kv * c.Tk * c.D;
-    v = io.v + kv * c.Tk * c.D;
+    k = io.k + kv * c.kv_rows * c.D;
+    v = io.v + kv * c.kv_rows * c.D;
     bias = io.bias == nullptr ? nullptr : io.bias + bias_slice(c, b, h) * c.Tq * c.Tk;
     key_mask = io.key_mask == nullptr ? nullptr : io.key_mask + b * c.Tk;
     index = static_cast<uint32_t>(b * c.Hq + h);

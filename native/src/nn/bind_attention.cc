@@ -31,6 +31,7 @@ AttnConfig attention_config(const Args& a, size_t i) {
   if (c.dropout < 0 || c.dropout >= 1) a.range_error("dropoutP must be in [0, 1), got " + std::to_string(c.dropout));
   if (seed > 0xFFFFFFFFLL) a.range_error("seed must be a uint32, got " + std::to_string(seed));
   c.seed = static_cast<uint32_t>(seed);
+  c.kv_rows = c.Tk;
   return c;
 }
 
@@ -39,7 +40,14 @@ template <typename T>
 AttnBuffers<T> attention_buffers(const Args& a, const AttnConfig& c) {
   std::string q_what, kv_what, lse_what, mask_what, bias_what;
   const int64_t nq = a.product({{"B", c.B}, {"Hq", c.Hq}, {"Tq", c.Tq}, {"D", c.D}}, q_what);
-  const int64_t nkv = a.product({{"B", c.B}, {"Hkv", c.Hkv}, {"Tk", c.Tk}, {"D", c.D}}, kv_what);
+  int64_t nkv = a.product({{"B", c.B}, {"Hkv", c.Hkv}, {"Tk", c.Tk}, {"D", c.D}}, kv_what);
+  if (c.kv_rows > c.Tk && nkv > 0) {  // heads kv_rows rows apart, the last one ending after its Tk rows
+    std::string spanned;
+    nkv = a.product({{"B", c.B}, {"Hkv", c.Hkv}, {"kvRows", c.kv_rows}, {"D", c.D}}, spanned) - (c.kv_rows - c.Tk) * c.D;
+    const auto n = [](int64_t v) { return std::to_string(v); };
+    kv_what = "B*Hkv*kvRows*D - (kvRows - Tk)*D = " + n(c.B) + "*" + n(c.Hkv) + "*" + n(c.kv_rows) + "*" + n(c.D) +
+              " - (" + n(c.kv_rows) + " - " + n(c.Tk) + ")*" + n(c.D) + " = " + n(nkv);
+  }
   const int64_t nlse = a.product({{"B", c.B}, {"Hq", c.Hq}, {"Tq", c.Tq}}, lse_what);
   const int64_t nmask = a.product({{"B", c.B}, {"Tk", c.Tk}}, mask_what);
   const int64_t nbias = a.product({{"biasB", c.bias_b}, {"biasH", c.bias_h}, {"Tq", c.Tq}, {"Tk", c.Tk}}, bias_what);
@@ -65,9 +73,13 @@ AttnBuffers<T> attention_buffers(const Args& a, const AttnConfig& c) {
 }  // namespace
 
 void register_attention(Napi::Env env, Napi::Object exports) {
-  export_kernel(env, exports, "attentionForward", 20, 0, "q", [](const Args& a, auto t) {
+  export_kernel(env, exports, "attentionForward", 21, 0, "q", [](const Args& a, auto t) {
     using T = decltype(t);
-    const AttnConfig c = attention_config(a, 7);
+    AttnConfig c = attention_config(a, 7);
+    c.kv_rows = a.size(20, "kvRows");
+    if (c.kv_rows < c.Tk) {
+      a.range_error("kvRows (" + std::to_string(c.kv_rows) + ") must be at least Tk (" + std::to_string(c.Tk) + ")");
+    }
     attention_forward<T>(c, attention_buffers<T>(a, c));
   });
   export_kernel(env, exports, "attentionBackward", 25, 0, "q", [](const Args& a, auto t) {

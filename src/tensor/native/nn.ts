@@ -97,6 +97,8 @@ export interface NnKernels {
    * Dropout keeps weight (b, h, i, j) iff (fmix32(row + i * 0x27D4EB2F) >>> 1) >= floor(dropoutP * 2^31), with
    * row = fmix32(seed ^ fmix32(((b * Hq + h) * Tk + j) * 0x9E3779B9 + 0x7F4A7C15)), fmix32 = murmur3's finaliser,
    * all uint32 arithmetic; kept weights are scaled by 1 / (1 - dropoutP). dropoutP in [0, 1), seed a uint32.
+   * k and v may hold their heads kvRows >= Tk rows apart (a KV cache with room to grow): they then have
+   * (B * Hkv - 1) * kvRows * D + Tk * D elements, head (b, g) starting at row (b * Hkv + g) * kvRows.
    */
   attentionForward<F extends FloatArray>(
     q: F,
@@ -119,8 +121,9 @@ export interface NnKernels {
     biasH: number,
     dropoutP: number,
     seed: number,
+    kvRows: number,
   ): void;
-  /** Gradients of attentionForward (same options, same seed): overwrites gq, gk, gv; adds dScores summed to bias's shape into gBias (or null). */
+  /** Gradients of attentionForward (same options, same seed; k and v packed, kvRows = Tk): overwrites gq, gk, gv; adds dScores summed to bias's shape into gBias (or null). */
   attentionBackward<F extends FloatArray>(
     q: F,
     k: F,

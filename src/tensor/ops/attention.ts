@@ -2,6 +2,8 @@
 // with causal and padding masks, grouped-query heads, sliding windows, an additive bias and dropout.
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors.js';
 import { record } from '../autograd.js';
+import type { DType } from '../dtype.js';
+import { isGradEnabled } from '../grad-mode.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { native } from '../native/index.js';
@@ -46,16 +48,20 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const bias = options.bias ?? null;
   const [biasB, biasH] = bias ? biasShape(bias, B, Hq, Tq, Tk) : [1, 1];
   const seed = dropoutP > 0 ? (options.generator ?? defaultGenerator).nextUint32() : 0;
+  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  // Without a backward to feed, k and v are read in place when only their heads are spread (a KV cache).
+  const inPlaceRows = isGradEnabled() && inputs.some((t) => t.requiresGrad) ? null : sharedHeadRows(k, v, ct);
+  const kvRows = inPlaceRows ?? Tk;
   const qi = packed(q, ct);
-  const ki = packed(k, ct);
-  const vi = packed(v, ct);
+  const ki = inPlaceRows === null ? packed(k, ct) : k;
+  const vi = inPlaceRows === null ? packed(v, ct) : v;
   const bi = bias ? packed(bias, ct) : null;
   const arr = (t: Tensor) => floats(t);
+  const kv = (t: Tensor) => headsOf(t, B * Hkv, kvRows, Tk, D);
   const out = Tensor.empty([B, Hq, Tq, D], ct);
   const lse = Tensor.empty([B, Hq, Tq], ct);
   const sizes = [B, Hq, Hkv, Tq, Tk, D, scale, options.causal ?? false, window, biasB, biasH, dropoutP, seed] as const;
-  if (out.size > 0) native.attentionForward(arr(qi), arr(ki), arr(vi), bi && arr(bi), mask && elements<Uint8Array>(mask), floats(out), floats(lse), ...sizes);
-  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  if (out.size > 0) native.attentionForward(arr(qi), kv(ki), kv(vi), bi && arr(bi), mask && elements<Uint8Array>(mask), floats(out), floats(lse), ...sizes, kvRows);
   const y = record(out, 'attention', inputs, (g) => {
     const gi = packed(g, ct);
     const gq = Tensor.empty(q.shape, ct);
@@ -78,6 +84,32 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     lse.dispose();
   }
   return y.dtype === q.dtype ? y : y.to(q.dtype);
+}
+
+/**
+ * The rows between consecutive heads of k and v [B, H, T, D] when both hold each head's rows
+ * contiguously in `ct` with the same spacing (at least T) and batch items H heads apart; else null.
+ */
+function sharedHeadRows(k: Tensor, v: Tensor, ct: DType): number | null {
+  const rows = headRows(k, ct);
+  return rows !== null && rows === headRows(v, ct) ? rows : null;
+}
+
+function headRows(t: Tensor, ct: DType): number | null {
+  if (t.dtype !== ct) return null;
+  const [B, H, T, D] = t.shape as [number, number, number, number];
+  const [sb, sh, st, sd] = t.strides as [number, number, number, number];
+  if (t.isContiguous() || T === 0) return T;
+  if ((D > 1 && sd !== 1) || (T > 1 && st !== D) || D === 0) return null;
+  const rows = H > 1 ? sh / D : sb / D;
+  if (!Number.isInteger(rows) || rows < T) return null;
+  return B === 1 || sb === H * rows * D ? rows : null;
+}
+
+/** The elements the kernel reads of k or v: `heads` heads `rows` rows apart, the last one T rows long. */
+function headsOf(t: Tensor, heads: number, rows: number, T: number, D: number): Float32Array | Float64Array {
+  const array = t.buffer as Float32Array | Float64Array;
+  return array.subarray(t.offset, t.offset + Math.max(0, (heads - 1) * rows + T) * D);
 }
 
 /** The key padding mask as contiguous uint8 [B, Tk]. */
