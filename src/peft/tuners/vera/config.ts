@@ -9,10 +9,9 @@ export interface VeraConfig extends PeftConfig {
   /** Rank of the shared projections vera_A [r, in] and vera_B [out, r]. */
   r: number;
   /**
-   * Seed of the shared projections. HF draws them with torch's generator, whose bits peftjs cannot
-   * reproduce: new peftjs adapters draw them from peftjs's own seeded generator (the same key gives
-   * the same projections in peftjs). An adapter saved without its projections therefore reloads
-   * exactly only where it was made: keep save_projection true to move adapters between the two.
+   * Seed of the shared projections, drawn as HF draws them (torch's CPU generator, TorchCpuGenerator):
+   * the same key gives HF's projections bit for bit, so an adapter saved without them (save_projection
+   * false) reloads in either library.
    */
   projectionPrngKey: number;
   /** Save vera_A and vera_B with the adapter (as `base_model.vera_A` / `base_model.vera_B`). */

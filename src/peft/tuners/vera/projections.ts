@@ -2,7 +2,7 @@
 // vera_B [max out, r], sized for the widest targeted layer (each layer uses the top-left slice it
 // needs). As in HF PEFT they live on the tuner, as buffers vera_A.<adapter> and vera_B.<adapter>,
 // so the core saves them as `base_model.vera_A` / `base_model.vera_B` when save_projection is true.
-import { Generator, Tensor, rand } from '../../../tensor/index.js';
+import { Tensor, TorchCpuGenerator, tensor } from '../../../tensor/index.js';
 import { Conv1D, Linear, Module } from '../../../nn/index.js';
 import { PeftConfigError, TargetModulesError } from '../../errors.js';
 import type { TunerModel } from '../../tuner-model.js';
@@ -43,13 +43,14 @@ export function projectionsOf(tuner: TunerModel, name: string): Projections {
 }
 
 /**
- * Draws adapter `name`'s projections for `targets` (HF's _pre_injection_hook), kaiming-uniform from
- * a generator seeded with projection_prng_key (peftjs's generator, not torch's: see VeraConfig).
+ * Draws adapter `name`'s projections for `targets` (HF's _pre_injection_hook and
+ * _init_vera_A_vera_B): kaiming-uniform, vera_A then vera_B, from torch's CPU generator seeded with
+ * projection_prng_key, so they are bit for bit HF's (and an adapter saved without them reloads).
  */
 export function createProjections(tuner: TunerModel, name: string, config: VeraConfig, targets: ReadonlyMap<string, Module>): void {
   checkLikeOtherAdapters(tuner, config);
   const [outFeatures, inFeatures] = largestShape(targets);
-  const generator = new Generator(config.projectionPrngKey);
+  const generator = new TorchCpuGenerator(config.projectionPrngKey);
   const t = tuner as VeraTuner;
   t.vera_A ??= new BufferDict();
   t.vera_B ??= new BufferDict();
@@ -90,8 +91,11 @@ function largestShape(targets: ReadonlyMap<string, Module>): [number, number] {
   return [out, inp];
 }
 
-/** HF's _kaiming_init (gain √2, fan_in = shape[1]): U(−√(6 / fan_in), √(6 / fan_in)). */
-function kaimingUniform(shape: [number, number], generator: Generator): Tensor {
-  const bound = Math.sqrt(6 / shape[1]);
-  return rand(shape, { low: -bound, high: bound, generator });
+/**
+ * HF's _kaiming_init (gain √2, fan_in = shape[1]): U(−bound, bound), bound = √3 · (√2 / √fan_in),
+ * computed in HF's order so that its float32 rounding is torch's.
+ */
+function kaimingUniform(shape: [number, number], generator: TorchCpuGenerator): Tensor {
+  const bound = Math.sqrt(3) * (Math.SQRT2 / Math.sqrt(shape[1]));
+  return tensor(generator.uniformFloat32(new Float32Array(shape[0] * shape[1]), -bound, bound), shape);
 }
