@@ -204,8 +204,10 @@ inline float hsum(__m256 v) {
 // is read, the same columns of the next group (four rows further, often the next bytes in memory) are
 // prefetched, one cache line per row each time `step` (columns read so far) crosses a line. Prefetches
 // past the end of B are harmless: they never fault.
+// always_inline: a prefetch has no side effects for GCC, so an out-of-line helper counts as a const
+// function whose calls are dead code, and GCC 12 deleted them all.
 template <BType BT>
-inline void prefetch_next_group(const void* const rows[4], int64_t ldb, int64_t step, int64_t col) {
+__attribute__((always_inline)) inline void prefetch_next_group(const void* const rows[4], int64_t ldb, int64_t step, int64_t col) {
   constexpr int64_t kLineElems = 64 / (BT == BType::F32 ? 4 : 2);
   if (step % kLineElems != 0) return;
   for (int r = 0; r < 4; ++r) _mm_prefetch(static_cast<const char*>(b_elem<BT>(rows[r], 4 * ldb + col)), _MM_HINT_T0);
