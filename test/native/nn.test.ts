@@ -564,6 +564,8 @@ const attnCases: [string, AttnCase][] = [
   ['bias [1, 1] with key padding', { B: 2, Hq: 2, Hkv: 2, Tq: 9, Tk: 70, D: 4, bias: [1, 1], keyMask: true }],
   ['bias [B, Hq]', { B: 2, Hq: 2, Hkv: 1, Tq: 9, Tk: 11, D: 4, bias: [2, 2], scale: 1 }],
   ['decoding: one query over 1023 keys', { B: 1, Hq: 2, Hkv: 1, Tq: 1, Tk: 1023, D: 8, causal: true }],
+  ['few queries (the decode path): causal, window, bias, key padding, grouped-query', { B: 2, Hq: 4, Hkv: 2, Tq: 3, Tk: 70, D: 12, causal: true, window: 20, bias: [2, 1], keyMask: true }],
+  ['few queries, causal, Tq > Tk: early queries see nothing', { B: 1, Hq: 2, Hkv: 1, Tq: 4, Tk: 2, D: 8, causal: true }],
   ['dropout', { B: 2, Hq: 2, Hkv: 1, Tq: 70, Tk: 70, D: 8, dropoutP: 0.3, seed: 1234 }],
   [
     'dropout, causal, window, bias, key padding',

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nn/attention_decode.h"
 #include "nn/attention_tiles.h"
 #include "nn/buffer.h"
 #include "nn/parallel.h"
@@ -93,6 +94,7 @@ void forward_block(const AttnConfig& c, const AttnBuffers<T>& io, int64_t b, int
 
 template <typename T, typename Gemm>
 void flash_forward(const AttnConfig& c, const AttnBuffers<T>& io) {
+  if (use_decode(c)) return decode_forward(c, io);
   const int64_t blocks = (c.Tq + kBq - 1) / kBq, tasks = c.B * c.Hq * blocks;
   const int64_t workers = workers_for(tasks), per_worker = forward_scratch(c.D);
   Buffer<T> scratch(workers * per_worker);
