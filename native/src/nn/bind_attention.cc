@@ -43,7 +43,8 @@ AttnBuffers<T> attention_buffers(const Args& a, const AttnConfig& c) {
   int64_t nkv = a.product({{"B", c.B}, {"Hkv", c.Hkv}, {"Tk", c.Tk}, {"D", c.D}}, kv_what);
   if (c.kv_rows > c.Tk && nkv > 0) {  // heads kv_rows rows apart, the last one ending after its Tk rows
     std::string spanned;
-    nkv = a.product({{"B", c.B}, {"Hkv", c.Hkv}, {"kvRows", c.kv_rows}, {"D", c.D}}, spanned) - (c.kv_rows - c.Tk) * c.D;
+    nkv = a.product({{"B", c.B}, {"Hkv", c.Hkv}, {"kvRows", c.kv_rows}, {"D", c.D}}, spanned);
+    nkv -= (c.kv_rows - c.Tk) * c.D;
     const auto n = [](int64_t v) { return std::to_string(v); };
     kv_what = "B*Hkv*kvRows*D - (kvRows - Tk)*D = " + n(c.B) + "*" + n(c.Hkv) + "*" + n(c.kv_rows) + "*" + n(c.D) +
               " - (" + n(c.kv_rows) + " - " + n(c.Tk) + ")*" + n(c.D) + " = " + n(nkv);
