@@ -8,6 +8,7 @@
 #include <new>
 
 #include "cpu.h"
+#include "next_operand.h"
 #include "threadpool.h"
 
 namespace peftjs {
@@ -24,6 +25,7 @@ constexpr int64_t kMaxPackedB = 1 << 21;  // elements of op(B) packed at once (8
 constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not worth a thread hand-off
 constexpr double kSplitItemFlops = 4e7;   // batch items smaller than this are not split among threads
 constexpr int64_t kPackSlack = 64;        // elements the packers may write past the last panel
+constexpr int64_t kPrefetchBytes = 8 << 20;  // of the next few-row product's B, at most (L3 holds 32 MB)
 
 // One call's arguments, with helpers for addressing op(A), op(B) and C of batch item b.
 template <typename T>
@@ -166,6 +168,25 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
   }
 }
 
+// Bytes of B that one item's op(B)[0:K, 0:N] spans (bf16/f16 stored in 2 bytes).
+template <typename T>
+int64_t b_span(const Problem<T>& p) {
+  const int64_t rows = p.tb ? p.N : p.K, cols = p.tb ? p.K : p.N;
+  return ((rows - 1) * p.ldb + cols) * (p.bt == BType::F32 ? int64_t(sizeof(T)) : 2);
+}
+
+// A few-row product on the thread pool, then the start of the B that followed this one last time
+// handed to the idle workers to prefetch (see next_operand.h). Per calling thread.
+template <typename T>
+void small_m_then_prefetch(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
+  thread_local NextOperand next_operand;
+  const void* B = p.b_at(b, 0, 0);
+  next_operand.note(B, b_span(p));
+  small_m(p, kern, b, threads);
+  const NextOperand::Next next = next_operand.after(B);
+  if (next.b != nullptr) prefetch_async(next.b, std::min(next.bytes, kPrefetchBytes));
+}
+
 // Each batch item is scaled (K = 0 or alpha = 0), streamed (few rows) or packed. Items run in parallel
 // when there are enough to share out evenly (or each is too small to split), else one after another,
 // each on all threads.
@@ -174,17 +195,20 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
   if (p.M <= 0 || p.N <= 0 || p.batch <= 0) return;
   const double item_flops = 2.0 * p.M * p.N * p.K;
   int threads = parallel && item_flops * p.batch >= 2 * kMinTaskFlops ? num_threads() : 1;
-  auto item = [&](int64_t b, int item_threads) {
+  // prefetch: on the caller's thread, with the pool's workers free between products.
+  auto item = [&](int64_t b, int item_threads, bool prefetch) {
     if (p.K == 0 || p.alpha == T(0)) return scale_c(p, b);
-    if (kern.small_m && p.M <= gemm_detail::kSmallM) return small_m(p, kern, b, item_threads);
+    if (kern.small_m && p.M <= gemm_detail::kSmallM) {
+      return prefetch ? small_m_then_prefetch(p, kern, b, item_threads) : small_m(p, kern, b, item_threads);
+    }
     packed(p, kern, b, item_threads);
   };
   if (threads > 1 && p.batch >= threads &&
       (p.batch % threads == 0 || p.batch >= 4 * threads || item_flops < kSplitItemFlops)) {
-    return parallel_for(p.batch, [&](int64_t b) { item(b, 1); });
+    return parallel_for(p.batch, [&](int64_t b) { item(b, 1, false); });
   }
   if (item_flops < 2 * kMinTaskFlops) threads = 1;
-  for (int64_t b = 0; b < p.batch; ++b) item(b, threads);
+  for (int64_t b = 0; b < p.batch; ++b) item(b, threads, parallel);
 }
 
 const Kernels<float>& f32_kernels() {

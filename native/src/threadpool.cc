@@ -29,14 +29,16 @@ int default_threads() {
   return hw > 0 ? static_cast<int>(hw) : 1;
 }
 
-// Spins for at most `limit` waiting for ready() (true if it became true). Jobs come in quick
-// succession (a decoding step is a few hundred of them, tens of microseconds apart): a thread that
-// spins a little takes the next one at once, where waking a sleeping thread costs 5-50 us.
-template <typename Ready>
-bool spin_until(const Ready& ready, std::chrono::microseconds limit) {
+// Spins for at most `limit` waiting for ready() (true if it became true), running idle() (which says
+// whether it did something) meanwhile. Jobs come in quick succession (a decoding step is a few
+// hundred of them, tens of microseconds apart): a thread that spins a little takes the next one at
+// once, where waking a sleeping thread costs 5-50 us.
+template <typename Ready, typename Idle>
+bool spin_until(const Ready& ready, std::chrono::microseconds limit, const Idle& idle) {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 1;; ++i) {
     if (ready()) return true;
+    if (idle()) continue;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
@@ -48,6 +50,7 @@ constexpr std::chrono::microseconds kSpin{200};
 
 // Workers spin briefly, then sleep on a condition variable between jobs; a job is published by
 // bumping `generation`. Tasks are claimed from an atomic counter, so uneven tasks balance themselves.
+// A spinning worker prefetches the range given to prefetch(), a piece at a time between checks.
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -61,6 +64,13 @@ class Pool {
     // New workers wait for the job after the current one (no job runs while the pool is resized).
     const uint64_t current = generation_.load();
     for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this, current] { worker_loop(current); });
+  }
+
+  void prefetch(const void* p, int64_t bytes) {
+    prefetch_base_.store(nullptr, std::memory_order_release);
+    prefetch_next_.store(0, std::memory_order_relaxed);
+    prefetch_end_.store(bytes, std::memory_order_relaxed);
+    prefetch_base_.store(static_cast<const char*>(p), std::memory_order_release);
   }
 
   void run(int64_t n, const std::function<void(int64_t)>& fn) {
@@ -81,7 +91,7 @@ class Pool {
     }
     work_on(fn, n);
     const auto done = [this] { return active_workers_.load(std::memory_order_acquire) == 0; };
-    if (!spin_until(done, kSpin)) {
+    if (!spin_until(done, kSpin, [] { return false; })) {
       std::unique_lock<std::mutex> lock(mutex_);
       finished_.wait(lock, done);
     }
@@ -99,7 +109,7 @@ class Pool {
       const auto published = [&] {
         return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
       };
-      if (!spin_until(published, kSpin)) {
+      if (!spin_until(published, kSpin, [this] { return prefetch_piece(); })) {
         std::unique_lock<std::mutex> lock(mutex_);
         ++sleepers_;
         wake_.wait(lock, published);
@@ -113,6 +123,20 @@ class Pool {
         finished_.notify_one();
       }
     }
+  }
+
+  // Prefetches the next piece of the pending range; false when there is none. Prefetch instructions
+  // never fault, so a range whose memory was freed meanwhile is harmless.
+  bool prefetch_piece() {
+    constexpr int64_t kPiece = 4096;
+    const char* base = prefetch_base_.load(std::memory_order_acquire);
+    if (base == nullptr) return false;
+    const int64_t at = prefetch_next_.fetch_add(kPiece, std::memory_order_relaxed);
+    const int64_t end = std::min(at + kPiece, prefetch_end_.load(std::memory_order_relaxed));
+    if (at >= end) return false;
+    // Written out here, not in a helper: GCC deletes calls to functions that only prefetch.
+    for (int64_t offset = at; offset < end; offset += 64) __builtin_prefetch(base + offset, 0, 1);
+    return true;
   }
 
   void stop_workers() {
@@ -136,6 +160,8 @@ class Pool {
   std::atomic<bool> stopping_{false};
   int sleepers_ = 0;  // workers waiting on wake_ (guarded by mutex_)
   std::atomic<bool> in_job_{false};
+  std::atomic<const char*> prefetch_base_{nullptr};  // the range idle workers prefetch
+  std::atomic<int64_t> prefetch_next_{0}, prefetch_end_{0};
 };
 
 Pool& pool() {
@@ -150,6 +176,8 @@ int num_threads() { return pool().size(); }
 void set_num_threads(int n) { pool().resize(n); }
 
 void parallel_for(int64_t n, const std::function<void(int64_t)>& fn) { pool().run(n, fn); }
+
+void prefetch_async(const void* p, int64_t bytes) { pool().prefetch(p, bytes); }
 
 void parallel_range(int64_t total, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
   if (total <= 0) return;

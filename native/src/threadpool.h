@@ -14,6 +14,10 @@ void set_num_threads(int n);
 
 void parallel_for(int64_t n, const std::function<void(int64_t)>& fn);
 
+// Asks the idle workers to prefetch [p, p + bytes) into the caches (replacing the range asked for
+// before), while the caller goes on: a hint for memory the caller will read soon.
+void prefetch_async(const void* p, int64_t bytes);
+
 // Splits [0, total) into about num_threads() contiguous chunks of at least min_chunk items and
 // runs fn(begin, end) for each: the usual shape for elementwise and row-wise kernels.
 void parallel_range(int64_t total, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
