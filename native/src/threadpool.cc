@@ -14,6 +14,9 @@
 namespace peftjs {
 namespace {
 
+constexpr std::chrono::microseconds kSpin{200};      // how long a thread waits spinning before it sleeps
+constexpr std::chrono::microseconds kPauseSpin{20};  // of which the first part without yielding its core
+
 int default_threads() {
   if (const char* env = std::getenv("PEFTJS_NUM_THREADS")) {
     int n = std::atoi(env);
@@ -29,28 +32,67 @@ int default_threads() {
   return hw > 0 ? static_cast<int>(hw) : 1;
 }
 
-// Spins for at most `limit` waiting for ready() (true if it became true), running idle() (which says
+// When other processes want the cores, spinning costs more than it saves: the spinner takes time
+// the scheduler then denies it when it has work, while a thread that slept gets its core back at
+// once when woken. A spinner that finds it lost its core for a while (one round of its loop took
+// far longer than a round takes) marks the machine busy for the next kBusyFor, and until then
+// threads sleep at once, as a pool without spinning does.
+std::atomic<int64_t> busy_until_ns{0};
+constexpr std::chrono::microseconds kLostCore{50};
+constexpr std::chrono::milliseconds kBusyFor{50};
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Spins for at most kSpin waiting for ready() (true if it became true), running idle() (which says
 // whether it did something) meanwhile. Jobs come in quick succession (a decoding step is a few
 // hundred of them, tens of microseconds apart): a thread that spins a little takes the next one at
-// once, where waking a sleeping thread costs 5-50 us.
+// once, where waking a sleeping thread costs 5-50 us. After the first kPauseSpin the spinner yields
+// its core on every round. Returns false at once while the machine is marked busy.
 template <typename Ready, typename Idle>
-bool spin_until(const Ready& ready, std::chrono::microseconds limit, const Idle& idle) {
-  const auto start = std::chrono::steady_clock::now();
+bool spin_until(const Ready& ready, const Idle& idle) {
+  const int64_t start = now_ns();
+  if (start < busy_until_ns.load(std::memory_order_relaxed)) return ready();
+  int64_t last = start;
+  bool yielding = false;
   for (int i = 1;; ++i) {
     if (ready()) return true;
     if (idle()) continue;
+    if (yielding) {
+      sched_yield();
+    } else {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
-    if (i % 64 == 0 && std::chrono::steady_clock::now() - start > limit) return false;
+    }
+    if (i % 64 == 0 || yielding) {
+      const int64_t now = now_ns();
+      if (now - last > std::chrono::nanoseconds(kLostCore).count()) {
+        busy_until_ns.store(now + std::chrono::nanoseconds(kBusyFor).count(), std::memory_order_relaxed);
+        return ready();
+      }
+      last = now;
+      if (now - start > std::chrono::nanoseconds(kSpin).count()) return false;
+      yielding = now - start > std::chrono::nanoseconds(kPauseSpin).count();
+    }
   }
 }
 
-constexpr std::chrono::microseconds kSpin{200};
+// A job's tasks are claimed through one 64-bit ticket: the job's generation in the top bits, the next
+// task index below; the job's task count is published the same way. A thread claims a task by
+// advancing the ticket of the generation it saw, after checking the index against the count of that
+// same generation, so a thread that arrives after its job ended (or was preempted mid-claim) claims
+// nothing, not even while the next job is being set up.
+constexpr int kIndexBits = 40;
+constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
+constexpr uint64_t kGenerationMask = (uint64_t(1) << (64 - kIndexBits)) - 1;  // generations wrap around
 
-// Workers spin briefly, then sleep on a condition variable between jobs; a job is published by
-// bumping `generation`. Tasks are claimed from an atomic counter, so uneven tasks balance themselves.
-// A spinning worker prefetches the range given to prefetch(), a piece at a time between checks.
+// The caller runs tasks too, and returns once every task is done, without waiting for workers that
+// never got to the job (a preempted worker does not hold the caller up). Workers spin briefly, then
+// sleep on a condition variable between jobs; a spinning worker prefetches the range given to
+// prefetch(), a piece at a time between checks.
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -61,9 +103,7 @@ class Pool {
   void resize(int threads) {
     stop_workers();
     stopping_ = false;
-    // New workers wait for the job after the current one (no job runs while the pool is resized).
-    const uint64_t current = generation_.load();
-    for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this, current] { worker_loop(current); });
+    for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
   }
 
   void prefetch(const void* p, int64_t bytes) {
@@ -75,53 +115,64 @@ class Pool {
 
   void run(int64_t n, const std::function<void(int64_t)>& fn) {
     if (n <= 0) return;
-    if (n == 1 || workers_.empty() || in_job_) {
+    if (n == 1 || workers_.empty() || in_job_ || uint64_t(n) > kIndexMask) {
       for (int64_t i = 0; i < n; ++i) fn(i);
       return;
     }
+    in_job_ = true;
+    const uint64_t generation = ((tickets_.load(std::memory_order_relaxed) >> kIndexBits) + 1) & kGenerationMask;
+    job_.store(&fn, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    job_info_.store(generation << kIndexBits | uint64_t(n), std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &fn;
-      job_size_ = n;
-      next_.store(0);
-      active_workers_.store(static_cast<int>(workers_.size()));
-      generation_.fetch_add(1, std::memory_order_release);
-      in_job_ = true;
+      tickets_.store(generation << kIndexBits, std::memory_order_release);
       if (sleepers_ > 0) wake_.notify_all();
     }
-    work_on(fn, n);
-    const auto done = [this] { return active_workers_.load(std::memory_order_acquire) == 0; };
-    if (!spin_until(done, kSpin, [] { return false; })) {
+    work_on(generation);
+    const auto finished = [this, n] { return done_.load(std::memory_order_acquire) == n; };
+    if (!spin_until(finished, [] { return false; })) {
       std::unique_lock<std::mutex> lock(mutex_);
-      finished_.wait(lock, done);
+      finished_.wait(lock, finished);
     }
     in_job_ = false;
-    job_ = nullptr;
   }
 
  private:
-  void work_on(const std::function<void(int64_t)>& fn, int64_t n) {
-    for (int64_t i = next_.fetch_add(1); i < n; i = next_.fetch_add(1)) fn(i);
+  // Claims and runs tasks of job `generation` until none is left. A claimed task keeps its job
+  // unfinished, so job_ and the count stay that job's until the task is done.
+  void work_on(uint64_t generation) {
+    for (;;) {
+      uint64_t ticket = tickets_.load(std::memory_order_acquire);
+      const uint64_t info = job_info_.load(std::memory_order_acquire);
+      if (ticket >> kIndexBits != generation || info >> kIndexBits != generation) return;
+      const uint64_t n = info & kIndexMask, task = ticket & kIndexMask;
+      if (task >= n) return;
+      if (!tickets_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel)) continue;
+      (*job_.load(std::memory_order_relaxed))(static_cast<int64_t>(task));
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == static_cast<int64_t>(n)) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_.notify_one();
+      }
+    }
   }
 
-  void worker_loop(uint64_t seen) {
+  void worker_loop() {
+    uint64_t seen = tickets_.load(std::memory_order_acquire) >> kIndexBits;
     for (;;) {
       const auto published = [&] {
-        return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
+        return stopping_.load(std::memory_order_acquire) ||
+               tickets_.load(std::memory_order_acquire) >> kIndexBits != seen;
       };
-      if (!spin_until(published, kSpin, [this] { return prefetch_piece(); })) {
+      if (!spin_until(published, [this] { return prefetch_piece(); })) {
         std::unique_lock<std::mutex> lock(mutex_);
         ++sleepers_;
         wake_.wait(lock, published);
         --sleepers_;
       }
       if (stopping_.load(std::memory_order_acquire)) return;
-      seen = generation_.load(std::memory_order_acquire);
-      work_on(*job_, job_size_);
-      if (active_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        finished_.notify_one();
-      }
+      seen = tickets_.load(std::memory_order_acquire) >> kIndexBits;
+      work_on(seen);
     }
   }
 
@@ -152,11 +203,10 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_, finished_;
-  const std::function<void(int64_t)>* job_ = nullptr;
-  int64_t job_size_ = 0;
-  std::atomic<int64_t> next_{0};
-  std::atomic<int> active_workers_{0};
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<const std::function<void(int64_t)>*> job_{nullptr};
+  std::atomic<uint64_t> job_info_{0};  // (generation << kIndexBits) | task count
+  std::atomic<uint64_t> tickets_{0};   // (generation << kIndexBits) | next task
+  std::atomic<int64_t> done_{0};      // tasks of the current job finished
   std::atomic<bool> stopping_{false};
   int sleepers_ = 0;  // workers waiting on wake_ (guarded by mutex_)
   std::atomic<bool> in_job_{false};
