@@ -45,7 +45,7 @@ struct Kernels {
                   BType bt, int64_t ldb, T alpha, T beta, T* c, int64_t ldc);
 };
 
-constexpr int kSmallM = 4;  // the most rows small_m handles
+constexpr int kSmallM = 8;  // the most rows small_m handles
 
 const Kernels<float>& kernels_f32_portable();
 const Kernels<double>& kernels_f64_portable();

@@ -213,6 +213,17 @@ test('f32: bf16 and f16 B (compared with the rounded values)', () => {
   check({ M: 3, N: 5, K: 7, bType: 2 }, 7);
 });
 
+test('f32: few rows (M = 1..8, the decode kernels): every row count, both B layouts, B in f32/bf16/f16, tails in K and N', () => {
+  for (let M = 1; M <= 8; M++) {
+    for (const bType of [0, 1, 2] as const) {
+      for (const transB of [false, true]) {
+        check({ M, N: 37, K: 43, transB, bType, alpha: 0.75, beta: M % 2 ? 0 : 0.5, pad: 2 });
+        check({ M, N: 300, K: 129, transB, bType, transA: M === 3 }, M);
+      }
+    }
+  }
+});
+
 test('f32: a wide B packed in several column chunks', { skip: portableChild }, () => {
   check({ M: 7, N: 2100, K: 1030, transB: true, bType: 1 });
   check({ M: 9, N: 2100, K: 1030, alpha: 0.5, beta: 0.5 });

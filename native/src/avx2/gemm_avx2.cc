@@ -207,84 +207,113 @@ inline float hsum(__m256 v) {
 // always_inline: a prefetch has no side effects for GCC, so an out-of-line helper counts as a const
 // function whose calls are dead code, and GCC 12 deleted them all.
 template <BType BT>
-__attribute__((always_inline)) inline void prefetch_next_group(const void* const rows[4], int64_t ldb, int64_t step, int64_t col) {
+__attribute__((always_inline)) inline void prefetch_next_group(const void* const rows[4], int64_t ldb, int64_t step,
+                                                               int64_t col) {
   constexpr int64_t kLineElems = 64 / (BT == BType::F32 ? 4 : 2);
   if (step % kLineElems != 0) return;
   for (int r = 0; r < 4; ++r) _mm_prefetch(static_cast<const char*>(b_elem<BT>(rows[r], 4 * ldb + col)), _MM_HINT_T0);
 }
 
-// Few rows, op(B) row-major: C rows [j0, j1) = beta * C, then C += (alpha * A[i][k..k+3]) * B rows k..k+3,
-// streaming four B rows at a time once; the C rows stay in L1.
-template <BType BT>
-void small_m_rows(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b,
-                  int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+// C[0:M, j0:j1] = beta * C (beta == 0: zeros, C not read).
+inline void scale_rows(int64_t m, int64_t j0, int64_t j1, float beta, float* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = j0; j < j1; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+// M rows, op(B) row-major: C[:, j0:j1] = beta * C + alpha * A * B, streaming four B rows at a time once.
+// Each 8 columns of the four rows are converted once and used for all M rows of C, which stay in L1/L2.
+template <BType BT, int M>
+void small_m_rows(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, int64_t ldb,
+                  float alpha, float beta, float* c, int64_t ldc) {
+  scale_rows(M, j0, j1, beta, c, ldc);
   for (int64_t k = 0; k < K; k += 4) {
     const int kn = static_cast<int>(std::min<int64_t>(4, K - k));
     const void* rows[4];
     for (int r = 0; r < 4; ++r) rows[r] = b_elem<BT>(b, (k + std::min(r, kn - 1)) * ldb);
-    for (int64_t i = 0; i < m; ++i) {
-      __m256 av[4];
-      float as[4];
+    float as[M][4];
+    __m256 av[M][4];
+    for (int i = 0; i < M; ++i)
       for (int r = 0; r < 4; ++r) {
-        as[r] = r < kn ? alpha * a[i * lda + k + r] : 0.0f;
-        av[r] = _mm256_set1_ps(as[r]);
+        as[i][r] = r < kn ? alpha * a[i * lda + k + r] : 0.0f;
+        av[i][r] = _mm256_set1_ps(as[i][r]);
       }
-      float* ci = c + i * ldc;
-      int64_t j = j0;
-      for (; j + 8 <= j1; j += 8) {
-        if (i == 0) prefetch_next_group<BT>(rows, ldb, j - j0, j);
-        __m256 v = _mm256_loadu_ps(ci + j);
-        for (int r = 0; r < 4; ++r) v = _mm256_fmadd_ps(av[r], load8<BT>(b_elem<BT>(rows[r], j)), v);
-        _mm256_storeu_ps(ci + j, v);
+    int64_t j = j0;
+    for (; j + 8 <= j1; j += 8) {
+      prefetch_next_group<BT>(rows, ldb, j - j0, j);
+      __m256 bv[4];
+      for (int r = 0; r < 4; ++r) bv[r] = load8<BT>(b_elem<BT>(rows[r], j));
+      for (int i = 0; i < M; ++i) {
+        float* ci = c + i * ldc + j;
+        __m256 v = _mm256_loadu_ps(ci);
+        for (int r = 0; r < 4; ++r) v = _mm256_fmadd_ps(av[i][r], bv[r], v);
+        _mm256_storeu_ps(ci, v);
       }
-      for (; j < j1; ++j)
-        for (int r = 0; r < kn; ++r) ci[j] += as[r] * load1<BT>(b_elem<BT>(rows[r], j));
     }
+    for (; j < j1; ++j)
+      for (int r = 0; r < kn; ++r) {
+        const float bj = load1<BT>(b_elem<BT>(rows[r], j));
+        for (int i = 0; i < M; ++i) c[i * ldc + j] += as[i][r] * bj;
+      }
   }
 }
 
-// Few rows, B stored n-major: each C element is a dot product of an A row with a B row; four B rows
-// at a time, two 8-wide accumulators each.
-template <BType BT>
-void small_m_cols(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b,
-                  int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+// M rows, B stored n-major: each C element is a dot product of an A row with a B row. Four B rows at a
+// time against two A rows at a time (eight 8-wide accumulators); the B rows stay in L1 for the
+// other pairs of A rows.
+template <BType BT, int M>
+void small_m_cols(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, int64_t ldb,
+                  float alpha, float beta, float* c, int64_t ldc) {
   for (int64_t j = j0; j < j1; j += 4) {
     const int jn = static_cast<int>(std::min<int64_t>(4, j1 - j));
     const void* rows[4];
     for (int r = 0; r < 4; ++r) rows[r] = b_elem<BT>(b, (j + std::min(r, jn - 1)) * ldb);
-    for (int64_t i = 0; i < m; ++i) {
-      const float* ai = a + i * lda;
-      __m256 acc[4][2];
-      for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int i0 = 0; i0 < M; i0 += 2) {
+      constexpr int kPair = M == 1 ? 1 : 2;
+      const int im = std::min(kPair, M - i0);
+      const float* ai[2] = {a + i0 * lda, a + (i0 + im - 1) * lda};
+      __m256 acc[kPair][4];
+      for (int i = 0; i < kPair; ++i)
+        for (int r = 0; r < 4; ++r) acc[i][r] = _mm256_setzero_ps();
       int64_t k = 0;
-      for (; k + 16 <= K; k += 16) {
-        if (i == 0) prefetch_next_group<BT>(rows, ldb, k, k);
-        const __m256 a0 = _mm256_loadu_ps(ai + k), a1 = _mm256_loadu_ps(ai + k + 8);
-        for (int r = 0; r < 4; ++r) {
-          acc[r][0] = _mm256_fmadd_ps(a0, load8<BT>(b_elem<BT>(rows[r], k)), acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(a1, load8<BT>(b_elem<BT>(rows[r], k + 8)), acc[r][1]);
+      for (; k + 8 <= K; k += 8) {
+        if (i0 == 0) prefetch_next_group<BT>(rows, ldb, k, k);
+        __m256 bv[4];
+        for (int r = 0; r < 4; ++r) bv[r] = load8<BT>(b_elem<BT>(rows[r], k));
+        for (int i = 0; i < kPair; ++i) {
+          const __m256 av = _mm256_loadu_ps(ai[i] + k);
+          for (int r = 0; r < 4; ++r) acc[i][r] = _mm256_fmadd_ps(av, bv[r], acc[i][r]);
         }
       }
-      float sum[4];
-      for (int r = 0; r < 4; ++r) {
-        sum[r] = hsum(_mm256_add_ps(acc[r][0], acc[r][1]));
-        for (int64_t kk = k; kk < K; ++kk) sum[r] += ai[kk] * load1<BT>(b_elem<BT>(rows[r], kk));
-      }
-      for (int r = 0; r < jn; ++r) {
-        float* cij = c + i * ldc + j + r;
-        *cij = beta == 0.0f ? alpha * sum[r] : alpha * sum[r] + beta * *cij;
-      }
+      for (int i = 0; i < im; ++i)
+        for (int r = 0; r < jn; ++r) {
+          float sum = hsum(acc[i][r]);
+          for (int64_t kk = k; kk < K; ++kk) sum += ai[i][kk] * load1<BT>(b_elem<BT>(rows[r], kk));
+          float* cij = c + (i0 + i) * ldc + j + r;
+          *cij = beta == 0.0f ? alpha * sum : alpha * sum + beta * *cij;
+        }
     }
   }
 }
 
+template <BType BT, int M>
+void small_m_fixed(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
+                   int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+  if (trans) return small_m_cols<BT, M>(j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  small_m_rows<BT, M>(j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+}
+
+// The kernels above for M = m (1 <= m <= kSmallM), with the row count known at compile time so that
+// the per-row loops unroll and their accumulators stay in registers.
 template <BType BT>
 void small_m_as(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                 int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
-  if (trans) return small_m_cols<BT>(m, j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
-  small_m_rows<BT>(m, j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  static_assert(kSmallM == 8, "one instantiation per row count");
+  using Fn = void (*)(int64_t, int64_t, int64_t, const float*, int64_t, bool, const void*, int64_t, float, float,
+                      float*, int64_t);
+  static constexpr Fn kByRows[kSmallM] = {small_m_fixed<BT, 1>, small_m_fixed<BT, 2>, small_m_fixed<BT, 3>,
+                                          small_m_fixed<BT, 4>, small_m_fixed<BT, 5>, small_m_fixed<BT, 6>,
+                                          small_m_fixed<BT, 7>, small_m_fixed<BT, 8>};
+  kByRows[m - 1](j0, j1, K, a, lda, trans, b, ldb, alpha, beta, c, ldc);
 }
 
 }  // namespace
