@@ -32,7 +32,7 @@ export class KVCache {
   /** Appends this step's k and v for `layer`; returns all keys and values of the layer. */
   update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
     const entry = this.layers[layer];
-    const onTape = k.requiresGrad || v.requiresGrad || entry?.keys.requiresGrad === true || entry?.values.requiresGrad === true;
+    const onTape = [k, v, entry?.keys, entry?.values].some((t) => t?.requiresGrad === true);
     const next = this.options.scoped || onTape ? this.joined(entry, k, v) : this.appended(entry, k, v);
     this.layers[layer] = next;
     return next.view;
@@ -78,29 +78,33 @@ export class KVCache {
     return this.entry(keys, values, keys.shape[2]!);
   }
 
-  /** k and v written after the filled positions, into a larger buffer when they do not fit. */
+  /**
+   * k and v written after the filled positions, into larger buffers when they do not fit. On error
+   * the layer keeps what it had.
+   */
   private appended(entry: LayerEntry | undefined, k: Tensor, v: Tensor): LayerEntry {
-    if (entry) checkFits(entry.keys, k, v);
+    checkFits(entry, k, v);
     const start = entry?.length ?? 0;
     const length = start + k.shape[2]!;
-    let keys = entry?.keys;
-    let values = entry?.values;
-    if (!entry || length > entry.keys.shape[2]!) {
-      // Doubling keeps the copies of a long generation to about one cache's worth in total.
-      const capacity = Math.max(length, 2 * (entry?.keys.shape[2] ?? 0));
-      keys = buffer(k, capacity);
-      values = buffer(v, capacity);
-      if (entry) {
+    const grow = !entry || length > entry.keys.shape[2]!;
+    // Doubling keeps the copies of a long generation to about one cache's worth in total.
+    const capacity = Math.max(length, 2 * (entry?.keys.shape[2] ?? 0));
+    const keys = grow ? buffer(k, capacity) : entry.keys;
+    const values = grow ? buffer(v, capacity) : entry.values;
+    try {
+      if (grow && entry) {
         fill(keys, 0, entry.view[0]);
         fill(values, 0, entry.view[1]);
-        this.release(entry);
       }
-    } else {
-      this.disposeViews(entry);
+      fill(keys, start, k);
+      fill(values, start, v);
+    } catch (error) {
+      if (grow) [keys, values].forEach((t) => t.dispose());
+      throw error;
     }
-    fill(keys!, start, k);
-    fill(values!, start, v);
-    return this.entry(keys!, values!, length);
+    if (entry && grow) this.release(entry);
+    else if (entry) this.disposeViews(entry);
+    return this.entry(keys, values, length);
   }
 
   private entry(keys: Tensor, values: Tensor, length: number): LayerEntry {
@@ -135,9 +139,15 @@ function fill(buffer: Tensor, start: number, src: Tensor): void {
   noGrad(() => copyInto(buffer.narrow(2, start, src.shape[2]!), src).dispose());
 }
 
-function checkFits(stored: Tensor, k: Tensor, v: Tensor): void {
-  const fits = (t: Tensor) => t.ndim === 4 && [0, 1, 3].every((d) => t.shape[d] === stored.shape[d]);
-  if (!fits(k) || !fits(v) || k.shape[2] !== v.shape[2]) {
-    throw new ShapeError(`KVCache.update: keys ${formatShape(k.shape)} and values ${formatShape(v.shape)} do not extend the cached [batch, heads, positions, dim] = ${formatShape([stored.shape[0]!, stored.shape[1]!, -1, stored.shape[3]!])} (call selectRows or dispose first to change the batch)`);
+/** k and v [batch, kvHeads, new positions, headDim] must have as many positions and extend what is stored. */
+function checkFits(entry: LayerEntry | undefined, k: Tensor, v: Tensor): void {
+  const fits = (t: Tensor, stored: Tensor | undefined) =>
+    t.ndim === 4 && (!stored || [0, 1, 3].every((d) => t.shape[d] === stored.shape[d]));
+  if (!fits(k, entry?.keys) || !fits(v, entry?.values) || k.shape[2] !== v.shape[2]) {
+    const cached = entry ? ` do not extend the cached keys ${formatShape(entry.view[0].shape)}` : ' do not fit each other';
+    throw new ShapeError(
+      `KVCache.update: keys ${formatShape(k.shape)} and values ${formatShape(v.shape)}${cached}: both must be ` +
+        '[batch, heads, new positions, headDim] with the cached batch, heads and headDim (selectRows or dispose to change the batch)',
+    );
   }
 }

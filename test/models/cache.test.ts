@@ -46,7 +46,12 @@ test('update returns the concatenation of everything written, across growth; get
     assert.deepEqual(cache.get(0), [k, v]);
   }
   assert.equal(cache.length, 14);
+  const before = cache.get(0)![0].toFlatArray();
   assert.throws(() => cache.update(0, randn([1, 3, 1, 4]), randn([1, 3, 1, 4])), ShapeError);
+  assert.throws(() => cache.update(0, randn([2, 3, 1, 4]), randn([2, 3, 2, 4])), ShapeError);
+  assert.throws(() => new KVCache().update(0, randn([2, 3, 1, 4]), randn([2, 3, 2, 4])), ShapeError);
+  assert.equal(cache.length, 14, 'a refused update leaves the layer as it was');
+  assert.deepEqual(cache.get(0)![0].toFlatArray(), before);
   cache.dispose();
   assert.equal(cache.length, 0);
   assert.equal(cache.get(0), null);
