@@ -46,11 +46,15 @@ export async function folderTask(dir: string): Promise<ModelTask> {
     const entry = getArchitecture(name);
     if (entry !== undefined) return entry.task;
   }
-  const family = config.model_type.replace(/_/g, '');
-  for (const task of ['causal-lm', 'seq2seq-lm', 'base'] as const) {
-    if (architectureNames(task).some((name) => name.toLowerCase().startsWith(family))) return task;
-  }
+  const task = (['causal-lm', 'seq2seq-lm', 'base'] as const).find((t) => familyHas(config.model_type, t));
+  if (task !== undefined) return task;
   throw new InputError(`${dir}: peftjs has no model class for ${config.architectures.join(', ') || config.model_type}; it knows ${architectureNames().join(', ')}`);
+}
+
+/** Whether peftjs registers a class of `task` for the family of `modelType` (gpt2 → GPT2LMHeadModel, ...). */
+export function familyHas(modelType: string, task: ModelTask): boolean {
+  const family = modelType.replace(/_/g, '');
+  return architectureNames(task).some((name) => name.toLowerCase().startsWith(family));
 }
 
 export async function openModel(dir: string, task: ModelTask, labels: LabelOptions = {}, warn: (m: string) => void = () => {}): Promise<PretrainedModel> {

@@ -4,10 +4,11 @@
 import { getPeftModel, configFromJson, type PeftModel } from '../../peft/index.js';
 import type { Json } from '../../peft/config/base.js';
 import { Generator, noGrad, randint, randn, tidy } from '../../tensor/index.js';
-import { architectureNames, type ModelInputs, type ModelTask } from '../../models/index.js';
+import type { ModelInputs, ModelTask } from '../../models/index.js';
+import { loadConfig } from '../../io/index.js';
 import { AdamW, parameterGroups } from '../../train/index.js';
 import { UsageError } from '../exit-codes.js';
-import { folderTask, openModel, peftTaskType } from '../model-folder.js';
+import { familyHas, folderTask, openModel, peftTaskType } from '../model-folder.js';
 
 export const BENCH_MODES = ['train', 'forward', 'generate'] as const;
 export type BenchMode = (typeof BENCH_MODES)[number];
@@ -82,8 +83,8 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 async function defaultTask(dir: string): Promise<BenchTask> {
   const task: ModelTask = await folderTask(dir);
   if (task !== 'base') return task;
-  const { model_type: family = '' } = (await openModel(dir, 'base')).config as ModelConfigFields;
-  const head = (['sequence-classification', 'image-classification'] as const).find((t) => architectureNames(t).some((n) => n.toLowerCase().startsWith(family.replace(/_/g, ''))));
+  const { model_type: modelType } = await loadConfig(dir);
+  const head = (['sequence-classification', 'image-classification'] as const).find((t) => familyHas(modelType, t));
   if (head === undefined) throw new UsageError(`${dir} holds a base model without a head peftjs can bench; pass --task`);
   return head;
 }
