@@ -5,7 +5,7 @@
 import {
   ExampleDataset, Trainer, getPeftModel, loadPretrained, manualSeed, memoryStats, type Batch, type Example, type IndexedBatches, type Module, type TrainableModel,
 } from '../../src/index.js';
-import { missingPlugin, type MethodContext, type MethodSpec } from './methods.js';
+import { missingPlugin, type MethodContext, type MethodSpec } from '../../src/quickstart/methods.js';
 
 export interface FinetuneSettings {
   batchSize: number;

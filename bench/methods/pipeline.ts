@@ -6,13 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native, type Example } from '../../src/index.js';
+import { native, type Example, type LogRecord, type TrainerState } from '../../src/index.js';
+import { loadCorpus, type SplitSizes } from '../../src/quickstart/corpus.js';
+import type { MethodSpec } from '../../src/quickstart/methods.js';
+import { pretrainEncoder, type PretrainResult, type PretrainSettings } from '../../src/quickstart/pretrain.js';
 import { emit, round } from '../lib/report.js';
 import { comparisonChart } from './chart.js';
-import { loadCorpus, type SplitSizes } from './corpus.js';
 import { finetuneMethod, type FinetuneData, type FinetuneSettings, type MethodResult } from './finetune.js';
-import type { MethodSpec } from './methods.js';
-import { pretrainEncoder, type PretrainResult, type PretrainSettings } from './pretrain.js';
 import { markdownTable } from './table.js';
 
 export interface BenchSettings {
@@ -20,7 +20,7 @@ export interface BenchSettings {
   /** Tokens per fine-tuning example; pretraining windows are longer by the prompt methods' virtual tokens. */
   seqLength: number;
   seed: number;
-  pretrain: Omit<PretrainSettings, 'log' | 'seed'>;
+  pretrain: Omit<PretrainSettings, 'callbacks' | 'seed'>;
   finetune: Omit<FinetuneSettings, 'padTokenId' | 'seed'>;
 }
 
@@ -96,10 +96,11 @@ export async function runPipeline({ settings, methods, outDir, isolate = true, e
   try {
     const checkpointDir = join(workDir, 'checkpoint');
     mkdirSync(checkpointDir);
-    const corpus = loadCorpus(settings.corpus, settings.seed);
+    const corpus = await loadCorpus(settings.corpus, settings.seed);
     log(`corpus: ${corpus.pretrain.length} mails to pretrain on, ${corpus.train.length} to fine-tune on, ${corpus.test.length} to test on`);
     const { tokenizer, ...pretrain } = await pretrainEncoder(checkpointDir, corpus.pretrain.map((m) => m.text), corpus.test.map((m) => m.text), {
-      ...settings.pretrain, seed: settings.seed, log,
+      ...settings.pretrain, seed: settings.seed,
+      callbacks: [{ onLog: (r: LogRecord, state: TrainerState) => log(`pretrain step ${r.step}/${state.maxSteps}: loss ${r.loss?.toFixed(3)}, ${r.tokensPerSecond?.toFixed(0)} tokens/s`) }],
     });
     record('methods_pretrain', { ...settings.pretrain.shape, ...pretrain, seconds: round(pretrain.seconds), threads: native.numThreads() });
     const encode = (mails: typeof corpus.train): Example[] =>

@@ -5,7 +5,7 @@
 // results.jsonl in --out (default bench/results/methods).
 import { join } from 'node:path';
 import { arg, hasFlag } from '../lib/report.js';
-import { selectMethods } from './methods.js';
+import { selectMethods } from '../../src/quickstart/methods.js';
 import { FULL, QUICK, runPipeline } from './pipeline.js';
 
 const names = (arg('methods') ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);

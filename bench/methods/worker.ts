@@ -1,7 +1,7 @@
 // One method in its own process: node --import tsx bench/methods/worker.ts <work folder> <method name>
 // Prints the method's result as one JSON line on stdout (the pipeline reads the last line).
 import { finetuneMethod } from './finetune.js';
-import { selectMethods } from './methods.js';
+import { selectMethods } from '../../src/quickstart/methods.js';
 import { readWorkerInput } from './pipeline.js';
 
 const [workDir, name] = process.argv.slice(2);

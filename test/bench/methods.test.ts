@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { METHODS, selectMethods } from '../../bench/methods/methods.js';
+import { METHODS, selectMethods } from '../../src/quickstart/methods.js';
 import { QUICK, runPipeline } from '../../bench/methods/pipeline.js';
-import { mailText } from '../../bench/methods/corpus.js';
+import { mailText } from '../../src/quickstart/corpus.js';
 
 test('mailText keeps the subject and body, drops headers, markup and quoted-printable escapes', () => {
   const raw = 'From: a@b\nSubject: Cheap\n pills\nX-Spam-Status: Yes\n\n<p>Buy&nbsp;now=\n!</p>\n--boundary42\nContent-Type: text/plain\n=41ll done';

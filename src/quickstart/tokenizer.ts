@@ -1,4 +1,4 @@
-// A small WordPiece tokenizer for the benchmark, built from the pretraining mails without any
+// A small WordPiece tokenizer for the quickstart's encoder, built from the pretraining mails without any
 // training algorithm: BERT's uncased normaliser and pre-tokeniser, and a vocabulary of the five
 // special tokens, every character seen at least MIN_CHAR_COUNT times (alone and as a "##"
 // continuation, so that any word of known characters still tokenises), then the most frequent
@@ -7,7 +7,7 @@
 // project's AutoTokenizer, so the checkpoint folder is a complete HF model folder.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoTokenizer, type PreTrainedTokenizer } from '../../src/index.js';
+import { AutoTokenizer, type PreTrainedTokenizer } from '../io/index.js';
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 const MIN_CHAR_COUNT = 5;

@@ -3,10 +3,11 @@
 // decoder tied to the word embeddings plus its own bias). The head runs on the masked positions
 // only (15% of the tokens): the vocabulary projection is the costliest matmul of the model, and
 // the other positions take no loss. Masking follows HF's DataCollatorForLanguageModeling.
-import {
-  BertModel, Embedding, LayerNorm, Linear, Module, Parameter, crossEntropy, getActivation, init, linear, noGrad, tensor,
-  type Activation, type Batch, type BertConfig, type ModelOutput, type Tensor,
-} from '../../src/index.js';
+import type { BertConfig } from '../io/index.js';
+import { BertModel, type ModelOutput } from '../models/index.js';
+import { Embedding, LayerNorm, Linear, Module, Parameter, getActivation, init, type Activation } from '../nn/index.js';
+import { crossEntropy, linear, noGrad, tensor, type Tensor } from '../tensor/index.js';
+import type { Batch } from '../train/index.js';
 
 export class BertPredictionHeadTransform extends Module {
   dense: Linear;
