@@ -1,0 +1,221 @@
+// The adapters a server knows: named folders (--adapter name=path), folders discovered lazily
+// under --adapter-dir, and those added at run time (POST /v1/load_lora_adapter). An adapter is
+// read on first use and kept in memory while requests use it; cold ones are evicted least
+// recently used first when the resident adapters exceed --max-adapter-mb, and read again when
+// asked for. Adapters of one method share one PeftModel (rows routed by adapterNames); each
+// method gets its own module tree over the same base weights (cloneModule with shared tensors),
+// so an IA3 row and a LoRA row run in the same step without touching each other's layers.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { cloneModule } from '../nn/index.js';
+import type { PretrainedModel } from '../models/index.js';
+import { PeftModel } from '../peft/peft-model.js';
+import { readAdapterConfig } from '../peft/files.js';
+import { configFromJson } from '../peft/config/make-config.js';
+import { isPromptLearning } from '../peft/prompt/method.js';
+import { PeftError } from '../tensor/index.js';
+import { ServeError } from './errors.js';
+import type { Runner } from './engine.js';
+
+/** What a request runs through: the adapter's model tree, its internal name and content hash. */
+export interface ResolvedModel {
+  runner: Runner;
+  routed: boolean;
+  /** The adapter's name inside its PeftModel (null for the base). */
+  internal: string | null;
+  hash: string;
+}
+
+interface Resident {
+  internal: string;
+  tree: PeftModel;
+  hash: string;
+  bytes: number;
+  pins: number;
+  lastUsed: number;
+}
+
+/** Methods whose loading writes into the base weights: they would change every other row's model. */
+const UNSERVABLE = new Set(['BITFIT']);
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface RegistryOptions {
+  adapters: ReadonlyMap<string, string>;
+  adapterDirs: readonly string[];
+  maxAdapterBytes: number;
+}
+
+export class AdapterRegistry {
+  private readonly explicit = new Map<string, string>();
+  private readonly removed = new Set<string>();
+  private readonly roots: string[];
+  private readonly resident = new Map<string, Resident>();
+  private readonly loading = new Map<string, Promise<Resident>>();
+  private readonly trees = new Map<string, PeftModel>();
+  private nextInternal = 1;
+  private clock = 0;
+  loads = 0;
+  evictions = 0;
+
+  constructor(private readonly base: PretrainedModel, private readonly options: RegistryOptions) {
+    this.roots = [...options.adapterDirs, ...options.adapters.values()].map((p) => realpathSync(resolve(p)));
+    for (const [name, path] of options.adapters) this.explicit.set(checkName(name), resolve(path));
+  }
+
+  /** Every registered adapter name: the named ones and the folders under --adapter-dir. */
+  names(): string[] {
+    const found = new Set(this.explicit.keys());
+    for (const dir of this.options.adapterDirs) {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory() && NAME.test(entry.name) && existsSync(join(dir, entry.name, 'adapter_config.json'))) found.add(entry.name);
+      }
+    }
+    for (const name of this.removed) found.delete(name);
+    return [...found].sort();
+  }
+
+  /** The folder of adapter `name`, or null when no such adapter is registered. */
+  pathOf(name: string): string | null {
+    if (!NAME.test(name) || name.includes('..') || this.removed.has(name)) return null;
+    const named = this.explicit.get(name);
+    if (named !== undefined) return named;
+    for (const dir of this.options.adapterDirs) {
+      const folder = join(dir, name);
+      if (existsSync(join(folder, 'adapter_config.json'))) return folder;
+    }
+    return null;
+  }
+
+  get residentCount(): number {
+    return this.resident.size;
+  }
+
+  get residentBytes(): number {
+    return [...this.resident.values()].reduce((s, r) => s + r.bytes, 0);
+  }
+
+  /** Loads adapter `name` if needed and pins it until release(); throws ServeError 404/400. */
+  async acquire(name: string): Promise<ResolvedModel> {
+    const path = this.pathOf(name);
+    if (path === null) throw new ServeError(404, `the model '${name}' does not exist; models here: ${this.names().join(', ') || '(no adapters)'} and the base`, 'model', 'model_not_found');
+    let entry = this.resident.get(name);
+    if (entry === undefined) {
+      let pending = this.loading.get(name);
+      if (pending === undefined) {
+        pending = this.load(name, path).finally(() => this.loading.delete(name));
+        this.loading.set(name, pending);
+      }
+      entry = await pending;
+    }
+    entry.pins++;
+    entry.lastUsed = ++this.clock;
+    return { runner: entry.tree, routed: true, internal: entry.internal, hash: entry.hash };
+  }
+
+  release(name: string): void {
+    const entry = this.resident.get(name);
+    if (entry === undefined) return;
+    entry.pins--;
+    if (this.removed.has(name) && entry.pins === 0) this.evict(name, entry);
+    else this.evictCold();
+  }
+
+  /** POST /v1/load_lora_adapter: registers `path` (under a root given at start) as `name` and reads it now. */
+  async add(name: string, path: string): Promise<void> {
+    checkName(name);
+    if (this.pathOf(name) !== null) throw new ServeError(400, `an adapter named '${name}' is already registered; unload it first or pick another name`, 'lora_name');
+    const folder = this.underRoots(path);
+    this.explicit.set(name, folder);
+    this.removed.delete(name);
+    try {
+      await this.acquire(name);
+      this.release(name);
+    } catch (error) {
+      this.explicit.delete(name);
+      throw error;
+    }
+  }
+
+  /** POST /v1/unload_lora_adapter: forgets `name` (freed once no request uses it). */
+  remove(name: string): void {
+    if (this.pathOf(name) === null) throw new ServeError(404, `no adapter named '${name}' is registered; models here: ${this.names().join(', ') || '(no adapters)'}`, 'lora_name', 'model_not_found');
+    this.explicit.delete(name);
+    this.removed.add(name);
+    const entry = this.resident.get(name);
+    if (entry !== undefined && entry.pins === 0) this.evict(name, entry);
+  }
+
+  private underRoots(path: string): string {
+    if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) throw new ServeError(400, 'lora_path must be a folder path', 'lora_path');
+    const full = resolve(path);
+    const real = existsSync(full) ? realpathSync(full) : null;
+    const inside = (root: string) => real !== null && (real === root || (!relative(root, real).startsWith('..') && !isAbsolute(relative(root, real))));
+    if (real === null || !this.roots.some(inside)) {
+      throw new ServeError(400, `lora_path '${path}' is not a folder under the adapter roots given at start (${this.roots.join(', ') || 'none: start with --adapter-dir'})`, 'lora_path');
+    }
+    if (!statSync(real).isDirectory() || !existsSync(join(real, 'adapter_config.json'))) throw new ServeError(400, `lora_path '${path}' holds no adapter_config.json`, 'lora_path');
+    return real;
+  }
+
+  private async load(name: string, path: string): Promise<Resident> {
+    const [configBytes, weightBytes] = await Promise.all([readFile(join(path, 'adapter_config.json')), readFile(join(path, 'adapter_model.safetensors')).catch(() => null)]);
+    if (weightBytes === null) throw new ServeError(400, `adapter '${name}' has no adapter_model.safetensors in ${path}`, 'model');
+    const hash = createHash('sha256').update(configBytes).update(weightBytes).digest('hex');
+    const peftType = await this.methodOf(name, path);
+    const internal = `a${this.nextInternal++}`;
+    let tree = this.trees.get(peftType);
+    try {
+      if (tree === undefined) {
+        tree = await PeftModel.fromPretrained(cloneModule(this.base, { shareTensors: true }), path, { adapterName: internal });
+        this.trees.set(peftType, tree);
+      } else {
+        await tree.loadAdapter(path, internal);
+      }
+    } catch (error) {
+      if (error instanceof PeftError) throw new ServeError(400, `adapter '${name}' does not fit this base model: ${error.message}`, 'model', 'adapter_mismatch');
+      throw error;
+    }
+    tree.eval();
+    this.loads++;
+    const entry: Resident = { internal, tree, hash, bytes: weightBytes.length, pins: 0, lastUsed: ++this.clock };
+    this.resident.set(name, entry);
+    this.evictCold(name);
+    return entry;
+  }
+
+  private async methodOf(name: string, path: string): Promise<string> {
+    try {
+      const { method } = configFromJson(await readAdapterConfig(path), `${path}${sep}adapter_config.json`);
+      if (UNSERVABLE.has(method.peftType)) throw new ServeError(400, `adapter '${name}' is ${method.peftType}, which changes the base weights themselves; merge it into a model folder and serve that`, 'model');
+      if (isPromptLearning(method)) throw new ServeError(400, `adapter '${name}' is ${method.peftType}: prompt-learning adapters are not served yet`, 'model', 'unsupported_adapter');
+      return method.peftType;
+    } catch (error) {
+      if (error instanceof PeftError) throw new ServeError(400, `adapter '${name}': ${error.message}`, 'model');
+      throw error;
+    }
+  }
+
+  /** Evicts unpinned adapters, least recently used first, until the resident ones fit the budget. */
+  private evictCold(keep?: string): void {
+    const cold = [...this.resident].filter(([n, r]) => r.pins === 0 && n !== keep).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [name, entry] of cold) {
+      if (this.residentBytes <= this.options.maxAdapterBytes) return;
+      this.evict(name, entry);
+    }
+  }
+
+  private evict(name: string, entry: Resident): void {
+    entry.tree.deleteAdapter(entry.internal);
+    this.resident.delete(name);
+    this.evictions++;
+  }
+}
+
+function checkName(name: string): string {
+  if (typeof name !== 'string' || !NAME.test(name) || name.includes('..')) {
+    throw new ServeError(400, `adapter name ${JSON.stringify(name)} is not valid: use letters, digits, '.', '_' and '-' (no '..', no '/'), at most 128 characters`, 'lora_name');
+  }
+  return name;
+}

@@ -1,0 +1,61 @@
+// One request inside the engine: its tokens (prompt, then output), its place in the paged cache,
+// its sampler, and where its results go.
+import type { SamplingParams } from './sampling-params.js';
+import type { Sampler, TokenLogprob } from './sampler.js';
+import type { TextStream } from './text-stream.js';
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+/** What the engine tells whoever submitted a request. */
+export interface SequenceSink {
+  /** New output: token ids, the text they complete (held back while it may begin a stop string), logprobs. */
+  onOutput(tokens: number[], text: string, logprobs: TokenLogprob[]): void;
+  onFinish(reason: FinishReason): void;
+}
+
+export type SequenceState = 'waiting' | 'running' | 'finished';
+
+export class Sequence {
+  state: SequenceState = 'waiting';
+  /** Prompt followed by every token produced so far. */
+  readonly tokens: number[];
+  /** Positions whose keys and values are in `blocks` (the rest are computed by later steps). */
+  computed = 0;
+  /** Block table: block i holds positions [i·blockSize, (i+1)·blockSize). */
+  blocks: number[] = [];
+  /** Prefix-cache hash of each full block, in order (a chain over tokens and the adapter). */
+  blockHashes: string[] = [];
+  /** Preempted sequences restart their prefill; counted for /metrics. */
+  preemptions = 0;
+  cancelled = false;
+  readonly arrival: number;
+  firstTokenAt: number | null = null;
+  lastTokenAt: number | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly adapter: string | null,
+    /** The adapter's content hash ('' for the base): part of every prefix-cache key. */
+    readonly adapterHash: string,
+    prompt: readonly number[],
+    readonly params: SamplingParams,
+    readonly sampler: Sampler,
+    readonly text: TextStream,
+    readonly sink: SequenceSink,
+  ) {
+    this.tokens = [...prompt];
+    this.promptLength = prompt.length;
+    this.arrival = performance.now();
+  }
+
+  readonly promptLength: number;
+
+  get outputLength(): number {
+    return this.tokens.length - this.promptLength;
+  }
+
+  /** Positions still to compute before the next token can be sampled. */
+  get pending(): number {
+    return this.tokens.length - this.computed;
+  }
+}

@@ -1,0 +1,92 @@
+// One served model: the base, its tokenizer, the adapter registry and the engine, and what a
+// request needs from them (its model resolved to a runner, its limits checked, its adapter pinned
+// for as long as it runs).
+import { basename } from 'node:path';
+import { AutoModelForCausalLM, type PretrainedModel } from '../models/index.js';
+import { AutoTokenizer, type PreTrainedTokenizer } from '../io/tokenizer/index.js';
+import type { DType } from '../tensor/index.js';
+import { AdapterRegistry } from './adapter-registry.js';
+import { Engine, type EngineRequest } from './engine.js';
+import { ServeError } from './errors.js';
+import { probeLayout } from './layout.js';
+import type { SamplingParams } from './sampling-params.js';
+import type { Sequence, SequenceSink } from './sequence.js';
+
+export interface ServiceOptions {
+  model: string;
+  /** The base model's name in the API (default: the folder's name). */
+  servedModelName?: string;
+  dtype?: DType;
+  adapters?: ReadonlyMap<string, string>;
+  adapterDirs?: readonly string[];
+  maxAdapterMb?: number;
+  kvCacheMb?: number;
+  blockSize?: number;
+  maxNumSeqs?: number;
+  maxQueue?: number;
+  prefillChunk?: number;
+  /** Token ids that end a sequence (default: the tokenizer's and the config's eos). */
+  eosTokenIds?: readonly number[];
+}
+
+export class Service {
+  readonly contextLength: number;
+
+  constructor(
+    readonly base: PretrainedModel,
+    readonly tokenizer: PreTrainedTokenizer | null,
+    readonly registry: AdapterRegistry,
+    readonly engine: Engine,
+    readonly modelName: string,
+  ) {
+    const config = base.config as { n_positions?: number; max_position_embeddings?: number };
+    this.contextLength = config.max_position_embeddings ?? config.n_positions ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  static async open(o: ServiceOptions): Promise<Service> {
+    const base = await AutoModelForCausalLM.fromPretrained(o.model, { dtype: o.dtype ?? 'float32', logger: { warn: () => {} } });
+    base.eval();
+    const tokenizer = await AutoTokenizer.fromPretrained(o.model).catch(() => null);
+    const registry = new AdapterRegistry(base, {
+      adapters: o.adapters ?? new Map(),
+      adapterDirs: o.adapterDirs ?? [],
+      maxAdapterBytes: (o.maxAdapterMb ?? 1024) * 2 ** 20,
+    });
+    const configEos = (base.config as { eos_token_id?: number | number[] | null }).eos_token_id;
+    const eos = o.eosTokenIds ?? [...new Set([...(configEos === null || configEos === undefined ? [] : [configEos].flat()), ...(tokenizer?.eosTokenId != null ? [tokenizer.eosTokenId] : [])])];
+    const engine = new Engine(probeLayout(base), tokenizer, {
+      blockSize: o.blockSize ?? 16,
+      kvCacheBytes: (o.kvCacheMb ?? 256) * 2 ** 20,
+      maxNumSeqs: o.maxNumSeqs ?? 64,
+      maxQueue: o.maxQueue ?? 1024,
+      prefillChunk: o.prefillChunk ?? 256,
+      eosTokenIds: eos,
+    });
+    engine.onRelease = (request) => {
+      if (request.adapter !== null) registry.release(request.model);
+    };
+    return new Service(base, tokenizer, registry, engine, o.servedModelName ?? basename(o.model));
+  }
+
+  /** Checks the request against the context, pins its adapter and queues it. */
+  async submit(model: string, prompt: readonly number[], params: SamplingParams, sink: SequenceSink): Promise<Sequence> {
+    if (prompt.length === 0) throw new ServeError(400, 'the prompt is empty; give at least one token', 'prompt');
+    const vocab = (this.base.config as { vocab_size?: number }).vocab_size ?? Infinity;
+    const bad = prompt.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+    if (bad >= 0) throw new ServeError(400, `prompt token ${prompt[bad]} at position ${bad} is outside the vocabulary [0, ${vocab})`, 'prompt');
+    if (prompt.length + params.maxTokens > this.contextLength) {
+      throw new ServeError(400, `this model's context is ${this.contextLength} tokens, but the prompt has ${prompt.length} and max_tokens is ${params.maxTokens} (${prompt.length + params.maxTokens} in all); shorten the prompt or lower max_tokens`, 'max_tokens', 'context_length_exceeded');
+    }
+    const request: EngineRequest = { prompt, params, model, adapter: null, adapterHash: '', runner: this.base, routed: false };
+    if (model !== this.modelName) {
+      const resolved = await this.registry.acquire(model);
+      Object.assign(request, { adapter: resolved.internal, adapterHash: resolved.hash, runner: resolved.runner, routed: resolved.routed });
+    }
+    try {
+      return this.engine.submit(request, sink);
+    } catch (error) {
+      if (request.adapter !== null) this.registry.release(model);
+      throw error;
+    }
+  }
+}
