@@ -12,6 +12,7 @@ export { findTargets, matchesModule, layerIndex } from './target.js';
 export { adapterStateDict, loadAdapterStateDict, SAVED_PREFIX } from './state-dict.js';
 export { CONFIG_FILE as ADAPTER_CONFIG_FILE, WEIGHTS_FILE as ADAPTER_WEIGHTS_FILE } from './files.js';
 export { withAdapterNames } from './mixed-batch.js';
+export { MultiAdapterModel, forwardAdapters, type AdapterBatch } from './concurrent/index.js';
 export { combineTensors, magnitudePrune, randomPrune, type Combination, type CombineOptions, type MajoritySignMethod } from './merge-utils.js';
 export { PeftConfigError, TargetModulesError, AdapterNameError, AdapterWeightsError } from './errors.js';
 export * from './tuners/lora/index.js';

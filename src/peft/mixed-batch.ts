@@ -1,11 +1,25 @@
 // Mixed-adapter batches: one adapter name per batch row (null for the base model), set for the
 // length of one forward so that every tuner layer routes each row through its own adapter.
-import { tensor, type Tensor } from '../tensor/index.js';
+import { tensor, withGenerator, type Generator, type Tensor } from '../tensor/index.js';
 
 /** Rows of the batch that share an adapter: `rows` is an int32 index tensor into dim 0. */
 export interface RowGroup {
   adapter: string | null;
   rows: Tensor;
+  /**
+   * The group's own sequence length when the batch pads its rows further (concurrent training joins
+   * batches of different lengths): its adapter then acts on these positions only, as it would on
+   * the group's batch alone (a dropout mask depends on the element's place in the tensor).
+   */
+  length?: number;
+}
+
+/** Per-adapter options of a mixed batch (concurrent training). */
+export interface RoutingOptions {
+  /** Each adapter's random stream (see RowRouting.generators). */
+  generators?: ReadonlyMap<string, Generator>;
+  /** Each adapter's own sequence length (see RowGroup.length). */
+  lengths?: ReadonlyMap<string, number>;
 }
 
 /** The row groups of a mixed batch, and the permutation that puts group-ordered rows back in batch order. */
@@ -13,6 +27,12 @@ export interface RowRouting {
   groups: RowGroup[];
   /** Row i of the batch is row `restore[i]` of the groups' outputs concatenated in group order. */
   restore: Tensor;
+  /**
+   * Random streams by adapter (concurrent training: each job's dropout draws from its own
+   * generator, so it sees the masks it would see training alone); adapters without one draw from
+   * the default generator.
+   */
+  generators?: ReadonlyMap<string, Generator>;
 }
 
 let current: RowRouting | null = null;
@@ -27,20 +47,29 @@ export function currentRouting(): RowRouting | null {
   return current;
 }
 
+/** Runs `fn` (a group's adapter computation) drawing random numbers from the adapter's own stream, if the routing gives one. */
+export function withAdapterRandom<T>(routing: RowRouting, adapter: string | null, fn: () => T): T {
+  const generator = adapter === null ? undefined : routing.generators?.get(adapter);
+  return generator === undefined ? fn() : withGenerator(generator, fn);
+}
+
 /** Runs `fn` with rows grouped by `adapterNames` (one entry per row). */
-export function withAdapterNames<T>(adapterNames: readonly (string | null)[], fn: () => T): T {
+export function withAdapterNames<T>(adapterNames: readonly (string | null)[], fn: () => T, { generators, lengths }: RoutingOptions = {}): T {
   const byName = new Map<string | null, number[]>();
   adapterNames.forEach((name, row) => {
     const rows = byName.get(name) ?? [];
     rows.push(row);
     byName.set(name, rows);
   });
-  const groups = [...byName].map(([adapter, rows]) => ({ adapter, rows: tensor(rows, [rows.length], 'int32') }));
+  const groups = [...byName].map(([adapter, rows]): RowGroup => {
+    const length = adapter === null ? undefined : lengths?.get(adapter);
+    return { adapter, rows: tensor(rows, [rows.length], 'int32'), ...(length === undefined ? {} : { length }) };
+  });
   const order = [...byName.values()].flat();
   const restore = new Array<number>(order.length);
   order.forEach((row, i) => (restore[row] = i));
   const previous = current;
-  current = { groups, restore: tensor(restore, [restore.length], 'int32') };
+  current = { groups, restore: tensor(restore, [restore.length], 'int32'), generators };
   // The row indices are not disposed here: a graph built in `fn` may need them in backward; the
   // enclosing tidy() scope frees them with the rest.
   try {

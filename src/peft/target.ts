@@ -32,13 +32,14 @@ export function layerIndex(path: string, layersPattern: string | string[] | null
   return null;
 }
 
-function isLinear(m: Module): boolean {
-  return m instanceof Linear || m instanceof Conv1D || (m instanceof TunerLayer && isLinear(m.base_layer));
+/** A Linear or Conv1D, or an adapter layer around one (another method's, when methods share a base). */
+export function isLinearLayer(m: Module): boolean {
+  return m instanceof Linear || m instanceof Conv1D || (m instanceof TunerLayer && isLinearLayer(m.base_layer));
 }
 
 /** HF's 'all-linear': every linear layer except the output heads. */
 function allLinear(model: Module, outputHeads: readonly string[]): string[] {
-  return [...adaptableModules(model)].filter(([p, m]) => p !== '' && isLinear(m) && !outputHeads.some((h) => p === h || p.endsWith(`.${h}`))).map(([p]) => p);
+  return [...adaptableModules(model)].filter(([p, m]) => p !== '' && isLinearLayer(m) && !outputHeads.some((h) => p === h || p.endsWith(`.${h}`))).map(([p]) => p);
 }
 
 /**
@@ -63,7 +64,7 @@ export function findTargets(model: Module, t: Targeting, outputHeads: readonly s
     out.push(path);
   }
   if (out.length === 0) {
-    const names = [...new Set([...adaptableModules(model)].filter(([p, m]) => p !== '' && isLinear(m)).map(([p]) => p.split('.').pop()!))];
+    const names = [...new Set([...adaptableModules(model)].filter(([p, m]) => p !== '' && isLinearLayer(m)).map(([p]) => p.split('.').pop()!))];
     throw new TargetModulesError(
       `target_modules ${JSON.stringify(t.targetModules)} matched no module` +
         (t.layersToTransform ? ` in layers ${JSON.stringify(t.layersToTransform)}` : '') +

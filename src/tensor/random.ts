@@ -91,6 +91,22 @@ function rotl(x: number, k: number): number {
 /** The default generator (seeded 0 until manualSeed is called). */
 export const defaultGenerator = new Generator(0);
 
+/**
+ * Runs `fn` with the default generator drawing from `generator`'s stream (dropout and the random
+ * functions use the default one): `generator` advances by what `fn` drew, the default one is left
+ * as it was. Several streams can thus be interleaved (concurrent training jobs, one each).
+ */
+export function withGenerator<T>(generator: Generator, fn: () => T): T {
+  const outer = defaultGenerator.getState();
+  defaultGenerator.setState(generator.getState());
+  try {
+    return fn();
+  } finally {
+    generator.setState(defaultGenerator.getState());
+    defaultGenerator.setState(outer);
+  }
+}
+
 /** Seeds the default generator. */
 export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);

@@ -4,6 +4,9 @@ export { LRScheduler, scheduleFactor, SCHEDULES, type ScheduleName, type Schedul
 export { clipGradNorm } from './clip.js';
 export { enableGradientCheckpointing, castFrozenParameters } from './memory.js';
 export { Trainer, type TrainerOptions, type TrainOptions, type TrainResult } from './trainer.js';
+export { TrainingJob, type TrainingJobOptions } from './job.js';
+export { MultiTrainer, type JobSpec, type JobResult, type JobStatus, type MultiTrainerOptions, type MultiTrainOptions } from './concurrent/multi-trainer.js';
+export { AdapterJobModel } from './concurrent/job-model.js';
 export { resolveArguments, type TrainingArguments } from './arguments.js';
 export { EarlyStopping, type EarlyStoppingOptions, type TrainerCallback, type TrainerControl, type TrainerState, type LogRecord } from './callbacks.js';
 export { evaluateModel, type TrainableModel } from './evaluate.js';

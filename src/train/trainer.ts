@@ -1,248 +1,78 @@
 // The Trainer: the training loop around a model with a loss (a PeftModel, or any module whose
 // forward(batch) returns { loss, logits }). Gradient accumulation, clipping, schedules, seeded
 // shuffling, logging, evaluation, early stopping, callbacks, and checkpoints that resume to the
-// same bits as a run that was never interrupted.
-import { defaultGenerator, manualSeed, tidy, type Tensor } from '../tensor/index.js';
-import { resolveArguments, type ResolvedArguments, type TrainingArguments } from './arguments.js';
-import { batchCount, epochBatches, type Batch, type BatchSource } from './batches.js';
-import { EarlyStopping, type LogRecord, type TrainerCallback, type TrainerControl, type TrainerState } from './callbacks.js';
-import { latestCheckpoint, readCheckpoint, rotateCheckpoints, writeCheckpoint } from './checkpoints.js';
-import { clipGradNorm } from './clip.js';
-import { CheckpointError, NonFiniteLossError, TrainingArgumentError } from './errors.js';
-import { evaluateModel, type TrainableModel } from './evaluate.js';
-import { castFrozenParameters, enableGradientCheckpointing } from './memory.js';
-import { AdamW, SGD, parameterGroups, type Optimizer } from './optim/index.js';
-import { LRScheduler, type SchedulerState } from './schedule.js';
+// same bits as a run that was never interrupted: all of it is the TrainingJob's (job.ts); the
+// Trainer runs each batch's forward and backward.
+import { tidy } from '../tensor/index.js';
+import type { ResolvedArguments } from './arguments.js';
+import type { Batch, BatchSource } from './batches.js';
+import type { TrainerState } from './callbacks.js';
+import { TrainingArgumentError } from './errors.js';
+import type { TrainableModel } from './evaluate.js';
+import { TrainingJob, type TrainingJobOptions, type TrainResult } from './job.js';
+import type { Optimizer } from './optim/index.js';
+import type { LRScheduler } from './schedule.js';
 
-export interface TrainerOptions {
-  model: TrainableModel;
-  trainDataset: BatchSource<Batch>;
-  evalDataset?: BatchSource<Batch>;
-  args?: TrainingArguments;
-  callbacks?: TrainerCallback[];
-  /** Replaces the optimizer the arguments describe. */
-  optimizer?: Optimizer;
-}
+export type TrainerOptions = TrainingJobOptions;
+export type { TrainResult } from './job.js';
 
 export interface TrainOptions {
   /** A checkpoint folder to continue from, or true for the newest one in outputDir. */
   resumeFromCheckpoint?: string | true;
 }
 
-export interface TrainResult {
-  globalStep: number;
-  /** Mean loss over every optimizer step of this call. */
-  trainLoss: number;
-  /** The newest checkpoint written, if any. */
-  lastCheckpoint: string | null;
-}
-
-/** One train() call's running sums: the accumulating batches' losses and the logging window. */
-interface RunProgress {
-  micro: number[];
-  tokens: number;
-  lossSum: number;
-  steps: number;
-  window: { loss: number; steps: number; tokens: number; gradNorm: number; start: number };
-}
-
-function newWindow(): RunProgress['window'] {
-  return { loss: 0, steps: 0, tokens: 0, gradNorm: NaN, start: performance.now() };
-}
-
-/** Where the run is in its data: the epoch, and the batches of it already consumed. */
-interface Position {
-  epoch: number;
-  index: number;
-}
-
 export class Trainer {
-  readonly args: ResolvedArguments;
-  readonly model: TrainableModel;
-  readonly optimizer: Optimizer;
-  readonly scheduler: LRScheduler;
-  readonly state: TrainerState;
-  private readonly callbacks: TrainerCallback[];
-  private readonly trainable: Tensor[];
-  private readonly batchesPerEpoch: number | undefined;
-  private position: Position = { epoch: 0, index: 0 };
-  private lastCheckpoint: string | null = null;
+  private readonly job: TrainingJob;
 
-  constructor(private readonly options: TrainerOptions) {
-    const args = (this.args = resolveArguments(options.args ?? {}, options.evalDataset !== undefined));
-    this.model = options.model;
-    if (args.frozenDtype !== undefined) castFrozenParameters(this.model, args.frozenDtype);
-    if (args.gradientCheckpointing) enableGradientCheckpointing(this.model);
-    this.trainable = this.model.parameters().filter((p) => p.requiresGrad);
-    this.optimizer = options.optimizer ?? this.buildOptimizer();
-    this.batchesPerEpoch = batchCount(options.trainDataset);
-    if (this.batchesPerEpoch === 0) throw new TrainingArgumentError('the training data has no batch');
-    const maxSteps = args.maxSteps ?? (this.batchesPerEpoch === undefined ? undefined : Math.ceil(this.batchesPerEpoch / args.gradientAccumulationSteps) * args.epochs);
-    if (maxSteps === undefined) throw new TrainingArgumentError('the training data has no length (an iterable); set maxSteps');
-    const warmupSteps = args.warmupSteps ?? Math.ceil(args.warmupRatio * maxSteps);
-    this.scheduler = new LRScheduler(this.optimizer, args.lrScheduler, { warmupSteps, totalSteps: maxSteps });
-    this.state = { globalStep: 0, epoch: 0, maxSteps, logHistory: [] };
-    this.callbacks = [...(options.callbacks ?? []), ...(args.earlyStopping ? [new EarlyStopping(args.earlyStopping)] : [])];
+  constructor(options: TrainerOptions) {
+    this.job = new TrainingJob(options);
   }
 
-  private buildOptimizer(): Optimizer {
-    const { lr, weightDecay, loraplusLrRatio, loraplusLrEmbedding } = this.args;
-    const groups = parameterGroups(this.model, { lr, weightDecay, loraplusLrRatio, loraplusLrEmbedding });
-    return this.args.optimizer === 'sgd'
-      ? new SGD(groups, { lr, momentum: this.args.momentum, nesterov: this.args.nesterov })
-      : new AdamW(groups, { lr, betas: this.args.adamBetas, eps: this.args.adamEpsilon });
+  get args(): ResolvedArguments {
+    return this.job.args;
+  }
+
+  get model(): TrainableModel {
+    return this.job.model;
+  }
+
+  get optimizer(): Optimizer {
+    return this.job.optimizer;
+  }
+
+  get scheduler(): LRScheduler {
+    return this.job.scheduler;
+  }
+
+  get state(): TrainerState {
+    return this.job.state;
   }
 
   /** Trains to maxSteps (or until a callback stops the run). */
   async train({ resumeFromCheckpoint }: TrainOptions = {}): Promise<TrainResult> {
-    const { args, state } = this;
-    manualSeed(args.seed);
-    if (resumeFromCheckpoint !== undefined) await this.resume(resumeFromCheckpoint);
-    const control: TrainerControl = { shouldStop: false };
-    const run: RunProgress = { micro: [], tokens: 0, lossSum: 0, steps: 0, window: newWindow() };
-    this.model.train();
-    await this.emit('onTrainBegin', [], control);
-    const epochs = args.maxSteps !== undefined ? Infinity : args.epochs;
-    let finished = state.globalStep >= state.maxSteps;
-    while (!finished) {
-      const { epoch } = this.position;
-      for await (const [index, batch] of epochBatches(this.options.trainDataset, epoch, this.position.index, args)) {
-        run.micro.push(this.microStep(batch, args.gradientAccumulationSteps));
-        run.tokens += (batch.inputIds ?? batch.labels)?.size ?? 0;
-        this.position = { epoch, index: index + 1 };
-        if (run.micro.length === args.gradientAccumulationSteps && (finished = await this.completeStep(run, control))) break;
-      }
-      if (finished) break;
-      // As HF: the last batches of an epoch make a step even when fewer than the accumulation count.
-      if (run.micro.length > 0 && (await this.completeStep(run, control))) break;
-      if (args.evalStrategy === 'epoch') await this.evaluateAndReport(control);
-      this.position = { epoch: epoch + 1, index: 0 };
-      finished = this.position.epoch >= epochs || control.shouldStop;
+    const { job } = this;
+    await job.begin(resumeFromCheckpoint);
+    for (let batch = await job.nextBatch(); batch !== null; batch = await job.nextBatch()) {
+      await job.recordBatch(job.withRandom(() => this.microStep(batch!)), batch);
     }
-    if (args.saveSteps !== undefined && this.lastCheckpoint !== this.checkpointPath()) await this.save(control);
-    await this.emit('onTrainEnd', [], control);
-    return { globalStep: state.globalStep, trainLoss: run.lossSum / Math.max(1, run.steps), lastCheckpoint: this.lastCheckpoint };
-  }
-
-  /** The optimizer step after the accumulated batches, then logging, evaluation and saving; true when the run ends. */
-  private async completeStep(run: RunProgress, control: TrainerControl): Promise<boolean> {
-    const { args, state } = this;
-    const gradNorm = this.optimizerStep();
-    const loss = run.micro.reduce((s, l) => s + l, 0) / run.micro.length;
-    run.micro = [];
-    state.globalStep++;
-    state.epoch = this.position.epoch + (this.batchesPerEpoch === undefined ? 0 : this.position.index / this.batchesPerEpoch);
-    run.lossSum += loss;
-    run.steps++;
-    const w = run.window;
-    w.loss += loss;
-    w.steps++;
-    w.tokens += run.tokens;
-    w.gradNorm = gradNorm;
-    run.tokens = 0;
-    await this.emit('onStep', [], control);
-    const done = state.globalStep >= state.maxSteps;
-    if (state.globalStep % args.loggingSteps === 0 || done) {
-      const seconds = (performance.now() - w.start) / 1000;
-      const record: LogRecord = {
-        step: state.globalStep, epoch: state.epoch, loss: w.loss / w.steps, learningRate: this.optimizer.paramGroups[0]!.lr,
-        ...(args.maxGradNorm > 0 ? { gradNorm: w.gradNorm } : {}), tokensPerSecond: w.tokens / seconds,
-      };
-      state.logHistory.push(record);
-      await this.emit('onLog', [record], control);
-      run.window = newWindow();
-    }
-    if (args.evalStrategy === 'steps' && state.globalStep % args.evalSteps! === 0) await this.evaluateAndReport(control);
-    if (done || control.shouldStop) return true;
-    if (args.saveSteps !== undefined && state.globalStep % args.saveSteps === 0) await this.save(control);
-    return false;
+    return job.finish();
   }
 
   /** Forward and backward of one batch (loss scaled for accumulation); returns the unscaled loss. */
-  private microStep(batch: Batch, accumulation: number): number {
+  private microStep(batch: Batch): number {
+    const accumulation = this.job.args.gradientAccumulationSteps;
     return tidy(() => {
-      const out = this.model.forward(batch);
+      const out = this.job.model.forward(batch);
       if (out.loss === undefined) throw new TrainingArgumentError('the model returned no loss: training batches need labels');
       const loss = out.loss.item();
-      if (!Number.isFinite(loss)) this.stopNonFinite('loss', loss);
+      this.job.checkLoss(loss);
       (accumulation > 1 ? out.loss.div(accumulation) : out.loss).backward();
       return loss;
     });
   }
 
-  /** Clipping, the optimizer and the schedule; returns the gradients' norm before clipping (NaN when off). */
-  private optimizerStep(): number {
-    let gradNorm = NaN;
-    if (this.args.maxGradNorm > 0) {
-      gradNorm = clipGradNorm(this.trainable, this.args.maxGradNorm);
-      if (!Number.isFinite(gradNorm)) this.stopNonFinite('gradient norm', gradNorm);
-    }
-    this.optimizer.step();
-    this.scheduler.step();
-    // Methods that adapt while training (AdaLoRA's rank allocation) need the gradients: before zeroGrad.
-    (this.model as { afterOptimizerStep?(step: number): void }).afterOptimizerStep?.(this.state.globalStep);
-    this.optimizer.zeroGrad();
-    return gradNorm;
-  }
-
-  private stopNonFinite(what: 'loss' | 'gradient norm', value: number): never {
-    this.optimizer.zeroGrad();
-    throw new NonFiniteLossError(what, value, this.state.globalStep + 1, this.lastCheckpoint);
-  }
-
   /** Runs the evaluation loop on evalDataset (or `data`). */
-  async evaluate(data: BatchSource<Batch> | undefined = this.options.evalDataset): Promise<Record<string, number>> {
-    if (data === undefined) throw new TrainingArgumentError('evaluate() needs data: pass it, or give the Trainer an evalDataset');
-    return evaluateModel(this.model, data);
-  }
-
-  private async evaluateAndReport(control: TrainerControl): Promise<void> {
-    const metrics = await this.evaluate();
-    this.state.logHistory.push({ step: this.state.globalStep, epoch: this.state.epoch, ...metrics });
-    await this.emit('onEvaluate', [metrics], control);
-  }
-
-  private checkpointPath(): string {
-    return `${this.args.outputDir}/checkpoint-${this.state.globalStep}`;
-  }
-
-  private async save(control: TrainerControl): Promise<void> {
-    const dir = await writeCheckpoint(this.args.outputDir!, this.model, this.optimizer, {
-      globalStep: this.state.globalStep,
-      epoch: this.state.epoch,
-      position: this.position,
-      rng: defaultGenerator.getState().map((v) => (Number.isNaN(v) ? null : v)),
-      scheduler: this.scheduler.stateDict(),
-      logHistory: this.state.logHistory,
-      callbacks: this.callbacks.map((c) => c.stateDict?.() ?? null),
-    });
-    this.lastCheckpoint = dir;
-    if (this.args.saveTotalLimit !== undefined) await rotateCheckpoints(this.args.outputDir!, this.args.saveTotalLimit);
-    await this.emit('onSave', [dir], control);
-  }
-
-  private async resume(from: string | true): Promise<void> {
-    const dir = from === true ? await latestCheckpoint(this.args.outputDir ?? '.') : from;
-    if (dir === null) throw new CheckpointError(`resumeFromCheckpoint: no checkpoint-<step> folder in ${this.args.outputDir}`);
-    const json = await readCheckpoint(dir, this.model, this.optimizer);
-    this.scheduler.loadStateDict(json.scheduler as SchedulerState);
-    defaultGenerator.setState((json.rng as (number | null)[]).map((v) => v ?? NaN));
-    this.position = json.position as Position;
-    this.state.globalStep = json.globalStep;
-    this.state.epoch = json.epoch as number;
-    this.state.logHistory = json.logHistory as Record<string, number>[];
-    (json.callbacks as unknown[]).forEach((s, i) => s !== null && this.callbacks[i]?.loadStateDict?.(s));
-    this.lastCheckpoint = dir;
-  }
-
-  private async emit<K extends 'onTrainBegin' | 'onStep' | 'onLog' | 'onEvaluate' | 'onSave' | 'onTrainEnd'>(
-    hook: K,
-    args: unknown[],
-    control: TrainerControl,
-  ): Promise<void> {
-    for (const callback of this.callbacks) {
-      const fn = callback[hook] as ((...a: unknown[]) => void | Promise<void>) | undefined;
-      if (fn !== undefined) await fn.call(callback, ...args, this.state, control);
-    }
+  async evaluate(data?: BatchSource<Batch>): Promise<Record<string, number>> {
+    return this.job.evaluate(data);
   }
 }

@@ -10,9 +10,10 @@ import { wordEmbeddings } from './model-checks.js';
 import { decoderEntries, layerEntries, seedPrefixCache } from './prefix-tuning/past-key-values.js';
 import { KVCache } from '../../models/index.js';
 import type { PromptTunerModel } from './tuner-model.js';
+import type { PromptEncoderModule } from './method.js';
 
-/** [batch, tokens] of `value` in `like`'s dtype, before `t` along dim 1. */
-function prependColumns(t: Tensor, tokens: number, value: number): Tensor {
+/** [batch, tokens] of `value` in `t`'s dtype, before `t` along dim 1. */
+export function prependColumns(t: Tensor, tokens: number, value: number): Tensor {
   const batch = t.shape[0]!;
   const filler = value === 1 ? ones([batch, tokens], t.dtype) : value === 0 ? zeros([batch, tokens], t.dtype) : full([batch, tokens], value, t.dtype);
   return concat([filler, t], 1);
@@ -24,9 +25,9 @@ function batchOf(inputs: ModelInputs): number {
   return source.shape[0]!;
 }
 
-/** The active adapter's virtual-token embeddings [batch, tokens, token_dim] (the first `tokens` rows). */
-export function promptEmbeddings(tuner: PromptTunerModel, batch: number, tokens: number): Tensor {
-  const prompts = tuner.activeEncoder().prompts();
+/** An encoder's (the active adapter's) virtual-token embeddings [batch, tokens, token_dim] (the first `tokens` rows). */
+export function promptEmbeddings(encoder: PromptEncoderModule, batch: number, tokens: number): Tensor {
+  const prompts = encoder.prompts();
   const rows = tokens === prompts.shape[0] ? prompts : prompts.narrow(0, 0, tokens);
   return rows.unsqueeze(0).expand([batch, tokens, rows.shape[1]!]);
 }
@@ -41,7 +42,7 @@ export function seedPrefixes(tuner: PromptTunerModel, cache: KVCache, batch: num
 /** inputsEmbeds with the virtual tokens in front. */
 function withPromptEmbeds(tuner: PromptTunerModel, inputs: ModelInputs, batch: number, tokens: number): Tensor {
   const embeds = inputs.inputsEmbeds ?? wordEmbeddings(tuner.pretrained).forward(inputs.inputIds!);
-  return concat([promptEmbeddings(tuner, batch, tokens).to(embeds.dtype), embeds], 1);
+  return concat([promptEmbeddings(tuner.activeEncoder(), batch, tokens).to(embeds.dtype), embeds], 1);
 }
 
 export function promptForward(tuner: PromptTunerModel, inputs: ModelInputs): ModelOutput {

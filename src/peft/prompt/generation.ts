@@ -26,7 +26,7 @@ export function promptGenerate(tuner: PromptTunerModel, inputIds: Tensor, option
       encode: (inputs: ModelInputs) => {
         if (keysValues) return seq2seq.encode(inputs);
         const embeds = wordEmbeddings(tuner.pretrained).forward(inputs.inputIds!);
-        const inputsEmbeds = concat([promptEmbeddings(tuner, embeds.shape[0]!, tokens).to(embeds.dtype), embeds], 1);
+        const inputsEmbeds = concat([promptEmbeddings(tuner.activeEncoder(), embeds.shape[0]!, tokens).to(embeds.dtype), embeds], 1);
         return seq2seq.encode({ inputsEmbeds, attentionMask: withPromptMask(inputs.attentionMask, tokens) });
       },
       decode: (inputs: DecodeInputs) => {
@@ -53,7 +53,7 @@ export function promptGenerate(tuner: PromptTunerModel, inputIds: Tensor, option
       }
       if (!first) return model.forward({ ...inputs, attentionMask });
       const embeds = wordEmbeddings(tuner.pretrained).forward(inputs.inputIds!);
-      const inputsEmbeds = concat([promptEmbeddings(tuner, batch, tokens).to(embeds.dtype), embeds], 1);
+      const inputsEmbeds = concat([promptEmbeddings(tuner.activeEncoder(), batch, tokens).to(embeds.dtype), embeds], 1);
       return model.forward({ ...inputs, inputIds: undefined, inputsEmbeds, attentionMask });
     },
   };

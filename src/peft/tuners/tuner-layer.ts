@@ -3,7 +3,7 @@
 // are active, which are merged into the base weights, and mixed-adapter batches.
 import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, ValueError } from '../../tensor/index.js';
 import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
-import { currentRouting, type RowRouting } from '../mixed-batch.js';
+import { currentRouting, withAdapterRandom, type RowGroup, type RowRouting } from '../mixed-batch.js';
 import { AdapterNameError } from '../errors.js';
 
 /** A layer that computes y = f(x) and has a weight (Linear, GPT-2's Conv1D, ...). */
@@ -103,21 +103,36 @@ export abstract class TunerLayer extends Module {
   /**
    * One pass over the whole batch through the base layer, then each row group through its
    * adapter; the groups' outputs are concatenated and put back in batch order with one gather.
+   * Methods that transform the input (IA3's feed-forward scaling, OFT) give the base pass their
+   * rows' transformed input, so the base still runs once. Each group draws random numbers from its
+   * adapter's stream when the routing has one (concurrent training).
    */
-  private mixedForward(x: Tensor, { groups, restore }: RowRouting): Tensor {
+  private mixedForward(x: Tensor, routing: RowRouting): Tensor {
+    const { groups, restore } = routing;
     if (this.merged) {
       throw new ValueError('a mixed-adapter batch cannot run while adapters are merged; call unmergeAdapter() first');
     }
     if (!isGradEnabled() && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.hasOutputDelta(adapter))) {
       return this.mixedDeltaForward(x, groups);
     }
-    // Output updates share one base pass over the batch; input transforms need one per group.
-    const base = this.transformsInput ? null : this.baseForward(x);
-    const outputs = groups.map(({ adapter, rows }) => {
-      const names = adapter !== null && this.hasAdapter(adapter) ? [adapter] : [];
-      if (base === null) return this.adaptedForward(x.indexSelect(0, rows), names);
-      const baseRows = base.indexSelect(0, rows);
-      return names.length === 0 ? baseRows : this.applyAdapter(x.indexSelect(0, rows), baseRows, adapter!);
+    const own = (adapter: string | null): string | null => (adapter !== null && this.hasAdapter(adapter) ? adapter : null);
+    const input = !this.transformsInput
+      ? x
+      : concat(
+          groups.map((group) => {
+            const name = own(group.adapter);
+            const xRows = x.indexSelect(0, group.rows);
+            return name === null ? xRows : padLike(withAdapterRandom(routing, name, () => this.adaptInput(ownPositions(xRows, group), name)), xRows);
+          }),
+          0,
+        ).indexSelect(0, restore);
+    const base = this.baseForward(input);
+    const outputs = groups.map((group) => {
+      const baseRows = base.indexSelect(0, group.rows);
+      const name = own(group.adapter);
+      if (name === null) return baseRows;
+      const xRows = ownPositions(x.indexSelect(0, group.rows), group);
+      return padLike(withAdapterRandom(routing, name, () => this.applyAdapter(xRows, ownPositions(baseRows, group), name)), baseRows);
     });
     return concat(outputs, 0).indexSelect(0, restore);
   }
@@ -216,6 +231,17 @@ export abstract class TunerLayer extends Module {
   override extraRepr(): string {
     return `adapters=${this.adapterNames().join(',')}`;
   }
+}
+
+/** A group's rows [rows, seq, ...] cut to the group's own positions (RowGroup.length), when the batch pads them further. */
+function ownPositions(t: Tensor, { length }: RowGroup): Tensor {
+  return length !== undefined && t.ndim >= 3 && t.shape[1]! > length ? t.narrow(1, 0, length) : t;
+}
+
+/** `t` given back the positions ownPositions cut from `full` (their values: full's, padding no output reads). */
+function padLike(t: Tensor, full: Tensor): Tensor {
+  const cut = t.ndim >= 3 ? t.shape[1]! : full.shape[1]!;
+  return cut === full.shape[1] ? t : concat([t, full.narrow(1, cut, full.shape[1]! - cut)], 1);
 }
 
 /** True when every value of `t` is finite (no NaN, no ±Inf). */

@@ -1,7 +1,8 @@
 // Bottleneck adapters as a tuner plug-in (peftjs's own peft_type BOTTLENECK): Houlsby, Pfeiffer,
 // parallel and scaled parallel adapters, AdapterFusion (addFusion) and AdapterDrop.
-import { Conv1D, Linear, type Module } from '../../../nn/index.js';
+import type { Linear, Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
+import { isLinearLayer } from '../../target.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
 import { isParallel, parseBottleneckConfig, writeBottleneckConfig, type BottleneckConfig } from './config.js';
 import { BottleneckLayer } from './layer.js';
@@ -10,7 +11,8 @@ import { prepareBottleneckConfig } from './prepare.js';
 
 /** A new layer around `target`: its output projection (sequential) or its feed-forward block (parallel). */
 function wrap(target: Module, path: string, parallel: boolean): BottleneckLayer {
-  if (target instanceof Linear || target instanceof Conv1D) return new BottleneckLayer(target, target.outFeatures, parallel);
+  // Also another method's layer around a linear one (adapters of several methods on one base).
+  if (isLinearLayer(target)) return new BottleneckLayer(target as WrappedModule, (target as Linear).outFeatures, parallel);
   const width = feedForwardWidth(target);
   if (!parallel || width === null || typeof (target as unknown as Partial<WrappedModule>).forward !== 'function') {
     const wants = parallel ? 'a feed-forward module (with forward and linear layers, its output as wide as its input)' : 'a Linear or Conv1D output projection';

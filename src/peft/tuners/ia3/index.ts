@@ -1,5 +1,7 @@
 // (IA)³ as a tuner plug-in, registered under peft_type IA3.
-import { Conv1D, Linear, type Module } from '../../../nn/index.js';
+import type { Module } from '../../../nn/index.js';
+import { isLinearLayer } from '../../target.js';
+import type { BaseLayer } from '../tuner-layer.js';
 import { TargetModulesError } from '../../errors.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
 import { IA3_FEEDFORWARD, IA3_TARGETS } from './default-targets.js';
@@ -24,7 +26,8 @@ export const ia3: TunerMethod<Ia3Config> = {
       target.updateLayer(name, config.initIa3Weights);
       return target;
     }
-    if (target instanceof Linear || target instanceof Conv1D) return new Ia3Linear(target, feedforward, name, config.initIa3Weights);
+    // Also another method's layer around a linear one (adapters of several methods on one base).
+    if (isLinearLayer(target)) return new Ia3Linear(target as BaseLayer, feedforward, name, config.initIa3Weights);
     throw new TargetModulesError(`'${path}' is a ${target.constructor.name}; IA3 adapts Linear and Conv1D layers, so name those in target_modules`);
   },
 };

@@ -1,7 +1,8 @@
 // LoRA as a tuner plug-in: config, layer and injection, registered under peft_type LORA.
 import { Conv1D, Linear, type Module } from '../../../nn/index.js';
 import { TargetModulesError } from '../../errors.js';
-import { patternValue } from '../../target.js';
+import { isLinearLayer, patternValue } from '../../target.js';
+import type { BaseLayer } from '../tuner-layer.js';
 import { registerTuner, type TunerMethod } from '../registry.js';
 import { LORA_FAMILY_TARGETS } from '../default-targets.js';
 import { parseLoraConfig, writeLoraConfig, type LoraConfig } from './config.js';
@@ -31,6 +32,8 @@ export const lora: TunerMethod<LoraConfig> = {
       return target;
     }
     if (target instanceof Linear || target instanceof Conv1D) return new LoraLinear(target, name, layerOptions(config, path));
+    // Another method's layer around a linear one (adapters of several methods on one base); DoRA reads the base weight itself.
+    if (isLinearLayer(target) && !config.useDora) return new LoraLinear(target as unknown as BaseLayer, name, layerOptions(config, path));
     throw new TargetModulesError(`'${path}' is a ${target.constructor.name}; LoRA adapts Linear and Conv1D layers, so name those in target_modules`);
   },
   renameSaved: (key) => key.replace(/\.lora_magnitude_vector\.weight$/, '.lora_magnitude_vector'),

@@ -1,0 +1,110 @@
+// One forward for the batches of several adapters (concurrent training): the rows of every batch
+// go through the frozen base together, each through its own adapter (mixed-batch routing), and
+// each batch gets back its own logits and its own loss, normalised by its own tokens.
+//
+// Rows of different lengths (prompt tuning's virtual tokens, batches padded to other lengths) are
+// padded on the right to the longest and the padding masked out; a causal LM's positions before
+// the padding never see it, so each row's logits are the ones its batch alone would give, and the
+// loss reads only the batch's own positions. The base's GEMMs run over all rows at once; rows are
+// independent in every op, so the only differences from a batch alone come from kernels whose
+// summation order depends on the number of rows.
+import { Tensor, concat, full, ones, ValueError } from '../../tensor/index.js';
+import type { Generator } from '../../tensor/index.js';
+import type { ModelInputs, ModelOutput } from '../../models/index.js';
+import { causalLMLoss } from '../../models/loss.js';
+import { currentRouting, withAdapterNames, withAdapterRandom } from '../mixed-batch.js';
+import { wordEmbeddings } from '../prompt/model-checks.js';
+import { prependColumns, promptEmbeddings } from '../prompt/forward.js';
+import type { PromptEncoderModule } from '../prompt/method.js';
+import type { ResolvedPromptConfig } from '../prompt/config.js';
+import type { MultiAdapterModel } from './model.js';
+
+/** A batch for one adapter: inputIds [rows, seq], optional attentionMask and labels. */
+export interface AdapterBatch {
+  adapter: string;
+  batch: ModelInputs;
+}
+
+/** One batch's place in the joint batch. */
+interface Part {
+  adapter: string;
+  ids: Tensor;
+  mask: Tensor | undefined;
+  labels: Tensor | undefined;
+  encoder: PromptEncoderModule | null;
+  /** Virtual tokens in front of the row (prompt tuning), else 0. */
+  virtual: number;
+  rows: number;
+  seq: number;
+}
+
+function partOf(model: MultiAdapterModel, { adapter, batch }: AdapterBatch): Part {
+  const ids = batch.inputIds;
+  if (ids === undefined || ids.ndim !== 2) throw new ValueError(`adapter '${adapter}': a batch needs inputIds [rows, seq] for concurrent training`);
+  const encoder = model.promptEncoder(adapter);
+  const virtual = encoder === null ? 0 : (model.config(adapter) as ResolvedPromptConfig).numVirtualTokens;
+  return { adapter, ids, mask: batch.attentionMask, labels: batch.labels, encoder, virtual, rows: ids.shape[0]!, seq: ids.shape[1]! };
+}
+
+/** `t` [rows, cols, ...] with `value` columns appended up to `width` along dim 1. */
+function padColumns(t: Tensor, width: number, value: number): Tensor {
+  const cols = t.shape[1]!;
+  if (cols === width) return t;
+  const shape = [...t.shape];
+  shape[1] = width - cols;
+  return concat([t, full(shape, value, t.dtype)], 1);
+}
+
+/**
+ * Runs every batch through `model` in one forward; returns one output per batch, in order: its
+ * logits (its rows, its own positions, virtual tokens first) and its causal-LM loss when it has
+ * labels. `generators`: each adapter's random stream (its dropout's), see RowRouting.
+ */
+export function forwardAdapters(model: MultiAdapterModel, batches: readonly AdapterBatch[], generators?: ReadonlyMap<string, Generator>): ModelOutput[] {
+  if (batches.length === 0) return [];
+  const parts = batches.map((b) => partOf(model, b));
+  const lengths = parts.map((p) => p.virtual + p.seq);
+  const width = Math.max(...lengths);
+  const tokens = Math.max(...parts.map((p) => p.seq));
+  const names = parts.flatMap((p) => new Array<string>(p.rows).fill(p.adapter));
+  const masked = parts.some((p, i) => p.mask !== undefined || lengths[i] !== width);
+  const ownLengths = new Map(parts.map((p, i) => [p.adapter, lengths[i]!]));
+  return withAdapterNames(
+    names,
+    () => {
+      const ids = concat(parts.map((p) => padColumns(p.ids, tokens, 0)), 0);
+      const attentionMask = masked
+        ? concat(parts.map((p) => padColumns(prependColumns(p.mask ?? ones([p.rows, p.seq], 'int64'), p.virtual, 1), width, 0)), 0)
+        : undefined;
+      const inputs: ModelInputs = parts.some((p) => p.encoder !== null) ? { inputsEmbeds: withPrompts(model, parts, ids, width) } : { inputIds: ids };
+      const { logits } = model.model.forward({ ...inputs, attentionMask });
+      let row = 0;
+      return parts.map((p, i) => {
+        let own = logits.narrow(0, row, p.rows);
+        row += p.rows;
+        if (lengths[i] !== width) own = own.narrow(1, 0, lengths[i]!);
+        const labels = p.labels && p.virtual > 0 ? prependColumns(p.labels, p.virtual, -100) : p.labels;
+        return { logits: own, loss: labels && causalLMLoss(own, labels) };
+      });
+    },
+    { generators, lengths: ownLengths },
+  );
+}
+
+/** The joint input embeddings: each batch's token embeddings, its virtual tokens in front, padded to `width`. */
+function withPrompts(model: MultiAdapterModel, parts: readonly Part[], ids: Tensor, width: number): Tensor {
+  const embeds = wordEmbeddings(model.model).forward(ids);
+  const routing = currentRouting()!;
+  let row = 0;
+  const rows = parts.map((p) => {
+    let own = embeds.narrow(0, row, p.rows);
+    row += p.rows;
+    if (own.shape[1] !== p.seq) own = own.narrow(1, 0, p.seq);
+    if (p.encoder !== null) {
+      const prompts = withAdapterRandom(routing, p.adapter, () => promptEmbeddings(p.encoder!, p.rows, p.virtual));
+      own = concat([prompts.to(own.dtype), own], 1);
+    }
+    return padColumns(own, width, 0);
+  });
+  return concat(rows, 0);
+}
