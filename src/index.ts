@@ -5,3 +5,4 @@ export * from './nn/index.js';
 export * from './models/index.js';
 export * from './peft/index.js';
 export * from './train/index.js';
+export * from './quant/index.js';

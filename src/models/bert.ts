@@ -10,6 +10,7 @@ import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 import { registerArchitecture, type ArchitectureEntry, type ModelTask, type PretrainedModel } from './registry.js';
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
 import { sequenceClassificationLoss, tokenClassificationLoss } from './classification.js';
+import { savePretrained } from './save.js';
 
 export class BertEmbeddings extends Module {
   word_embeddings: Embedding;
@@ -230,6 +231,11 @@ export class BertModel extends Module implements PretrainedModel<BaseModelOutput
    * attentionMask is [batch, past + seq] where pastKeyValues holds `past` positions (prefix
    * tuning's virtual tokens); positions then continue after them, as in HF.
    */
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
+  }
+
   forward(inputs: ModelInputs): BaseModelOutput {
     const past = inputs.pastKeyValues?.length ?? 0;
     const h = this.embeddings.forward(inputs, past);
@@ -260,6 +266,11 @@ export class BertForSequenceClassification extends Module {
     this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
   }
 
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
+  }
+
   forward(inputs: ModelInputs): ModelOutput {
     const { lastHiddenState, poolerOutput } = this.bert.forward(inputs);
     const logits = this.classifier.forward(this.dropout.forward(poolerOutput!));
@@ -279,6 +290,11 @@ export class BertForTokenClassification extends Module {
     this.bert = new BertModel(config, { addPoolingLayer: false }, dtype);
     this.dropout = new Dropout(classifierDropout(config));
     this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+  }
+
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
   }
 
   forward(inputs: ModelInputs): ModelOutput {
@@ -318,6 +334,11 @@ export class RobertaForSequenceClassification extends Module {
     this.classifier = new RobertaClassificationHead(config, dtype);
   }
 
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
+  }
+
   forward(inputs: ModelInputs): ModelOutput {
     const { lastHiddenState } = this.roberta.forward(inputs);
     const logits = this.classifier.forward(lastHiddenState);
@@ -336,6 +357,11 @@ export class RobertaForTokenClassification extends Module {
     this.roberta = new RobertaModel(config, { addPoolingLayer: false }, dtype);
     this.dropout = new Dropout(classifierDropout(config));
     this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+  }
+
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
   }
 
   forward(inputs: ModelInputs): ModelOutput {

@@ -9,6 +9,7 @@ import { causalLMLoss, lastPositions } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, splitHeads, mergeHeads } from './common.js';
+import { savePretrained } from './save.js';
 
 export class GPT2Attention extends Module {
   c_attn: Conv1D;
@@ -104,6 +105,11 @@ export class GPT2Model extends Module {
   }
 
   /** HF's base-model output: the final hidden states, no pooler. */
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
+  }
+
   forward(inputs: ModelInputs): BaseModelOutput {
     return { lastHiddenState: this.hiddenStates(inputs), poolerOutput: null, pastKeyValues: inputs.pastKeyValues };
   }
@@ -131,6 +137,11 @@ export class GPT2LMHeadModel extends Module {
     this.transformer = new GPT2Model(config, dtype);
     this.lm_head = new Linear(config.n_embd, config.vocab_size, { bias: false, dtype });
     if (config.tie_word_embeddings) this.lm_head.weight = this.transformer.wte.weight;
+  }
+
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
   }
 
   forward(inputs: ModelInputs): ModelOutput {

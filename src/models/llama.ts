@@ -11,6 +11,7 @@ import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
 import { rotaryTables } from './rope.js';
+import { savePretrained } from './save.js';
 
 export type LlamaFamilyConfig = LlamaConfig | Qwen2Config | MistralConfig;
 
@@ -121,6 +122,11 @@ export class LlamaModel extends Module {
   }
 
   /** HF's base-model output: the final hidden states, no pooler. */
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
+  }
+
   forward(inputs: ModelInputs): BaseModelOutput {
     return { lastHiddenState: this.hiddenStates(inputs), poolerOutput: null, pastKeyValues: inputs.pastKeyValues };
   }
@@ -147,6 +153,11 @@ export class LlamaForCausalLM extends Module {
     this.model = new LlamaModel(config, dtype);
     this.lm_head = new Linear(config.hidden_size, config.vocab_size, { bias: false, dtype });
     if (config.tie_word_embeddings) this.lm_head.weight = this.model.embed_tokens.weight;
+  }
+
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
   }
 
   forward(inputs: ModelInputs): ModelOutput {

@@ -8,6 +8,8 @@ import { loadConfig, openModelWeights, UnknownArchitectureError, type ModelConfi
 import { withLabels, type LabelOptions } from '../io/config/labels.js';
 import { architectureNames, getArchitecture, type ArchitectureEntry, type ModelTask, type PretrainedModel, type TaskOutput } from './registry.js';
 import { initFreshParameters } from './fresh-parameters.js';
+import { beginQuantizedLoad } from '../quant/load.js';
+import type { QuantizationOptions } from '../quant/config.js';
 
 /** Where loading warnings go. */
 export interface Logger {
@@ -24,6 +26,13 @@ export interface FromPretrainedOptions extends LabelOptions {
   ignoreMismatchedSizes?: boolean;
   /** Receives the notice about newly initialised parameters (default: console). */
   logger?: Logger;
+  /**
+   * Quantise the linear layers while reading them (bitsandbytes' 4-bit or int8 layout), one
+   * tensor at a time; output heads and tied weights stay in `dtype`, as in transformers. A
+   * folder saved quantised (config.json has a bitsandbytes quantization_config) loads as saved
+   * without this option.
+   */
+  quantization?: QuantizationOptions;
 }
 
 export interface LoadedModel<M> {
@@ -68,10 +77,13 @@ export async function loadPretrained<T extends ModelTask>(
   const weights = await openModelWeights(dir);
   const fresh: string[] = [];
   try {
+    const unquantized = model.stateDict();
+    const quant = await beginQuantizedLoad(model, (key) => resolveKey(key, entry, unquantized), weights, options.quantization);
     const own = model.stateDict() as Map<string, Parameter>;
     const sources = new Map<string, string>();
     const unexpected: string[] = [];
     for (const key of weights.keys()) {
+      if (quant?.consumedKeys.has(key)) continue;
       const path = resolveKey(key, entry, own);
       if (path !== null) sources.set(path, key);
       else if (!entry.ignoredKeys?.test(key)) unexpected.push(key);
@@ -91,7 +103,8 @@ export async function loadPretrained<T extends ModelTask>(
     if (mismatched.length > 0) {
       throw new ShapeError(`${dir}: the weights contradict the model in ${mismatched.length} tensor(s):\n  ${mismatched.join('\n  ')}`);
     }
-    const loaded = new Set([...sources.keys()].map((p) => own.get(p)!));
+    const loaded = new Set<unknown>([...sources.keys()].map((p) => own.get(p)!));
+    for (const t of quant?.filled ?? []) loaded.add(t);
     const missing = [...own.keys()].filter((p) => !sources.has(p) && !loaded.has(own.get(p)!));
     fresh.push(...missing.filter(isFresh).sort());
     const absent = missing.filter((p) => !isFresh(p));
@@ -102,6 +115,7 @@ export async function loadPretrained<T extends ModelTask>(
       throw new StateDictError(`${dir}: the weights do not fit ${model.constructor.name}: ${parts.join('; ')}`, absent, unexpected);
     }
     for (const [path, key] of sources) {
+      if (quant && (await quant.take(path, () => weights.get(key)))) continue;
       const target = own.get(path)!;
       const value = await weights.get(key, { dtype: target.dtype });
       noGrad(() => target.copy_(value));

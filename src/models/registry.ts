@@ -9,6 +9,8 @@ import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 export interface PretrainedModel<Output = ModelOutput> extends Module {
   readonly config: ModelConfig;
   forward(inputs: ModelInputs): Output;
+  /** Writes the model as transformers' save_pretrained does (config.json + model.safetensors). */
+  savePretrained(dir: string): Promise<void>;
 }
 
 export type ModelTask = 'causal-lm' | 'seq2seq-lm' | 'sequence-classification' | 'token-classification' | 'image-classification' | 'base';

@@ -11,6 +11,7 @@ import type { GenerateOptions } from './generation.js';
 import { EncoderDecoderCache, generateSeq2Seq, type DecodeInputs } from './t5-generation.js';
 import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
+import { savePretrained } from './save.js';
 
 /**
  * HF's _relative_position_bucket for one relative position (key − query), in torch's float32
@@ -324,6 +325,11 @@ abstract class T5EncoderDecoder extends Module {
     this.shared = new Embedding(config.vocab_size, config.d_model, { dtype });
     this.encoder = new T5Stack(config, false, this.shared, dtype);
     this.decoder = new T5Stack(config, true, this.shared, dtype);
+  }
+
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
   }
 
   /** The encoder output [batch, source, d_model] for inputIds (or inputsEmbeds) and attentionMask. */

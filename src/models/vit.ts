@@ -10,6 +10,7 @@ import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 import { registerArchitecture, type PretrainedModel } from './registry.js';
 import { mergeHeads, splitHeads } from './common.js';
 import { sequenceClassificationLoss } from './classification.js';
+import { savePretrained } from './save.js';
 
 export class ViTPatchEmbeddings extends Module {
   projection: PatchConv2d;
@@ -164,6 +165,11 @@ export class ViTModel extends Module implements PretrainedModel<BaseModelOutput>
     this.pooler = addPoolingLayer ? new ViTPooler(config, dtype) : null;
   }
 
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
+  }
+
   forward(inputs: ModelInputs): BaseModelOutput {
     if (!inputs.pixelValues) throw new ValueError(`${this.constructor.name}.forward needs pixelValues [batch, channels, height, width]`);
     let h = this.embeddings.forward(inputs.pixelValues);
@@ -181,6 +187,11 @@ export class ViTForImageClassification extends Module {
     super();
     this.vit = new ViTModel(config, { addPoolingLayer: false }, dtype);
     this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+  }
+
+  /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
   }
 
   forward(inputs: ModelInputs): ModelOutput {

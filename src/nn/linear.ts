@@ -7,6 +7,8 @@ import { linearWeight, normal, uniform, zeros } from './init.js';
 export interface LinearOptions {
   bias?: boolean;
   dtype?: DType;
+  /** A weight to hold instead of a new one (shared, frozen): the quantised layers' packed data. */
+  frozenWeight?: Tensor;
 }
 
 export class Linear extends Module {
@@ -16,10 +18,10 @@ export class Linear extends Module {
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    { bias = true, dtype = 'float32' }: LinearOptions = {},
+    { bias = true, dtype = 'float32', frozenWeight }: LinearOptions = {},
   ) {
     super();
-    this.weight = new Parameter(linearWeight(outFeatures, inFeatures, dtype));
+    this.weight = frozenWeight ? new Parameter(frozenWeight, false) : new Parameter(linearWeight(outFeatures, inFeatures, dtype));
     this.bias = bias ? new Parameter(uniform([outFeatures], 1 / Math.sqrt(inFeatures), dtype)) : null;
   }
 

@@ -1,0 +1,49 @@
+// A model written as transformers' save_pretrained writes it: config.json (keys sorted, two-space
+// indent) and model.safetensors (metadata {"format": "pt"}), a weight shared by several modules
+// (tied embeddings) saved once under its first name. Quantised layers are written in
+// bitsandbytes' layout (src/quant/serialize.ts), so transformers loads the folder quantised.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { saveSafetensors, WEIGHTS_FILE, writeFileAtomic } from '../io/index.js';
+import { PeftError, type Tensor } from '../tensor/index.js';
+import { Linear4bit, Linear8bitLt } from '../quant/linear.js';
+import { quantState4Tensors } from '../quant/serialize.js';
+import type { Module } from '../nn/index.js';
+
+/** The tensors save_pretrained writes for `model`, by checkpoint key. */
+export function pretrainedTensors(model: Module): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  const quantized = new Map<string, Linear4bit>();
+  for (const [path, m] of model.namedModules()) {
+    if (m instanceof Linear8bitLt) {
+      throw new PeftError('E_UNSUPPORTED', `savePretrained: '${path}' is an int8 layer; peftjs saves 4-bit models only (load with bits: 4, or save the model unquantised)`);
+    }
+    if (m instanceof Linear4bit) quantized.set(`${path}.weight`, m);
+  }
+  const written = new Set<Tensor>();
+  for (const [name, value] of model.stateDict()) {
+    if (written.has(value)) continue;
+    written.add(value);
+    const layer = quantized.get(name);
+    if (layer === undefined) out.set(name, value);
+    else for (const [k, t] of quantState4Tensors(name.slice(0, -'.weight'.length), layer.quantState, layer.weightDtype)) out.set(k, t);
+  }
+  return out;
+}
+
+/** JSON with object keys sorted at every level, as Python's json.dumps(sort_keys=True, indent=2). */
+function sortedJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return `${JSON.stringify(sort(value), null, 2)}\n`;
+}
+
+/** Writes `model` into `dir` (created if needed); each file is written atomically. */
+export async function savePretrained(model: Module & { readonly config: { raw: unknown } }, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await saveSafetensors(join(dir, WEIGHTS_FILE), pretrainedTensors(model), { format: 'pt' });
+  await writeFileAtomic(join(dir, 'config.json'), sortedJson(model.config.raw));
+}

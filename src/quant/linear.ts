@@ -1,0 +1,132 @@
+// Linear layers over quantised weights, as bitsandbytes' Linear4bit and Linear8bitLt: they are
+// Linear modules (so every tuner and target rule that takes a Linear takes them), whose
+// `weight` is the quantised data, frozen (bitsandbytes' Params4bit: the packed codes,
+// [ceil(numel / 2), 1] uint8), and whose forward computes y = x·Wᵀ + b from it.
+import { Tensor, linear, noGrad, ValueError, type DType } from '../tensor/index.js';
+import { Conv1D, Linear, Parameter } from '../nn/index.js';
+import { dequantize4bit, dequantizeInt8, quantizeInt8, quantizeState4, quantStateBytes, type Quantize4bitOptions } from './functional.js';
+import type { QuantState4, QuantStateInt8 } from './state.js';
+
+/** The weight of a Linear, or of GPT-2's Conv1D transposed, as [out, in] float32 values. */
+function linearWeightValues(layer: Linear | Conv1D): { values: Float32Array; shape: [number, number] } {
+  return noGrad(() => {
+    const w = layer instanceof Conv1D ? layer.weight.T : layer.weight;
+    const wide = w.to('float32');
+    const values = wide.data<'float32'>();
+    if (wide !== w) wide.dispose();
+    return { values, shape: [layer.outFeatures, layer.inFeatures] };
+  });
+}
+
+/** [out, in] of a linear layer's weight state. */
+function weightShape(state: { shape: number[] }): [number, number] {
+  if (state.shape.length !== 2) throw new ValueError(`a quantised linear layer takes a 2-d weight [out, in], not shape [${state.shape.join(', ')}]`);
+  return state.shape as [number, number];
+}
+
+/** A frozen bias copied from `layer` (or null). */
+function frozenBias(layer: Linear | Conv1D): Parameter | null {
+  return layer.bias === null ? null : new Parameter(noGrad(() => layer.bias!.contiguous().clone()), false);
+}
+
+/**
+ * y = x·Wᵀ + b with W held in 4 bits. The input is cast to `computeDtype` (bitsandbytes'
+ * compute_dtype; float32 by default) and the output back to the input's dtype.
+ */
+export class Linear4bit extends Linear {
+  declare weight: Parameter;
+  quantState: QuantState4;
+  computeDtype: DType;
+  /** The dtype the weight was quantised from, as torch names it (the `dtype` its saved quant_state holds). */
+  weightDtype = 'float32';
+
+  constructor(state: QuantState4, bias: Parameter | null, computeDtype: DType = 'float32') {
+    super(weightShape(state)[1], weightShape(state)[0], { bias: false, frozenWeight: Tensor.fromArray(state.packed, [state.packed.length, 1], 'uint8') });
+    this.bias = bias;
+    this.quantState = state;
+    this.computeDtype = computeDtype;
+  }
+
+  /** Quantises a Linear (or a GPT-2 Conv1D, whose weight is transposed first, as transformers does). */
+  static fromLinear(layer: Linear | Conv1D, options: Quantize4bitOptions & { computeDtype?: DType } = {}): Linear4bit {
+    const { values, shape } = linearWeightValues(layer);
+    return new Linear4bit(quantizeState4(values, shape, options), frozenBias(layer), options.computeDtype);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return linear4bitForward(x, this.quantState, this.bias, this.computeDtype);
+  }
+
+  /** The weight as a [out, in] tensor of `dtype` (a new tensor the caller owns). */
+  dequantizedWeight(dtype: DType = 'float32'): Tensor {
+    return dequantize4bit(this.quantState, dtype);
+  }
+
+  /** Bytes of the quantised weight and its statistics (the bias not included). */
+  get weightBytes(): number {
+    return quantStateBytes(this.quantState);
+  }
+
+  override extraRepr(): string {
+    const s = this.quantState;
+    return `${super.extraRepr()}, quant_type=${s.quantType}, block_size=${s.blockSize}, double_quant=${s.nested !== null}`;
+  }
+}
+
+/** y = x·Wᵀ + b with W held as row-wise int8 (bitsandbytes' Linear8bitLt without outliers). */
+export class Linear8bitLt extends Linear {
+  declare weight: Parameter;
+  quantState: QuantStateInt8;
+
+  constructor(state: QuantStateInt8, bias: Parameter | null) {
+    // int8 has no tensor dtype: the module's weight shows the same bytes as uint8.
+    const bytes = new Uint8Array(state.data.buffer, state.data.byteOffset, state.data.byteLength);
+    super(weightShape(state)[1], weightShape(state)[0], { bias: false, frozenWeight: Tensor.fromArray(bytes, state.shape, 'uint8') });
+    this.bias = bias;
+    this.quantState = state;
+  }
+
+  static fromLinear(layer: Linear | Conv1D): Linear8bitLt {
+    const { values, shape } = linearWeightValues(layer);
+    const full = Tensor.fromArray(values, shape, 'float32');
+    const state = quantizeInt8(full);
+    full.dispose();
+    return new Linear8bitLt(state, frozenBias(layer));
+  }
+
+  override forward(x: Tensor): Tensor {
+    return linearInt8Forward(x, this.quantState, this.bias);
+  }
+
+  dequantizedWeight(dtype: DType = 'float32'): Tensor {
+    return dequantizeInt8(this.quantState, dtype);
+  }
+
+  get weightBytes(): number {
+    return this.quantState.data.byteLength + this.quantState.rowAbsmax.byteLength;
+  }
+}
+
+/** A quantised linear layer of either kind. */
+export type QuantizedLinear = Linear4bit | Linear8bitLt;
+
+export function isQuantizedLinear(m: unknown): m is QuantizedLinear {
+  return m instanceof Linear4bit || m instanceof Linear8bitLt;
+}
+
+// The forward of the quantised layers, one function each so that the native kernels
+// (src/quant/ops.ts) replace them in one line. Until then: dequantise, then a float matmul.
+function linear4bitForward(x: Tensor, state: QuantState4, bias: Tensor | null, computeDtype: DType): Tensor {
+  return dequantizedLinear(x, dequantize4bit(state, computeDtype), bias, computeDtype);
+}
+
+function linearInt8Forward(x: Tensor, state: QuantStateInt8, bias: Tensor | null): Tensor {
+  return dequantizedLinear(x, dequantizeInt8(state), bias, 'float32');
+}
+
+function dequantizedLinear(x: Tensor, weight: Tensor, bias: Tensor | null, computeDtype: DType): Tensor {
+  const input = x.dtype === computeDtype ? x : x.to(computeDtype);
+  const b = bias === null || bias.dtype === computeDtype ? bias : bias.to(computeDtype);
+  const y = linear(input, weight, b);
+  return y.dtype === x.dtype ? y : y.to(x.dtype);
+}
