@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `peft` command: train, eval, generate, merge, info, bench. Exit codes: exit-codes.ts.
+// The `peft` command: train, eval, generate, serve, merge, info, bench. Exit codes: exit-codes.ts.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
 import { infoCommand } from './commands/info.js';
+import { serveCommand, type ServeCommandOptions } from './commands/serve.js';
 import { BENCH_MODES, benchCommand, type BenchOptions } from './commands/bench.js';
 
 interface GlobalOptions {
@@ -120,6 +121,28 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
       });
       if (json) result({ text }, '');
       else stdout.write('\n');
+    });
+
+  program
+    .command('serve')
+    .description('serve a base model and its adapters over an OpenAI-compatible HTTP API (completions, chat, streaming)')
+    .requiredOption('--model <dir>', 'base model folder')
+    .option('--adapter <name=path>', 'an adapter folder served as <name> (repeatable)', collect, [])
+    .option('--adapter-dir <dir>', 'each sub-folder holding adapter_config.json is an adapter named after it, read on first use (repeatable)', collect, [])
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free one)', integer, 8000)
+    .option('--dtype <dtype>', 'base weights: float32, bfloat16 or float16', 'float32')
+    .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1 routes')
+    .option('--served-model-name <name>', 'the base model\'s name in the API (default: the folder name)')
+    .option('--max-adapter-mb <mb>', 'memory for resident adapters; least recently used ones are evicted beyond it', Number, 1024)
+    .option('--kv-cache-mb <mb>', 'memory for the paged KV cache', Number, 256)
+    .option('--block-size <n>', 'positions per KV cache block', integer, 16)
+    .option('--max-num-seqs <n>', 'sequences decoded at once', integer, 64)
+    .option('--max-queue <n>', 'requests waiting beyond the running ones (HTTP 429 beyond it)', integer, 1024)
+    .option('--max-body-mb <mb>', 'largest request body', Number, 4)
+    .addHelpText('after', example('peft serve --model ./gpt2 --adapter poems=runs/lora-1/adapter --adapter-dir ./adapters --port 8000'))
+    .action(async (o: ServeCommandOptions) => {
+      await serveCommand(o, (url) => result({ url }, `peft serve: listening on ${url}`));
     });
 
   program

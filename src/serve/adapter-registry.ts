@@ -45,6 +45,8 @@ export interface RegistryOptions {
   adapters: ReadonlyMap<string, string>;
   adapterDirs: readonly string[];
   maxAdapterBytes: number;
+  /** The base model's name in the API (listed in errors beside the adapters). */
+  baseName: string;
 }
 
 export class AdapterRegistry {
@@ -55,6 +57,9 @@ export class AdapterRegistry {
   private readonly loading = new Map<string, Promise<Resident>>();
   private readonly trees = new Map<string, PeftModel>();
   private nextInternal = 1;
+  private get baseName(): string {
+    return this.options.baseName;
+  }
   private clock = 0;
   loads = 0;
   evictions = 0;
@@ -69,7 +74,7 @@ export class AdapterRegistry {
     const found = new Set(this.explicit.keys());
     for (const dir of this.options.adapterDirs) {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (entry.isDirectory() && NAME.test(entry.name) && existsSync(join(dir, entry.name, 'adapter_config.json'))) found.add(entry.name);
+        if (NAME.test(entry.name) && existsSync(join(dir, entry.name, 'adapter_config.json'))) found.add(entry.name);
       }
     }
     for (const name of this.removed) found.delete(name);
@@ -99,7 +104,7 @@ export class AdapterRegistry {
   /** Loads adapter `name` if needed and pins it until release(); throws ServeError 404/400. */
   async acquire(name: string): Promise<ResolvedModel> {
     const path = this.pathOf(name);
-    if (path === null) throw new ServeError(404, `the model '${name}' does not exist; models here: ${this.names().join(', ') || '(no adapters)'} and the base`, 'model', 'model_not_found');
+    if (path === null) throw new ServeError(404, `the model '${name}' does not exist; models here: ${[this.baseName, ...this.names()].join(', ')}`, 'model', 'model_not_found');
     let entry = this.resident.get(name);
     if (entry === undefined) {
       let pending = this.loading.get(name);
@@ -140,7 +145,7 @@ export class AdapterRegistry {
 
   /** POST /v1/unload_lora_adapter: forgets `name` (freed once no request uses it). */
   remove(name: string): void {
-    if (this.pathOf(name) === null) throw new ServeError(404, `no adapter named '${name}' is registered; models here: ${this.names().join(', ') || '(no adapters)'}`, 'lora_name', 'model_not_found');
+    if (this.pathOf(name) === null) throw new ServeError(404, `no adapter named '${name}' is registered; adapters here: ${this.names().join(', ') || '(none)'}`, 'lora_name', 'model_not_found');
     this.explicit.delete(name);
     this.removed.add(name);
     const entry = this.resident.get(name);

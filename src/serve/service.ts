@@ -47,7 +47,9 @@ export class Service {
     const base = await AutoModelForCausalLM.fromPretrained(o.model, { dtype: o.dtype ?? 'float32', logger: { warn: () => {} } });
     base.eval();
     const tokenizer = await AutoTokenizer.fromPretrained(o.model).catch(() => null);
+    const modelName = o.servedModelName ?? basename(o.model);
     const registry = new AdapterRegistry(base, {
+      baseName: modelName,
       adapters: o.adapters ?? new Map(),
       adapterDirs: o.adapterDirs ?? [],
       maxAdapterBytes: (o.maxAdapterMb ?? 1024) * 2 ** 20,
@@ -65,7 +67,7 @@ export class Service {
     engine.onRelease = (request) => {
       if (request.adapter !== null) registry.release(request.model);
     };
-    return new Service(base, tokenizer, registry, engine, o.servedModelName ?? basename(o.model));
+    return new Service(base, tokenizer, registry, engine, modelName);
   }
 
   /** Checks the request against the context, pins its adapter and queues it. */

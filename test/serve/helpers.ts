@@ -74,3 +74,15 @@ export function watchBatch(service: Service): { maxDecodeRows: number } {
   };
   return seen;
 }
+
+/** A copy of the gpt2 fixture whose tokenizer has a chat template (the fixture's has none). */
+export async function chatModelFolder(): Promise<string> {
+  const { mkdtemp, copyFile, readFile, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'peft-serve-model-'));
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json']) await copyFile(join(FIXTURES, 'gpt2', f), join(dir, f));
+  const config = JSON.parse(await readFile(join(FIXTURES, 'gpt2', 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  config.chat_template = '{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}';
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+  return dir;
+}
