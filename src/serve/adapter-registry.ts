@@ -192,7 +192,10 @@ export class AdapterRegistry {
 
   private async methodOf(name: string, path: string): Promise<string> {
     try {
-      const { method } = configFromJson(await readAdapterConfig(path), `${path}${sep}adapter_config.json`);
+      const { method, config } = configFromJson(await readAdapterConfig(path), `${path}${sep}adapter_config.json`);
+      if (config.bias !== undefined && config.bias !== 'none') {
+        throw new ServeError(400, `adapter '${name}' trains the base layers' biases (bias '${config.bias}'), which every other request shares; merge it into a model folder and serve that`, 'model', 'unsupported_adapter');
+      }
       if (UNSERVABLE.has(method.peftType)) throw new ServeError(400, `adapter '${name}' is ${method.peftType}, which changes the base weights themselves; merge it into a model folder and serve that`, 'model');
       if (isPromptLearning(method)) throw new ServeError(400, `adapter '${name}' is ${method.peftType}: prompt-learning adapters are not served yet`, 'model', 'unsupported_adapter');
       return method.peftType;

@@ -19,6 +19,7 @@ before(async () => {
   adapterDir = await mkdtemp(join(tmpdir(), 'peft-serve-adapters-'));
   await symlink(adapterPath('gpt2', 'lora_rslora'), join(adapterDir, 'rs'));
   await symlink(adapterPath('llama', 'lora'), join(adapterDir, 'llama-lora'));
+  await symlink(adapterPath('gpt2', 'lora_bias'), join(adapterDir, 'bias'));
   service = await Service.open({ model: join(FIXTURES, 'gpt2'), adapters: new Map([['lora', adapterPath('gpt2', 'lora')]]), adapterDirs: [adapterDir], maxQueue: 1, maxNumSeqs: 1, eosTokenIds: [] });
   app = buildServer(service, { apiKey: KEY, bodyLimit: 16 * 1024 });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -54,6 +55,10 @@ test('unknown models (404 listing the names), path traversal, an adapter made fo
   const mismatch = await call('/v1/completions', { ...good, model: 'llama-lora' });
   assert.equal(mismatch.status, 400);
   assert.match(mismatch.error.message, /does not fit this base model/);
+  // Biases trained with the adapter would change the base for every other request.
+  const bias = await call('/v1/completions', { ...good, model: 'bias' });
+  assert.equal(bias.status, 400);
+  assert.match(bias.error.message, /trains the base layers' biases/);
   const outside = await call('/v1/load_lora_adapter', { lora_name: 'x', lora_path: adapterPath('gpt2', 'ia3') });
   assert.equal(outside.status, 400);
   assert.match(outside.error.message, /not a folder under the adapter roots/);
