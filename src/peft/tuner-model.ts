@@ -166,10 +166,34 @@ export class TunerModel extends Module {
     // Safe merging checks every layer before it writes any, so a refusal changes nothing.
     if (safeMerge) for (const [path, layer] of this.tunerLayers()) layer.checkMergeIsFinite(names, path);
     for (const [, layer] of this.tunerLayers()) layer.merge(names);
+    this.reportRequantization('merging');
   }
 
   unmergeAdapter(): void {
     for (const [, layer] of this.tunerLayers()) layer.unmerge();
+    this.reportRequantization('unmerging');
+  }
+
+  /**
+   * One warning for every quantised base weight that merging or unmerging quantised again (as
+   * HF PEFT warns for bitsandbytes layers), with the largest error it introduced.
+   */
+  private reportRequantization(what: string): void {
+    let count = 0;
+    let worst = { path: '', maxAbs: 0, relative: 0 };
+    for (const [path, layer] of this.tunerLayers()) {
+      for (const e of layer.requantizationErrors) {
+        count++;
+        if (e.maxAbs >= worst.maxAbs) worst = { path, ...e };
+      }
+      layer.requantizationErrors = [];
+    }
+    if (count === 0) return;
+    console.warn(
+      `${what} adapters into ${count} quantised weight(s) dequantised, changed and quantised them again, which is lossy: ` +
+        `the largest error is ${worst.maxAbs.toPrecision(3)} (relative ${worst.relative.toPrecision(3)}) at '${worst.path}'. ` +
+        'Generations may differ from the unmerged model; to keep full precision, merge into an unquantised copy (peft merge --dtype bfloat16).',
+    );
   }
 
   /**

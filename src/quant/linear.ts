@@ -4,18 +4,13 @@
 // [ceil(numel / 2), 1] uint8), and whose forward computes y = x·Wᵀ + b from it.
 import { Tensor, linear, noGrad, ValueError, type DType } from '../tensor/index.js';
 import { Conv1D, Linear, Parameter } from '../nn/index.js';
-import { dequantize4bit, dequantizeInt8, quantizeInt8, quantizeState4, quantStateBytes, type Quantize4bitOptions } from './functional.js';
+import { dequantize4bit, dequantizeInt8, dequantizeState4, quantizeInt8, quantizeState4, quantStateBytes, type Quantize4bitOptions } from './functional.js';
 import type { QuantState4, QuantStateInt8 } from './state.js';
 
 /** The weight of a Linear, or of GPT-2's Conv1D transposed, as [out, in] float32 values. */
 function linearWeightValues(layer: Linear | Conv1D): { values: Float32Array; shape: [number, number] } {
-  return noGrad(() => {
-    const w = layer instanceof Conv1D ? layer.weight.T : layer.weight;
-    const wide = w.to('float32');
-    const values = wide.data<'float32'>();
-    if (wide !== w) wide.dispose();
-    return { values, shape: [layer.outFeatures, layer.inFeatures] };
-  });
+  const values = float32Of(layer instanceof Conv1D ? layer.weight.T : layer.weight);
+  return { values, shape: [layer.outFeatures, layer.inFeatures] };
 }
 
 /** [out, in] of a linear layer's weight state. */
@@ -67,6 +62,17 @@ export class Linear4bit extends Linear {
     return quantStateBytes(this.quantState);
   }
 
+  /** Quantises `weight` ([out, in]) in place of the current weight, with the same format. */
+  requantize(weight: Tensor): RequantizationError {
+    const s = this.quantState;
+    const values = float32Of(weight);
+    const state = quantizeState4(values, s.shape, { quantType: s.quantType, blockSize: s.blockSize, doubleQuant: s.nested !== null });
+    this.quantState = state;
+    this.weight.dispose();
+    this.weight = new Parameter(Tensor.fromArray(state.packed, [state.packed.length, 1], 'uint8'), false);
+    return quantizationError(values, dequantizeState4(state));
+  }
+
   override extraRepr(): string {
     const s = this.quantState;
     return `${super.extraRepr()}, quant_type=${s.quantType}, block_size=${s.blockSize}, double_quant=${s.nested !== null}`;
@@ -105,6 +111,48 @@ export class Linear8bitLt extends Linear {
   get weightBytes(): number {
     return this.quantState.data.byteLength + this.quantState.rowAbsmax.byteLength;
   }
+
+  requantize(weight: Tensor): RequantizationError {
+    const values = float32Of(weight);
+    const full = Tensor.fromArray(values, this.quantState.shape, 'float32');
+    this.quantState = quantizeInt8(full);
+    const back = dequantizeInt8(this.quantState);
+    const error = quantizationError(values, back.data<'float32'>());
+    back.dispose();
+    this.weight.dispose();
+    const q = this.quantState.data;
+    this.weight = new Parameter(Tensor.fromArray(new Uint8Array(q.buffer, q.byteOffset, q.byteLength), this.quantState.shape, 'uint8'), false);
+    return error;
+  }
+}
+
+/** What quantising a weight again lost: the largest absolute error and ‖error‖ / ‖weight‖. */
+export interface RequantizationError {
+  maxAbs: number;
+  relative: number;
+}
+
+function quantizationError(exact: Float32Array, approx: Float32Array): RequantizationError {
+  let maxAbs = 0;
+  let errorSq = 0;
+  let normSq = 0;
+  for (let i = 0; i < exact.length; i++) {
+    const e = exact[i]! - approx[i]!;
+    maxAbs = Math.max(maxAbs, Math.abs(e));
+    errorSq += e * e;
+    normSq += exact[i]! * exact[i]!;
+  }
+  return { maxAbs, relative: normSq === 0 ? 0 : Math.sqrt(errorSq / normSq) };
+}
+
+/** A weight's values as contiguous float32. */
+function float32Of(weight: Tensor): Float32Array {
+  return noGrad(() => {
+    const wide = weight.to('float32').contiguous();
+    const values = wide.data<'float32'>();
+    if (wide !== weight) wide.dispose();
+    return values;
+  });
 }
 
 /** A quantised linear layer of either kind. */

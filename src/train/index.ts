@@ -15,3 +15,4 @@ export { writeCheckpoint, readCheckpoint, listCheckpoints, latestCheckpoint, rot
 export { batchCount, epochOrder, type Batch, type BatchSource, type IndexedBatches } from './batches.js';
 export { TrainingArgumentError, NonFiniteLossError, CheckpointError } from './errors.js';
 export * from './data/index.js';
+export { prepareModelForKbitTraining, type KbitTrainingOptions } from './kbit.js';

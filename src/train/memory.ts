@@ -1,6 +1,7 @@
 // Memory options for training: gradient checkpointing of the decoder/encoder layers, and frozen
 // base weights stored in bf16 (or f16) while the trainable parameters stay float32.
 import { Tensor, checkpoint, isGradEnabled, noGrad, type DType } from '../tensor/index.js';
+import { DTYPES } from '../tensor/dtype.js';
 import { Module, ModuleList, Parameter } from '../nn/index.js';
 import { TrainingArgumentError } from './errors.js';
 
@@ -57,12 +58,20 @@ function needsGradOrHoldsState(value: unknown): boolean {
  */
 export function castFrozenParameters(model: Module, dtype: DType = 'bfloat16'): number {
   if (dtype !== 'bfloat16' && dtype !== 'float16') throw new TrainingArgumentError(`frozen weights can be stored as bfloat16 or float16, not ${dtype}`);
+  return recastParameters(model, (p) => !p.requiresGrad && (p.dtype === 'float32' || p.dtype === 'float64'), dtype);
+}
+
+/**
+ * Replaces every parameter `select` picks by a frozen copy in `dtype`, in every module that holds
+ * it (tied parameters stay tied). Returns the bytes saved (negative when the copies are wider).
+ */
+export function recastParameters(model: Module, select: (p: Parameter) => boolean, dtype: DType): number {
   const replaced = new Map<Tensor, Parameter>();
   let saved = 0;
   noGrad(() => {
     for (const [, m] of model.namedModules()) {
       for (const [name, p] of m.ownParameters()) {
-        if (p.requiresGrad || (p.dtype !== 'float32' && p.dtype !== 'float64')) continue;
+        if (!replaced.has(p) && !select(p)) continue;
         let cast = replaced.get(p);
         if (cast === undefined) {
           const converted = p.to(dtype);
@@ -70,7 +79,7 @@ export function castFrozenParameters(model: Module, dtype: DType = 'bfloat16'): 
           converted.dispose(); // the parameter holds the storage now
           cast.name = p.name;
           replaced.set(p, cast);
-          saved += p.size * (p.dtype === 'float64' ? 6 : 2);
+          saved += p.size * (DTYPES[p.dtype].bytes - DTYPES[dtype].bytes);
         }
         (m as unknown as Record<string, unknown>)[name] = cast;
       }

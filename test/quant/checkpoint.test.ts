@@ -6,30 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, Conv1D, Linear, loadSafetensors, noGrad, saveSafetensors, tensor, type Module } from '../../src/index.js';
+import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, loadSafetensors, saveSafetensors, tensor } from '../../src/index.js';
 import { Linear4bit, Linear8bitLt } from '../../src/quant/linear.js';
 import { pythonFloat } from '../../src/quant/serialize.js';
 import { FIXTURES } from '../helpers/parity.js';
+import { dequantizedReference, fixtureInputs, quantizedPaths } from './helpers.js';
 
 async function inputIds(name: string) {
-  return (await loadSafetensors(join(FIXTURES, name, 'inputs.safetensors'))).tensors.get('input_ids')!;
-}
-
-function quantizedPaths(model: Module): string[] {
-  return [...model.namedModules()].filter(([, m]) => m instanceof Linear4bit).map(([p]) => p);
-}
-
-/** The fixture model with each quantised layer's weight replaced by its dequantised values. */
-async function dequantizedReference(name: string, quantized: Module) {
-  const ref = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, name));
-  noGrad(() => {
-    for (const path of quantizedPaths(quantized)) {
-      const w = (quantized.getSubmodule(path) as Linear4bit).dequantizedWeight();
-      const target = ref.getSubmodule(path) as Linear | Conv1D;
-      target.weight.copy_(target instanceof Conv1D ? w.T : w);
-    }
-  });
-  return ref;
+  return (await fixtureInputs(name)).get('input_ids')!;
 }
 
 test('a folder in bitsandbytes 4-bit layout gives the logits of the model over its dequantised weights (llama, gpt2 with Conv1D)', async () => {

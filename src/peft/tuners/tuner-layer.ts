@@ -3,6 +3,7 @@
 // are active, which are merged into the base weights, and mixed-adapter batches.
 import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, ValueError } from '../../tensor/index.js';
 import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
+import { isQuantizedLinear, type RequantizationError } from '../../quant/linear.js';
 import { currentRouting, withAdapterRandom, type RowGroup, type RowRouting } from '../mixed-batch.js';
 import { AdapterNameError } from '../errors.js';
 
@@ -170,13 +171,43 @@ export abstract class TunerLayer extends Module {
     return names.filter((name) => this.hasAdapter(name) && !this.mergedAdapters.includes(name));
   }
 
+  /**
+   * The base layer's weight in its own layout as floating point: the weight itself, or for a
+   * quantised base (QLoRA) its dequantised values, a new tensor (see releaseBaseWeight).
+   */
+  protected baseWeight(): Tensor {
+    const base = this.base_layer;
+    return isQuantizedLinear(base) ? noGrad(() => base.dequantizedWeight()) : base.weight;
+  }
+
+  /** Frees what baseWeight() made (nothing for a full-precision base). */
+  private releaseBaseWeight(w: Tensor): void {
+    if (w !== this.base_layer.weight) w.dispose();
+  }
+
+  /**
+   * Stores `w` as the base weight: copied into it, or for a quantised base quantised again
+   * (HF PEFT's bnb layers dequantise, merge and quantise), which loses precision: the error is
+   * recorded in `requantizationErrors` for the model to report.
+   */
+  private writeBaseWeight(w: Tensor): void {
+    const base = this.base_layer;
+    if (isQuantizedLinear(base)) this.requantizationErrors.push(base.requantize(w));
+    else base.weight.copy_(w);
+  }
+
+  /** What each re-quantisation of a quantised base weight lost since the owner last read them. */
+  requantizationErrors: RequantizationError[] = [];
+
   /** Throws if merging any of `names` would write NaN or Inf into the base weight (nothing is written). */
   checkMergeIsFinite(names: readonly string[], path: string): void {
     for (const name of this.unmergedOf(names)) {
       const finite = noGrad(() => {
-        const merged = this.mergedWeight(this.base_layer.weight, name);
+        const weight = this.baseWeight();
+        const merged = this.mergedWeight(weight, name);
         const ok = allFinite(merged);
         merged.dispose();
+        this.releaseBaseWeight(weight);
         return ok;
       });
       if (!finite) {
@@ -189,10 +220,11 @@ export abstract class TunerLayer extends Module {
   merge(adapterNames: readonly string[] = this.activeAdapters): void {
     for (const name of this.unmergedOf(adapterNames)) {
       noGrad(() => {
-        const weight = this.base_layer.weight;
+        const weight = this.baseWeight();
         const merged = this.mergedWeight(weight, name);
-        weight.copy_(merged);
+        this.writeBaseWeight(merged);
         merged.dispose();
+        this.releaseBaseWeight(weight);
         this.mergeExtras(name, 1);
       });
       this.mergedAdapters.push(name);
@@ -204,10 +236,11 @@ export abstract class TunerLayer extends Module {
     while (this.mergedAdapters.length > 0) {
       const name = this.mergedAdapters.pop()!;
       noGrad(() => {
-        const weight = this.base_layer.weight;
+        const weight = this.baseWeight();
         const unmerged = this.unmergedWeight(weight, name);
-        weight.copy_(unmerged);
+        this.writeBaseWeight(unmerged);
         unmerged.dispose();
+        this.releaseBaseWeight(weight);
         this.mergeExtras(name, -1);
       });
     }

@@ -4,8 +4,8 @@
 // x ↦ ffn(x) + s·up(act(down([ln_before](x)))); on a post-norm output that also adds the residual
 // (BERT's BertOutput) that term joins the residual sum: LN(ffn(x) + s·f(x) + x). AdapterFusion attends over several adapters'
 // outputs (see fusion-attention.ts). Names: bottleneck_<part>.<adapter>.
-import { ValueError, type DType, type Tensor } from '../../../tensor/index.js';
-import { LayerNorm, Linear, ModuleDict, getActivation, type Activation } from '../../../nn/index.js';
+import { ValueError, isFloating, type DType, type Tensor } from '../../../tensor/index.js';
+import { LayerNorm, Linear, ModuleDict, getActivation, type Activation, type Module } from '../../../nn/index.js';
 import { AdapterNameError, PeftConfigError } from '../../errors.js';
 import type { BottleneckInit, NonLinearity } from './config.js';
 import { ModuleTunerLayer, isResidualOutput, type ResidualOutputModule, type WrappedModule } from './module-layer.js';
@@ -13,6 +13,11 @@ import { fusedOutput } from './fusion-attention.js';
 import { fusionProjections, bottleneckProjections } from './init.js';
 
 /** The options of one adapter on one layer. */
+/** The dtype of the module's first floating-point parameter (a 4-bit base's packed weight is not one). */
+export function floatingDType(module: Module): DType {
+  return module.parameters().find((p) => isFloating(p.dtype))?.dtype ?? 'float32';
+}
+
 export interface BottleneckAdapterOptions {
   reductionFactor: number;
   nonLinearity: NonLinearity;
@@ -54,7 +59,7 @@ export class BottleneckLayer extends ModuleTunerLayer {
     readonly parallel: boolean,
   ) {
     super(base);
-    this.dtype = base.parameters()[0]?.dtype ?? 'float32';
+    this.dtype = floatingDType(base);
     this.addsResidual = isResidualOutput(base);
     if (this.addsResidual && !parallel) {
       throw new ValueError(`a ${base.constructor.name} adds the residual and normalises; only a parallel adapter goes there (sequential ones wrap its dense projection)`);

@@ -2,7 +2,7 @@
 // a gate read from the adapter's own input: y = h + g·(A(h) − h).
 import type { Tensor } from '../../../tensor/index.js';
 import { ModuleDict, type Linear } from '../../../nn/index.js';
-import { BottleneckLayer, type BottleneckAdapterOptions } from '../bottleneck/layer.js';
+import { BottleneckLayer, floatingDType, type BottleneckAdapterOptions } from '../bottleneck/layer.js';
 import { gateLayer, gateValue } from './gate.js';
 
 export class GatedBottleneckLayer extends BottleneckLayer {
@@ -10,7 +10,7 @@ export class GatedBottleneckLayer extends BottleneckLayer {
 
   override addAdapter(name: string, o: BottleneckAdapterOptions, path: string): void {
     super.addAdapter(name, o, path);
-    this.bottleneck_gate.set(name, gateLayer(this.features, this.base_layer.parameters()[0]?.dtype));
+    this.bottleneck_gate.set(name, gateLayer(this.features, floatingDType(this.base_layer)));
   }
 
   protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {

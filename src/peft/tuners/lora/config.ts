@@ -4,9 +4,11 @@ import { Fields, extraFields, numberMap, readBase, rejectUnsupported, writeBase,
 import { readTargeting, writeTargeting } from '../../config/targeting.js';
 import type { PeftConfig } from '../../config/peft-config.js';
 import { PeftConfigError } from '../../errors.js';
+import type { LoftqConfig } from './loftq.js';
+import { snakeCase } from '../../config/keys.js';
 
-/** HF's init_lora_weights: true (A kaiming, B zero), false (random B too), 'gaussian', 'pissa' / 'pissa_niter_N'. */
-export type LoraInit = boolean | 'gaussian' | 'pissa' | `pissa_niter_${number}`;
+/** HF's init_lora_weights: true (A kaiming, B zero), false (random B too), 'gaussian', 'pissa' / 'pissa_niter_N', 'loftq'. */
+export type LoraInit = boolean | 'gaussian' | 'pissa' | `pissa_niter_${number}` | 'loftq';
 
 export interface LoraConfig extends PeftConfig {
   peftType: 'LORA';
@@ -22,6 +24,8 @@ export interface LoraConfig extends PeftConfig {
   useRslora: boolean;
   useDora: boolean;
   initLoraWeights: LoraInit;
+  /** HF's loftq_config: {} unless init_lora_weights is 'loftq'. */
+  loftqConfig: LoftqConfig | null;
   /** Module names (suffixes) whose own copies train and are saved in full (classification heads). */
   modulesToSave: string[] | null;
   /** Per-module r and alpha, keyed by a regex matched against the module path's end. */
@@ -33,14 +37,13 @@ export type LoraOptions = Partial<Omit<LoraConfig, 'peftType' | 'extra'>> & { pe
 
 const KNOWN = [
   'r', 'lora_alpha', 'lora_dropout', 'fan_in_fan_out', 'bias', 'lora_bias', 'use_rslora', 'use_dora', 'init_lora_weights',
-  'modules_to_save', 'rank_pattern', 'alpha_pattern', 'target_modules', 'exclude_modules', 'layers_to_transform', 'layers_pattern',
+  'modules_to_save', 'rank_pattern', 'alpha_pattern', 'loftq_config', 'target_modules', 'exclude_modules', 'layers_to_transform', 'layers_pattern',
 ];
 
 /** HF LoraConfig fields peftjs does not implement, at the values that switch them off. */
 const NEUTRAL: Record<string, unknown> = {
   use_qalora: false,
   layer_replication: null,
-  loftq_config: {},
   megatron_config: null,
   trainable_token_indices: null,
   target_parameters: null,
@@ -53,9 +56,19 @@ export function parseLoraConfig(raw: Json, path = 'adapter_config.json'): LoraCo
   rejectUnsupported(raw, NEUTRAL, path);
   const r = f.int('r', 8, 1);
   const init = raw.init_lora_weights ?? true;
-  if (!(typeof init === 'boolean' || init === 'gaussian' || init === 'pissa' || (typeof init === 'string' && /^pissa_niter_\d+$/.test(init)))) {
-    throw new PeftConfigError(`${path}: init_lora_weights ${JSON.stringify(init)} is not supported; use true, false, 'gaussian', 'pissa' or 'pissa_niter_N'`);
+  if (!(typeof init === 'boolean' || init === 'gaussian' || init === 'pissa' || init === 'loftq' || (typeof init === 'string' && /^pissa_niter_\d+$/.test(init)))) {
+    throw new PeftConfigError(`${path}: init_lora_weights ${JSON.stringify(init)} is not supported; use true, false, 'gaussian', 'pissa', 'pissa_niter_N' or 'loftq'`);
   }
+  // loftq_config as HF writes it, or as options ({ loftqBits, loftqIter }).
+  const loftqRaw = raw.loftq_config;
+  const loftq = loftqRaw !== null && typeof loftqRaw === 'object' && !Array.isArray(loftqRaw) && Object.keys(loftqRaw).length > 0
+    ? new Fields(Object.fromEntries(Object.entries(loftqRaw).map(([k, v]) => [snakeCase(k), v])) as Json, `${path}: loftq_config`)
+    : null;
+  if (loftqRaw !== undefined && loftqRaw !== null && loftq === null && (typeof loftqRaw !== 'object' || Array.isArray(loftqRaw))) {
+    throw new PeftConfigError(`${path}: loftq_config must be an object like {"loftq_bits": 4, "loftq_iter": 1}`);
+  }
+  const loftqConfig = loftq === null ? null : { loftqBits: loftq.int('loftq_bits', 4, 1), loftqIter: loftq.int('loftq_iter', 1, 1) };
+  if (init === 'loftq' && loftqConfig === null) throw new PeftConfigError(`${path}: loftq_config must be given when init_lora_weights is 'loftq' (e.g. {"loftq_bits": 4, "loftq_iter": 1})`);
   return {
     ...readBase(f, 'LORA'),
     peftType: 'LORA',
@@ -69,6 +82,7 @@ export function parseLoraConfig(raw: Json, path = 'adapter_config.json'): LoraCo
     useRslora: f.bool('use_rslora', false),
     useDora: f.bool('use_dora', false),
     initLoraWeights: init as LoraInit,
+    loftqConfig,
     modulesToSave: raw.modules_to_save === null || raw.modules_to_save === undefined ? null : f.strings('modules_to_save', []),
     rankPattern: numberMap(f, 'rank_pattern'),
     alphaPattern: numberMap(f, 'alpha_pattern'),
@@ -107,6 +121,7 @@ export function writeLoraConfig(c: LoraConfig): Record<string, unknown> {
     use_rslora: c.useRslora,
     use_dora: c.useDora,
     init_lora_weights: c.initLoraWeights,
+    loftq_config: c.loftqConfig === null ? {} : { loftq_bits: c.loftqConfig.loftqBits, loftq_iter: c.loftqConfig.loftqIter },
     modules_to_save: c.modulesToSave,
     rank_pattern: c.rankPattern,
     alpha_pattern: c.alphaPattern,

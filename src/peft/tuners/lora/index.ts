@@ -17,6 +17,7 @@ function layerOptions(config: LoraConfig, path: string): LoraLayerOptions {
     useDora: config.useDora,
     loraBias: config.loraBias,
     initLoraWeights: config.initLoraWeights,
+    loftqConfig: config.loftqConfig,
   };
 }
 

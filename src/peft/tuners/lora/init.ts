@@ -1,11 +1,14 @@
 // LoRA's initialisations, as HF PEFT's init_lora_weights: true (A kaiming-uniform, B zero: the
 // adapter starts as the identity), 'gaussian' (A ~ N(0, 1/r)), false (B random too: for tests),
-// and PiSSA (A and B from the top-r singular triplets of W, which loses them).
+// PiSSA (A and B from the top-r singular triplets of W, which loses them) and LoftQ (loftq.ts).
 import { noGrad, truncatedSvd, randn, zeros } from '../../../tensor/index.js';
 import type { LoraInit } from './config.js';
 import type { LoraLinear } from './layer.js';
+import { isQuantizedLinear } from '../../../quant/linear.js';
+import { PeftConfigError } from '../../errors.js';
+import { loftqInit, type LoftqConfig } from './loftq.js';
 
-export function initLoraWeights(layer: LoraLinear, name: string, init: LoraInit): void {
+export function initLoraWeights(layer: LoraLinear, name: string, init: LoraInit, loftq: LoftqConfig | null): void {
   const a = layer.lora_A.get(name)!;
   const b = layer.lora_B.get(name)!;
   const r = layer.ranks.get(name)!;
@@ -14,6 +17,9 @@ export function initLoraWeights(layer: LoraLinear, name: string, init: LoraInit)
     // For true, A keeps the kaiming-uniform draw every Linear starts with (torch's default, as HF).
     if (init === 'gaussian') {
       a.weight.copy_(randn(a.weight.shape, { std: 1 / r }));
+    } else if (init === 'loftq') {
+      loftqInit(layer, name, loftq ?? { loftqBits: 4, loftqIter: 1 });
+      return;
     } else if (init !== true) {
       pissaInit(layer, name);
       return;
@@ -29,6 +35,10 @@ export function initLoraWeights(layer: LoraLinear, name: string, init: LoraInit)
  * (HF's randomised one approximates the same factors).
  */
 function pissaInit(layer: LoraLinear, name: string): void {
+  if (isQuantizedLinear(layer.base_layer)) {
+    // HF PEFT's pissa_init refuses quantised weights the same way.
+    throw new PeftConfigError('PiSSA initialisation needs the base weights in float32, float16 or bfloat16: initialise it on the unquantised model, then quantise the residual model');
+  }
   const s = layer.scaling.get(name)!;
   const r = layer.ranks.get(name)!;
   const weight = layer.baseWeightOutIn().to('float32');

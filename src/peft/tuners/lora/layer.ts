@@ -9,6 +9,7 @@ import { AdditiveTunerLayer } from '../additive-layer.js';
 import { DoraMagnitude, doraOutput, weightNorm } from './dora.js';
 import { initLoraWeights } from './init.js';
 import type { LoraInit } from './config.js';
+import type { LoftqConfig } from './loftq.js';
 
 /** The options of one adapter on one layer (rank_pattern / alpha_pattern already applied). */
 export interface LoraLayerOptions {
@@ -19,6 +20,7 @@ export interface LoraLayerOptions {
   useDora: boolean;
   loraBias: boolean;
   initLoraWeights: LoraInit;
+  loftqConfig?: LoftqConfig | null;
 }
 
 export class LoraLinear extends AdditiveTunerLayer {
@@ -49,7 +51,7 @@ export class LoraLinear extends AdditiveTunerLayer {
     this.ranks.set(name, o.r);
     this.alphas.set(name, o.loraAlpha);
     this.scaling.set(name, o.useRslora ? o.loraAlpha / Math.sqrt(o.r) : o.loraAlpha / o.r);
-    initLoraWeights(this, name, o.initLoraWeights);
+    initLoraWeights(this, name, o.initLoraWeights, o.loftqConfig ?? null);
     if (o.useDora) this.lora_magnitude_vector.set(name, new DoraMagnitude(noGrad(() => weightNorm(this.baseWeightOutIn(), this.deltaOutIn(name)))));
     if (!this.activeAdapters.includes(name) && this.activeAdapters.length === 0) this.activeAdapters = [name];
   }
@@ -108,9 +110,9 @@ export class LoraLinear extends AdditiveTunerLayer {
     return result.add(dora);
   }
 
-  /** The base weight as [out, in] (a view for GPT-2's Conv1D). */
+  /** The base weight as [out, in] (a view for GPT-2's Conv1D; dequantised for a quantised base, as HF's DoRA does). */
   baseWeightOutIn(): Tensor {
-    const w = this.base_layer.weight;
+    const w = this.baseWeight();
     return this.weightIsTransposed ? w.T : w;
   }
 
