@@ -13,6 +13,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_reduce(env, exports);
   register_index(env, exports);
   register_linalg(env, exports);
+  register_quant(env, exports);
   return exports;
 }
 

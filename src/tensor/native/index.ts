@@ -11,6 +11,7 @@ import type { ElementwiseKernels } from './elementwise.js';
 import type { ReduceKernels } from './reduce.js';
 import type { IndexKernels } from './index-kernels.js';
 import type { LinalgKernels } from './linalg.js';
+import type { QuantKernels } from './quant.js';
 
 export type NativeAddon = InfoKernels &
   GemmKernels &
@@ -18,7 +19,8 @@ export type NativeAddon = InfoKernels &
   ElementwiseKernels &
   ReduceKernels &
   IndexKernels &
-  LinalgKernels;
+  LinalgKernels &
+  QuantKernels;
 
 function findPackageRoot(start: string): string {
   let dir = start;

@@ -1,0 +1,150 @@
+// AVX2 quantised-weight kernels, the AVX-512 ones (quant_avx512.cc) at half width: a 4-bit group is
+// 16 elements (8 bytes); the 16-value code lookup is two _mm256_permutevar8x32_ps (codes 0-7 and
+// 8-15) blended on the index's bit 3.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "quant/quant.h"
+
+namespace peftjs::quant::detail {
+namespace {
+
+constexpr int kGroup = 16;
+
+struct Code {
+  __m256 low, high;  // code[0:8], code[8:16]
+};
+
+inline __m256 lookup(__m256i idx, const Code& c) {
+  const __m256 a = _mm256_permutevar8x32_ps(c.low, idx), b = _mm256_permutevar8x32_ps(c.high, idx);
+  return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+}
+
+struct Nibbles {
+  __m256 hi, lo;  // elements 0, 2, ..., 14 and 1, 3, ..., 15 of the group
+};
+
+inline Nibbles decode(const uint8_t* p, const Code& code, __m256 scale) {
+  const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return {_mm256_mul_ps(lookup(_mm256_srli_epi32(b, 4), code), scale),
+          _mm256_mul_ps(lookup(_mm256_and_si256(b, _mm256_set1_epi32(15)), code), scale)};
+}
+
+void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
+  int64_t i = 0;
+  auto scalar_to = [&](int64_t end) {
+    for (; i < end; ++i) out[i] = w.code[w.nibble(e0 + i)] * w.scale((e0 + i) / w.block);
+  };
+  scalar_to(std::min(count, (kGroup - e0 % kGroup) % kGroup));
+  const Code code{_mm256_loadu_ps(w.code), _mm256_loadu_ps(w.code + 8)};
+  for (; i + kGroup <= count; i += kGroup) {
+    const int64_t e = e0 + i;  // a multiple of 16, so the group lies in one block
+    const Nibbles n = decode(w.packed + e / 2, code, _mm256_set1_ps(w.scale(e / w.block)));
+    const __m256 a = _mm256_unpacklo_ps(n.hi, n.lo), b = _mm256_unpackhi_ps(n.hi, n.lo);
+    _mm256_storeu_ps(out + i, _mm256_permute2f128_ps(a, b, 0x20));
+    _mm256_storeu_ps(out + i + 8, _mm256_permute2f128_ps(a, b, 0x31));
+  }
+  scalar_to(count);
+}
+
+template <int M>
+void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const int64_t K = w.cols, groups = K / kGroup, block_mask = w.block - 1;
+  const Code code{_mm256_loadu_ps(w.code), _mm256_loadu_ps(w.code + 8)};
+  for (int64_t j = j0; j < j1; ++j) {
+    const uint8_t* row = w.packed + j * K / 2;
+    const int64_t first_block = j * K / w.block;
+    float s = 0.0f;
+    auto scale_at = [&](int64_t g) {  // called for g = 0, 1, 2, ... in order
+      if (((g * kGroup) & block_mask) == 0) s = w.scale(first_block + g * kGroup / w.block);
+      return _mm256_set1_ps(s);
+    };
+    __m256 acc[M][4];
+    for (int i = 0; i < M; ++i)
+      for (int a = 0; a < 4; ++a) acc[i][a] = _mm256_setzero_ps();
+    // groups is even: cols is a multiple of the block, itself a multiple of 32.
+    for (int64_t g = 0; g < groups; g += 2) {
+      const Nibbles n0 = decode(row + g * kGroup / 2, code, scale_at(g));
+      const Nibbles n1 = decode(row + (g + 1) * kGroup / 2, code, scale_at(g + 1));
+      for (int i = 0; i < M; ++i) {
+        const float* x = xp + i * K + g * kGroup;
+        acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x), n0.hi, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), n0.lo, acc[i][1]);
+        acc[i][2] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 16), n1.hi, acc[i][2]);
+        acc[i][3] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), n1.lo, acc[i][3]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      const __m256 v = _mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][1]), _mm256_add_ps(acc[i][2], acc[i][3]));
+      __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      y[i * ldy + j] = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+    }
+  }
+}
+
+void dequant8(const WeightInt8& w, int64_t e0, int64_t count, float* out) {
+  const __m256 inv = _mm256_set1_ps(kInv127);
+  for (int64_t i = 0; i < count;) {
+    const int64_t r = (e0 + i) / w.cols, end = std::min(count, (r + 1) * w.cols - e0);
+    const float s = w.row_absmax[r];
+    const __m256 vs = _mm256_set1_ps(s);
+    for (; i + 8 <= end; i += 8) {
+      const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w.data + e0 + i)));
+      _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(q), vs), inv));
+    }
+    for (; i < end; ++i) out[i] = static_cast<float>(w.data[e0 + i]) * s * kInv127;
+  }
+}
+
+template <int M>
+void gemv8_rows(const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const int64_t K = w.cols;
+  for (int64_t j = j0; j < j1; ++j) {
+    const int8_t* row = w.data + j * K;
+    __m256 acc[M][2];
+    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k));
+      const __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+      const __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8)));
+      for (int i = 0; i < M; ++i) {
+        acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i * K + k), w0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i * K + k + 8), w1, acc[i][1]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      const __m256 v = _mm256_add_ps(acc[i][0], acc[i][1]);
+      __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      float sum = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+      for (int64_t kk = k; kk < K; ++kk) sum += x[i * K + kk] * static_cast<float>(row[kk]);
+      y[i * ldy + j] = sum * (w.row_absmax[j] * kInv127);
+    }
+  }
+}
+
+void gemv4(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  using Fn = void (*)(const Weight4&, const float*, int64_t, int64_t, float*, int64_t);
+  static constexpr Fn kByRows[kGemvRows] = {gemv4_rows<1>, gemv4_rows<2>, gemv4_rows<3>, gemv4_rows<4>,
+                                            gemv4_rows<5>, gemv4_rows<6>, gemv4_rows<7>, gemv4_rows<8>};
+  kByRows[m - 1](w, xp, j0, j1, y, ldy);
+}
+
+void gemv8(int64_t m, const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  using Fn = void (*)(const WeightInt8&, const float*, int64_t, int64_t, float*, int64_t);
+  static constexpr Fn kByRows[kGemvRows] = {gemv8_rows<1>, gemv8_rows<2>, gemv8_rows<3>, gemv8_rows<4>,
+                                            gemv8_rows<5>, gemv8_rows<6>, gemv8_rows<7>, gemv8_rows<8>};
+  kByRows[m - 1](w, x, j0, j1, y, ldy);
+}
+
+}  // namespace
+
+const Kernels& kernels_avx2() {
+  static const Kernels k{kGroup, dequant4, gemv4, dequant8, gemv8};
+  return k;
+}
+
+}  // namespace peftjs::quant::detail

@@ -1,0 +1,154 @@
+// AVX-512 quantised-weight kernels. A 4-bit group is 32 elements (16 bytes): the bytes widened to
+// 16 int32 lanes, the high nibbles (even elements) and low nibbles (odd elements) each turned into
+// code values by one _mm512_permutexvar_ps over the 16-value code (it reads only the index's low four
+// bits, so the low nibble needs no mask), times the block's scale. The few-row products consume the
+// two halves as they come, against x de-interleaved the same way (even elements, then odd); dequantising
+// interleaves them back. Double-quantised block scales are decoded per block on the fly.
+#include <immintrin.h>
+
+#include <algorithm>
+
+// GCC 12's AVX-512 headers initialise a placeholder from itself (`__m512i __Y = __Y;`) in the widening
+// conversions, which -Wmaybe-uninitialized reports once inlined here: a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "quant/quant.h"
+
+namespace peftjs::quant::detail {
+namespace {
+
+constexpr int kGroup = 32;
+
+struct Nibbles {
+  __m512 hi, lo;  // elements 0, 2, ..., 30 and 1, 3, ..., 31 of the group
+};
+
+inline Nibbles decode(const uint8_t* p, __m512 code, __m512 scale) {
+  const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return {_mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), code), scale),
+          _mm512_mul_ps(_mm512_permutexvar_ps(b, code), scale)};
+}
+
+void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
+  int64_t i = 0;
+  auto scalar_to = [&](int64_t end) {
+    for (; i < end; ++i) out[i] = w.code[w.nibble(e0 + i)] * w.scale((e0 + i) / w.block);
+  };
+  scalar_to(std::min(count, (kGroup - e0 % kGroup) % kGroup));
+  const __m512 code = _mm512_loadu_ps(w.code);
+  const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i second = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (; i + kGroup <= count; i += kGroup) {
+    const int64_t e = e0 + i;  // a multiple of 32, so the group lies in one block (block % 32 == 0)
+    const Nibbles n = decode(w.packed + e / 2, code, _mm512_set1_ps(w.scale(e / w.block)));
+    _mm512_storeu_ps(out + i, _mm512_permutex2var_ps(n.hi, first, n.lo));
+    _mm512_storeu_ps(out + i + 16, _mm512_permutex2var_ps(n.hi, second, n.lo));
+  }
+  scalar_to(count);
+}
+
+// M rows of x against rows [j0, j1) of W, one W row at a time; two groups per step into separate
+// accumulators (four FMA chains per x row).
+template <int M>
+void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const int64_t K = w.cols, groups = K / kGroup, block_mask = w.block - 1;
+  const __m512 code = _mm512_loadu_ps(w.code);
+  for (int64_t j = j0; j < j1; ++j) {
+    const uint8_t* row = w.packed + j * K / 2;
+    const int64_t first_block = j * K / w.block;
+    float s = 0.0f;
+    auto scale_at = [&](int64_t g) {  // called for g = 0, 1, 2, ... in order
+      if (((g * kGroup) & block_mask) == 0) s = w.scale(first_block + g * kGroup / w.block);
+      return _mm512_set1_ps(s);
+    };
+    __m512 acc[M][4];
+    for (int i = 0; i < M; ++i)
+      for (int a = 0; a < 4; ++a) acc[i][a] = _mm512_setzero_ps();
+    int64_t g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      const Nibbles n0 = decode(row + g * kGroup / 2, code, scale_at(g));
+      const Nibbles n1 = decode(row + (g + 1) * kGroup / 2, code, scale_at(g + 1));
+      for (int i = 0; i < M; ++i) {
+        const float* x = xp + i * K + g * kGroup;
+        acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n0.hi, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), n0.lo, acc[i][1]);
+        acc[i][2] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 32), n1.hi, acc[i][2]);
+        acc[i][3] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 48), n1.lo, acc[i][3]);
+      }
+    }
+    if (g < groups) {
+      const Nibbles n0 = decode(row + g * kGroup / 2, code, scale_at(g));
+      for (int i = 0; i < M; ++i) {
+        const float* x = xp + i * K + g * kGroup;
+        acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n0.hi, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), n0.lo, acc[i][1]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]), _mm512_add_ps(acc[i][2], acc[i][3]));
+      y[i * ldy + j] = _mm512_reduce_add_ps(sum);
+    }
+  }
+}
+
+void dequant8(const WeightInt8& w, int64_t e0, int64_t count, float* out) {
+  const __m512 inv = _mm512_set1_ps(kInv127);
+  for (int64_t i = 0; i < count;) {
+    const int64_t r = (e0 + i) / w.cols, end = std::min(count, (r + 1) * w.cols - e0);
+    const float s = w.row_absmax[r];
+    const __m512 vs = _mm512_set1_ps(s);
+    for (; i + 16 <= end; i += 16) {
+      const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.data + e0 + i)));
+      _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(q), vs), inv));
+    }
+    for (; i < end; ++i) out[i] = static_cast<float>(w.data[e0 + i]) * s * kInv127;
+  }
+}
+
+template <int M>
+void gemv8_rows(const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const int64_t K = w.cols;
+  for (int64_t j = j0; j < j1; ++j) {
+    const int8_t* row = w.data + j * K;
+    __m512 acc[M][2];
+    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k));
+      const __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q)));
+      const __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1)));
+      for (int i = 0; i < M; ++i) {
+        acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * K + k), w0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * K + k + 16), w1, acc[i][1]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
+      for (int64_t kk = k; kk < K; ++kk) sum += x[i * K + kk] * static_cast<float>(row[kk]);
+      y[i * ldy + j] = sum * (w.row_absmax[j] * kInv127);
+    }
+  }
+}
+
+void gemv4(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  using Fn = void (*)(const Weight4&, const float*, int64_t, int64_t, float*, int64_t);
+  static constexpr Fn kByRows[kGemvRows] = {gemv4_rows<1>, gemv4_rows<2>, gemv4_rows<3>, gemv4_rows<4>,
+                                            gemv4_rows<5>, gemv4_rows<6>, gemv4_rows<7>, gemv4_rows<8>};
+  kByRows[m - 1](w, xp, j0, j1, y, ldy);
+}
+
+void gemv8(int64_t m, const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  using Fn = void (*)(const WeightInt8&, const float*, int64_t, int64_t, float*, int64_t);
+  static constexpr Fn kByRows[kGemvRows] = {gemv8_rows<1>, gemv8_rows<2>, gemv8_rows<3>, gemv8_rows<4>,
+                                            gemv8_rows<5>, gemv8_rows<6>, gemv8_rows<7>, gemv8_rows<8>};
+  kByRows[m - 1](w, x, j0, j1, y, ldy);
+}
+
+}  // namespace
+
+const Kernels& kernels_avx512() {
+  static const Kernels k{kGroup, dequant4, gemv4, dequant8, gemv8};
+  return k;
+}
+
+}  // namespace peftjs::quant::detail

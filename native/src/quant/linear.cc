@@ -1,0 +1,189 @@
+// The linear layer over a quantised weight W [N, K]: y = x·Wᵀ (+ b) and the input gradient gx = gy·W,
+// computed from the quantised data; no full-precision copy of W is kept.
+// - Few rows (M <= 8) and rows that start on a block: the SIMD few-row kernel reads the 4-bit / int8
+//   data directly (decoding is cheap next to streaming the weight from memory).
+// - Otherwise W is dequantised a slab at a time into a thread's scratch buffer (at most kSlab elements,
+//   which stay in L2/L3) and handed to the float32 GEMM (gemm.h), which packs it like any B: rows of W
+//   for the forward product, column slabs of W for the input gradient (so gx is written once).
+// Each output element is summed by one thread in a fixed order, so results do not depend on the
+// thread count.
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <new>
+
+#include "quant/quant.h"
+#include "threadpool.h"
+
+namespace peftjs::quant {
+namespace {
+
+constexpr int64_t kSlab = 1 << 20;      // dequantised elements per packed-GEMM pass (4 MB)
+constexpr int64_t kTaskSlab = 1 << 16;  // dequantised elements per few-row task (256 KB, in L2)
+constexpr int64_t kGemvTaskBytes = 1 << 16;  // weight bytes per few-row kernel task
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// A 64-byte-aligned float buffer per thread and slot, grown on demand.
+float* scratch(int slot, int64_t count) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffers[3];
+  Buffer& buf = buffers[slot];
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+  if (buf.bytes < bytes) {
+    std::free(buf.data);
+    buf.data = std::aligned_alloc(64, bytes);
+    buf.bytes = buf.data ? bytes : 0;
+    if (!buf.data) throw std::bad_alloc();
+  }
+  return static_cast<float*>(buf.data);
+}
+
+// One quantised W as the drivers see it.
+struct Source {
+  int64_t N, K;
+  double bytes_per_weight;
+  // out[0:count] = elements [e0, e0 + count) of W (flattened row-major).
+  std::function<void(int64_t e0, int64_t count, float* out)> dequant;
+  // The few-row kernel, or null when this W's layout has none; `group` > 0: it wants x de-interleaved.
+  std::function<void(int64_t m, const float* x, int64_t j0, int64_t j1, float* y)> gemv;
+  int group;
+};
+
+// xp = x [M, K] with each group of `group` elements reordered: even-indexed ones, then odd ones.
+void deinterleave(const float* x, int64_t M, int64_t K, int group, float* xp) {
+  const int half = group / 2;
+  for (int64_t i = 0; i < M * K; i += group)
+    for (int t = 0; t < half; ++t) {
+      xp[i + t] = x[i + 2 * t];
+      xp[i + half + t] = x[i + 2 * t + 1];
+    }
+}
+
+void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
+  if (!bias) return;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) y[i * N + j] += bias[j];
+}
+
+// Rows [j0, j1) of W dequantised into buf (row-major, K per row), shared among the threads.
+void dequant_rows(const Source& w, int64_t j0, int64_t j1, float* buf) {
+  parallel_range(j1 - j0, std::max<int64_t>(1, 16384 / w.K), [&](int64_t r0, int64_t r1) {
+    w.dequant((j0 + r0) * w.K, (r1 - r0) * w.K, buf + r0 * w.K);
+  });
+}
+
+// Columns [k0, k0 + kw) of rows [0, N) of W into buf (row-major, kw per row).
+void dequant_cols(const Source& w, int64_t k0, int64_t kw, int64_t r0, int64_t r1, float* buf) {
+  for (int64_t j = r0; j < r1; ++j) w.dequant(j * w.K + k0, kw, buf + j * kw);
+}
+
+void forward(const Source& w, const float* x, int64_t M, const float* bias, float* y) {
+  const int64_t N = w.N, K = w.K;
+  if (M <= detail::kGemvRows && w.gemv) {
+    const float* xs = x;
+    if (w.group > 0) {
+      float* xp = scratch(2, M * K);
+      deinterleave(x, M, K, w.group, xp);
+      xs = xp;
+    }
+    const int64_t rows_per_task = std::max<int64_t>(1, static_cast<int64_t>(kGemvTaskBytes / (K * w.bytes_per_weight)));
+    parallel_range(N, rows_per_task, [&](int64_t j0, int64_t j1) { w.gemv(M, xs, j0, j1, y); });
+    return add_bias(M, N, bias, y);
+  }
+  if (M <= detail::kGemvRows) {  // rows not on block boundaries: per task, dequantise rows, few-row GEMM
+    const int64_t rows = std::max<int64_t>(1, kTaskSlab / K);
+    parallel_for(ceil_div(N, rows), [&](int64_t t) {
+      const int64_t j0 = t * rows, nr = std::min(rows, N - j0);
+      float* buf = scratch(1, nr * K);
+      w.dequant(j0 * K, nr * K, buf);
+      sgemm_serial(false, true, M, nr, K, 1.0f, x, K, buf, BType::F32, K, 0.0f, y + j0, N);
+    });
+    return add_bias(M, N, bias, y);
+  }
+  const int64_t rows = std::min(N, round_up(std::max<int64_t>(64, kSlab / K), 64));
+  float* buf = scratch(0, rows * K);
+  if (bias)
+    for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, y + i * N);
+  for (int64_t j0 = 0; j0 < N; j0 += rows) {
+    const int64_t nr = std::min(rows, N - j0);
+    dequant_rows(w, j0, j0 + nr, buf);
+    sgemm(false, true, M, nr, K, 1.0f, x, K, 0, buf, BType::F32, K, 0, bias ? 1.0f : 0.0f, y + j0, N, 0, 1);
+  }
+}
+
+void backward(const Source& w, const float* gy, int64_t M, float* gx) {
+  const int64_t N = w.N, K = w.K;
+  if (M <= detail::kGemvRows) {  // per task a column slab of W and a one-thread few-row GEMM
+    const int64_t kw = std::min(K, round_up(std::max<int64_t>(1, kTaskSlab / N), 32));
+    parallel_for(ceil_div(K, kw), [&](int64_t t) {
+      const int64_t k0 = t * kw, width = std::min(kw, K - k0);
+      float* buf = scratch(1, N * width);
+      dequant_cols(w, k0, width, 0, N, buf);
+      sgemm_serial(false, false, M, width, N, 1.0f, gy, N, buf, BType::F32, width, 0.0f, gx + k0, K);
+    });
+    return;
+  }
+  const int64_t kw = std::min(K, round_up(std::max<int64_t>(64, kSlab / N), 64));
+  float* buf = scratch(0, N * kw);
+  for (int64_t k0 = 0; k0 < K; k0 += kw) {
+    const int64_t width = std::min(kw, K - k0);
+    parallel_range(N, std::max<int64_t>(1, 16384 / width),
+                   [&](int64_t r0, int64_t r1) { dequant_cols(w, k0, width, r0, r1, buf); });
+    sgemm(false, false, M, width, N, 1.0f, gy, N, 0, buf, BType::F32, width, 0, 0.0f, gx + k0, K, 0, 1);
+  }
+}
+
+Source source4(const Weight4& w) {
+  const auto& k = detail::kernels_for_cpu();
+  Source s{w.rows, w.cols, 0.5, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant4(w, e0, n, out); }, nullptr,
+           k.group};
+  if (w.cols % w.block == 0) {
+    s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
+      k.gemv4(m, w, xp, j0, j1, y, w.rows);
+    };
+  }
+  return s;
+}
+
+Source source8(const WeightInt8& w) {
+  const auto& k = detail::kernels_for_cpu();
+  return Source{w.rows,
+                w.cols,
+                1.0,
+                [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant8(w, e0, n, out); },
+                [&w, &k](int64_t m, const float* x, int64_t j0, int64_t j1, float* y) {
+                  k.gemv8(m, w, x, j0, j1, y, w.rows);
+                },
+                0};
+}
+
+// Degenerate sizes: an empty product leaves y = bias (or zeros) and gx = zeros.
+bool empty_product(int64_t M, int64_t out_cols, int64_t inner, const float* bias, float* out) {
+  if (M > 0 && out_cols > 0 && inner > 0) return false;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < out_cols; ++j) out[i * out_cols + j] = bias ? bias[j] : 0.0f;
+  return true;
+}
+
+}  // namespace
+
+void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y) {
+  if (!empty_product(M, w.rows, w.cols, bias, y)) forward(source4(w), x, M, bias, y);
+}
+void linear4bit_backward(const float* gy, int64_t M, const Weight4& w, float* gx) {
+  if (!empty_product(M, w.cols, w.rows, nullptr, gx)) backward(source4(w), gy, M, gx);
+}
+void linear_int8(const float* x, int64_t M, const WeightInt8& w, const float* bias, float* y) {
+  if (!empty_product(M, w.rows, w.cols, bias, y)) forward(source8(w), x, M, bias, y);
+}
+void linear_int8_backward(const float* gy, int64_t M, const WeightInt8& w, float* gx) {
+  if (!empty_product(M, w.cols, w.rows, nullptr, gx)) backward(source8(w), gy, M, gx);
+}
+
+}  // namespace peftjs::quant

@@ -1,0 +1,100 @@
+// Quantised weights: bitsandbytes' 4-bit blockwise format (NF4 / FP4, optionally with the block absmax
+// themselves quantised to 8 bits, "double quantisation") and row-wise absmax int8. Quantising and
+// dequantising whole tensors, and the linear layer y = x·Wᵀ + b computed from the quantised data.
+// The layouts are those of src/quant/state.ts (which mirrors bitsandbytes' QuantState).
+#pragma once
+#include <cstdint>
+
+#include "gemm.h"
+
+namespace peftjs::quant {
+
+enum class Type4 { NF4 = 0, FP4 = 1 };
+
+// A 4-bit weight as the kernels read it: `numel` elements flattened row-major, two per byte (element 2i
+// in the high nibble of byte i, 2i + 1 in the low one), in blocks of `block` consecutive elements (a
+// block may cross rows). Block b's scale is absmax[b], or, with double quantisation,
+// nested_code[nested_codes[b]] * nested_absmax[b / nested_block] + offset (bitsandbytes'
+// dequantize_blockwise of the absmax followed by `absmax += offset`, in float32).
+struct Weight4 {
+  const uint8_t* packed;
+  int64_t rows, cols;  // the weight's [out, in] (or [numel, 1] for any other shape)
+  int64_t block;
+  const float* code;  // 16 values
+  const float* absmax;  // null with double quantisation
+  const uint8_t* nested_codes;
+  const float* nested_code;  // 256 values
+  const float* nested_absmax;
+  int64_t nested_block;
+  float offset;
+
+  int64_t numel() const { return rows * cols; }
+  float scale(int64_t b) const {
+    if (absmax) return absmax[b];
+    // Two roundings as in bitsandbytes; the empty asm keeps the compiler from fusing them into one
+    // FMA (the SIMD files are built with -mfma, and GCC contracts a * b + c by default).
+    float product = nested_code[nested_codes[b]] * nested_absmax[b / nested_block];
+    __asm__("" : "+x"(product));
+    return product + offset;
+  }
+  // Element e's 4-bit index.
+  int nibble(int64_t e) const { return e & 1 ? packed[e >> 1] & 15 : packed[e >> 1] >> 4; }
+};
+
+// Row-wise int8: W[r][c] = data[r * cols + c] * row_absmax[r] / 127.
+struct WeightInt8 {
+  const int8_t* data;
+  int64_t rows, cols;
+  const float* row_absmax;
+};
+
+// bitsandbytes' int8_vectorwise_dequant multiplies by this float32 constant instead of dividing by 127.
+constexpr float kInv127 = 7.874015718698502e-3f;
+
+// ---- quantize.cc: bit-exact ports of bitsandbytes' CUDA quantisers (see there), threaded.
+
+// packed (ceil(n / 2) bytes) and absmax (ceil(n / block) floats) from n elements of src (f32/bf16/f16).
+void quantize_4bit(const void* src, BType type, int64_t n, int64_t block, Type4 qtype, uint8_t* packed, float* absmax);
+// One uint8 index into `code` (256 sorted values) per element, and the absmax of each block.
+void quantize_blockwise_8bit(const float* src, int64_t n, int64_t block, const float* code, uint8_t* out, float* absmax);
+// Row-wise int8 of a rows x cols matrix: absmax per row and round(x * (127 / absmax)) to nearest even.
+void quantize_int8_rows(const void* src, BType type, int64_t rows, int64_t cols, int8_t* out, float* row_absmax);
+
+// ---- dequantize.cc: whole tensors, threaded.
+void dequantize_4bit(const Weight4& w, float* out);
+void dequantize_int8_rows(const WeightInt8& w, float* out);
+
+// ---- linear.cc: y[M, rows] = x[M, cols]·Wᵀ (+ bias), and the input gradient gx[M, cols] = gy[M, rows]·W.
+// x, y, gy, gx are row-major and contiguous. Results do not depend on the thread count.
+void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y);
+void linear4bit_backward(const float* gy, int64_t M, const Weight4& w, float* gx);
+void linear_int8(const float* x, int64_t M, const WeightInt8& w, const float* bias, float* y);
+void linear_int8_backward(const float* gy, int64_t M, const WeightInt8& w, float* gx);
+
+namespace detail {
+
+// What one instruction set provides to the drivers in dequantize.cc and linear.cc.
+struct Kernels {
+  // The few-row products read x de-interleaved in groups of `group` elements: within each group the
+  // even-indexed elements first, then the odd ones (the order of a byte's high and low nibbles).
+  int group;
+  // out[0:count] = elements [e0, e0 + count) of w, dequantised.
+  void (*dequant4)(const Weight4& w, int64_t e0, int64_t count, float* out);
+  // y[i * ldy + j] = sum_k xp[i * cols + k] * W[j][k] for i < m (<= 8), j in [j0, j1); xp de-interleaved.
+  // Needs cols % block == 0 (every row starts a block).
+  void (*gemv4)(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy);
+  // out[0:count] = elements [e0, e0 + count) of w, dequantised.
+  void (*dequant8)(const WeightInt8& w, int64_t e0, int64_t count, float* out);
+  // y[i * ldy + j] = sum_k x[i * cols + k] * W[j][k] for i < m (<= 8), j in [j0, j1).
+  void (*gemv8)(int64_t m, const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy);
+};
+
+const Kernels& kernels_portable();
+const Kernels& kernels_avx2();
+const Kernels& kernels_avx512();
+const Kernels& kernels_for_cpu();
+
+constexpr int kGemvRows = 8;  // the most rows of x the few-row kernels take
+
+}  // namespace detail
+}  // namespace peftjs::quant

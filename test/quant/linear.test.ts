@@ -1,0 +1,177 @@
+// linear4bit / linearInt8 against dequantise-then-matmul in float64: forward (few-row kernels that read
+// the quantised data, the dequantised-slab GEMM, rows that do not start a block), input and bias
+// gradients, any leading shape, compute dtype rounding, and results that do not depend on the thread
+// count. Run again under PEFTJS_SIMD=avx2 and portable by kernels.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tensor } from '../../src/tensor/index.js';
+import { native } from '../../src/tensor/native/index.js';
+import { bf16ToFloat, floatToBf16 } from '../../src/tensor/half.js';
+import { dequantize4bitData, dequantizeInt8Data, quantize4bitData, quantizeInt8Data } from '../../src/quant/kernels.js';
+import { linear4bit, linearInt8 } from '../../src/quant/ops.js';
+import type { QuantState4, QuantStateInt8 } from '../../src/quant/state.js';
+import { gaussian } from './reference.js';
+
+/** Float64 y = x·Wᵀ + b and, per element, sum |x·w| (the scale of its rounding error). */
+function reference(x: Float32Array, M: number, w: Float32Array, N: number, K: number, bias?: Float32Array) {
+  const y = new Float64Array(M * N);
+  const mag = new Float64Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = bias ? bias[j]! : 0;
+      let a = bias ? Math.abs(bias[j]!) : 0;
+      for (let k = 0; k < K; k++) {
+        const p = x[i * K + k]! * w[j * K + k]!;
+        s += p;
+        a += Math.abs(p);
+      }
+      y[i * N + j] = s;
+      mag[i * N + j] = a;
+    }
+  return { y, mag };
+}
+
+function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  mag: ArrayLike<number>,
+  K: number,
+  what: string,
+): void {
+  assert.equal(actual.length, expected.length, what);
+  const u = 2 ** -24;
+  for (let i = 0; i < expected.length; i++) {
+    const tol = 4 * Math.sqrt(K + 1) * u * mag[i]! + 1e-30;
+    if (!(Math.abs(actual[i]! - expected[i]!) <= tol)) {
+      assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+interface Layer {
+  name: string;
+  N: number;
+  K: number;
+  dequantised: Float32Array;
+  forward: (x: Tensor, bias: Tensor | null) => Tensor;
+}
+
+function layers(N: number, K: number, seed: number): Layer[] {
+  const w = gaussian(seed, N * K);
+  const out: Layer[] = [];
+  const four = (name: string, state: QuantState4) =>
+    out.push({ name, N, K, dequantised: dequantize4bitData(state), forward: (x, b) => linear4bit(x, state, b) });
+  for (const blockSize of [32, 64]) {
+    four(`nf4/${blockSize}`, quantize4bitData(w, 'float32', [N, K], { quantType: 'nf4', blockSize }));
+  }
+  four(
+    'nf4/64 double quant',
+    quantize4bitData(w, 'float32', [N, K], { quantType: 'nf4', blockSize: 64, doubleQuant: true }),
+  );
+  four('fp4/128', quantize4bitData(w, 'float32', [N, K], { quantType: 'fp4', blockSize: 128 }));
+  const int8: QuantStateInt8 = quantizeInt8Data(w, 'float32', [N, K]);
+  out.push({ name: 'int8', N, K, dequantised: dequantizeInt8Data(int8), forward: (x, b) => linearInt8(x, int8, b) });
+  return out;
+}
+
+// [N, K]: rows on block boundaries (K a multiple of every block), and K = 100 / 45 (rows start mid-block,
+// mid-byte for odd K), an N tail of the SIMD kernels' column groups.
+const SHAPES: [number, number][] = [
+  [37, 128],
+  [29, 100],
+  [11, 45],
+];
+const ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 70];
+
+test('forward equals dequantise-then-matmul for 1-9, 16 and 70 rows', () => {
+  SHAPES.forEach(([N, K], s) => {
+    for (const layer of layers(N, K, s + 1)) {
+      const bias = gaussian(50 + s, N);
+      for (const M of ROWS) {
+        const x = gaussian(M * 7 + s, M * K);
+        const y = layer.forward(Tensor.fromArray(x, [M, K], 'float32'), Tensor.fromArray(bias, [N], 'float32'));
+        assert.deepEqual(y.shape, [M, N]);
+        const ref = reference(x, M, layer.dequantised, N, K, bias);
+        assertClose(y.data() as Float32Array, ref.y, ref.mag, K, `${layer.name} [${N}, ${K}] M=${M}`);
+      }
+    }
+  });
+});
+
+test('input and bias gradients equal gy·W and the column sums of gy', () => {
+  SHAPES.forEach(([N, K], s) => {
+    for (const layer of layers(N, K, s + 11)) {
+      for (const M of [1, 3, 8, 9, 70]) {
+        const x = Tensor.fromArray(gaussian(M + s, M * K), [M, K], 'float32').requiresGrad_();
+        const bias = Tensor.fromArray(gaussian(3, N), [N], 'float32').requiresGrad_();
+        const gy = gaussian(M * 3 + 1, M * N);
+        layer.forward(x, bias).backward(Tensor.fromArray(gy, [M, N], 'float32'));
+        // gx[i][k] = sum_j gy[i][j] W[j][k]: the reference with W transposed
+        const wT = new Float32Array(K * N);
+        for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) wT[k * N + j] = layer.dequantised[j * K + k]!;
+        const ref = reference(gy, M, wT, K, N);
+        assertClose(x.grad!.data() as Float32Array, ref.y, ref.mag, N, `${layer.name} [${N}, ${K}] M=${M} gx`);
+        const gb = bias.grad!.data() as Float32Array;
+        for (let j = 0; j < N; j++) {
+          let sum = 0;
+          for (let i = 0; i < M; i++) sum += gy[i * N + j]!;
+          assert.ok(Math.abs(gb[j]! - sum) <= 1e-5 * (1 + Math.abs(sum)), `${layer.name} bias grad ${j}`);
+        }
+      }
+    }
+  });
+});
+
+test('leading dims are kept, a frozen input gets no gradient, bad shapes are refused', () => {
+  const [layer] = layers(12, 64, 5);
+  const x = Tensor.fromArray(gaussian(1, 2 * 3 * 64), [2, 3, 64], 'float32');
+  const y = layer!.forward(x, null);
+  assert.deepEqual(y.shape, [2, 3, 12]);
+  const flat = layer!.forward(x.reshape([6, 64]), null);
+  assert.deepEqual(y.data(), flat.data());
+  const w = quantize4bitData(gaussian(2, 12 * 64), 'float32', [12, 64], { quantType: 'nf4' });
+  assert.throws(
+    () => linear4bit(Tensor.fromArray(new Float32Array(63), [1, 63], 'float32'), w),
+    /does not fit weight \[12, 64\]/,
+  );
+  assert.throws(() => linear4bit(x, w, Tensor.fromArray(new Float32Array(11), [11], 'float32')), /bias \[11\]/);
+});
+
+test('computeDtype bfloat16 rounds the input and output to bf16', () => {
+  const w = quantize4bitData(gaussian(3, 24 * 64), 'float32', [24, 64], { quantType: 'nf4' });
+  const x = gaussian(4, 2 * 64);
+  const y = linear4bit(Tensor.fromArray(x, [2, 64], 'float32'), w, null, 'bfloat16').data() as Float32Array;
+  const bits = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  assert.ok(
+    bits.every((b) => (b & 0xffff) === 0),
+    'outputs are bf16 values',
+  );
+  const xBf16 = Float32Array.from(x, (v) => bf16ToFloat(floatToBf16(v)));
+  const ref = reference(xBf16, 2, dequantize4bitData(w), 24, 64);
+  for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i]! - ref.y[i]!) <= 2 ** -8 * Math.abs(ref.y[i]!) + 1e-6);
+});
+
+test('results do not depend on the thread count', () => {
+  const threads = native.numThreads();
+  const [N, K] = [300, 256];
+  try {
+    for (const layer of layers(N, K, 9)) {
+      for (const M of [1, 5, 40]) {
+        const x = Tensor.fromArray(gaussian(M, M * K), [M, K], 'float32');
+        const gy = Tensor.fromArray(gaussian(M + 1, M * N), [M, N], 'float32');
+        const run = () => {
+          const xi = x.detach().requiresGrad_();
+          const y = layer.forward(xi, null);
+          y.backward(gy);
+          return [y.data(), xi.grad!.data()];
+        };
+        native.setNumThreads(1);
+        const one = run();
+        native.setNumThreads(3);
+        assert.deepEqual(run(), one, `${layer.name} M=${M}`);
+      }
+    }
+  } finally {
+    native.setNumThreads(threads);
+  }
+});
