@@ -111,18 +111,16 @@ WeightInt8 weight_int8(const Call& c, const Napi::Value& v) {
   return w;
 }
 
-// quantize4bit(src, srcType, blockSize, quantType 'nf4' | 'fp4', packed, absmax)
+// quantize4bit(src, srcType, blockSize, code, packed, absmax)
 void quantize4bit(const Napi::CallbackInfo& info) {
   Call c{info, "quantize4bit"};
   c.arity(6);
   BType bt;
   const void* src = c.source(info[0], info[1], -1, &bt);
   const int64_t n = length_of(info[0]), block = block_size(c, info[2], "blockSize");
-  const std::string type = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-  if (type != "nf4" && type != "fp4") c.type_error("quantType must be 'nf4' or 'fp4'");
+  const float* code = c.f32(info[3], "code", 16);
   uint8_t* packed = c.array<uint8_t>(info[4], napi_uint8_array, "Uint8Array", "packed", ceil_div(n, 2));
-  float* absmax = c.f32(info[5], "absmax", ceil_div(n, block));
-  quant::quantize_4bit(src, bt, n, block, type == "nf4" ? quant::Type4::NF4 : quant::Type4::FP4, packed, absmax);
+  quant::quantize_4bit(src, bt, n, block, code, packed, c.f32(info[5], "absmax", ceil_div(n, block)));
 }
 
 // quantizeBlockwise8bit(src, blockSize, code, out, absmax)

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/index.js';
 import { native } from '../../src/tensor/native/index.js';
 import { bf16ToFloat, floatToBf16 } from '../../src/tensor/half.js';
-import { dequantize4bitData, dequantizeInt8Data, quantize4bitData, quantizeInt8Data } from '../../src/quant/kernels.js';
+import { dequantizeState4, quantizeState4 } from '../../src/quant/functional.js';
+import { dequantizeInt8Native, quantizeInt8Native } from '../../src/quant/kernels.js';
 import { linear4bit, linearInt8 } from '../../src/quant/ops.js';
 import type { QuantState4, QuantStateInt8 } from '../../src/quant/state.js';
-import { gaussian } from './reference.js';
+import { gaussian } from './data.js';
 
 /** Float64 y = x·Wᵀ + b and, per element, sum |x·w| (the scale of its rounding error). */
 function reference(x: Float32Array, M: number, w: Float32Array, N: number, K: number, bias?: Float32Array) {
@@ -60,17 +61,14 @@ function layers(N: number, K: number, seed: number): Layer[] {
   const w = gaussian(seed, N * K);
   const out: Layer[] = [];
   const four = (name: string, state: QuantState4) =>
-    out.push({ name, N, K, dequantised: dequantize4bitData(state), forward: (x, b) => linear4bit(x, state, b) });
+    out.push({ name, N, K, dequantised: dequantizeState4(state), forward: (x, b) => linear4bit(x, state, b) });
   for (const blockSize of [32, 64]) {
-    four(`nf4/${blockSize}`, quantize4bitData(w, 'float32', [N, K], { quantType: 'nf4', blockSize }));
+    four(`nf4/${blockSize}`, quantizeState4(w, [N, K], { quantType: 'nf4', blockSize }));
   }
-  four(
-    'nf4/64 double quant',
-    quantize4bitData(w, 'float32', [N, K], { quantType: 'nf4', blockSize: 64, doubleQuant: true }),
-  );
-  four('fp4/128', quantize4bitData(w, 'float32', [N, K], { quantType: 'fp4', blockSize: 128 }));
-  const int8: QuantStateInt8 = quantizeInt8Data(w, 'float32', [N, K]);
-  out.push({ name: 'int8', N, K, dequantised: dequantizeInt8Data(int8), forward: (x, b) => linearInt8(x, int8, b) });
+  four('nf4/64 double quant', quantizeState4(w, [N, K], { quantType: 'nf4', blockSize: 64, doubleQuant: true }));
+  four('fp4/128', quantizeState4(w, [N, K], { quantType: 'fp4', blockSize: 128 }));
+  const int8: QuantStateInt8 = quantizeInt8Native(w, N, K);
+  out.push({ name: 'int8', N, K, dequantised: dequantizeInt8Native(int8), forward: (x, b) => linearInt8(x, int8, b) });
   return out;
 }
 
@@ -129,7 +127,7 @@ test('leading dims are kept, a frozen input gets no gradient, bad shapes are ref
   assert.deepEqual(y.shape, [2, 3, 12]);
   const flat = layer!.forward(x.reshape([6, 64]), null);
   assert.deepEqual(y.data(), flat.data());
-  const w = quantize4bitData(gaussian(2, 12 * 64), 'float32', [12, 64], { quantType: 'nf4' });
+  const w = quantizeState4(gaussian(2, 12 * 64), [12, 64], { quantType: 'nf4' });
   assert.throws(
     () => linear4bit(Tensor.fromArray(new Float32Array(63), [1, 63], 'float32'), w),
     /does not fit weight \[12, 64\]/,
@@ -138,7 +136,7 @@ test('leading dims are kept, a frozen input gets no gradient, bad shapes are ref
 });
 
 test('computeDtype bfloat16 rounds the input and output to bf16', () => {
-  const w = quantize4bitData(gaussian(3, 24 * 64), 'float32', [24, 64], { quantType: 'nf4' });
+  const w = quantizeState4(gaussian(3, 24 * 64), [24, 64], { quantType: 'nf4' });
   const x = gaussian(4, 2 * 64);
   const y = linear4bit(Tensor.fromArray(x, [2, 64], 'float32'), w, null, 'bfloat16').data() as Float32Array;
   const bits = new Uint32Array(y.buffer, y.byteOffset, y.length);
@@ -147,7 +145,7 @@ test('computeDtype bfloat16 rounds the input and output to bf16', () => {
     'outputs are bf16 values',
   );
   const xBf16 = Float32Array.from(x, (v) => bf16ToFloat(floatToBf16(v)));
-  const ref = reference(xBf16, 2, dequantize4bitData(w), 24, 64);
+  const ref = reference(xBf16, 2, dequantizeState4(w), 24, 64);
   for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i]! - ref.y[i]!) <= 2 ** -8 * Math.abs(ref.y[i]!) + 1e-6);
 });
 

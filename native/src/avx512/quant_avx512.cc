@@ -131,17 +131,11 @@ void gemv8_rows(const WeightInt8& w, const float* x, int64_t j0, int64_t j1, flo
 }
 
 void gemv4(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  using Fn = void (*)(const Weight4&, const float*, int64_t, int64_t, float*, int64_t);
-  static constexpr Fn kByRows[kGemvRows] = {gemv4_rows<1>, gemv4_rows<2>, gemv4_rows<3>, gemv4_rows<4>,
-                                            gemv4_rows<5>, gemv4_rows<6>, gemv4_rows<7>, gemv4_rows<8>};
-  kByRows[m - 1](w, xp, j0, j1, y, ldy);
+  with_rows(m, [&](auto M) { gemv4_rows<M()>(w, xp, j0, j1, y, ldy); });
 }
 
 void gemv8(int64_t m, const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  using Fn = void (*)(const WeightInt8&, const float*, int64_t, int64_t, float*, int64_t);
-  static constexpr Fn kByRows[kGemvRows] = {gemv8_rows<1>, gemv8_rows<2>, gemv8_rows<3>, gemv8_rows<4>,
-                                            gemv8_rows<5>, gemv8_rows<6>, gemv8_rows<7>, gemv8_rows<8>};
-  kByRows[m - 1](w, x, j0, j1, y, ldy);
+  with_rows(m, [&](auto M) { gemv8_rows<M()>(w, x, j0, j1, y, ldy); });
 }
 
 }  // namespace

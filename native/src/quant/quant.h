@@ -4,12 +4,11 @@
 // The layouts are those of src/quant/state.ts (which mirrors bitsandbytes' QuantState).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "gemm.h"
 
 namespace peftjs::quant {
-
-enum class Type4 { NF4 = 0, FP4 = 1 };
 
 // A 4-bit weight as the kernels read it: `numel` elements flattened row-major, two per byte (element 2i
 // in the high nibble of byte i, 2i + 1 in the low one), in blocks of `block` consecutive elements (a
@@ -51,10 +50,12 @@ struct WeightInt8 {
 // bitsandbytes' int8_vectorwise_dequant multiplies by this float32 constant instead of dividing by 127.
 constexpr float kInv127 = 7.874015718698502e-3f;
 
-// ---- quantize.cc: bit-exact ports of bitsandbytes' CUDA quantisers (see there), threaded.
+// ---- quantize.cc: bit-exact ports of bitsandbytes' reference quantisers (see there), threaded.
 
-// packed (ceil(n / 2) bytes) and absmax (ceil(n / block) floats) from n elements of src (f32/bf16/f16).
-void quantize_4bit(const void* src, BType type, int64_t n, int64_t block, Type4 qtype, uint8_t* packed, float* absmax);
+// packed (ceil(n / 2) bytes) and absmax (ceil(n / block) floats) from n elements of src (f32/bf16/f16),
+// with the 16-value code.
+void quantize_4bit(const void* src, BType type, int64_t n, int64_t block, const float* code, uint8_t* packed,
+                   float* absmax);
 // One uint8 index into `code` (256 sorted values) per element, and the absmax of each block.
 void quantize_blockwise_8bit(const float* src, int64_t n, int64_t block, const float* code, uint8_t* out, float* absmax);
 // Row-wise int8 of a rows x cols matrix: absmax per row and round(x * (127 / absmax)) to nearest even.
@@ -95,6 +96,23 @@ const Kernels& kernels_avx512();
 const Kernels& kernels_for_cpu();
 
 constexpr int kGemvRows = 8;  // the most rows of x the few-row kernels take
+
+// fn(std::integral_constant<int, m>{}) for 1 <= m <= kGemvRows: a few-row kernel instantiated per row
+// count, so that its per-row loops unroll and the accumulators stay in registers.
+template <typename Fn>
+void with_rows(int64_t m, Fn&& fn) {
+  static_assert(kGemvRows == 8, "one case per row count");
+  switch (m) {
+    case 1: return fn(std::integral_constant<int, 1>{});
+    case 2: return fn(std::integral_constant<int, 2>{});
+    case 3: return fn(std::integral_constant<int, 3>{});
+    case 4: return fn(std::integral_constant<int, 4>{});
+    case 5: return fn(std::integral_constant<int, 5>{});
+    case 6: return fn(std::integral_constant<int, 6>{});
+    case 7: return fn(std::integral_constant<int, 7>{});
+    default: return fn(std::integral_constant<int, 8>{});
+  }
+}
 
 }  // namespace detail
 }  // namespace peftjs::quant

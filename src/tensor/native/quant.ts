@@ -9,12 +9,12 @@ export type QuantSrcType = 0 | 1 | 2;
  * objects of src/quant/state.ts. A 2-D weight is [out, in]; any other shape is read as [numel, 1].
  */
 export interface QuantKernels {
-  /** bitsandbytes' 4-bit blockwise quantiser: packed = ceil(n / 2) bytes, absmax = ceil(n / blockSize) floats. */
+  /** bitsandbytes' 4-bit blockwise quantiser over a 16-value code: packed = ceil(n / 2) bytes, absmax = ceil(n / blockSize) floats. */
   quantize4bit(
     src: Float32Array | Uint16Array,
     srcType: QuantSrcType,
     blockSize: number,
-    quantType: 'nf4' | 'fp4',
+    code: Float32Array,
     packed: Uint8Array,
     absmax: Float32Array,
   ): void;
