@@ -6,6 +6,7 @@ import { Tensor, linear, noGrad, ValueError, type DType } from '../tensor/index.
 import { Conv1D, Linear, Parameter } from '../nn/index.js';
 import { dequantize4bit, dequantizeInt8, dequantizeState4, quantizeInt8, quantizeState4, quantStateBytes, type Quantize4bitOptions } from './functional.js';
 import type { QuantState4, QuantStateInt8 } from './state.js';
+import { linear4bit, linearInt8, type ComputeDType } from './ops.js';
 
 /** The weight of a Linear, or of GPT-2's Conv1D transposed, as [out, in] float32 values. */
 function linearWeightValues(layer: Linear | Conv1D): { values: Float32Array; shape: [number, number] } {
@@ -162,13 +163,19 @@ export function isQuantizedLinear(m: unknown): m is QuantizedLinear {
   return m instanceof Linear4bit || m instanceof Linear8bitLt;
 }
 
-// The forward of the quantised layers, one function each so that the native kernels
-// (src/quant/ops.ts) replace them in one line. Until then: dequantise, then a float matmul.
+// The forward of the quantised layers: the native kernels (./ops.ts) for float32 / bf16 / f16 inputs
+// and compute dtypes; float64 (gradient checks) dequantises, then a float matmul.
+const NATIVE_DTYPES: readonly DType[] = ['float32', 'bfloat16', 'float16'];
+
 function linear4bitForward(x: Tensor, state: QuantState4, bias: Tensor | null, computeDtype: DType): Tensor {
+  if (NATIVE_DTYPES.includes(x.dtype) && NATIVE_DTYPES.includes(computeDtype)) {
+    return linear4bit(x, state, bias, computeDtype as ComputeDType);
+  }
   return dequantizedLinear(x, dequantize4bit(state, computeDtype), bias, computeDtype);
 }
 
 function linearInt8Forward(x: Tensor, state: QuantStateInt8, bias: Tensor | null): Tensor {
+  if (NATIVE_DTYPES.includes(x.dtype)) return linearInt8(x, state, bias);
   return dequantizedLinear(x, dequantizeInt8(state), bias, 'float32');
 }
 
