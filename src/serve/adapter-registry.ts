@@ -15,7 +15,9 @@ import { PeftModel } from '../peft/peft-model.js';
 import { readAdapterConfig } from '../peft/files.js';
 import { configFromJson } from '../peft/config/make-config.js';
 import { isPromptLearning } from '../peft/prompt/method.js';
-import { PeftError } from '../tensor/index.js';
+import { PromptTunerModel } from '../peft/prompt/tuner-model.js';
+import { disposeVirtualPrefix, virtualPrefix, type VirtualPrefix } from './virtual-prefix.js';
+import { PeftError, type Tensor } from '../tensor/index.js';
 import { ServeError } from './errors.js';
 import type { Runner } from './engine.js';
 
@@ -26,6 +28,8 @@ export interface ResolvedModel {
   /** The adapter's name inside its PeftModel (null for the base). */
   internal: string | null;
   hash: string;
+  /** Prompt learning: the virtual tokens in front of each prompt (the runner is the base). */
+  virtual: VirtualPrefix | null;
 }
 
 interface Resident {
@@ -35,6 +39,7 @@ interface Resident {
   bytes: number;
   pins: number;
   lastUsed: number;
+  virtual: VirtualPrefix | null;
 }
 
 /** Methods whose loading writes into the base weights: they would change every other row's model. */
@@ -63,6 +68,9 @@ export class AdapterRegistry {
   private clock = 0;
   loads = 0;
   evictions = 0;
+
+  /** The dtype of the model's activations (prompt-learning tensors are cast to it). */
+  dtype: Tensor['dtype'] = 'float32';
 
   constructor(private readonly base: PretrainedModel, private readonly options: RegistryOptions) {
     this.roots = [...options.adapterDirs, ...options.adapters.values()].map((p) => realpathSync(resolve(p)));
@@ -116,7 +124,8 @@ export class AdapterRegistry {
     }
     entry.pins++;
     entry.lastUsed = ++this.clock;
-    return { runner: entry.tree, routed: true, internal: entry.internal, hash: entry.hash };
+    if (entry.virtual !== null) return { runner: this.base, routed: false, internal: entry.internal, hash: entry.hash, virtual: entry.virtual };
+    return { runner: entry.tree, routed: true, internal: entry.internal, hash: entry.hash, virtual: null };
   }
 
   release(name: string): void {
@@ -184,7 +193,8 @@ export class AdapterRegistry {
     }
     tree.eval();
     this.loads++;
-    const entry: Resident = { internal, tree, hash, bytes: weightBytes.length, pins: 0, lastUsed: ++this.clock };
+    const prompt = tree.base_model instanceof PromptTunerModel ? virtualPrefix(tree.base_model, internal, this.dtype) : null;
+    const entry: Resident = { internal, tree, hash, bytes: weightBytes.length, pins: 0, lastUsed: ++this.clock, virtual: prompt };
     this.resident.set(name, entry);
     this.evictCold(name);
     return entry;
@@ -197,7 +207,7 @@ export class AdapterRegistry {
         throw new ServeError(400, `adapter '${name}' trains the base layers' biases (bias '${config.bias}'), which every other request shares; merge it into a model folder and serve that`, 'model', 'unsupported_adapter');
       }
       if (UNSERVABLE.has(method.peftType)) throw new ServeError(400, `adapter '${name}' is ${method.peftType}, which changes the base weights themselves; merge it into a model folder and serve that`, 'model');
-      if (isPromptLearning(method)) throw new ServeError(400, `adapter '${name}' is ${method.peftType}: prompt-learning adapters are not served yet`, 'model', 'unsupported_adapter');
+      if (isPromptLearning(method) && config.taskType !== 'CAUSAL_LM') throw new ServeError(400, `adapter '${name}' is a ${method.peftType} adapter for ${config.taskType ?? 'no task'}; only CAUSAL_LM prompt-learning adapters generate text`, 'model');
       return method.peftType;
     } catch (error) {
       if (error instanceof PeftError) throw new ServeError(400, `adapter '${name}': ${error.message}`, 'model');
@@ -216,6 +226,7 @@ export class AdapterRegistry {
 
   private evict(name: string, entry: Resident): void {
     entry.tree.deleteAdapter(entry.internal);
+    if (entry.virtual !== null) disposeVirtualPrefix(entry.virtual);
     this.resident.delete(name);
     this.evictions++;
   }

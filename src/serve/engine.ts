@@ -14,6 +14,8 @@ import { StepCache } from './step-cache.js';
 import { TextStream, type Detokenizer } from './text-stream.js';
 import type { SamplingParams } from './sampling-params.js';
 import { Metrics } from './metrics.js';
+import { chunkEmbeddings, type VirtualPrefix } from './virtual-prefix.js';
+import type { PretrainedModel } from '../models/index.js';
 
 /** A model the engine runs rows through: the base, or a PeftModel (rows routed by adapterNames). */
 export interface Runner {
@@ -32,6 +34,8 @@ export interface EngineRequest {
   routed: boolean;
   /** Name for /metrics (the model field of the request). */
   model: string;
+  /** A prompt-learning adapter's virtual tokens (the runner is then the base model). */
+  virtual?: VirtualPrefix | null;
 }
 
 export interface EngineOptions extends SchedulerOptions {
@@ -60,7 +64,7 @@ export class Engine {
     const { params } = request;
     const seed = params.seed ?? randomInt(2 ** 31);
     const text = new TextStream(this.tokenizer, params.stop);
-    const seq = new Sequence(this.nextId++, request.adapter, request.adapterHash, request.prompt, params, new Sampler(params, seed), text, sink);
+    const seq = new Sequence(this.nextId++, request.adapter, request.adapterHash, request.prompt, params, new Sampler(params, seed), text, sink, request.virtual ?? null);
     this.scheduler.add(seq);
     this.requests.set(seq, request);
     this.wake();
@@ -84,8 +88,25 @@ export class Engine {
       byRunner.set(runner, [...(byRunner.get(runner) ?? []), seq]);
     }
     for (const rows of byRunner.values()) this.forwardRows(rows, 1);
-    for (const { seq, n } of plan.prefill) if (seq.state === 'running') this.forwardRows([seq], n);
+    for (const { seq, n } of plan.prefill) if (seq.state === 'running') this.prefill(seq, n);
     return true;
+  }
+
+  /** A prompt chunk; prefix tuning's virtual positions are written into the blocks, not computed. */
+  private prefill(seq: Sequence, n: number): void {
+    const keysValues = seq.virtual?.keysValues;
+    if (keysValues && seq.computed < seq.offset) {
+      const count = Math.min(n, seq.offset - seq.computed);
+      const start = seq.computed;
+      noGrad(() => tidy(() => {
+        const cache = new StepCache(this.pool, [{ blocks: seq.blocks, cached: start }], count);
+        keysValues.forEach(([k, v], layer) => cache.update(layer, k.narrow(2, start, count), v.narrow(2, start, count)));
+      }));
+      seq.computed += count;
+      this.scheduler.publishFull(seq);
+      n -= count;
+    }
+    if (n > 0) this.forwardRows([seq], n);
   }
 
   /** Computes the next n positions of each row (one forward), then samples where a row is complete. */
@@ -95,9 +116,13 @@ export class Engine {
     try {
       logits = noGrad(() => tidy(() => {
         const cache = new StepCache(this.pool, rows.map((s) => ({ blocks: s.blocks, cached: s.computed })), n);
-        const inputIds = tensor(rows.flatMap((s) => s.tokens.slice(s.computed, s.computed + n)), [rows.length, n], 'int64');
         const positionIds = tensor(rows.flatMap((s) => Array.from({ length: n }, (_, i) => s.computed + i)), [rows.length, n], 'int64');
-        const inputs = { inputIds, positionIds, attentionMask: cache.attentionMask(), pastKeyValues: cache, logitsToKeep: 1 };
+        const first = rows[0]!;
+        // Prompt tuning's virtual positions enter as embeddings (a prefill chunk has one row).
+        const tokens = first.computed < first.offset && first.virtual?.embeds
+          ? { inputsEmbeds: chunkEmbeddings(request.runner as PretrainedModel, first.virtual, first.tokens, first.computed, n) }
+          : { inputIds: tensor(rows.flatMap((s) => s.tokens.slice(s.computed - s.offset, s.computed - s.offset + n)), [rows.length, n], 'int64') };
+        const inputs = { ...tokens, positionIds, attentionMask: cache.attentionMask(), pastKeyValues: cache, logitsToKeep: 1 };
         const out = request.runner.forward(request.routed ? { ...inputs, adapterNames: rows.map((s) => s.adapter) } : inputs);
         return (out.logits.select(1, out.logits.shape[1]! - 1).to('float32').data() as Float32Array).slice();
       }));

@@ -42,7 +42,7 @@ export class Scheduler {
     if (this.waiting.length >= this.options.maxQueue) {
       throw new ServeError(429, `the queue is full (${this.options.maxQueue} requests waiting); retry later`, null, 'queue_full');
     }
-    const needed = Math.ceil((seq.promptLength + seq.params.maxTokens) / this.pool.blockSize);
+    const needed = Math.ceil((seq.offset + seq.promptLength + seq.params.maxTokens) / this.pool.blockSize);
     if (needed > this.pool.numBlocks) {
       throw new ServeError(400, `prompt (${seq.promptLength} tokens) + max_tokens (${seq.params.maxTokens}) needs ${needed} KV blocks but the cache holds ${this.pool.numBlocks}; lower max_tokens or raise --kv-cache-mb`, 'max_tokens');
     }
@@ -113,14 +113,15 @@ export class Scheduler {
   private blockHash(seq: Sequence, i: number): string {
     const bs = this.pool.blockSize;
     const previous = i === 0 ? seq.adapterHash : seq.blockHashes[i - 1]!;
-    return createHash('sha1').update(previous).update('\0').update(seq.tokens.slice(i * bs, (i + 1) * bs).join(',')).digest('hex');
+    const positions = Array.from({ length: bs }, (_, j) => seq.at(i * bs + j));
+    return createHash('sha1').update(previous).update('\0').update(positions.join(',')).digest('hex');
   }
 
   /** A newly admitted sequence starts from the longest cached run of its full blocks (at least one position left to compute). */
   private matchPrefix(seq: Sequence): void {
     if (seq.blocks.length > 0) return;
     const bs = this.pool.blockSize;
-    const usable = Math.floor((seq.tokens.length - 1) / bs);
+    const usable = Math.floor((seq.length - 1) / bs);
     for (let i = 0; i < usable; i++) {
       if (i >= seq.blockHashes.length) seq.blockHashes.push(this.blockHash(seq, i));
       const block = this.pool.lookup(seq.blockHashes[i]!);

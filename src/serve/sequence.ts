@@ -3,6 +3,7 @@
 import type { SamplingParams } from './sampling-params.js';
 import type { Sampler, TokenLogprob } from './sampler.js';
 import type { TextStream } from './text-stream.js';
+import type { VirtualPrefix } from './virtual-prefix.js';
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
@@ -19,7 +20,10 @@ export class Sequence {
   state: SequenceState = 'waiting';
   /** Prompt followed by every token produced so far. */
   readonly tokens: number[];
-  /** Positions whose keys and values are in `blocks` (the rest are computed by later steps). */
+  /**
+   * Positions whose keys and values are in `blocks` (the rest are computed by later steps). A
+   * row's positions are its adapter's virtual tokens (prompt learning), then `tokens`.
+   */
   computed = 0;
   /** Block table: block i holds positions [i·blockSize, (i+1)·blockSize). */
   blocks: number[] = [];
@@ -42,6 +46,8 @@ export class Sequence {
     readonly sampler: Sampler,
     readonly text: TextStream,
     readonly sink: SequenceSink,
+    /** A prompt-learning adapter's virtual tokens, in front of the prompt. */
+    readonly virtual: VirtualPrefix | null = null,
   ) {
     this.tokens = [...prompt];
     this.promptLength = prompt.length;
@@ -54,8 +60,23 @@ export class Sequence {
     return this.tokens.length - this.promptLength;
   }
 
+  /** Virtual positions before the first token. */
+  get offset(): number {
+    return this.virtual?.tokens ?? 0;
+  }
+
+  /** Positions in all: virtual tokens, prompt and output. */
+  get length(): number {
+    return this.offset + this.tokens.length;
+  }
+
+  /** What position p holds, for prefix-cache keys: a token id, or -1 - i for virtual token i. */
+  at(p: number): number {
+    return p < this.offset ? -1 - p : this.tokens[p - this.offset]!;
+  }
+
   /** Positions still to compute before the next token can be sampled. */
   get pending(): number {
-    return this.tokens.length - this.computed;
+    return this.length - this.computed;
   }
 }

@@ -56,7 +56,9 @@ export class Service {
     });
     const configEos = (base.config as { eos_token_id?: number | number[] | null }).eos_token_id;
     const eos = o.eosTokenIds ?? [...new Set([...(configEos === null || configEos === undefined ? [] : [configEos].flat()), ...(tokenizer?.eosTokenId != null ? [tokenizer.eosTokenId] : [])])];
-    const engine = new Engine(probeLayout(base), tokenizer, {
+    const layout = probeLayout(base);
+    registry.dtype = layout.dtype;
+    const engine = new Engine(layout, tokenizer, {
       blockSize: o.blockSize ?? 16,
       kvCacheBytes: (o.kvCacheMb ?? 256) * 2 ** 20,
       maxNumSeqs: o.maxNumSeqs ?? 64,
@@ -76,19 +78,24 @@ export class Service {
     const vocab = (this.base.config as { vocab_size?: number }).vocab_size ?? Infinity;
     const bad = prompt.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
     if (bad >= 0) throw new ServeError(400, `prompt token ${prompt[bad]} at position ${bad} is outside the vocabulary [0, ${vocab})`, 'prompt');
-    if (prompt.length + params.maxTokens > this.contextLength) {
-      throw new ServeError(400, `this model's context is ${this.contextLength} tokens, but the prompt has ${prompt.length} and max_tokens is ${params.maxTokens} (${prompt.length + params.maxTokens} in all); shorten the prompt or lower max_tokens`, 'max_tokens', 'context_length_exceeded');
-    }
-    const request: EngineRequest = { prompt, params, model, adapter: null, adapterHash: '', runner: this.base, routed: false };
+    this.checkContext(prompt.length, params.maxTokens, 0);
+    const request: EngineRequest = { prompt, params, model, adapter: null, adapterHash: '', runner: this.base, routed: false, virtual: null };
     if (model !== this.modelName) {
       const resolved = await this.registry.acquire(model);
-      Object.assign(request, { adapter: resolved.internal, adapterHash: resolved.hash, runner: resolved.runner, routed: resolved.routed });
+      Object.assign(request, { adapter: resolved.internal, adapterHash: resolved.hash, runner: resolved.runner, routed: resolved.routed, virtual: resolved.virtual });
     }
     try {
+      this.checkContext(prompt.length, params.maxTokens, request.virtual?.tokens ?? 0);
       return this.engine.submit(request, sink);
     } catch (error) {
       if (request.adapter !== null) this.registry.release(model);
       throw error;
     }
+  }
+
+  private checkContext(prompt: number, maxTokens: number, virtual: number): void {
+    if (virtual + prompt + maxTokens <= this.contextLength) return;
+    const parts = `${virtual > 0 ? `the adapter's ${virtual} virtual tokens, ` : ''}the prompt has ${prompt} and max_tokens is ${maxTokens} (${virtual + prompt + maxTokens} in all)`;
+    throw new ServeError(400, `this model's context is ${this.contextLength} tokens, but ${parts}; shorten the prompt or lower max_tokens`, 'max_tokens', 'context_length_exceeded');
   }
 }

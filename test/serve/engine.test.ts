@@ -104,3 +104,23 @@ test('stop strings end the text before them; cancellation frees the blocks at on
   assert.equal(service.engine.pool.inUse, 0);
   assert.equal(service.engine.scheduler.running.length, 0);
 });
+
+test('prompt tuning, P-tuning (MLP, LSTM) and prefix tuning rows share steps with LoRA and base rows, each with its solo greedy tokens', async () => {
+  for (const model of ['gpt2', 'llama']) {
+    const methods = ['prompt_tuning', 'p_tuning_mlp', 'p_tuning_lstm', 'prefix_tuning', 'prefix_tuning_proj', 'lora'];
+    const service = await openService(model, methods, { blockSize: 4, prefillChunk: 16 });
+    await warm(service, methods);
+    const batch = watchBatch(service);
+    const cases = [...methods, null, 'prompt_tuning'].map((m, i) => ({ model: m ?? service.modelName, method: m, prompt: prompt(2 + 3 * i, i), max: 10 }));
+    const results = await Promise.all(cases.map((c) => run(service, c.model, c.prompt, { temperature: 0, maxTokens: c.max })));
+    const solos = await Promise.all(cases.map((c) => soloGreedy(service, model, c.method, c.prompt, c.max)));
+    cases.forEach((c, i) => assert.deepEqual(results[i]!.tokens, solos[i], `${model} ${c.method ?? 'base'}`));
+    assert.ok(batch.maxDecodeRows >= 6, `rows decoded in one step: ${batch.maxDecodeRows}`);
+    assert.ok(new Set(solos.map((s) => s.join())).size >= 6, 'the adapters change what is generated');
+    // A second request reuses the virtual tokens' cached blocks (same adapter content).
+    const hits = service.engine.pool.hits;
+    const again = await run(service, 'prompt_tuning', cases[0]!.prompt, { temperature: 0, maxTokens: 10 });
+    assert.ok(service.engine.pool.hits > hits);
+    assert.deepEqual(again.tokens, solos[0]);
+  }
+});
