@@ -20,6 +20,9 @@ using gemm_detail::Kernels;
 // B micro-panel (KC x 16, 32 KB) is read from L1/L2; a deep KC means few passes over C.
 constexpr int64_t kKC = 512;
 constexpr int64_t kMC = 72;
+constexpr int64_t kSerialPackB = 1 << 15;  // elements of op(B) the caller packs alone (LoRA's K = r)
+constexpr int64_t kStreamKC = 256;     // panel streaming: a packed B panel (256 x 32 floats) fits in L1
+constexpr int64_t kStreamPanels = 4;   // B panels packed together (see panel_stream)
 constexpr int64_t kNC = 4096;             // columns of op(B) per chunk
 constexpr int64_t kMaxPackedB = 1 << 21;  // elements of op(B) packed at once (8 MB of float32, in L3)
 constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not worth a thread hand-off
@@ -149,10 +152,15 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
       const int64_t kd = std::min(slab_len, p.K - ks), k_blocks = ceil_div(kd, kc_len);
       const int64_t groups = threads == 1 ? 1 : std::min(ceil_div(2 * threads, k_blocks), ncr / kern.nr);
       const int64_t group_len = round_up(ceil_div(ncr, groups), kern.nr);
-      pool(k_blocks * groups, [&](int64_t t) {
+      auto pack_b = [&](int64_t t) {
         const int64_t pc = t / groups * kc_len, kc = std::min(kc_len, kd - pc), j0 = t % groups * group_len;
         if (j0 < nc) kern.pack_b(p.tb, p.b_at(b, ks + pc, jc + j0), p.bt, p.ldb, kc, std::min(group_len, nc - j0), pb + pc * ncr + j0 * kc);
-      });
+      };
+      if (kd * ncr <= kSerialPackB) {  // a thread hand-off and barrier cost more than packing it here
+        for (int64_t t = 0; t < k_blocks * groups; ++t) pack_b(t);
+      } else {
+        pool(k_blocks * groups, pack_b);
+      }
       pool(m_blocks * parts, [&](int64_t t) {
         const int64_t ic = t / parts * mc_len, mc = std::min(mc_len, p.M - ic), j0 = t % parts * part_len;
         if (j0 >= nc) return;
@@ -166,6 +174,59 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
       });
     }
   }
+}
+
+// Moderate M (up to Kernels::stream_m rows, e.g. a prompt's tokens against a weight): the packed path would
+// pack a slab of op(B) (megabytes, written to L3 and read back once per MC block), which costs a
+// quarter of the product when M is this small. Here all of op(A) is packed once (it fits in L2), and
+// op(B) goes one NR-column panel at a time: packed into a per-thread buffer that stays in L1/L2 and
+// used at once by every MR-row tile. Threads share out the panels; each B element is read once.
+template <typename T>
+void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
+  const int64_t kc_len = block_len(p.K, kStreamKC, 1), k_blocks = ceil_div(p.K, kc_len);
+  const int64_t mr_rows = round_up(p.M, kern.mr);
+  // Block pc of packed A at pa + pc / kc_len * a_block, with the packers' slack between blocks (each
+  // block is packed by one task).
+  const int64_t a_block = mr_rows * kc_len + kPackSlack;
+  T* pa = scratch<T>(2, k_blocks * a_block);
+  auto pool = [&](int64_t n, const std::function<void(int64_t)>& fn) {
+    if (threads > 1 && n > 1) return parallel_for(n, fn);
+    for (int64_t i = 0; i < n; ++i) fn(i);
+  };
+  pool(k_blocks, [&](int64_t t) {
+    kern.pack_a(p.ta, p.a_at(b, 0, t * kc_len), p.lda, p.M, std::min(kc_len, p.K - t * kc_len), pa + t * a_block);
+  });
+  // Tasks of a few column groups (enough tasks to even out the threads); a group is kStreamPanels
+  // panels packed together, so that each row of a row-major B is read kStreamPanels * NR wide: panel
+  // by panel, every row is another page (TLB misses) and packing took a fifth of the product.
+  const int64_t group = kStreamPanels * kern.nr, groups = ceil_div(p.N, group);
+  const int64_t per_task = threads == 1 ? groups : std::max<int64_t>(1, std::min<int64_t>(4, groups / (4 * threads)));
+  pool(ceil_div(groups, per_task), [&](int64_t t) {
+    T* pb = scratch<T>(1, kc_len * group + kPackSlack);
+    for (int64_t j = t * per_task * group; j < std::min(p.N, (t + 1) * per_task * group); j += group) {
+      const int64_t nc = std::min(group, p.N - j);
+      for (int64_t pc = 0; pc < p.K; pc += kc_len) {
+        const int64_t kc = std::min(kc_len, p.K - pc);
+        kern.pack_b(p.tb, p.b_at(b, pc, j), p.bt, p.ldb, kc, nc, pb);
+        kern.macro(p.M, nc, kc, pa + pc / kc_len * a_block, pb, p.alpha, pc == 0 ? p.beta : T(1), p.c_at(b, 0, j), p.ldc);
+      }
+    }
+  });
+}
+
+// Narrow op(B) (N <= kNarrowN): op(B) packed once k-major, then row ranges of C on the threads, op(A)
+// read where it is (see Kernels::narrow_n).
+template <typename T>
+void narrow(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
+  T* pb = scratch<T>(1, p.K * kern.nr + kPackSlack);
+  kern.pack_b(p.tb, p.b_at(b, 0, 0), p.bt, p.ldb, p.K, p.N, pb);
+  const int64_t rsa = p.ta ? 1 : p.lda, csa = p.ta ? p.lda : 1;
+  auto rows = [&](int64_t i0, int64_t i1) {
+    kern.narrow_n(i1 - i0, p.N, p.K, p.a_at(b, i0, 0), rsa, csa, pb, p.alpha, p.beta, p.c_at(b, i0, 0), p.ldc);
+  };
+  if (threads == 1) return rows(0, p.M);
+  const int64_t chunk = round_up(ceil_div(p.M, 4 * threads), 12), chunks = ceil_div(p.M, chunk);
+  parallel_for(chunks, [&](int64_t t) { rows(t * chunk, std::min(p.M, (t + 1) * chunk)); });
 }
 
 // Bytes of B that one item's op(B)[0:K, 0:N] spans (bf16/f16 stored in 2 bytes).
@@ -201,6 +262,8 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
     if (kern.small_m && p.M <= gemm_detail::kSmallM) {
       return prefetch ? small_m_then_prefetch(p, kern, b, item_threads) : small_m(p, kern, b, item_threads);
     }
+    if (kern.narrow_n && p.N <= gemm_detail::kNarrowN) return narrow(p, kern, b, item_threads);
+    if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
     packed(p, kern, b, item_threads);
   };
   if (threads > 1 && p.batch >= threads &&

@@ -43,7 +43,17 @@ struct Kernels {
   // b pointing at op(B)[0][0]; streams B once without packing. Null where not provided.
   void (*small_m)(int64_t m, int64_t j0, int64_t j1, int64_t K, const T* a, int64_t lda, bool trans, const void* b,
                   BType bt, int64_t ldb, T alpha, T beta, T* c, int64_t ldc);
+  // Narrow op(B) (n <= kNarrowN columns, LoRA's x A^T): C[0:m, 0:n] = alpha * op(A) * pb + beta * C with
+  // op(A)[i][k] = a[i * rsa + k * csa] read in place (no packing) and pb one panel of op(B) as pack_b
+  // writes it (nr floats per k, zero-padded). Null where not provided.
+  void (*narrow_n)(int64_t m, int64_t n, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* pb, T alpha,
+                   T beta, T* c, int64_t ldc);
+  // Products of up to this many rows stream op(B) panel by panel instead of packing it in slabs (see
+  // panel_stream in gemm.cc); 0: never.
+  int64_t stream_m;
 };
+
+constexpr int kNarrowN = 16;  // the most columns narrow_n handles
 
 constexpr int kSmallM = 8;  // the most rows small_m handles
 

@@ -350,7 +350,7 @@ void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, 
 }
 
 const Kernels<float>& kernels_f32_avx2() {
-  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_6x16, small_m_avx2};
+  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_6x16, small_m_avx2, nullptr, 0};
   return k;
 }
 

@@ -1,5 +1,6 @@
-// AVX-512 float32 GEMM kernel: the 6x16 AVX2 tile widened to 12x32 (24 zmm accumulators). Packing
-// and the few-row kernel are the AVX2 ones.
+// AVX-512 float32 GEMM kernels: the 6x16 AVX2 tile widened to 12x32 (24 zmm accumulators; with A and
+// B in L1/L2 it runs at the FMA peak on Zen 5, as did 14x32, 8x48 and 6x64 tried beside it), and a
+// narrow-N kernel. Packing and the few-row kernel are the AVX2 ones.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -67,10 +68,50 @@ void macro_12x32(int64_t mc, int64_t nc, int64_t kc, const float* pa, const floa
                  static_cast<int>(std::min<int64_t>(kMR, mc - i)), static_cast<int>(std::min<int64_t>(kNR, nc - j)));
 }
 
+// R rows of a narrow product: one zmm accumulator per row, A broadcast from where it is stored (each
+// A element is used once, so packing it would cost as much as the product), B one packed panel.
+template <int R>
+void narrow_rows(int64_t K, const float* a, int64_t rsa, int64_t csa, const float* pb, __m512 acc[R]) {
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  #pragma GCC unroll 2
+  for (int64_t k = 0; k < K; ++k, a += csa) {
+    const __m512 b = _mm512_load_ps(pb + k * kNR);
+    #pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * rsa]), b, acc[r]);
+  }
+}
+
+template <int R>
+void narrow_block(int64_t K, const float* a, int64_t rsa, int64_t csa, const float* pb, __mmask16 cols, float alpha,
+                  float beta, float* c, int64_t ldc) {
+  __m512 acc[R];
+  narrow_rows<R>(K, a, rsa, csa, pb, acc);
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    __m512 v = _mm512_mul_ps(va, acc[r]);
+    if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(cols, c + r * ldc), v);
+    _mm512_mask_storeu_ps(c + r * ldc, cols, v);
+  }
+}
+
+// 12 rows at a time (12 independent FMA chains cover the FMA latency on two pipes), then 4, then 1.
+void narrow_n(int64_t m, int64_t n, int64_t K, const float* a, int64_t rsa, int64_t csa, const float* pb, float alpha,
+              float beta, float* c, int64_t ldc) {
+  constexpr int kRows = 12;
+  const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
+  int64_t i = 0;
+  for (; i + kRows <= m; i += kRows)
+    narrow_block<kRows>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+  for (; i + 4 <= m; i += 4) narrow_block<4>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+  for (; i < m; ++i) narrow_block<1>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+}
+
 }  // namespace
 
 const Kernels<float>& kernels_f32_avx512() {
-  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_12x32, small_m_avx2};
+  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_12x32, small_m_avx2, narrow_n, 256};
   return k;
 }
 

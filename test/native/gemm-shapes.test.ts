@@ -1,0 +1,63 @@
+// The GEMM paths chosen by shape, at their edges: moderate M (op(B) streamed panel by panel, up to
+// 256 rows on AVX-512), narrow N (N <= 16, LoRA's x Aᵀ: op(A) read in place), and a small K (LoRA's
+// h Bᵀ: op(B) packed by the caller alone). Each against float64 sums, on this CPU's kernels and, in a
+// child process, on the AVX2 ones (PEFTJS_SIMD=avx2) when the CPU has AVX-512.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { native } from '../../src/tensor/native/index.js';
+import { check } from './gemm-check.js';
+
+const trans: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+test('moderate M: row counts around the 12-row tile and the 256-row limit, K across 256-deep blocks, N tails', () => {
+  for (const [transA, transB] of trans) {
+    for (const M of [9, 13, 24, 255, 256, 257]) {
+      check({ M, N: 37, K: 19, transA, transB, alpha: 0.5, beta: 0.5, pad: 1 }, M);
+    }
+    check({ M: 100, N: 129 + 128, K: 513, transA, transB, pad: 2 });
+    check({ M: 30, N: 1, K: 300, transA, transB, beta: 1 });
+  }
+  for (const bType of [1, 2] as const) check({ M: 50, N: 200, K: 260, transB: true, bType, beta: 0.25 });
+  check({ M: 20, N: 40, K: 300, batch: 3, broadcastB: true, alpha: 2 });
+});
+
+test('narrow N (N <= 16): every width, rows around the 12- and 4-row blocks, op(A) transposed or not', () => {
+  for (const [transA, transB] of trans) {
+    for (const N of [1, 5, 15, 16])
+      check({ M: 29, N, K: 33, transA, transB, alpha: 1.5, beta: N % 2 ? 0 : 0.5, pad: 2 }, N);
+    check({ M: 1000, N: 16, K: 70, transA, transB });
+  }
+  for (const M of [9, 11, 12, 13, 16, 17]) check({ M, N: 16, K: 600, beta: 1 }, M);
+  for (const bType of [1, 2] as const) check({ M: 40, N: 16, K: 100, transB: true, bType });
+  check({ M: 50, N: 16, K: 1, batch: 2, alpha: 0.5 });
+  check({ M: 15, N: 17, K: 20 }); // one past narrow: the general path
+});
+
+test('small K (B packed by the caller): LoRA-shaped h Bᵀ and tails', () => {
+  for (const [transA, transB] of trans) {
+    check({ M: 600, N: 300, K: 16, transA, transB, beta: 0.5 });
+    check({ M: 300, N: 45, K: 3, transA, transB, pad: 1 });
+  }
+});
+
+test(
+  'the AVX2 kernels pass the same checks (PEFTJS_SIMD=avx2 in a child process)',
+  { skip: native.simdLevel() !== 'avx512' },
+  () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: 'avx2' };
+    delete env.NODE_TEST_CONTEXT; // run as a plain script: its own exit status, not the parent runner's protocol
+    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, `AVX2 run failed:\n${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /# pass [1-9]/);
+  },
+);
