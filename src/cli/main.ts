@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `peft` command: train, eval, generate, serve, merge, info, bench. Exit codes: exit-codes.ts.
+// The `peft` command: quickstart, train, eval, generate, serve, merge, info, bench. Exit codes: exit-codes.ts.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
@@ -14,6 +14,9 @@ import { mergeCommand } from './commands/merge.js';
 import { infoCommand } from './commands/info.js';
 import { serveCommand, type ServeCommandOptions } from './commands/serve.js';
 import { BENCH_MODES, benchCommand, type BenchOptions } from './commands/bench.js';
+import { DEFAULT_OUTPUT, QUICKSTART_METHODS, quickstartCommand } from './commands/quickstart.js';
+import { summaryText } from './quickstart/summary.js';
+import { methodKey } from '../quickstart/methods.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -56,6 +59,20 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
   };
   const result = (value: Record<string, unknown>, human: string) =>
     stdout.write(globals().json ? `${JSON.stringify({ event: 'result', ...value })}\n` : `${human}\n`);
+
+  program
+    .command('quickstart')
+    .description('fine-tune an adapter on real data with nothing downloaded: spam / ham on SpamAssassin mails, with a small BERT built once into the cache folder')
+    .option('--method <name>', `the adapter method: ${QUICKSTART_METHODS.map(methodKey).join(', ')}`, 'lora')
+    .option('--output <dir>', 'the run\'s folder: adapter, metrics.jsonl, report.html, recipe.yaml, data', DEFAULT_OUTPUT)
+    .option('--cache-dir <dir>', 'where the encoder is kept (default: $PEFTJS_CACHE, else $XDG_CACHE_HOME/peftjs, else ~/.cache/peftjs)')
+    .option('--overwrite', 'replace an existing output folder')
+    .option('--quick', 'a tiny encoder and one step per stage: checks that everything runs, in seconds (learns nothing)')
+    .addHelpText('after', example('peft quickstart --method dora --output runs/quickstart-dora'))
+    .action(async (o: { method: string; output: string; cacheDir?: string; overwrite?: boolean; quick?: boolean }) => {
+      const out = await quickstartCommand({ ...o, overwrite: o.overwrite ?? false, quick: o.quick ?? false, progress: progress() });
+      result({ ...out }, summaryText(out));
+    });
 
   program
     .command('train')

@@ -1,16 +1,22 @@
 // Atomic file writes: the contents go to a temporary file in the target's folder, are flushed to
 // disk, and the temporary file is renamed over the target. A reader sees the old file or the whole
-// new one, never half of it; on failure the temporary file is removed.
+// new one, never half of it; on failure the temporary file is removed. Folders likewise: filled
+// under a temporary name beside the target, then renamed to it.
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Largest single write (Node rejects lengths of 2 GiB and more). */
 const MAX_WRITE = 1 << 30;
 
+/** A fresh temporary name beside `path`: .<name>.<pid>.<random>.tmp (the pid tells whose it is). */
+export function temporaryPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 /** Writes `path` atomically; `write` fills the temporary file through `file`. */
 export async function writeAtomic(path: string, write: (file: FileHandle) => Promise<void>): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = temporaryPath(path);
   const file = await open(temp, 'wx');
   try {
     try {
@@ -22,6 +28,25 @@ export async function writeAtomic(path: string, write: (file: FileHandle) => Pro
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
+    throw error;
+  }
+  await syncFolder(dirname(path));
+}
+
+/**
+ * Creates the folder `path` atomically: `fill` writes its files into an empty temporary folder,
+ * which is then renamed to `path`. Fails (ENOTEMPTY / EEXIST) if `path` is a non-empty folder by then; on any
+ * failure the temporary folder is removed. An interrupted process leaves only its temporary
+ * folder, never a half-filled `path`.
+ */
+export async function writeFolderAtomic(path: string, fill: (folder: string) => Promise<void>): Promise<void> {
+  const temp = temporaryPath(path);
+  await mkdir(temp);
+  try {
+    await fill(temp);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
     throw error;
   }
   await syncFolder(dirname(path));

@@ -1,6 +1,6 @@
 // The file layer's public surface: safetensors (lazy read, atomic write, shards), config.json.
 export { SafetensorsError, ConfigError, UnknownArchitectureError, MissingFileError } from './errors.js';
-export { writeAtomic, writeFileAtomic, writeAll } from './atomic.js';
+export { writeAtomic, writeFileAtomic, writeFolderAtomic, writeAll } from './atomic.js';
 
 export { SafetensorsFile, loadSafetensors } from './safetensors/reader.js';
 export { saveSafetensors, type NamedTensors } from './safetensors/writer.js';

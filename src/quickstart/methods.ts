@@ -68,11 +68,18 @@ export function missingPlugin(method: MethodSpec): string | null {
   return `no '${method.peftType}' plug-in is registered (registered: ${tunerTypes().join(', ')})`;
 }
 
-/** The methods whose names (case-insensitive) are in `names`; every method when names is empty. */
-export function selectMethods(names: readonly string[]): MethodSpec[] {
-  if (names.length === 0) return [...METHODS];
-  const wanted = names.map((n) => n.toLowerCase());
-  const unknown = wanted.filter((n) => !METHODS.some((m) => m.name.toLowerCase() === n));
+/** A method's name as a command-line word: 'Parallel adapter' → 'parallel-adapter', '(IA)3' → 'ia3'. */
+export function methodKey(method: MethodSpec): string {
+  return method.name.toLowerCase().replace(/\s+/g, '-').replace(/[^a-z0-9-]/g, '');
+}
+
+/** Whether `name` (either spelling, any case) names `method`. */
+const names = (method: MethodSpec, name: string) => method.name.toLowerCase() === name.toLowerCase() || methodKey(method) === name.toLowerCase();
+
+/** The methods named in `wanted` (their names or keys, any case); every method when it is empty. */
+export function selectMethods(wanted: readonly string[]): MethodSpec[] {
+  if (wanted.length === 0) return [...METHODS];
+  const unknown = wanted.filter((n) => !METHODS.some((m) => names(m, n)));
   if (unknown.length > 0) throw new RangeError(`unknown method(s) ${unknown.join(', ')}; known: ${METHODS.map((m) => m.name).join(', ')}`);
-  return METHODS.filter((m) => wanted.includes(m.name.toLowerCase()));
+  return METHODS.filter((m) => wanted.some((n) => names(m, n)));
 }

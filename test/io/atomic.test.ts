@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAll, writeAtomic, writeFileAtomic } from '../../src/io/atomic.js';
+import { writeAll, writeAtomic, writeFileAtomic, writeFolderAtomic } from '../../src/io/atomic.js';
 import { tempDir } from './helpers.js';
 
 test('writeFileAtomic writes strings and bytes, replacing the old file, and leaves no temporary file', async () => {
@@ -34,4 +34,26 @@ test('writing into a missing folder fails without creating anything', async () =
   const dir = await tempDir();
   await assert.rejects(writeFileAtomic(join(dir, 'no', 'such', 'file'), 'x'), { code: 'ENOENT' });
   assert.deepEqual(await readdir(dir), []);
+});
+
+test('writeFolderAtomic: the folder appears whole; a failed fill leaves nothing; an existing folder is not replaced', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'encoder');
+  await assert.rejects(
+    writeFolderAtomic(path, async (folder) => {
+      await writeFile(join(folder, 'config.json'), '{}');
+      throw new Error('interrupted');
+    }),
+    /interrupted/,
+  );
+  assert.deepEqual(await readdir(dir), []);
+  await writeFolderAtomic(path, async (folder) => {
+    assert.notEqual(folder, path);
+    await writeFile(join(folder, 'config.json'), '{"a": 1}');
+    await mkdir(join(folder, 'sub'));
+  });
+  assert.deepEqual((await readdir(path)).sort(), ['config.json', 'sub']);
+  await assert.rejects(writeFolderAtomic(path, (folder) => writeFile(join(folder, 'config.json'), '{"a": 2}')), /ENOTEMPTY|EEXIST/);
+  assert.equal(await readFile(join(path, 'config.json'), 'utf8'), '{"a": 1}');
+  assert.deepEqual(await readdir(dir), ['encoder']);
 });

@@ -36,7 +36,7 @@ export function trainingArguments(t: TrainingFields, outputDir: string): Trainin
 }
 
 /** An existing, non-empty output folder is refused unless --overwrite (cleared) or --resume (continued). */
-async function prepareOutput(dir: string, { overwrite, resume }: { overwrite: boolean; resume: boolean }): Promise<void> {
+export async function prepareOutput(dir: string, { overwrite, resume }: { overwrite: boolean; resume: boolean }): Promise<void> {
   const present = await stat(dir).then((s) => s.isDirectory(), () => null);
   if (present === false) throw new InputError(`output ${dir} exists and is not a folder`);
   const used = present === true && (await readdir(dir)).length > 0;
@@ -52,10 +52,15 @@ async function prepareOutput(dir: string, { overwrite, resume }: { overwrite: bo
 }
 
 export async function trainCommand(recipePath: string, options: TrainCommandOptions): Promise<Record<string, unknown>> {
-  const { progress } = options;
-  const warn = (message: string) => progress.event('warning', { message }, `warning: ${message}`);
   const recipe: Recipe = await loadRecipe(recipePath, options.overrides);
   await prepareOutput(recipe.output, options);
+  return trainRecipe(recipe, recipePath, options);
+}
+
+/** The run of a loaded recipe whose output folder is ready (empty, or holding the run to resume). */
+export async function trainRecipe(recipe: Recipe, recipePath: string, options: Omit<TrainCommandOptions, 'overrides' | 'overwrite'>): Promise<Record<string, unknown>> {
+  const { progress } = options;
+  const warn = (message: string) => progress.event('warning', { message }, `warning: ${message}`);
   const tokenizer = await openTokenizer(recipe.model);
   const data = await openRunData(recipe, tokenizer, warn);
   const task = taskOf(recipe.data.format as never);
