@@ -30,6 +30,9 @@ export interface ResolvedModel {
   hash: string;
   /** Prompt learning: the virtual tokens in front of each prompt (the runner is the base). */
   virtual: VirtualPrefix | null;
+  /** Set for methods that cannot route rows: rows of one adapter run together, with it made active. */
+  group: object | null;
+  activate: (() => void) | null;
 }
 
 interface Resident {
@@ -44,6 +47,8 @@ interface Resident {
 
 /** Methods whose loading writes into the base weights: they would change every other row's model. */
 const UNSERVABLE = new Set(['BITFIT']);
+/** Hybrids put a prefix in every attention layer, which cannot differ per row: one adapter per forward. */
+const WHOLE_BATCH = new Set(['MAM', 'UNIPELT']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface RegistryOptions {
@@ -60,7 +65,8 @@ export class AdapterRegistry {
   private readonly roots: string[];
   private readonly resident = new Map<string, Resident>();
   private readonly loading = new Map<string, Promise<Resident>>();
-  private readonly trees = new Map<string, PeftModel>();
+  /** Per method, the module trees its adapters live in (usually one). */
+  private readonly trees = new Map<string, PeftModel[]>();
   private nextInternal = 1;
   private get baseName(): string {
     return this.options.baseName;
@@ -124,8 +130,13 @@ export class AdapterRegistry {
     }
     entry.pins++;
     entry.lastUsed = ++this.clock;
-    if (entry.virtual !== null) return { runner: this.base, routed: false, internal: entry.internal, hash: entry.hash, virtual: entry.virtual };
-    return { runner: entry.tree, routed: true, internal: entry.internal, hash: entry.hash, virtual: null };
+    const base = { internal: entry.internal, hash: entry.hash, group: null, activate: null };
+    if (entry.virtual !== null) return { ...base, runner: this.base, routed: false, virtual: entry.virtual };
+    if (WHOLE_BATCH.has(entry.tree.base_model.method.peftType)) {
+      const { tree, internal } = entry;
+      return { ...base, runner: tree, routed: false, virtual: null, group: entry, activate: () => tree.setAdapter(internal) };
+    }
+    return { ...base, runner: entry.tree, routed: true, virtual: null };
   }
 
   release(name: string): void {
@@ -179,18 +190,7 @@ export class AdapterRegistry {
     const hash = createHash('sha256').update(configBytes).update(weightBytes).digest('hex');
     const peftType = await this.methodOf(name, path);
     const internal = `a${this.nextInternal++}`;
-    let tree = this.trees.get(peftType);
-    try {
-      if (tree === undefined) {
-        tree = await PeftModel.fromPretrained(cloneModule(this.base, { shareTensors: true }), path, { adapterName: internal });
-        this.trees.set(peftType, tree);
-      } else {
-        await tree.loadAdapter(path, internal);
-      }
-    } catch (error) {
-      if (error instanceof PeftError) throw new ServeError(400, `adapter '${name}' does not fit this base model: ${error.message}`, 'model', 'adapter_mismatch');
-      throw error;
-    }
+    const tree = await this.treeFor(peftType, name, path, internal);
     tree.eval();
     this.loads++;
     const prompt = tree.base_model instanceof PromptTunerModel ? virtualPrefix(tree.base_model, internal, this.dtype) : null;
@@ -198,6 +198,31 @@ export class AdapterRegistry {
     this.resident.set(name, entry);
     this.evictCold(name);
     return entry;
+  }
+
+  /**
+   * Loads the adapter into a tree of its method that takes it (a bottleneck adapter of another
+   * kind, say, cannot join some), else into a new tree. An error of the new tree is the answer.
+   */
+  private async treeFor(peftType: string, name: string, path: string, internal: string): Promise<PeftModel> {
+    const trees = this.trees.get(peftType) ?? [];
+    this.trees.set(peftType, trees);
+    for (const tree of trees) {
+      try {
+        await tree.loadAdapter(path, internal);
+        return tree;
+      } catch (error) {
+        if (!(error instanceof PeftError)) throw error;
+      }
+    }
+    try {
+      const tree = await PeftModel.fromPretrained(cloneModule(this.base, { shareTensors: true }), path, { adapterName: internal });
+      trees.push(tree);
+      return tree;
+    } catch (error) {
+      if (error instanceof PeftError) throw new ServeError(400, `adapter '${name}' does not fit this base model: ${error.message}`, 'model', 'adapter_mismatch');
+      throw error;
+    }
   }
 
   private async methodOf(name: string, path: string): Promise<string> {

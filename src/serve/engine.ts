@@ -32,6 +32,10 @@ export interface EngineRequest {
   /** What computes this row, and whether it takes adapterNames. */
   runner: Runner;
   routed: boolean;
+  /** Rows with the same group run in one forward (default: the runner). */
+  group?: object;
+  /** Called before a forward of this row's group (adapters that cannot be routed per row are made active). */
+  activate?: (() => void) | null;
   /** Name for /metrics (the model field of the request). */
   model: string;
   /** A prompt-learning adapter's virtual tokens (the runner is then the base model). */
@@ -82,12 +86,13 @@ export class Engine {
   step(): boolean {
     if (!this.scheduler.hasWork) return false;
     const plan = this.scheduler.schedule();
-    const byRunner = new Map<Runner, Sequence[]>();
+    const groups = new Map<object, Sequence[]>();
     for (const seq of plan.decode) {
-      const runner = this.requests.get(seq)!.runner;
-      byRunner.set(runner, [...(byRunner.get(runner) ?? []), seq]);
+      const request = this.requests.get(seq)!;
+      const group = request.group ?? request.runner;
+      groups.set(group, [...(groups.get(group) ?? []), seq]);
     }
-    for (const rows of byRunner.values()) this.forwardRows(rows, 1);
+    for (const rows of groups.values()) this.forwardRows(rows, 1);
     for (const { seq, n } of plan.prefill) if (seq.state === 'running') this.prefill(seq, n);
     return true;
   }
@@ -114,6 +119,7 @@ export class Engine {
     const request = this.requests.get(rows[0]!)!;
     let logits: Float32Array;
     try {
+      request.activate?.();
       logits = noGrad(() => tidy(() => {
         const cache = new StepCache(this.pool, rows.map((s) => ({ blocks: s.blocks, cached: s.computed })), n);
         const positionIds = tensor(rows.flatMap((s) => Array.from({ length: n }, (_, i) => s.computed + i)), [rows.length, n], 'int64');

@@ -82,7 +82,8 @@ export class Service {
     const request: EngineRequest = { prompt, params, model, adapter: null, adapterHash: '', runner: this.base, routed: false, virtual: null };
     if (model !== this.modelName) {
       const resolved = await this.registry.acquire(model);
-      Object.assign(request, { adapter: resolved.internal, adapterHash: resolved.hash, runner: resolved.runner, routed: resolved.routed, virtual: resolved.virtual });
+      const { internal, hash, runner, routed, virtual, group, activate } = resolved;
+      Object.assign(request, { adapter: internal, adapterHash: hash, runner, routed, virtual, group: group ?? undefined, activate });
     }
     try {
       this.checkContext(prompt.length, params.maxTokens, request.virtual?.tokens ?? 0);

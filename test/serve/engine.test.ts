@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openService, run, soloGreedy, warm, watchBatch } from './helpers.js';
+import { mkdtemp, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AutoModelForCausalLM } from '../../src/models/index.js';
+import { getPeftModel } from '../../src/peft/index.js';
+import { DEFAULT_SAMPLING } from '../../src/serve/sampling-params.js';
+import { FIXTURES, openService, run, soloGreedy, warm, watchBatch } from './helpers.js';
 
 const prompt = (n: number, salt: number) => Array.from({ length: n }, (_, i) => (i * 37 + salt * 11 + 5) % 300);
 
@@ -94,7 +100,7 @@ test('stop strings end the text before them; cancellation frees the blocks at on
   assert.equal(stopped.reason, 'stop');
   assert.equal(stopped.text, full.text.slice(0, full.text.indexOf(stop)));
   let outputs = 0;
-  const seq = await service.submit(service.modelName, prompt(20, 1), { ...(await import('../../src/serve/sampling-params.js')).DEFAULT_SAMPLING, maxTokens: 40 }, {
+  const seq = await service.submit(service.modelName, prompt(20, 1), { ...DEFAULT_SAMPLING, maxTokens: 40 }, {
     onOutput: () => outputs++,
     onFinish: () => assert.fail('a cancelled request is not finished normally'),
   });
@@ -123,4 +129,28 @@ test('prompt tuning, P-tuning (MLP, LSTM) and prefix tuning rows share steps wit
     assert.ok(service.engine.pool.hits > hits);
     assert.deepEqual(again.tokens, solos[0]);
   }
+});
+
+test('bottleneck adapters (Houlsby, Pfeiffer, parallel) route per row; MAM and UniPELT hybrids run one adapter per forward in the same step', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peft-serve-bottleneck-'));
+  const configs: Record<string, Parameters<typeof getPeftModel>[1]> = {
+    houlsby: { peftType: 'BOTTLENECK', adapterType: 'houlsby', reductionFactor: 4, initWeights: 'random' },
+    pfeiffer: { peftType: 'BOTTLENECK', adapterType: 'pfeiffer', reductionFactor: 4, initWeights: 'random' },
+    parallel: { peftType: 'BOTTLENECK', adapterType: 'parallel', reductionFactor: 8, initWeights: 'random' },
+    mam: { peftType: 'MAM', numVirtualTokens: 3, reductionFactor: 4 },
+    unipelt: { peftType: 'UNIPELT', numVirtualTokens: 2, r: 4, loraAlpha: 8, reductionFactor: 4 },
+  };
+  for (const [name, config] of Object.entries(configs)) {
+    const peft = getPeftModel(await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'gpt2')), config, name);
+    await peft.savePretrained(join(dir, 'x'));
+    await rename(join(dir, 'x', name), join(dir, name));
+  }
+  const names = Object.keys(configs);
+  const service = await openService('gpt2', [], { adapterDirs: [dir], blockSize: 4, prefillChunk: 32 });
+  await warm(service, names);
+  const cases = [...names, null, 'houlsby', 'mam'].map((m, i) => ({ model: m ?? service.modelName, path: m && join(dir, m), prompt: prompt(3 + 2 * i, i), max: 10 }));
+  const results = await Promise.all(cases.map((c) => run(service, c.model, c.prompt, { temperature: 0, maxTokens: c.max })));
+  const solos = await Promise.all(cases.map((c) => soloGreedy(service, 'gpt2', c.path, c.prompt, c.max)));
+  cases.forEach((c, i) => assert.deepEqual(results[i]!.tokens, solos[i], c.model));
+  assert.ok(new Set(solos.map((s) => s.join())).size >= 6, 'the adapters change what is generated');
 });

@@ -10,7 +10,8 @@ import type { FinishReason } from '../../src/serve/sequence.js';
 import type { TokenLogprob } from '../../src/serve/sampler.js';
 
 export const FIXTURES = join(import.meta.dirname, '../fixtures/hf');
-export const adapterPath = (model: string, method: string) => join(FIXTURES, model, 'peft', method);
+/** A fixture adapter's folder (`method` names one under <model>/peft/), or `method` itself when it is an absolute path. */
+export const adapterPath = (model: string, method: string) => (method.startsWith('/') ? method : join(FIXTURES, model, 'peft', method));
 
 export function openService(model: string, methods: readonly string[], options: Partial<ServiceOptions> = {}): Promise<Service> {
   return Service.open({
