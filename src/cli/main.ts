@@ -11,6 +11,7 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
+import type { DType } from '../tensor/index.js';
 import { infoCommand } from './commands/info.js';
 import { serveCommand, type ServeCommandOptions } from './commands/serve.js';
 import { BENCH_MODES, benchCommand, type BenchOptions } from './commands/bench.js';
@@ -31,6 +32,13 @@ Exit codes:
   4    training stopped (NaN/Inf loss, a checkpoint that cannot be resumed); the last good checkpoint is kept
   5    writing failed (disk full, permissions); what was written before is intact
   130  interrupted`;
+
+/** A value of `peft info` as text: lists joined, objects as key=value pairs. */
+function infoValue(v: unknown): string {
+  if (Array.isArray(v)) return v.join(', ');
+  if (v !== null && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}=${String(x)}`).join(', ');
+  return String(v);
+}
 
 function example(text: string): string {
   return `\nExample:\n  ${text}\n`;
@@ -169,8 +177,9 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
     .requiredOption('--adapter <dir>', 'adapter folder')
     .requiredOption('--output <dir>', 'folder for the merged checkpoint')
     .option('--overwrite', 'replace an existing output folder')
+    .option('--dtype <dtype>', 'write the merged model in full precision (float32, bfloat16, float16); a 4-bit base is dequantised first instead of re-quantised')
     .addHelpText('after', example('peft merge --model ./gpt2 --adapter runs/lora-1/adapter --output ./gpt2-merged'))
-    .action(async (o: { model: string; adapter: string; output: string; overwrite?: boolean }) => {
+    .action(async (o: { model: string; adapter: string; output: string; overwrite?: boolean; dtype?: DType }) => {
       const out = await mergeCommand({ ...o, overwrite: o.overwrite ?? false });
       result(out, `merged checkpoint: ${out.output} (${out.tensors} tensors)`);
     });
@@ -183,7 +192,7 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
     .addHelpText('after', example('peft info runs/lora-1/adapter --model ./gpt2'))
     .action(async (dir: string, o: { model?: string }) => {
       const info = await infoCommand(dir, o.model);
-      result(info, Object.entries(info).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n'));
+      result(info, Object.entries(info).map(([k, v]) => `${k}: ${infoValue(v)}`).join('\n'));
     });
 
   program

@@ -3,7 +3,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AutoTokenizer, INDEX_FILE, WEIGHTS_FILE, loadConfig, type PreTrainedTokenizer } from '../io/index.js';
-import { architectureNames, getArchitecture, loadPretrained, type ModelTask, type PretrainedModel } from '../models/index.js';
+import { architectureNames, getArchitecture, loadPretrained, type FromPretrainedOptions, type ModelTask, type PretrainedModel } from '../models/index.js';
 import type { LabelOptions } from '../io/config/labels.js';
 import type { DataFormat } from '../train/data/index.js';
 import { InputError } from './exit-codes.js';
@@ -57,9 +57,9 @@ export function familyHas(modelType: string, task: ModelTask): boolean {
   return architectureNames(task).some((name) => name.toLowerCase().startsWith(family));
 }
 
-export async function openModel(dir: string, task: ModelTask, labels: LabelOptions = {}, warn: (m: string) => void = () => {}): Promise<PretrainedModel> {
+export async function openModel(dir: string, task: ModelTask, options: LabelOptions & Omit<FromPretrainedOptions, 'logger'> = {}, warn: (m: string) => void = () => {}): Promise<PretrainedModel> {
   await checkModelFolder(dir);
-  return (await loadPretrained(dir, task, { ...labels, logger: { warn } })).model as PretrainedModel;
+  return (await loadPretrained(dir, task, { ...options, logger: { warn } })).model as PretrainedModel;
 }
 
 export async function openTokenizer(dir: string): Promise<PreTrainedTokenizer> {

@@ -4,7 +4,7 @@
 // bitsandbytes' layout (src/quant/serialize.ts), so transformers loads the folder quantised.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { saveSafetensors, WEIGHTS_FILE, writeFileAtomic } from '../io/index.js';
+import { saveSafetensors, WEIGHTS_FILE, writeFileAtomic, type ModelConfig } from '../io/index.js';
 import { PeftError, type Tensor } from '../tensor/index.js';
 import { Linear4bit, Linear8bitLt } from '../quant/linear.js';
 import { quantState4Tensors } from '../quant/serialize.js';
@@ -41,9 +41,19 @@ function sortedJson(value: unknown): string {
   return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 
+/**
+ * config.json for `model`: the folder's own config.json (with its quantization_config, if the
+ * model is quantised) and the labels the model has now (set when loading, or by an adapter).
+ */
+export function pretrainedConfigJson(model: { readonly config: ModelConfig }): string {
+  const { raw, id2label, label2id } = model.config;
+  const labelled = 'id2label' in (raw as object) || Object.keys(id2label).length !== 2 || Object.values(id2label).some((l, i) => l !== `LABEL_${i}`);
+  return sortedJson(labelled ? { ...(raw as object), id2label, label2id } : raw);
+}
+
 /** Writes `model` into `dir` (created if needed); each file is written atomically. */
-export async function savePretrained(model: Module & { readonly config: { raw: unknown } }, dir: string): Promise<void> {
+export async function savePretrained(model: Module & { readonly config: ModelConfig }, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await saveSafetensors(join(dir, WEIGHTS_FILE), pretrainedTensors(model), { format: 'pt' });
-  await writeFileAtomic(join(dir, 'config.json'), sortedJson(model.config.raw));
+  await writeFileAtomic(join(dir, 'config.json'), pretrainedConfigJson(model));
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { ADAPTER_CONFIG_FILE, PeftModel } from '../../peft/index.js';
 import type { PretrainedModel } from '../../models/index.js';
 import { InputError } from '../exit-codes.js';
+import type { DType } from '../../tensor/index.js';
+import { dequantizeModel } from '../../quant/dequantize.js';
 import type { ModelTask } from '../../models/index.js';
 import { folderTask, openModel, taskOfPeftType } from '../model-folder.js';
 
@@ -20,9 +22,13 @@ export async function adapterTask(modelDir: string, adapterJson: Record<string, 
   return taskOfPeftType(adapterJson?.task_type as string | null | undefined) ?? (await folderTask(modelDir));
 }
 
-/** The base model (with the head its adapter's task_type asks for) and the adapter on it, or the model alone. */
-export async function openWithAdapter(modelDir: string, adapterDir: string | undefined): Promise<{ base: PretrainedModel; peft: PeftModel | null; task: ModelTask }> {
+/**
+ * The base model (with the head its adapter's task_type asks for) and the adapter on it, or the
+ * model alone. With `dtype` the base is held in it, and a quantised base is dequantised into it.
+ */
+export async function openWithAdapter(modelDir: string, adapterDir: string | undefined, { dtype }: { dtype?: DType } = {}): Promise<{ base: PretrainedModel; peft: PeftModel | null; task: ModelTask }> {
   const task = await adapterTask(modelDir, adapterDir === undefined ? null : await readAdapterJson(adapterDir));
-  const base = await openModel(modelDir, task);
+  const base = await openModel(modelDir, task, { dtype });
+  if (dtype !== undefined) dequantizeModel(base, dtype);
   return { base, peft: adapterDir === undefined ? null : await PeftModel.fromPretrained(base, adapterDir), task };
 }

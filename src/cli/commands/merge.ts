@@ -1,38 +1,48 @@
 // peft merge: base model + adapter → a Hugging Face checkpoint folder that transformers loads:
 // config.json (the base's, with the adapter's labels) and model.safetensors with the merged
 // weights under the base checkpoint's own key names (older names too, as ViT's), tied weights
-// once; tokenizer files copied. Written into a fresh folder that replaces the output at the end.
+// once; tokenizer files copied. A quantised base stays quantised (the merge re-quantises it) unless
+// a dtype is asked for: then it is dequantised first and the merged folder is full precision. Written into a fresh folder that replaces the output at the end.
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { openModelWeights, saveSafetensors, WEIGHTS_FILE, writeFileAtomic } from '../../io/index.js';
 import { getArchitecture } from '../../models/registry.js';
 import { resolveKey } from '../../models/pretrained.js';
-import type { Tensor } from '../../tensor/index.js';
+import type { DType, Tensor } from '../../tensor/index.js';
+import { pretrainedConfigJson, pretrainedTensors } from '../../models/save.js';
 import { InputError } from '../exit-codes.js';
 import { openWithAdapter } from './adapter-model.js';
 
+const MERGE_DTYPES: DType[] = ['float32', 'bfloat16', 'float16'];
+
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'generation_config.json'];
 
-export async function mergeCommand(o: { model: string; adapter: string; output: string; overwrite: boolean }): Promise<{ output: string; tensors: number }> {
+export interface MergeCommandOptions {
+  model: string;
+  adapter: string;
+  output: string;
+  overwrite: boolean;
+  /** Hold (and write) the base in this dtype; a quantised base is dequantised into it first. */
+  dtype?: DType;
+}
+
+export async function mergeCommand(o: MergeCommandOptions): Promise<{ output: string; tensors: number }> {
   const present = await stat(o.output).then(() => true, () => false);
   if (present && !o.overwrite) throw new InputError(`output folder ${o.output} exists; pass --overwrite to replace it`);
-  const { peft } = await openWithAdapter(o.model, o.adapter);
+  if (o.dtype !== undefined && !MERGE_DTYPES.includes(o.dtype)) throw new InputError(`--dtype must be one of ${MERGE_DTYPES.join(', ')}, not ${o.dtype}`);
+  const { peft } = await openWithAdapter(o.model, o.adapter, { dtype: o.dtype });
+  // Into a quantised base (no --dtype) the merge re-quantises each weight and warns of the error.
   const merged = peft!.mergeAndUnload();
   const named = await checkpointNames(o.model, merged);
-  const own = merged.stateDict();
   const tensors = new Map<string, Tensor>();
-  const written = new Set<Tensor>();
-  for (const [path, value] of own) {
-    if (written.has(value)) continue; // a tied weight (lm_head = embeddings) is saved once, as HF does
-    written.add(value);
-    tensors.set(named.get(path) ?? path, value);
-  }
+  // Tied weights once, quantised layers in bitsandbytes' layout, as transformers' save_pretrained.
+  for (const [path, value] of pretrainedTensors(merged)) tensors.set(named.get(path) ?? path, value);
   const staging = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.merging`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
     await saveSafetensors(join(staging, WEIGHTS_FILE), tensors, { format: 'pt' });
-    await writeFileAtomic(join(staging, 'config.json'), `${JSON.stringify(merged.config, null, 2)}\n`);
+    await writeFileAtomic(join(staging, 'config.json'), pretrainedConfigJson(merged));
     const present = new Set(await readdir(o.model));
     for (const file of TOKENIZER_FILES.filter((f) => present.has(f))) await copyFile(join(o.model, file), join(staging, file));
     await rm(o.output, { recursive: true, force: true });

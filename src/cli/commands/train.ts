@@ -3,7 +3,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getPeftModel } from '../../peft/index.js';
-import { Trainer, type Batch, type IndexedBatches, type LogRecord, type TrainerCallback, type TrainerState, type TrainingArguments } from '../../train/index.js';
+import { Trainer, prepareModelForKbitTraining, type Batch, type IndexedBatches, type LogRecord, type TrainerCallback, type TrainerState, type TrainingArguments } from '../../train/index.js';
 import { openRunData } from '../data.js';
 import { InputError } from '../exit-codes.js';
 import { openModel, openTokenizer, peftTaskType, taskOf } from '../model-folder.js';
@@ -65,7 +65,11 @@ export async function trainRecipe(recipe: Recipe, recipePath: string, options: O
   const data = await openRunData(recipe, tokenizer, warn);
   const task = taskOf(recipe.data.format as never);
   const labels = data.labelNames ? { id2label: Object.fromEntries(data.labelNames.map((n, i) => [i, n])) } : {};
-  const model = await openModel(recipe.model, task, labels, warn);
+  const q = recipe.quantization;
+  const quantization = q && { bits: q.bits, type: q.type, doubleQuant: q.double_quant, blockSize: q.block_size, computeDtype: q.compute_dtype, skipModules: q.skip_modules };
+  const model = await openModel(recipe.model, task, { ...labels, quantization }, warn);
+  // QLoRA recipes prepare the quantised base as HF's prepare_model_for_kbit_training.
+  if (quantization) prepareModelForKbitTraining(model, { useGradientCheckpointing: recipe.training.gradient_checkpointing ?? true });
   const peft = getPeftModel(model, methodConfig(recipe.method, peftTaskType(task), recipePath));
   const { trainable, total } = peft.trainableParameters();
   progress.event('model', { trainable, total }, `trainable params: ${trainable} || all params: ${total} || trainable%: ${((100 * trainable) / total).toFixed(4)}`);

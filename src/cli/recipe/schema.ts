@@ -34,6 +34,16 @@ export const trainingSchema = z.strictObject({
   loraplus_lr_ratio: z.number().positive(), early_stopping_patience: positiveInt,
 }).partial();
 
+/** Quantising the base while loading it (QLoRA): bitsandbytes' 4-bit or int8 layouts. */
+export const quantizationSchema = z.strictObject({
+  bits: z.union([z.literal(4), z.literal(8)]),
+  type: z.enum(['nf4', 'fp4']).optional(),
+  double_quant: z.boolean().optional(),
+  block_size: positiveInt.optional(),
+  compute_dtype: z.enum(['float32', 'bfloat16', 'float16']).optional(),
+  skip_modules: z.array(z.string()).optional(),
+});
+
 export const recipeSchema = z.strictObject({
   /** A Hugging Face model folder (config.json, model.safetensors, tokenizer.json). */
   model: z.string(),
@@ -43,6 +53,8 @@ export const recipeSchema = z.strictObject({
   training: trainingSchema.default({}),
   /** The run's folder: adapter/, checkpoints, metrics.jsonl, report.html. */
   output: z.string(),
+  /** Quantise the base while loading it (QLoRA). */
+  quantization: quantizationSchema.optional(),
 });
 
 export type Recipe = z.infer<typeof recipeSchema>;
