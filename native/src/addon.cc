@@ -14,6 +14,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_index(env, exports);
   register_linalg(env, exports);
   register_quant(env, exports);
+  register_stream_read(env, exports);
   return exports;
 }
 

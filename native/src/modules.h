@@ -11,6 +11,7 @@ void register_elementwise(Napi::Env env, Napi::Object exports);  // bind_element
 void register_reduce(Napi::Env env, Napi::Object exports);       // bind_reduce.cc: reductions over an axis
 void register_index(Napi::Env env, Napi::Object exports);        // bind_index.cc: gather/scatter, sort, cumsum
 void register_linalg(Napi::Env env, Napi::Object exports);       // bind_linalg.cc: SVD, QR, solve, inverse
+void register_stream_read(Napi::Env env, Napi::Object exports);  // stream_read.cc: memory read bandwidth
 void register_quant(Napi::Env env, Napi::Object exports);        // bind_quant.cc: 4-bit / int8 weights, quantised linear
 
 }  // namespace peftjs

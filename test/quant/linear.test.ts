@@ -120,6 +120,33 @@ test('input and bias gradients equal gy·W and the column sums of gy', () => {
   });
 });
 
+test('the dequantised slabs cross their boundaries: 33000 x 32 (row chunks) and 16 x 70016 (column slabs)', () => {
+  for (const [N, K] of [
+    [33000, 32],
+    [16, 70016],
+  ] as const) {
+    const w = quantizeState4(gaussian(N, N * K), [N, K], { quantType: 'nf4', blockSize: 32, doubleQuant: true });
+    const dq = dequantizeState4(w);
+    const M = 9;
+    const x = Tensor.fromArray(gaussian(1, M * K), [M, K], 'float32').requiresGrad_();
+    const gy = gaussian(2, M * N);
+    const y = linear4bit(x, w);
+    const ref = reference(x.data() as Float32Array, M, dq, N, K);
+    assertClose(y.data() as Float32Array, ref.y, ref.mag, K, `[${N}, ${K}] forward`);
+    y.backward(Tensor.fromArray(gy, [M, N], 'float32'));
+    const gx = new Float64Array(M * K);
+    const mag = new Float64Array(M * K);
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++)
+        for (let k = 0; k < K; k++) {
+          const p = gy[i * N + j]! * dq[j * K + k]!;
+          gx[i * K + k] += p;
+          mag[i * K + k] += Math.abs(p);
+        }
+    assertClose(x.grad!.data() as Float32Array, gx, mag, N, `[${N}, ${K}] input gradient`);
+  }
+});
+
 test('leading dims are kept, a frozen input gets no gradient, bad shapes are refused', () => {
   const [layer] = layers(12, 64, 5);
   const x = Tensor.fromArray(gaussian(1, 2 * 3 * 64), [2, 3, 64], 'float32');

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <vector>
 
 // GCC 12's AVX-512 headers initialise a placeholder from itself (`__m512i __Y = __Y;`) in the widening
 // conversions, which -Wmaybe-uninitialized reports once inlined here: a false positive.
@@ -47,27 +48,46 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
   scalar_to(count);
 }
 
-// M rows of x against rows [j0, j1) of W, one W row at a time; two groups per step into separate
-// accumulators (four FMA chains per x row).
+// The scales of blocks [b0, b0 + nb): the float32 absmax as stored, or the double-quantised ones decoded
+// 16 at a time (gathers from the 256-value code and the nested scales), rounded as Weight4::scale does.
+const float* block_scales(const Weight4& w, int64_t b0, int64_t nb, float* buf) {
+  if (w.absmax) return w.absmax + b0;
+  int64_t i = 0;
+  if ((w.nested_block & (w.nested_block - 1)) == 0) {
+    const int shift = __builtin_ctzll(static_cast<uint64_t>(w.nested_block));
+    const __m512 offset = _mm512_set1_ps(w.offset);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; i + 16 <= nb; i += 16) {
+      const __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.nested_codes + b0 + i)));
+      const __m512i outer = _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(b0 + i)), lane), shift);
+      __m512 product = _mm512_mul_ps(_mm512_i32gather_ps(q, w.nested_code, 4), _mm512_i32gather_ps(outer, w.nested_absmax, 4));
+      __asm__("" : "+v"(product));  // two roundings, no FMA (see Weight4::scale)
+      _mm512_storeu_ps(buf + i, _mm512_add_ps(product, offset));
+    }
+  }
+  for (; i < nb; ++i) buf[i] = w.scale(b0 + i);
+  return buf;
+}
+
+// M rows of x against rows [j0, j1) of W, one W row at a time: the row's block scales first, then
+// two groups per step into separate accumulators (four FMA chains per x row).
 template <int M>
 void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  const int64_t K = w.cols, groups = K / kGroup, block_mask = w.block - 1;
+  const int64_t K = w.cols, groups = K / kGroup, nb = K / w.block;
+  const int shift = __builtin_ctzll(static_cast<uint64_t>(w.block / kGroup));  // group -> block
   const __m512 code = _mm512_loadu_ps(w.code);
+  thread_local std::vector<float> buf;
+  buf.resize(nb);
   for (int64_t j = j0; j < j1; ++j) {
     const uint8_t* row = w.packed + j * K / 2;
-    const int64_t first_block = j * K / w.block;
-    float s = 0.0f;
-    auto scale_at = [&](int64_t g) {  // called for g = 0, 1, 2, ... in order
-      if (((g * kGroup) & block_mask) == 0) s = w.scale(first_block + g * kGroup / w.block);
-      return _mm512_set1_ps(s);
-    };
+    const float* sc = block_scales(w, j * nb, nb, buf.data());
     __m512 acc[M][4];
     for (int i = 0; i < M; ++i)
       for (int a = 0; a < 4; ++a) acc[i][a] = _mm512_setzero_ps();
     int64_t g = 0;
     for (; g + 2 <= groups; g += 2) {
-      const Nibbles n0 = decode(row + g * kGroup / 2, code, scale_at(g));
-      const Nibbles n1 = decode(row + (g + 1) * kGroup / 2, code, scale_at(g + 1));
+      const Nibbles n0 = decode(row + g * kGroup / 2, code, _mm512_set1_ps(sc[g >> shift]));
+      const Nibbles n1 = decode(row + (g + 1) * kGroup / 2, code, _mm512_set1_ps(sc[(g + 1) >> shift]));
       for (int i = 0; i < M; ++i) {
         const float* x = xp + i * K + g * kGroup;
         acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n0.hi, acc[i][0]);
@@ -77,7 +97,7 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
       }
     }
     if (g < groups) {
-      const Nibbles n0 = decode(row + g * kGroup / 2, code, scale_at(g));
+      const Nibbles n0 = decode(row + g * kGroup / 2, code, _mm512_set1_ps(sc[g >> shift]));
       for (int i = 0; i < M; ++i) {
         const float* x = xp + i * K + g * kGroup;
         acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n0.hi, acc[i][0]);

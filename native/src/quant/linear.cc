@@ -4,7 +4,9 @@
 //   data directly (decoding is cheap next to streaming the weight from memory).
 // - Otherwise W is dequantised a slab at a time into a thread's scratch buffer (at most kSlab elements,
 //   which stay in L2/L3) and handed to the float32 GEMM (gemm.h), which packs it like any B: rows of W
-//   for the forward product, column slabs of W for the input gradient (so gx is written once).
+//   for the forward product; for the input gradient, column slabs of W (gx written once, gy packed
+//   once per slab) or, when W is more than twice as wide as deep, rows of W (gx accumulated, gy
+//   packed once).
 // Each output element is summed by one thread in a fixed order, so results do not depend on the
 // thread count.
 #include <algorithm>
@@ -127,6 +129,16 @@ void backward(const Source& w, const float* gy, int64_t M, float* gx) {
       dequant_cols(w, k0, width, 0, N, buf);
       sgemm_serial(false, false, M, width, N, 1.0f, gy, N, buf, BType::F32, width, 0.0f, gx + k0, K);
     });
+    return;
+  }
+  if (2 * K < N) {  // wide W (e.g. gate/up): rows of W, gx accumulated (cheaper than repacking gy per slab)
+    const int64_t rows = std::min(N, round_up(std::max<int64_t>(64, kSlab / K), 64));
+    float* buf = scratch(0, rows * K);
+    for (int64_t j0 = 0; j0 < N; j0 += rows) {
+      const int64_t nr = std::min(rows, N - j0);
+      dequant_rows(w, j0, j0 + nr, buf);
+      sgemm(false, false, M, K, nr, 1.0f, gy + j0, N, 0, buf, BType::F32, K, 0, j0 == 0 ? 0.0f : 1.0f, gx, K, 0, 1);
+    }
     return;
   }
   const int64_t kw = std::min(K, round_up(std::max<int64_t>(64, kSlab / N), 64));

@@ -43,4 +43,6 @@ export interface QuantKernels {
   /** gx [M, in] = gy [M, out]·W. */
   linear4bitBackward(gy: Float32Array, M: number, weight: QuantState4, gx: Float32Array): void;
   linearInt8Backward(gy: Float32Array, M: number, weight: QuantStateInt8, gx: Float32Array): void;
+  /** The sum of x, read once across the threads: its speed is the memory read bandwidth (bench/quant.ts). */
+  streamRead(x: Float32Array): number;
 }
