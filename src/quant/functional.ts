@@ -1,9 +1,12 @@
 // bitsandbytes' functional API (bitsandbytes/functional.py: quantize_4bit, dequantize_4bit,
 // int8_vectorwise_quant, int8_vectorwise_dequant) over peftjs tensors, and the QuantState
-// objects the quantised layers hold.
+// objects the quantised layers hold. The work is done by the native kernels (./kernels.ts),
+// which compute the same bytes as the TypeScript reference in ./blockwise.ts (the oracle of
+// test/quant/kernels.test.ts).
 import { Tensor, ValueError, noGrad, type DType } from '../tensor/index.js';
 import { code4, DYNAMIC_CODE } from './codes.js';
-import { dequantize4bitArray, dequantize8bitArray, quantize4bitArray, quantize8bitArray } from './blockwise.js';
+import { dequantize8bitArray } from './blockwise.js';
+import { dequantize4bitNative, dequantizeInt8Native, quantize4bitNative, quantize8bitNative, quantizeInt8Native } from './kernels.js';
 import type { QuantState4, QuantStateInt8, QuantType4 } from './state.js';
 
 const f32 = Math.fround;
@@ -62,13 +65,26 @@ function float32Values(x: Tensor): Float32Array {
   });
 }
 
+/** The blockwise quantisers a QuantState is built with: the native kernels, or the reference (./reference.ts). */
+export interface BlockQuantizers {
+  quantize4(values: Float32Array, blockSize: number, code: Float32Array): { packed: Uint8Array; absmax: Float32Array };
+  quantize8(values: Float32Array, blockSize: number, code: Float32Array): { codes: Uint8Array; absmax: Float32Array };
+}
+
+const NATIVE_QUANTIZERS: BlockQuantizers = { quantize4: quantize4bitNative, quantize8: quantize8bitNative };
+
 /**
  * The QuantState of `values` (a flat row-major weight of `shape`), quantised as bitsandbytes'
  * quantize_4bit does; with doubleQuant the absmax values are double-quantised.
  */
-export function quantizeState4(values: Float32Array, shape: readonly number[], { quantType = 'fp4', blockSize = 64, doubleQuant = false }: Quantize4bitOptions = {}): QuantState4 {
+export function quantizeState4(
+  values: Float32Array,
+  shape: readonly number[],
+  { quantType = 'fp4', blockSize = 64, doubleQuant = false }: Quantize4bitOptions = {},
+  quantizers: BlockQuantizers = NATIVE_QUANTIZERS,
+): QuantState4 {
   const code = code4(checkQuantType(quantType));
-  const { packed, absmax } = quantize4bitArray(values, checkBlockSize(blockSize), code);
+  const { packed, absmax } = quantizers.quantize4(values, checkBlockSize(blockSize), code);
   const state: QuantState4 = { quantType, shape: [...shape], blockSize, packed, code: Float32Array.from(code), absmax, nested: null };
   if (!doubleQuant) return state;
   // offset = absmax.mean(): the float32 mean; accumulated in float64 here (torch's cascade
@@ -77,7 +93,7 @@ export function quantizeState4(values: Float32Array, shape: readonly number[], {
   for (const a of absmax) sum += a;
   const offset = f32(sum / absmax.length);
   const centred = absmax.map((a) => f32(a - offset));
-  const nested = quantize8bitArray(centred, NESTED_BLOCK_SIZE);
+  const nested = quantizers.quantize8(centred, NESTED_BLOCK_SIZE, DYNAMIC_CODE);
   return {
     ...state,
     absmax: null,
@@ -92,13 +108,9 @@ export function blockAbsmax(state: QuantState4): Float32Array {
   return dequantize8bitArray(codes, absmax, blockSize, code).map((a) => f32(a + offset));
 }
 
-function numelOf(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
-}
-
 /** The dequantised weight as flat float32 values. */
 export function dequantizeState4(state: QuantState4): Float32Array {
-  return dequantize4bitArray(state.packed, blockAbsmax(state), numelOf(state.shape), state.blockSize, state.code);
+  return dequantize4bitNative(state);
 }
 
 /** quantize_4bit: `x` (any shape, floating point) in 4 bits, blockwise, as bitsandbytes lays it out. */
@@ -132,37 +144,12 @@ export function dequantize4bit(quantized: QuantState4 | Quantized4bit, dtype: DT
 export function quantizeInt8(x: Tensor): QuantStateInt8 {
   if (x.ndim !== 2) throw new ValueError(`int8 quantisation takes a 2-d weight [out, in]; this one is [${x.shape.join(', ')}]`);
   const [rows, cols] = x.shape as [number, number];
-  const values = float32Values(x);
-  const data = new Int8Array(values.length);
-  const rowAbsmax = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let max = 0;
-    for (let c = 0; c < cols; c++) max = Math.max(max, Math.abs(values[r * cols + c]!));
-    rowAbsmax[r] = max;
-    const scale = f32(127 / max);
-    // An all-zero row gives 0 * inf = NaN in the reference, which its int8 cast turns to 0.
-    for (let c = 0; c < cols; c++) data[r * cols + c] = max === 0 ? 0 : roundHalfEven(f32(values[r * cols + c]! * scale));
-  }
-  return { shape: [rows, cols], data, rowAbsmax };
+  return quantizeInt8Native(float32Values(x), rows, cols);
 }
-
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** 1 / 127 as bitsandbytes writes it (int8_vectorwise_dequant). */
-const INV_127 = f32(7.874015718698502e-3);
 
 /** int8_vectorwise_dequant: q * rowAbsmax / 127 as float32 ((q * s) * (1 / 127), as bitsandbytes). */
 export function dequantizeInt8(state: QuantStateInt8, dtype: DType = 'float32'): Tensor {
-  const [rows, cols] = state.shape as [number, number];
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const s = state.rowAbsmax[r]!;
-    for (let c = 0; c < cols; c++) out[r * cols + c] = f32(f32(state.data[r * cols + c]! * s) * INV_127);
-  }
-  const t = Tensor.fromArray(out, [rows, cols], 'float32');
+  const t = Tensor.fromArray(dequantizeInt8Native(state), state.shape, 'float32');
   if (dtype === 'float32') return t;
   const cast = noGrad(() => t.to(dtype));
   t.dispose();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randn, tensor, manualSeed } from '../../src/index.js';
 import { NF4_CODE, FP4_CODE, DYNAMIC_CODE } from '../../src/quant/codes.js';
 import { quantize4bit, dequantize4bit, quantizeInt8, dequantizeInt8, blockAbsmax, quantStateBytes, quantizeState4 } from '../../src/quant/functional.js';
+import { referenceDequantizeState4, referenceQuantizeInt8, referenceQuantizeState4 } from '../../src/quant/reference.js';
 
 const f32 = Math.fround;
 
@@ -94,6 +95,9 @@ test('NF4 bit-exact by hand: ties take the lower code, -0, an all-zero block, th
   assert.equal(back[2], 0);
   assert.equal(back[3], f32(NF4_CODE[8]! * 2));
   assert.equal(back[130], f32(NF4_CODE[12]!));
+  // The TypeScript reference (the native kernels' oracle) gives the same bytes.
+  assert.deepEqual(referenceQuantizeState4(x, [133], { quantType: 'nf4', blockSize: 64 }).packed, q.state.packed);
+  assert.deepEqual(referenceDequantizeState4(q.state), Float32Array.from(back));
 });
 
 test('FP4 bit-exact by hand: bit-pattern order, small positives take the -0 code as bucketize over the stably sorted code does', () => {
@@ -133,6 +137,7 @@ test('double quantisation: absmax codes in blocks of 256 with the dynamic code, 
   manualSeed(3);
   const w = randn([40, 1000]); // 625 blocks of 64: three nested blocks, the last partial
   const q = quantize4bit(w, { quantType: 'nf4', blockSize: 64, doubleQuant: true });
+  assert.deepEqual(referenceQuantizeState4(w.data<'float32'>(), w.shape, { quantType: 'nf4', blockSize: 64, doubleQuant: true }), q.state);
   assert.equal(q.absmax.dtype, 'uint8');
   assert.equal(q.absmax.size, 625);
   assert.equal(q.nestedAbsmax!.size, 3);
@@ -198,6 +203,7 @@ test('int8: row-wise absmax, round half to even, dequantised as (q * s) * (1/127
   assert.deepEqual([...s.rowAbsmax], [1, 0, 127]);
   // 0.5 * 127 = 63.5 → 64 (even); 0.25 * 127 = 31.75 → 32; 63.5 → 64 (even), -64.5 → -64 (even), 0.5 → 0 (even).
   assert.deepEqual([...s.data], [127, -64, 32, 0, 0, 0, 0, 0, 127, 64, -64, 0]);
+  assert.deepEqual(referenceQuantizeInt8(w.data<'float32'>(), 3, 4), s);
   const back = dequantizeInt8(s).toFlatArray();
   assert.equal(back[0], f32(f32(127 * 1) * f32(7.874015718698502e-3)));
   assert.ok(Math.abs(back[8]! - 127) < 1e-4);

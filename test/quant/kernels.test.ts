@@ -12,7 +12,7 @@ import { native } from '../../src/tensor/native/index.js';
 import { floatToBf16, bf16ToFloat } from '../../src/tensor/half.js';
 import { DYNAMIC_CODE, FP4_CODE, NF4_CODE } from '../../src/quant/codes.js';
 import { quantize4bitArray, quantize8bitArray } from '../../src/quant/blockwise.js';
-import { dequantizeInt8, dequantizeState4, quantizeInt8, quantizeState4 } from '../../src/quant/functional.js';
+import { referenceDequantizeInt8, referenceDequantizeState4, referenceQuantizeInt8, referenceQuantizeState4 } from '../../src/quant/reference.js';
 import {
   dequantize4bitNative,
   dequantizeInt8Native,
@@ -75,7 +75,7 @@ test('double quantisation: native nested codes and scales equal the reference; d
     [64, 'nf4'],
     [32, 'fp4'],
   ] as const) {
-    const state = quantizeState4(x, [x.length], { quantType, blockSize, doubleQuant: true });
+    const state = referenceQuantizeState4(x, [x.length], { quantType, blockSize, doubleQuant: true });
     const nested = state.nested!;
     const centred = quantize4bitArray(x, blockSize, state.code).absmax.map((v) => v - nested.offset);
     const got = quantize8bitNative(centred, 256, DYNAMIC_CODE);
@@ -83,9 +83,9 @@ test('double quantisation: native nested codes and scales equal the reference; d
     assert.deepEqual(got.codes, ref.codes);
     assert.deepEqual(got.absmax, ref.absmax);
     assert.deepEqual(got.codes, nested.codes);
-    assert.deepEqual(dequantize4bitNative(state), dequantizeState4(state));
-    const plain = quantizeState4(x, [x.length], { quantType, blockSize });
-    assert.deepEqual(dequantize4bitNative(plain), dequantizeState4(plain));
+    assert.deepEqual(dequantize4bitNative(state), referenceDequantizeState4(state));
+    const plain = referenceQuantizeState4(x, [x.length], { quantType, blockSize });
+    assert.deepEqual(dequantize4bitNative(plain), referenceDequantizeState4(plain));
   }
 });
 
@@ -106,10 +106,10 @@ test('int8 rows: native data, row absmax and dequantised values equal the refere
   x.set([127, 0.5, 1.5, 2.5, -2.5, -0.5], 0); // row 0: absmax 127, scale exactly 1: ties to even
   x.fill(0, cols, 2 * cols); // row 1 all zeros
   const got = quantizeInt8Native(x, rows, cols);
-  const ref = quantizeInt8(Tensor.fromArray(x, [rows, cols], 'float32'));
+  const ref = referenceQuantizeInt8(x, rows, cols);
   assert.deepEqual([...got.data.slice(0, 6)], [127, 0, 2, 2, -2, 0]);
   assert.deepEqual(got, ref);
-  assert.deepEqual(dequantizeInt8Native(got), dequantizeInt8(ref).data());
+  assert.deepEqual(dequantizeInt8Native(got), referenceDequantizeInt8(ref));
 });
 
 test('bad arguments are refused with errors that name them', () => {
@@ -117,7 +117,7 @@ test('bad arguments are refused with errors that name them', () => {
   assert.throws(() => quantize4bitNative(x, 48, NF4_CODE), /power of two from 32 to 4096, got 48/);
   assert.throws(() => quantize4bitNative(x, 64, NF4_CODE.subarray(0, 15)), /code must hold 16 elements, got 15/);
   assert.throws(() => quantize4bitNative(x, 64, NF4_CODE, 'bfloat16'), /Uint16Array/);
-  const state = quantizeState4(x, [64], { quantType: 'nf4' });
+  const state = referenceQuantizeState4(x, [64], { quantType: 'nf4' });
   assert.throws(
     () => dequantize4bitNative({ ...state, packed: new Uint8Array(31) }),
     /weight.packed must hold 32 elements, got 31/,

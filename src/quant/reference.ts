@@ -1,0 +1,52 @@
+// The TypeScript reference of every quantiser, which defines bit-exactness with bitsandbytes
+// (see ./blockwise.ts for the sources followed): the oracle the native kernels are tested
+// against. Library code uses ./functional.ts (native) instead.
+import { dequantize4bitArray, quantize4bitArray, quantize8bitArray } from './blockwise.js';
+import { blockAbsmax, quantizeState4, type Quantize4bitOptions } from './functional.js';
+import type { QuantState4, QuantStateInt8 } from './state.js';
+
+const f32 = Math.fround;
+
+export function referenceQuantizeState4(values: Float32Array, shape: readonly number[], options: Quantize4bitOptions = {}): QuantState4 {
+  return quantizeState4(values, shape, options, { quantize4: quantize4bitArray, quantize8: quantize8bitArray });
+}
+
+export function referenceDequantizeState4(state: QuantState4): Float32Array {
+  return dequantize4bitArray(state.packed, blockAbsmax(state), state.shape.reduce((n, d) => n * d, 1), state.blockSize, state.code);
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * int8_vectorwise_quant without outliers (bitsandbytes/backends/default/ops.py): row absmax s,
+ * round(x * (127 / s)) half to even; an all-zero row gives 0 * inf = NaN there, cast to 0.
+ */
+export function referenceQuantizeInt8(values: Float32Array, rows: number, cols: number): QuantStateInt8 {
+  const data = new Int8Array(values.length);
+  const rowAbsmax = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let max = 0;
+    for (let c = 0; c < cols; c++) max = Math.max(max, Math.abs(values[r * cols + c]!));
+    rowAbsmax[r] = max;
+    const scale = f32(127 / max);
+    for (let c = 0; c < cols; c++) data[r * cols + c] = max === 0 ? 0 : roundHalfEven(f32(values[r * cols + c]! * scale));
+  }
+  return { shape: [rows, cols], data, rowAbsmax };
+}
+
+/** 1 / 127 as bitsandbytes writes it (int8_vectorwise_dequant). */
+const INV_127 = f32(7.874015718698502e-3);
+
+/** int8_vectorwise_dequant: (q * s) * (1 / 127) in float32. */
+export function referenceDequantizeInt8(state: QuantStateInt8): Float32Array {
+  const [rows, cols] = state.shape as [number, number];
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const s = state.rowAbsmax[r]!;
+    for (let c = 0; c < cols; c++) out[r * cols + c] = f32(f32(state.data[r * cols + c]! * s) * INV_127);
+  }
+  return out;
+}
