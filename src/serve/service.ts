@@ -43,11 +43,17 @@ export class Service {
     this.contextLength = config.max_position_embeddings ?? config.n_positions ?? Number.MAX_SAFE_INTEGER;
   }
 
+  /** Loads the model folder (and its tokenizer, if it has one) and serves it. */
   static async open(o: ServiceOptions): Promise<Service> {
     const base = await AutoModelForCausalLM.fromPretrained(o.model, { dtype: o.dtype ?? 'float32', logger: { warn: () => {} } });
-    base.eval();
     const tokenizer = await AutoTokenizer.fromPretrained(o.model).catch(() => null);
-    const modelName = o.servedModelName ?? basename(o.model);
+    return Service.create(base, tokenizer, { ...o, servedModelName: o.servedModelName ?? basename(o.model) });
+  }
+
+  /** Serves a model already in memory (benchmarks, embedding the server). */
+  static create(base: PretrainedModel, tokenizer: PreTrainedTokenizer | null, o: Omit<ServiceOptions, 'model'> & { servedModelName: string }): Service {
+    base.eval();
+    const modelName = o.servedModelName;
     const registry = new AdapterRegistry(base, {
       baseName: modelName,
       adapters: o.adapters ?? new Map(),

@@ -1,0 +1,199 @@
+// peft serve's engine on the GPT-2 124M shape in bf16 with r = 16 LoRA adapters on every linear
+// layer (random weights, nothing downloaded), against batch-1 PeftModel.generate one request after
+// another; mixed adapters, ranks and methods; adapter loading. Each record: generated tokens/s,
+// wall and CPU seconds (CPU per thread = cpu_s / wall_s / threads), load1.
+// Usage: node --import tsx bench/serve.ts [--tokens 32] [--streams 1,4,16,64] [--only throughput,mixed,...]
+import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GPT2LMHeadModel, getPeftModel, native, tensor, cloneModule, PeftModel, type Tensor } from '../src/index.js';
+import { Service } from '../src/serve/service.js';
+import { DEFAULT_SAMPLING } from '../src/serve/sampling-params.js';
+import { arg, emit, round } from './lib/report.js';
+import { gpt2SmallConfig } from './lib/models.js';
+
+const TOKENS = Number(arg('tokens') ?? 32);
+const STREAMS = (arg('streams') ?? '1,4,16,64').split(',').map(Number);
+const ONLY = arg('only')?.split(',') ?? null;
+const PROMPT = 16;
+const want = (name: string) => ONLY === null || ONLY.includes(name);
+const config = gpt2SmallConfig();
+const base = new GPT2LMHeadModel(config, 'bfloat16');
+const threads = native.numThreads();
+const dir = await mkdtemp(join(tmpdir(), 'peft-bench-serve-'));
+const lora = (r: number, extra: object = {}) => ({ peftType: 'LORA', r, loraAlpha: 2 * r, targetModules: ['c_attn', 'c_proj', 'c_fc'], initLoraWeights: false, ...extra });
+
+/** Saves an adapter made with `config` (random weights) as dir/name. */
+async function makeAdapter(name: string, adapterConfig: object): Promise<string> {
+  const peft = getPeftModel(cloneModule(base, { shareTensors: true }), adapterConfig as never, name);
+  await peft.savePretrained(join(dir, 'tmp'));
+  await rename(join(dir, 'tmp', name), join(dir, name));
+  peft.deleteAdapter(name);
+  return name;
+}
+
+function service(adapterDirs = [dir], maxAdapterMb = 4096): Service {
+  return Service.create(base, null, { servedModelName: 'gpt2', adapterDirs, kvCacheMb: 1024, maxNumSeqs: 64, maxAdapterMb, eosTokenIds: [] });
+}
+
+const prompt = (i: number) => Array.from({ length: PROMPT }, (_, j) => (i * 7919 + j * 104729) % config.vocab_size);
+
+interface Run { tokens_per_s: number; wall_s: number; cpu_s: number; ttft_p50_ms: number; ttft_p99_ms: number; itl_p50_ms: number; itl_p99_ms: number }
+
+/** Sends one request per model name at once, each generating TOKENS; measures until all are done. */
+async function streams(s: Service, models: readonly string[]): Promise<Run> {
+  for (const m of new Set(models)) if (m !== s.modelName) {
+    await s.registry.acquire(m);
+    s.registry.release(m);
+  }
+  const ttft: number[] = [];
+  const itl: number[] = [];
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(models.map((m, i) => new Promise<void>((resolve, reject) => {
+    let last = start;
+    s.submit(m, prompt(i), { ...DEFAULT_SAMPLING, temperature: 0, maxTokens: TOKENS }, {
+      onOutput: () => {
+        const now = performance.now();
+        (last === start ? ttft : itl).push(now - last);
+        last = now;
+      },
+      onFinish: () => resolve(),
+    }).catch(reject);
+  })));
+  const wall = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  return {
+    tokens_per_s: round((models.length * TOKENS) / wall), wall_s: round(wall), cpu_s: round((used.user + used.system) / 1e6),
+    ttft_p50_ms: round(pct(ttft, 0.5)), ttft_p99_ms: round(pct(ttft, 0.99)), itl_p50_ms: round(pct(itl, 0.5)), itl_p99_ms: round(pct(itl, 0.99)),
+  };
+}
+
+function pct(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+/** Batch-1 PeftModel.generate, one request after another. */
+async function solo(adapter: string, requests: number): Promise<Run> {
+  const peft = await PeftModel.fromPretrained(cloneModule(base, { shareTensors: true }), join(dir, adapter));
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  for (let i = 0; i < requests; i++) {
+    const out: Tensor = peft.generate(tensor(prompt(i), [1, PROMPT], 'int64'), { maxNewTokens: TOKENS, eosTokenId: [] });
+    out.dispose();
+  }
+  const wall = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { tokens_per_s: round((requests * TOKENS) / wall), wall_s: round(wall), cpu_s: round((used.user + used.system) / 1e6), ttft_p50_ms: NaN, ttft_p99_ms: NaN, itl_p50_ms: NaN, itl_p99_ms: NaN };
+}
+
+const common = { model: 'gpt2-124M', dtype: 'bf16', tokens: TOKENS, prompt: PROMPT, threads };
+const names16 = [];
+for (let i = 0; i < 16; i++) names16.push(await makeAdapter(`lora${i}`, lora(16)));
+
+/** One untimed pass (first calls of each kernel shape, the thread pool, the allocator's pool). */
+async function warmUp(s: Service): Promise<void> {
+  await streams(s, ['lora0', 'gpt2', 'lora0', 'gpt2']);
+}
+
+if (want('throughput')) {
+  await solo('lora0', 1);
+  const baseline = await solo('lora0', 2);
+  emit('serve_solo_generate', { ...common, adapter: 'r16', ...baseline });
+  const s = service();
+  await warmUp(s);
+  for (const n of STREAMS) {
+    const r = await streams(s, Array.from({ length: n }, () => 'lora0'));
+    emit('serve_streams', { ...common, streams: n, adapter: 'one r16', ...r, over_solo: round(r.tokens_per_s / baseline.tokens_per_s, 3) });
+  }
+}
+
+if (want('mixed')) {
+  const s = service();
+  await warmUp(s);
+  // Interleaved, twice each, so that load changes hit both.
+  for (let k = 0; k < 2; k++) {
+    const one = await streams(s, Array.from({ length: 8 }, () => 'lora0'));
+    const eight = await streams(s, names16.slice(0, 8));
+    emit('serve_mixed_8', { ...common, streams: 8, one_adapter_tok_s: one.tokens_per_s, eight_adapters_tok_s: eight.tokens_per_s, ratio: round(eight.tokens_per_s / one.tokens_per_s, 3), cpu_s_one: one.cpu_s, cpu_s_eight: eight.cpu_s });
+    const none = await streams(s, Array.from({ length: 8 }, () => 'gpt2'));
+    const adapted = await streams(s, Array.from({ length: 8 }, () => 'lora0'));
+    emit('serve_unmerged_vs_base', { ...common, streams: 8, base_tok_s: none.tokens_per_s, adapter_tok_s: adapted.tokens_per_s, ratio: round(adapted.tokens_per_s / none.tokens_per_s, 3) });
+  }
+}
+
+if (want('latency')) {
+  const s = service();
+  await warmUp(s);
+  const r = await streams(s, names16);
+  emit('serve_latency_16', { ...common, streams: 16, adapters: 16, ...r });
+}
+
+if (want('ranks')) {
+  for (const r of [8, 32, 64]) await makeAdapter(`rank${r}`, lora(r));
+  const s = service();
+  await warmUp(s);
+  const mixed = ['rank8', 'lora0', 'rank32', 'rank64'];
+  for (let k = 0; k < 2; k++) {
+    const m = await streams(s, [...mixed, ...mixed]);
+    const all64 = await streams(s, Array.from({ length: 8 }, () => 'rank64'));
+    const all8 = await streams(s, Array.from({ length: 8 }, () => 'rank8'));
+    const none = await streams(s, Array.from({ length: 8 }, () => 'gpt2'));
+    const over = (x: Run) => 1 / x.tokens_per_s - 1 / none.tokens_per_s;
+    emit('serve_ranks_mixed', {
+      ...common, streams: 8, ranks: '8,16,32,64 x2', mixed_tok_s: m.tokens_per_s, all_r64_tok_s: all64.tokens_per_s, all_r8_tok_s: all8.tokens_per_s, base_tok_s: none.tokens_per_s,
+      // Adapter cost per token over the base: mixed should sit near the mean rank's (30), far below r64's.
+      adapter_overhead_mixed_over_r64: round(over(m) / over(all64), 3),
+    });
+  }
+}
+
+if (want('families')) {
+  const fam: [string, object][] = [
+    ['f_lora', lora(16)], ['f_dora', lora(16, { useDora: true })], ['f_ia3', { peftType: 'IA3' }], ['f_vera', { peftType: 'VERA', r: 16 }],
+    ['f_loha', { peftType: 'LOHA', r: 16, targetModules: ['c_attn', 'c_proj', 'c_fc'] }], ['f_prompt', { peftType: 'PROMPT_TUNING', taskType: 'CAUSAL_LM', numVirtualTokens: 8 }],
+    ['f_prefix', { peftType: 'PREFIX_TUNING', taskType: 'CAUSAL_LM', numVirtualTokens: 8 }], ['f_houlsby', { peftType: 'BOTTLENECK', adapterType: 'houlsby', reductionFactor: 16, initWeights: 'random' }],
+  ];
+  for (const [name, c] of fam) await makeAdapter(name, c);
+  const s = service();
+  await warmUp(s);
+  for (let k = 0; k < 2; k++) {
+    const mix = await streams(s, fam.map(([n]) => n));
+    const loras = await streams(s, names16.slice(0, 8));
+    emit('serve_families_8', { ...common, streams: 8, families: fam.map(([n]) => n.slice(2)).join(','), families_tok_s: mix.tokens_per_s, eight_lora_tok_s: loras.tokens_per_s, ratio: round(mix.tokens_per_s / loras.tokens_per_s, 3) });
+  }
+}
+
+if (want('registered')) {
+  const many = await mkdtemp(join(tmpdir(), 'peft-bench-many-'));
+  const few = await mkdtemp(join(tmpdir(), 'peft-bench-few-'));
+  for (let i = 0; i < 1000; i++) await symlink(join(dir, `lora${i % 16}`), join(many, `x${i}`));
+  for (let i = 0; i < 32; i++) await symlink(join(dir, `lora${i % 16}`), join(few, `x${i}`));
+  const hot = Array.from({ length: 32 }, (_, i) => `x${i}`);
+  const sMany = service([many]);
+  const sFew = service([few]);
+  for (let k = 0; k < 2; k++) {
+    const a = await streams(sFew, hot);
+    const b = await streams(sMany, hot);
+    emit('serve_registered', { ...common, streams: 32, hot: 32, registered_few: 32, registered_many: 1000, few_tok_s: a.tokens_per_s, many_tok_s: b.tokens_per_s, ratio: round(b.tokens_per_s / a.tokens_per_s, 3) });
+  }
+  await rm(many, { recursive: true });
+  await rm(few, { recursive: true });
+}
+
+if (want('cold')) {
+  // A budget of one adapter: every acquire of another name reads it from disk.
+  const s = service([dir], 1);
+  const times: number[] = [];
+  for (let i = 0; i < 24; i++) {
+    const name = names16[i % 16]!;
+    const start = performance.now();
+    await s.registry.acquire(name);
+    times.push(performance.now() - start);
+    s.registry.release(name);
+  }
+  emit('serve_cold_load', { ...common, adapter: 'r16 all linear (c_attn, c_proj, c_fc), f32 file', loads: times.length, p50_ms: round(pct(times, 0.5)), p99_ms: round(pct(times, 0.99)), max_ms: round(Math.max(...times)) });
+}
+
+await rm(dir, { recursive: true });
