@@ -3,10 +3,11 @@
 // - Few rows (M <= 8) and rows that start on a block: the SIMD few-row kernel reads the 4-bit / int8
 //   data directly (decoding is cheap next to streaming the weight from memory).
 // - Otherwise W is dequantised a slab at a time into a thread's scratch buffer (at most kSlab elements,
-//   which stay in L2/L3) and handed to the float32 GEMM (gemm.h), which packs it like any B: rows of W
-//   for the forward product; for the input gradient, column slabs of W (gx written once, gy packed
-//   once per slab) or, when W is more than twice as wide as deep, rows of W (gx accumulated, gy
-//   packed once).
+//   which stay in L2/L3) and handed to the float32 GEMM (gemm.h), which packs it like any B. Row
+//   chunks of W write their outputs once but repack the other operand per chunk; column slabs pack it
+//   once but accumulate into the output per slab: the forward goes by rows of W unless W is more than
+//   twice as deep as wide (down_proj), the input gradient by column slabs unless W is more than twice
+//   as wide as deep (gate/up).
 // Each output element is summed by one thread in a fixed order, so results do not depend on the
 // thread count.
 #include <algorithm>
@@ -108,10 +109,22 @@ void forward(const Source& w, const float* x, int64_t M, const float* bias, floa
     });
     return add_bias(M, N, bias, y);
   }
-  const int64_t rows = std::min(N, round_up(std::max<int64_t>(64, kSlab / K), 64));
-  float* buf = scratch(0, rows * K);
   if (bias)
     for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, y + i * N);
+  if (2 * N < K) {  // deep W (e.g. down): column slabs of W, y accumulated (x packed once, not per row chunk)
+    const int64_t kw = std::min(K, round_up(std::max<int64_t>(64, kSlab / N), 64));
+    float* buf = scratch(0, N * kw);
+    for (int64_t k0 = 0; k0 < K; k0 += kw) {
+      const int64_t width = std::min(kw, K - k0);
+      parallel_range(N, std::max<int64_t>(1, 16384 / width),
+                     [&](int64_t r0, int64_t r1) { dequant_cols(w, k0, width, r0, r1, buf); });
+      const float beta = k0 == 0 && !bias ? 0.0f : 1.0f;
+      sgemm(false, true, M, N, width, 1.0f, x + k0, K, 0, buf, BType::F32, width, 0, beta, y, N, 0, 1);
+    }
+    return;
+  }
+  const int64_t rows = std::min(N, round_up(std::max<int64_t>(64, kSlab / K), 64));
+  float* buf = scratch(0, rows * K);
   for (int64_t j0 = 0; j0 < N; j0 += rows) {
     const int64_t nr = std::min(rows, N - j0);
     dequant_rows(w, j0, j0 + nr, buf);
