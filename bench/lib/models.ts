@@ -1,5 +1,5 @@
 // Model shapes the benchmarks build with random weights (nothing is downloaded).
-import { parseGPT2Config, type GPT2Config } from '../../src/io/index.js';
+import { parseGPT2Config, parseLlamaConfig, type GPT2Config, type LlamaConfig } from '../../src/io/index.js';
 
 /** GPT-2 small (124M): 12 layers, 768 wide, 12 heads, 50257-token vocabulary, 1024 positions. */
 export function gpt2SmallConfig(overrides: Record<string, unknown> = {}): GPT2Config {
@@ -44,4 +44,23 @@ export function gpt2LoraTrainFlopsPerToken(config: GPT2Config, seq: number, r: n
   const attention = 2 * 2 * (seq / 2) * d;
   const perLayer = 2 * 2 * frozen + 3 * 2 * lora + 3 * attention;
   return config.n_layer * perLayer + 2 * 2 * d * config.vocab_size;
+}
+
+/** A Llama-3.2-1B-shaped config: 16 layers, 2048 wide, 32 heads (8 KV), 8192 feed-forward, 128256 tokens, tied embeddings. */
+export function llama1bConfig(): LlamaConfig {
+  return parseLlamaConfig({
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: 2048,
+    intermediate_size: 8192,
+    num_hidden_layers: 16,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    head_dim: 64,
+    vocab_size: 128256,
+    max_position_embeddings: 131072,
+    rms_norm_eps: 1e-5,
+    tie_word_embeddings: true,
+    rope_theta: 500000,
+  });
 }

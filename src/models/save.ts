@@ -5,28 +5,39 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { saveSafetensors, WEIGHTS_FILE, writeFileAtomic, type ModelConfig } from '../io/index.js';
-import { PeftError, type Tensor } from '../tensor/index.js';
+import type { Tensor } from '../tensor/index.js';
 import { Linear4bit, Linear8bitLt } from '../quant/linear.js';
-import { quantState4Tensors } from '../quant/serialize.js';
+import { quantState4Tensors, quantStateInt8Tensors } from '../quant/serialize.js';
 import type { Module } from '../nn/index.js';
 
+/** What save_pretrained writes: tensors by checkpoint key, and which of them hold int8 values. */
+export interface PretrainedTensors {
+  tensors: Map<string, Tensor>;
+  /** Keys of uint8 tensors whose bytes are int8 (Linear8bitLt weights), written as I8. */
+  int8: Set<string>;
+}
+
 /** The tensors save_pretrained writes for `model`, by checkpoint key. */
-export function pretrainedTensors(model: Module): Map<string, Tensor> {
-  const out = new Map<string, Tensor>();
-  const quantized = new Map<string, Linear4bit>();
+export function pretrainedTensors(model: Module): PretrainedTensors {
+  const out: PretrainedTensors = { tensors: new Map(), int8: new Set() };
+  const quantized = new Map<string, Linear4bit | Linear8bitLt>();
   for (const [path, m] of model.namedModules()) {
-    if (m instanceof Linear8bitLt) {
-      throw new PeftError('E_UNSUPPORTED', `savePretrained: '${path}' is an int8 layer; peftjs saves 4-bit models only (load with bits: 4, or save the model unquantised)`);
-    }
-    if (m instanceof Linear4bit) quantized.set(`${path}.weight`, m);
+    if (m instanceof Linear4bit || m instanceof Linear8bitLt) quantized.set(`${path}.weight`, m);
   }
   const written = new Set<Tensor>();
   for (const [name, value] of model.stateDict()) {
     if (written.has(value)) continue;
     written.add(value);
     const layer = quantized.get(name);
-    if (layer === undefined) out.set(name, value);
-    else for (const [k, t] of quantState4Tensors(name.slice(0, -'.weight'.length), layer.quantState, layer.weightDtype)) out.set(k, t);
+    const prefix = name.slice(0, -'.weight'.length);
+    if (layer === undefined) {
+      out.tensors.set(name, value);
+    } else if (layer instanceof Linear4bit) {
+      for (const [k, t] of quantState4Tensors(prefix, layer.quantState, layer.weightDtype)) out.tensors.set(k, t);
+    } else {
+      for (const [k, t] of quantStateInt8Tensors(prefix, layer.quantState)) out.tensors.set(k, t);
+      out.int8.add(name);
+    }
   }
   return out;
 }
@@ -54,6 +65,7 @@ export function pretrainedConfigJson(model: { readonly config: ModelConfig }): s
 /** Writes `model` into `dir` (created if needed); each file is written atomically. */
 export async function savePretrained(model: Module & { readonly config: ModelConfig }, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await saveSafetensors(join(dir, WEIGHTS_FILE), pretrainedTensors(model), { format: 'pt' });
+  const { tensors, int8 } = pretrainedTensors(model);
+  await saveSafetensors(join(dir, WEIGHTS_FILE), tensors, { format: 'pt' }, { int8 });
   await writeFileAtomic(join(dir, 'config.json'), pretrainedConfigJson(model));
 }

@@ -60,6 +60,16 @@ export function quantState4Tensors(prefix: string, state: QuantState4, dtype: st
   return out;
 }
 
+/** The checkpoint tensors of an int8 weight at `prefix`: weight (int8 bytes as uint8), SCB, weight_format 0 ("row"). */
+export function quantStateInt8Tensors(prefix: string, state: QuantStateInt8): Map<string, Tensor> {
+  const bytes = new Uint8Array(state.data.buffer, state.data.byteOffset, state.data.byteLength);
+  return new Map([
+    [`${prefix}.weight`, Tensor.fromArray(bytes, state.shape, 'uint8')],
+    [`${prefix}.SCB`, Tensor.fromArray(state.rowAbsmax, [state.rowAbsmax.length], 'float32')],
+    [`${prefix}.weight_format`, Tensor.fromArray(new Uint8Array([0]), [], 'uint8')],
+  ]);
+}
+
 /** Reads a tensor of a checkpoint by key (the caller's file, sharded or not). */
 export type TensorSource = (key: string) => Promise<Tensor>;
 

@@ -92,8 +92,26 @@ test('transformers\' modules kept unquantised: T5 keeps wo and lm_head; skipModu
   assert.ok(int8.getSubmodule('transformer.h.0.attn.c_attn') instanceof Linear8bitLt);
   const ids = await inputIds('gpt2');
   const ref = (await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'gpt2'))).forward({ inputIds: ids }).logits;
-  const diff = int8.forward({ inputIds: ids }).logits.sub(ref).abs().max().item();
+  const logits = int8.forward({ inputIds: ids }).logits;
+  const diff = logits.sub(ref).abs().max().item();
   assert.ok(diff < 0.05 * ref.abs().max().item(), `int8 logits within 5% of the float model's: ${diff}`);
+  // Saved as Linear8bitLt writes it (weight I8, SCB F32, weight_format U8 0), reloaded as saved.
+  const dir = await mkdtemp(join(tmpdir(), 'peftjs-q8-'));
+  try {
+    await int8.savePretrained(join(dir, 'a'));
+    const bytes = await readFile(join(dir, 'a', 'model.safetensors'));
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
+    assert.deepEqual(header['transformer.h.0.attn.c_attn.weight'].dtype, 'I8');
+    assert.deepEqual(header['transformer.h.0.attn.c_attn.SCB'].dtype, 'F32');
+    assert.deepEqual([header['transformer.h.0.attn.c_attn.weight_format'].dtype, header['transformer.h.0.attn.c_attn.weight_format'].shape], ['U8', []]);
+    const again = await AutoModelForCausalLM.fromPretrained(join(dir, 'a'));
+    assert.ok(again.getSubmodule('transformer.h.0.attn.c_attn') instanceof Linear8bitLt);
+    assert.deepEqual(again.forward({ inputIds: ids }).logits.toFlatArray(), logits.toFlatArray());
+    await again.savePretrained(join(dir, 'b'));
+    assert.ok(bytes.equals(await readFile(join(dir, 'b', 'model.safetensors'))), 'int8 save → load → save is byte-identical');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('a damaged quantised folder is refused with the key and the problem named', async () => {

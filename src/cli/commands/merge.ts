@@ -36,12 +36,14 @@ export async function mergeCommand(o: MergeCommandOptions): Promise<{ output: st
   const named = await checkpointNames(o.model, merged);
   const tensors = new Map<string, Tensor>();
   // Tied weights once, quantised layers in bitsandbytes' layout, as transformers' save_pretrained.
-  for (const [path, value] of pretrainedTensors(merged)) tensors.set(named.get(path) ?? path, value);
+  const saved = pretrainedTensors(merged);
+  for (const [path, value] of saved.tensors) tensors.set(named.get(path) ?? path, value);
+  const int8 = new Set([...saved.int8].map((path) => named.get(path) ?? path));
   const staging = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.merging`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
-    await saveSafetensors(join(staging, WEIGHTS_FILE), tensors, { format: 'pt' });
+    await saveSafetensors(join(staging, WEIGHTS_FILE), tensors, { format: 'pt' }, { int8 });
     await writeFileAtomic(join(staging, 'config.json'), pretrainedConfigJson(merged));
     const present = new Set(await readdir(o.model));
     for (const file of TOKENIZER_FILES.filter((f) => present.has(f))) await copyFile(join(o.model, file), join(staging, file));

@@ -27,9 +27,10 @@ export async function saveSafetensors(
   path: string,
   tensors: NamedTensors,
   metadata?: Readonly<Record<string, string>>,
+  { int8 }: SaveOptions = {},
 ): Promise<void> {
   assertLittleEndianHost(path);
-  const layout = planLayout(tensors, path);
+  const layout = planLayout(tensors, path, int8);
   const prefix = headerPrefix(layout, metadata, path);
   await writeAtomic(path, async (file) => {
     await writeAll(file, prefix);
@@ -37,7 +38,12 @@ export async function saveSafetensors(
   });
 }
 
-function planLayout(tensors: NamedTensors, path: string): Planned[] {
+export interface SaveOptions {
+  /** Names of uint8 tensors whose bytes are int8 values (no tensor dtype holds int8): written as I8. */
+  int8?: ReadonlySet<string>;
+}
+
+function planLayout(tensors: NamedTensors, path: string, int8?: ReadonlySet<string>): Planned[] {
   const entries: [string, Tensor][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const layout = entries.map(([name, tensor]): Planned => {
     if (name === METADATA_KEY) {
@@ -51,7 +57,10 @@ function planLayout(tensors: NamedTensors, path: string): Planned[] {
       );
     }
     if (tensor.disposed) throw new SafetensorsError(path, 'was disposed before it could be saved', name);
-    return { name, tensor, dtype: SAVE_DTYPES[tensor.dtype], key: Buffer.from(name, 'utf8') };
+    if (int8?.has(name) && tensor.dtype !== 'uint8') {
+      throw new SafetensorsError(path, `is ${tensor.dtype}; only uint8 bytes can be written as int8`, name);
+    }
+    return { name, tensor, dtype: int8?.has(name) ? 'I8' : SAVE_DTYPES[tensor.dtype], key: Buffer.from(name, 'utf8') };
   });
   return layout.sort(
     (a, b) => FORMAT_DTYPES[b.dtype].rank - FORMAT_DTYPES[a.dtype].rank || Buffer.compare(a.key, b.key),
