@@ -2,7 +2,8 @@
 // as a fraction of the FMA peak measured in this process at the same thread count (at the start, and
 // again after each shape: the higher of the two is the denominator).
 // Usage: node --import tsx bench/gemm.ts [--threads N] [--runs 7] [--trans-b]
-//   --trans-b stores B as N x K (nn.Linear weights) instead of K x N.
+//   --trans-b stores B as N x K (nn.Linear weights) instead of K x N. The LoRA shapes run in both
+//   layouts anyway: a LoRA layer multiplies by its r x in and out x r weights stored N x K.
 import { native } from '../src/tensor/native/index.js';
 import { floatToBf16 } from '../src/tensor/half.js';
 import { arg, emit, hasFlag, round } from './lib/report.js';
@@ -12,9 +13,9 @@ import { fmaWidth, measureFmaPeak, randomFloats } from './lib/peak.js';
 if (arg('threads')) native.setNumThreads(Number(arg('threads')));
 const threads = native.numThreads();
 const runs = Number(arg('runs') ?? 7);
-const transB = hasFlag('trans-b');
+const transBAll = hasFlag('trans-b');
 
-const shapes: [number, number, number][] = [
+const shapes: [number, number, number, boolean?][] = [
   [256, 256, 256],
   [512, 512, 512],
   [1024, 1024, 1024],
@@ -24,6 +25,10 @@ const shapes: [number, number, number][] = [
   [1024, 3072, 768],
   [1024, 768, 16],
   [1024, 16, 768],
+  [1024, 768, 16, true],
+  [1024, 16, 768, true],
+  [128, 768, 2304], // prefill: a 128-token prompt through GPT-2's c_attn and (Bᵀ) the LM head
+  [128, 768, 50257, true],
   [1, 4096, 4096],
 ];
 
@@ -34,7 +39,8 @@ const peak = measurePeak(0.5);
 emit('fma_peak', { width, threads, gflops: round(peak) });
 
 for (const bType of [0, 1] as const) {
-  for (const [M, K, N] of shapes) {
+  for (const [M, K, N, storedNK] of shapes) {
+    const transB = storedNK ?? transBAll;
     const A = randomFloats(M * K);
     const Bf = randomFloats(K * N);
     const B = bType === 0 ? Bf : Uint16Array.from(Bf, floatToBf16);
@@ -42,7 +48,12 @@ for (const bType of [0, 1] as const) {
     const ldb = transB ? K : N;
     const call = () => native.gemm(false, transB, M, N, K, 1, A, 0, K, 0, B, 0, bType, ldb, 0, 0, C, 0, N, 0, 1);
     const once = time(call, { warmup: 1, runs: 1 }).median;
-    const t = time(call, { warmup: 2, runs, inner: innerCalls(once) });
+    const inner = innerCalls(once);
+    const cpuStart = process.cpuUsage();
+    const t = time(call, { warmup: 2, runs, inner });
+    const cpu = process.cpuUsage(cpuStart);
+    // CPU seconds per call and thread: near the wall time when the threads have the cores to themselves.
+    const cpuPerCall = (cpu.user + cpu.system) / 1e6 / (2 + runs * inner) / threads;
     const gflops = (2 * M * N * K) / t.median / 1e9;
     // On a shared machine the peak drifts: judge against the higher of the start's and a fresh one.
     const near = Math.max(peak, measurePeak(0.1));
@@ -56,6 +67,7 @@ for (const bType of [0, 1] as const) {
       simd,
       median_ms: round(t.median * 1e3),
       min_ms: round(t.min * 1e3),
+      cpu_ms_per_thread: round(cpuPerCall * 1e3),
       gflops: round(gflops),
       peak_gflops: round(near),
       fraction_of_peak: round(gflops / near, 3),
