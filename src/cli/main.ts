@@ -8,6 +8,8 @@ import { EXIT, exitCodeOf } from './exit-codes.js';
 import { Progress, type ProgressMode } from './progress.js';
 import { parseOverride } from './recipe/load.js';
 import { trainCommand } from './commands/train.js';
+import { recipeHasJobs, trainMultiCommand } from './commands/train-multi.js';
+import { ProgressBoard } from './progress-board.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
@@ -61,10 +63,9 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
     // Before the subcommands are added: they inherit it.
     .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
   const globals = () => program.opts<GlobalOptions>();
-  const progress = () => {
-    const mode: ProgressMode = globals().json ? 'json' : (stderr as NodeJS.WriteStream).isTTY ? 'bar' : 'lines';
-    return new Progress(mode, mode === 'json' ? stdout : stderr);
-  };
+  const progressMode = (): ProgressMode => (globals().json ? 'json' : (stderr as NodeJS.WriteStream).isTTY ? 'bar' : 'lines');
+  const progressOut = () => (progressMode() === 'json' ? stdout : stderr);
+  const progress = () => new Progress(progressMode(), progressOut());
   const result = (value: Record<string, unknown>, human: string) =>
     stdout.write(globals().json ? `${JSON.stringify({ event: 'result', ...value })}\n` : `${human}\n`);
 
@@ -84,7 +85,7 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
 
   program
     .command('train')
-    .description('train an adapter from a YAML recipe (model folder, method, data, training arguments, output folder)')
+    .description('train an adapter from a YAML recipe (model folder, method, data, training arguments, output folder); a recipe with jobs: trains several adapters together on one base')
     .argument('<recipe>', 'recipe.yaml')
     .option('--model <dir>', 'model folder (overrides model:)')
     .option('--output <dir>', 'output folder (overrides output:)')
@@ -106,7 +107,14 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
         ...(o.lr !== undefined ? [['training.lr', o.lr] as [string, unknown]] : []),
         ...o.set.map(parseOverride),
       ];
-      const summary = await trainCommand(recipe, { overrides, overwrite: o.overwrite ?? false, resume: o.resume ?? false, progress: progress(), stepDelay: o.stepDelay });
+      const runOptions = { overrides, overwrite: o.overwrite ?? false, resume: o.resume ?? false, stepDelay: o.stepDelay };
+      if (await recipeHasJobs(recipe)) {
+        const summary = await trainMultiCommand(recipe, { ...runOptions, board: new ProgressBoard(progressMode(), progressOut()) });
+        const jobs = Object.entries(summary.jobs as Record<string, Record<string, unknown>>);
+        result(summary, jobs.map(([name, j]) => `${name}: ${String(j.status)}${j.adapter ? `, adapter ${String(j.adapter)}` : ''}${j.error ? `: ${String(j.error)}` : ''}`).join('\n'));
+        return;
+      }
+      const summary = await trainCommand(recipe, { ...runOptions, progress: progress() });
       result(summary, `adapter: ${String(summary.adapter)}\nreport: ${String(summary.report)}\nmetrics: ${String(summary.metrics)}`);
     });
 

@@ -18,6 +18,22 @@ function duration(seconds: number): string {
 
 const num = (v: number | undefined, digits = 4) => (v === undefined || !Number.isFinite(v) ? '-' : Number(v.toPrecision(digits)).toString());
 
+/** The bar of a run at `state`: progress, ETA from the steps since `startStep` (taken since `started`), the last log's figures. */
+export function barText(state: TrainerState, last: Partial<LogRecord>, started: number, startStep: number): string {
+  const { globalStep: step, maxSteps } = state;
+  const done = Math.round((BAR_WIDTH * step) / maxSteps);
+  const elapsed = (performance.now() - started) / 1000;
+  const eta = ((maxSteps - step) * elapsed) / Math.max(1, step - startStep);
+  return `[${'#'.repeat(done)}${'.'.repeat(BAR_WIDTH - done)}] ${step}/${maxSteps} ETA ${duration(eta)} | loss ${num(last.loss)} | lr ${num(last.learningRate, 3)} | ${Math.round(last.tokensPerSecond ?? 0)} tok/s`;
+}
+
+/** A log record as one human line. */
+export function logText(record: LogRecord, state: TrainerState): string {
+  return `step ${record.step}/${state.maxSteps} loss ${num(record.loss)} lr ${num(record.learningRate, 3)} ${Math.round(record.tokensPerSecond ?? 0)} tok/s`;
+}
+
+export const formatNumber = num;
+
 export class Progress implements TrainerCallback {
   private last: Partial<LogRecord> = {};
   private started = 0;
@@ -46,19 +62,13 @@ export class Progress implements TrainerCallback {
 
   onStep(state: TrainerState): void {
     if (this.mode !== 'bar') return;
-    const { globalStep: step, maxSteps } = state;
-    const done = Math.round((BAR_WIDTH * step) / maxSteps);
-    const elapsed = (performance.now() - this.started) / 1000;
-    const eta = ((maxSteps - step) * elapsed) / Math.max(1, step - this.startStep);
-    this.out.write(
-      `\r\x1b[2K[${'#'.repeat(done)}${'.'.repeat(BAR_WIDTH - done)}] ${step}/${maxSteps} ETA ${duration(eta)} | loss ${num(this.last.loss)} | lr ${num(this.last.learningRate, 3)} | ${Math.round(this.last.tokensPerSecond ?? 0)} tok/s`,
-    );
+    this.out.write(`\r\x1b[2K${barText(state, this.last, this.started, this.startStep)}`);
   }
 
   onLog(record: LogRecord, state: TrainerState): void {
     this.last = record;
     if (this.mode === 'bar') return this.onStep(state);
-    this.event('log', record, `step ${record.step}/${state.maxSteps} loss ${num(record.loss)} lr ${num(record.learningRate, 3)} ${Math.round(record.tokensPerSecond ?? 0)} tok/s`);
+    this.event('log', record, logText(record, state));
   }
 
   onEvaluate(metrics: Record<string, number>, state: TrainerState): void {

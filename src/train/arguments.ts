@@ -63,6 +63,9 @@ function positiveInt(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new TrainingArgumentError(`${name} must be an integer > 0, not ${value}`);
 }
 
+/** The seed when the arguments give none (HF's). */
+export const DEFAULT_SEED = 42;
+
 /** Fills HF's defaults and checks every field (unknown names included). */
 export function resolveArguments(args: TrainingArguments, hasEvalData: boolean): ResolvedArguments {
   for (const key of Object.keys(args)) {
@@ -71,7 +74,7 @@ export function resolveArguments(args: TrainingArguments, hasEvalData: boolean):
   const r: ResolvedArguments = {
     epochs: 1, lr: 5e-5, weightDecay: 0, optimizer: 'adamw', adamBetas: [0.9, 0.999], adamEpsilon: 1e-8, momentum: 0, nesterov: false,
     loraplusLrEmbedding: 1e-6, lrScheduler: 'linear', warmupRatio: 0, maxGradNorm: 1, gradientAccumulationSteps: 1, gradientCheckpointing: false,
-    seed: 42, shuffle: true, loggingSteps: 10, evalStrategy: hasEvalData ? 'epoch' : 'no',
+    seed: DEFAULT_SEED, shuffle: true, loggingSteps: 10, evalStrategy: hasEvalData ? 'epoch' : 'no',
     ...Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)),
   };
   positiveInt('epochs', r.epochs);

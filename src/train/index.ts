@@ -7,7 +7,7 @@ export { Trainer, type TrainerOptions, type TrainOptions, type TrainResult } fro
 export { TrainingJob, type TrainingJobOptions } from './job.js';
 export { MultiTrainer, type JobSpec, type JobResult, type JobStatus, type MultiTrainerOptions, type MultiTrainOptions } from './concurrent/multi-trainer.js';
 export { AdapterJobModel } from './concurrent/job-model.js';
-export { resolveArguments, type TrainingArguments } from './arguments.js';
+export { resolveArguments, DEFAULT_SEED, type TrainingArguments } from './arguments.js';
 export { EarlyStopping, type EarlyStoppingOptions, type TrainerCallback, type TrainerControl, type TrainerState, type LogRecord } from './callbacks.js';
 export { evaluateModel, type TrainableModel } from './evaluate.js';
 export { accuracy, f1Binary, f1Macro, f1ForClass, perplexity, classificationMetrics } from './metrics.js';

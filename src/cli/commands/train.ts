@@ -3,7 +3,10 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getPeftModel } from '../../peft/index.js';
-import { Trainer, prepareModelForKbitTraining, type Batch, type IndexedBatches, type LogRecord, type TrainerCallback, type TrainerState, type TrainingArguments } from '../../train/index.js';
+import { Generator, withGenerator } from '../../tensor/index.js';
+import {
+  DEFAULT_SEED, Trainer, prepareModelForKbitTraining, type Batch, type IndexedBatches, type LogRecord, type TrainerCallback, type TrainerState, type TrainingArguments, type TrainResult,
+} from '../../train/index.js';
 import { openRunData } from '../data.js';
 import { InputError } from '../exit-codes.js';
 import { openModel, openTokenizer, peftTaskType, taskOf } from '../model-folder.js';
@@ -70,44 +73,77 @@ export async function trainRecipe(recipe: Recipe, recipePath: string, options: O
   const model = await openModel(recipe.model, task, { ...labels, quantization }, warn);
   // QLoRA recipes prepare the quantised base as HF's prepare_model_for_kbit_training.
   if (quantization) prepareModelForKbitTraining(model, { useGradientCheckpointing: recipe.training.gradient_checkpointing ?? true });
-  const peft = getPeftModel(model, methodConfig(recipe.method, peftTaskType(task), recipePath));
+  // The adapter starts from the run's seed (as a concurrent run's job does), so a recipe gives the same run every time.
+  const seed = recipe.training.seed ?? DEFAULT_SEED;
+  const peft = withGenerator(new Generator(seed), () => getPeftModel(model, methodConfig(recipe.method, peftTaskType(task), recipePath)));
   const { trainable, total } = peft.trainableParameters();
   progress.event('model', { trainable, total }, `trainable params: ${trainable} || all params: ${total} || trainable%: ${((100 * trainable) / total).toFixed(4)}`);
 
   const t = recipe.training;
   const log = new MetricsLog(recipe.output);
-  const reportInput = (state: TrainerState, extra: Record<string, string | number> = {}) => ({
-    title: `peft train: ${recipe.method.peft_type} on ${recipe.model}`,
-    records: state.logHistory,
-    config: recipe,
-    summary: { 'trainable parameters': `${trainable} of ${total} (${((100 * trainable) / total).toFixed(3)}%)`, steps: `${state.globalStep} of ${state.maxSteps}`, ...extra },
-  });
-  const recorder: TrainerCallback = {
-    onTrainBegin: (state) => log.reset(state.logHistory),
-    onLog: (record: LogRecord) => log.append(record),
-    onEvaluate: (metrics, state) => log.append({ step: state.globalStep, epoch: state.epoch, ...metrics }),
-    onStep: options.stepDelay ? () => new Promise((done) => setTimeout(done, options.stepDelay)) : undefined,
-  };
   const trainer = new Trainer({
     model: peft,
     trainDataset: data.train.batches(t.batch_size ?? 8) as IndexedBatches<Batch>,
     evalDataset: data.eval?.batches(t.eval_batch_size ?? t.batch_size ?? 8) as IndexedBatches<Batch> | undefined,
     args: trainingArguments(t, recipe.output),
-    callbacks: [recorder, progress],
+    callbacks: [metricsRecorder(log, options.stepDelay), progress],
   });
   const started = performance.now();
   const result = await trainer.train({ resumeFromCheckpoint: options.resume ? true : undefined });
+  return finishRun({
+    output: recipe.output, title: `peft train: ${recipe.method.peft_type} on ${recipe.model}`, config: recipe, log, result, state: trainer.state,
+    parameters: { trainable, total }, started, evaluate: data.eval === undefined ? undefined : () => trainer.evaluate(), save: (dir) => peft.savePretrained(dir),
+  });
+}
+
+/** Keeps metrics.jsonl as the run goes (started afresh from a resumed checkpoint's history). `stepDelay`: see TrainCommandOptions. */
+export function metricsRecorder(log: MetricsLog, stepDelay?: number): TrainerCallback {
+  return {
+    onTrainBegin: (state) => log.reset(state.logHistory),
+    onLog: (record: LogRecord) => log.append(record),
+    onEvaluate: (metrics, state) => log.append({ step: state.globalStep, epoch: state.epoch, ...metrics }),
+    onStep: stepDelay ? () => new Promise((done) => setTimeout(done, stepDelay)) : undefined,
+  };
+}
+
+export interface FinishedRun {
+  output: string;
+  title: string;
+  config: unknown;
+  log: MetricsLog;
+  result: TrainResult;
+  state: TrainerState;
+  parameters: { trainable: number; total: number };
+  /** performance.now() when training started. */
+  started: number;
+  /** The final evaluation, when the run has evaluation data. */
+  evaluate?: () => Promise<Record<string, number>>;
+  /** Writes the adapter into a folder. */
+  save: (dir: string) => Promise<void>;
+}
+
+/** After training: the final evaluation (logged), the adapter in <output>/adapter, report.html; returns the run's summary. */
+export async function finishRun(run: FinishedRun): Promise<Record<string, unknown>> {
+  const { result, state, log, parameters: { trainable, total } } = run;
   const summary: Record<string, unknown> = { step: result.globalStep, trainLoss: result.trainLoss };
-  if (data.eval !== undefined) {
-    const metrics = await trainer.evaluate();
-    const record = { step: result.globalStep, epoch: trainer.state.epoch, ...metrics };
-    trainer.state.logHistory.push(record);
+  if (run.evaluate !== undefined) {
+    const metrics = await run.evaluate();
+    const record = { step: result.globalStep, epoch: state.epoch, ...metrics };
+    state.logHistory.push(record);
     await log.append(record);
     Object.assign(summary, metrics);
   }
-  const adapterDir = join(recipe.output, ADAPTER_DIR);
-  await peft.savePretrained(adapterDir);
-  const seconds = (performance.now() - started) / 1000;
-  await writeReport(join(recipe.output, REPORT_FILE), reportInput(trainer.state, { seconds: seconds.toFixed(1), 'final train loss': result.trainLoss.toFixed(4) }));
-  return { ...summary, adapter: adapterDir, report: join(recipe.output, REPORT_FILE), metrics: log.path, seconds };
+  const adapterDir = join(run.output, ADAPTER_DIR);
+  await run.save(adapterDir);
+  const seconds = (performance.now() - run.started) / 1000;
+  await writeReport(join(run.output, REPORT_FILE), {
+    title: run.title,
+    records: state.logHistory,
+    config: run.config,
+    summary: {
+      'trainable parameters': `${trainable} of ${total} (${((100 * trainable) / total).toFixed(3)}%)`, steps: `${state.globalStep} of ${state.maxSteps}`,
+      seconds: seconds.toFixed(1), 'final train loss': result.trainLoss.toFixed(4),
+    },
+  });
+  return { ...summary, adapter: adapterDir, report: join(run.output, REPORT_FILE), metrics: log.path, seconds };
 }

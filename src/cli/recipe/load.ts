@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { PeftError } from '../../tensor/errors.js';
 import { configFromJson, type PeftConfig } from '../../peft/index.js';
 import type { Json } from '../../peft/config/base.js';
-import { recipeSchema, type Recipe } from './schema.js';
+import { jobSchema, multiRecipeSchema, recipeSchema, type JobRecipe, type MultiRecipe, type Recipe } from './schema.js';
 
 /** A recipe that is not valid YAML, or a field with the wrong name, type or value. */
 export class RecipeError extends PeftError {
@@ -26,13 +26,65 @@ export function parseOverride(text: string): [string, unknown] {
 }
 
 export async function loadRecipe(path: string, overrides: Overrides = []): Promise<Recipe> {
-  const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new RecipeError(`cannot read recipe ${path}: ${error.message}`);
-  });
-  return parseRecipe(text, path, overrides);
+  return parseRecipe(await readRecipe(path), path, overrides);
 }
 
 export function parseRecipe(text: string, path: string, overrides: Overrides = []): Recipe {
+  const yaml = readDocument(text, path, overrides, 'a recipe is a YAML mapping (model:, method:, data:, training:, output:)');
+  const recipe = validate(recipeSchema, yaml, path, overrides);
+  checkMethodKeys(recipe.method, ['method'], yaml, path);
+  return relativeTo(recipe, dirname(path));
+}
+
+/** True when the recipe text describes a concurrent run (it has jobs:). */
+export function isMultiRecipe(text: string): boolean {
+  const doc = parseDocument(text, { prettyErrors: false });
+  return doc.errors.length === 0 && isMap(doc.contents) && doc.has('jobs');
+}
+
+export async function loadMultiRecipe(path: string, overrides: Overrides = []): Promise<MultiRecipe> {
+  return parseMultiRecipe(await readRecipe(path), path, overrides);
+}
+
+/** A concurrent run's recipe; each job's training is the run's training with the job's own fields over it. */
+export function parseMultiRecipe(text: string, path: string, overrides: Overrides = []): MultiRecipe {
+  const yaml = readDocument(text, path, overrides, 'a recipe is a YAML mapping (model:, training:, jobs:, output:)');
+  // The run's data: fields are defaults of every job's (filled in before the jobs are checked).
+  const raw = yaml.doc.toJS() as { data?: Record<string, unknown>; jobs?: unknown };
+  if (isPlainObject(raw.data) && Array.isArray(raw.jobs)) {
+    raw.jobs = raw.jobs.map((job: unknown) => (isPlainObject(job) ? { ...job, data: { ...raw.data, ...(isPlainObject(job.data) ? job.data : {}) } } : job));
+  }
+  const recipe = validate(multiRecipeSchema, yaml, path, overrides, raw);
+  recipe.jobs.forEach((job, i) => checkMethodKeys(job.method, ['jobs', i, 'method'], yaml, path));
+  const base = dirname(path);
+  return {
+    ...recipe,
+    model: at(base, recipe.model),
+    output: at(base, recipe.output),
+    jobs: recipe.jobs.map((job) => jobRelativeTo({ ...job, training: { ...recipe.training, ...job.training } }, base)) as MultiRecipe['jobs'],
+  };
+}
+
+/** A job file (one entry of jobs:, as its own YAML file); paths are relative to its folder. */
+export function parseJobFile(text: string, path: string): JobRecipe {
+  const yaml = readDocument(text, path, [], 'a job file is a YAML mapping (name:, method:, data:, training:, output:)');
+  const job = validate(jobSchema, yaml, path, []);
+  checkMethodKeys(job.method, ['method'], yaml, path);
+  return jobRelativeTo(job, dirname(path));
+}
+
+async function readRecipe(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch((error: Error) => {
+    throw new RecipeError(`cannot read recipe ${path}: ${error.message}`);
+  });
+}
+
+interface Yaml {
+  doc: Document;
+  lines: LineCounter;
+}
+
+function readDocument(text: string, path: string, overrides: Overrides, shape: string): Yaml {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const yamlError = doc.errors[0];
@@ -40,16 +92,26 @@ export function parseRecipe(text: string, path: string, overrides: Overrides = [
     const at = lines.linePos(yamlError.pos[0]);
     throw new RecipeError(`${path}:${at.line}: not valid YAML: ${yamlError.message.split('\n')[0]}`);
   }
-  if (!isMap(doc.contents)) throw new RecipeError(`${path}: a recipe is a YAML mapping (model:, method:, data:, training:, output:)`);
+  if (!isMap(doc.contents)) throw new RecipeError(`${path}: ${shape}`);
   for (const [key, value] of overrides) doc.setIn(key.split('.'), value);
-  const parsed = recipeSchema.safeParse(doc.toJS());
-  if (!parsed.success) throw new RecipeError(describeIssues(parsed.error.issues, doc, lines, path, new Set(overrides.map(([k]) => k))));
-  const unknownMethodKeys = Object.keys(methodConfig(parsed.data.method, null, path).extra);
-  if (unknownMethodKeys.length > 0) {
-    const where = unknownMethodKeys.map((k) => `${path}:line ${lineOf(doc, ['method', k], lines) ?? '?'}: method.${k}: unknown ${parsed.data.method.peft_type} option`);
-    throw new RecipeError(`invalid recipe:\n${where.join('\n')}; check the spelling against HF PEFT's adapter_config.json fields`);
-  }
-  return relativeTo(parsed.data, dirname(path));
+  return { doc, lines };
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function validate<S extends z.ZodType>(schema: S, { doc, lines }: Yaml, path: string, overrides: Overrides, value: unknown = doc.toJS()): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new RecipeError(describeIssues(schema, parsed.error.issues, doc, lines, path, new Set(overrides.map(([k]) => k))));
+  return parsed.data;
+}
+
+/** Options the method does not have are errors (with their lines), not silently kept. */
+function checkMethodKeys(method: Recipe['method'], keyPath: readonly PropertyKey[], { doc, lines }: Yaml, path: string): void {
+  const unknown = Object.keys(methodConfig(method, null, path).extra);
+  if (unknown.length === 0) return;
+  const name = keyPath.join('.');
+  const where = unknown.map((k) => `${path}:line ${lineOf(doc, [...keyPath, k], lines) ?? '?'}: ${name}.${k}: unknown ${method.peft_type} option`);
+  throw new RecipeError(`invalid recipe:\n${where.join('\n')}; check the spelling against HF PEFT's adapter_config.json fields`);
 }
 
 /** The recipe's method section (adapter_config.json fields) as a parsed PEFT config; task_type defaults to the data's. */
@@ -62,13 +124,13 @@ export function methodConfig(method: Recipe['method'], taskType: string | null, 
   }
 }
 
-function describeIssues(issues: readonly z.core.$ZodIssue[], doc: Document, lines: LineCounter, path: string, overridden: Set<string>): string {
+function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], doc: Document, lines: LineCounter, path: string, overridden: Set<string>): string {
   const messages = issues.map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
     return keys.map((key) => {
       const name = key.join('.') || '(top level)';
       const where = overridden.has(name) ? 'from --set' : `line ${lineOf(doc, key, lines) ?? '?'}`;
-      const what = issue.code === 'unrecognized_keys' ? `unknown key; ${expectedKeys(issue.path)}` : `${issue.message}`;
+      const what = issue.code === 'unrecognized_keys' ? `unknown key; ${expectedKeys(schema, issue.path)}` : `${issue.message}`;
       return `${path}:${where}: ${name}: ${what}`;
     }).join('\n');
   });
@@ -88,10 +150,11 @@ function lineOf(doc: Document, keyPath: readonly PropertyKey[], lines: LineCount
   return undefined;
 }
 
-function expectedKeys(parentPath: readonly PropertyKey[]): string {
-  let schema: z.ZodType = recipeSchema;
+function expectedKeys(root: z.ZodType, parentPath: readonly PropertyKey[]): string {
+  let schema = root;
   for (const key of parentPath) {
-    const def = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape?.[String(key)];
+    const inner = schema as unknown as { shape?: Record<string, z.ZodType>; element?: z.ZodType };
+    const def = typeof key === 'number' ? inner.element : inner.shape?.[String(key)];
     if (def === undefined) return '';
     schema = unwrap(def);
   }
@@ -105,10 +168,23 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return inner.unwrap ? unwrap(inner.unwrap()) : schema;
 }
 
+const at = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
+
+/** The data section's paths, relative to `base`. */
+function dataRelativeTo(data: Recipe['data'], base: string): Recipe['data'] {
+  const out = { ...data, train: at(base, data.train), ...(data.eval ? { eval: at(base, data.eval) } : {}) };
+  if (out.cache_dir !== undefined) out.cache_dir = at(base, out.cache_dir);
+  return out;
+}
+
 /** Paths in the recipe are relative to the recipe's folder. */
 function relativeTo(recipe: Recipe, base: string): Recipe {
-  const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  const data = { ...recipe.data, train: at(recipe.data.train), ...(recipe.data.eval ? { eval: at(recipe.data.eval) } : {}) };
-  if (data.cache_dir !== undefined) data.cache_dir = at(data.cache_dir);
-  return { ...recipe, model: at(recipe.model), output: at(recipe.output), data };
+  return { ...recipe, model: at(base, recipe.model), output: at(base, recipe.output), data: dataRelativeTo(recipe.data, base) };
+}
+
+function jobRelativeTo(job: JobRecipe, base: string): JobRecipe {
+  return {
+    ...job, data: dataRelativeTo(job.data, base),
+    ...(job.model !== undefined ? { model: at(base, job.model) } : {}), ...(job.output !== undefined ? { output: at(base, job.output) } : {}),
+  };
 }

@@ -57,5 +57,33 @@ export const recipeSchema = z.strictObject({
   quantization: quantizationSchema.optional(),
 });
 
+/** One job of a concurrent run (`jobs:`, or a file dropped into the run's jobs/ folder). */
+export const jobSchema = z.strictObject({
+  /** The job's name: its adapter's, its progress line's, its default output folder's (<run output>/<name>). */
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+  /** The jobs share one base: when given, it must be the run's model. */
+  model: z.string().optional(),
+  method: z.looseObject({ peft_type: z.string() }),
+  data: dataSchema,
+  /** Over the run's training: defaults. */
+  training: trainingSchema.default({}),
+  /** The job's folder: adapter/, checkpoints, metrics.jsonl, report.html (default <run output>/<name>). */
+  output: z.string().optional(),
+});
+
+/** A concurrent run: several jobs trained together on one base. */
+export const multiRecipeSchema = z.strictObject({
+  model: z.string(),
+  /** Defaults for every job's training. */
+  training: trainingSchema.default({}),
+  /** Defaults for every job's data (a shared format or cache_dir). */
+  data: dataSchema.partial().optional(),
+  jobs: z.array(jobSchema).nonempty(),
+  /** The run's folder: jobs/ (files of jobs to add, <name>.cancel to cancel one) and each job's folder. */
+  output: z.string(),
+});
+
 export type Recipe = z.infer<typeof recipeSchema>;
+export type JobRecipe = z.infer<typeof jobSchema>;
+export type MultiRecipe = z.infer<typeof multiRecipeSchema>;
 export type TrainingFields = z.infer<typeof trainingSchema>;

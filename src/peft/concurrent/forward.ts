@@ -77,14 +77,19 @@ export function forwardAdapters(model: MultiAdapterModel, batches: readonly Adap
         ? concat(parts.map((p) => padColumns(prependColumns(p.mask ?? ones([p.rows, p.seq], 'int64'), p.virtual, 1), width, 0)), 0)
         : undefined;
       const inputs: ModelInputs = parts.some((p) => p.encoder !== null) ? { inputsEmbeds: withPrompts(model, parts, ids, width) } : { inputIds: ids };
-      const { logits } = model.model.forward({ ...inputs, attentionMask });
+      // The head runs per batch (below), on its own rows and positions: the logits are the largest
+      // tensors of a step, and slices of joint logits would each get a gradient of the joint size.
+      const hidden = model.model.forward({ ...inputs, attentionMask, logitsToKeep: 1 }).lastHiddenState;
+      if (hidden === undefined) throw new ValueError(`${model.model.constructor.name} gives no hidden states; concurrent training needs a causal LM`);
       let row = 0;
       return parts.map((p, i) => {
-        let own = logits.narrow(0, row, p.rows);
+        let own = hidden.narrow(0, row, p.rows);
         row += p.rows;
         if (lengths[i] !== width) own = own.narrow(1, 0, lengths[i]!);
+        // The head's own routing: this batch's rows only (a head with adapters of this job).
+        const logits = withAdapterNames(new Array<string>(p.rows).fill(p.adapter), () => model.head.forward(own), { generators });
         const labels = p.labels && p.virtual > 0 ? prependColumns(p.labels, p.virtual, -100) : p.labels;
-        return { logits: own, loss: labels && causalLMLoss(own, labels) };
+        return { logits, loss: labels && causalLMLoss(logits, labels) };
       });
     },
     { generators, lengths: ownLengths },

@@ -31,7 +31,16 @@ export class MultiAdapterModel extends Module {
 
   constructor(readonly model: PretrainedModel) {
     super();
+    const head = (model as { lm_head?: unknown }).lm_head;
+    if (!(head instanceof Module) || typeof (head as { forward?: unknown }).forward !== 'function') {
+      throw new PeftConfigError(`${model.constructor.name} has no lm_head; concurrent training is for causal language models (GPT-2, Llama, Qwen2, Mistral)`);
+    }
     for (const p of model.parameters()) p.requiresGrad = false;
+  }
+
+  /** The output head (lm_head): hidden states → logits. */
+  get head(): Module & { forward(hidden: Tensor): Tensor } {
+    return (this.model as unknown as { lm_head: Module & { forward(hidden: Tensor): Tensor } }).lm_head;
   }
 
   /** The adapters, in the order they were added. */

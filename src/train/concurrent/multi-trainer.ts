@@ -11,7 +11,7 @@
 import { Generator, tidy, withGenerator, type Tensor } from '../../tensor/index.js';
 import type { ConfigInput } from '../../peft/index.js';
 import { forwardAdapters, type MultiAdapterModel } from '../../peft/concurrent/index.js';
-import type { TrainingArguments } from '../arguments.js';
+import { DEFAULT_SEED, type TrainingArguments } from '../arguments.js';
 import type { Batch, BatchSource } from '../batches.js';
 import type { TrainerCallback } from '../callbacks.js';
 import { latestCheckpoint } from '../checkpoints.js';
@@ -36,6 +36,8 @@ export interface JobResult extends TrainResult {
   status: Exclude<JobStatus, 'running'>;
   /** Why a failed job stopped. */
   error?: Error;
+  /** False when the job was cancelled before it began in this run (nothing of it was written). */
+  started: boolean;
 }
 
 export interface MultiTrainerOptions {
@@ -46,6 +48,8 @@ export interface MultiTrainerOptions {
 export interface MultiTrainOptions {
   /** Continue every job from the newest checkpoint in its outputDir (jobs without one start afresh). */
   resume?: boolean;
+  /** Called before each step (and before the first): the place to add and cancel jobs from outside. */
+  beforeStep?: () => void | Promise<void>;
 }
 
 /** A job and where it stands. */
@@ -100,7 +104,7 @@ export class MultiTrainer {
     this.checkSpec(spec);
     if (spec.config !== undefined) {
       // The adapter starts from the job's seed, as getPeftModel after manualSeed(seed) would start it alone.
-      const seed = spec.args?.seed ?? 42;
+      const seed = spec.args?.seed ?? DEFAULT_SEED;
       withGenerator(new Generator(seed), () => this.model.addAdapter(spec.name, spec.config!));
     }
     const job = new TrainingJob({
@@ -129,9 +133,10 @@ export class MultiTrainer {
   }
 
   /** Trains every job to its end; jobs added meanwhile too. Returns each job's result. */
-  async train({ resume = false }: MultiTrainOptions = {}): Promise<Map<string, JobResult>> {
+  async train({ resume = false, beforeStep }: MultiTrainOptions = {}): Promise<Map<string, JobResult>> {
     this.resume = resume;
     for (;;) {
+      await beforeStep?.();
       await this.endCancelled();
       const step: { entry: Entry; batch: Batch }[] = [];
       for (const entry of this.running()) {
@@ -187,8 +192,13 @@ export class MultiTrainer {
   private async end(entry: Entry, status: 'done' | 'cancelled'): Promise<void> {
     entry.job.optimizer.zeroGrad();
     entry.status = status;
+    if (!entry.started) {
+      // Cancelled before its first step in this run: nothing of it to write.
+      entry.result = { globalStep: entry.job.state.globalStep, trainLoss: NaN, lastCheckpoint: null, status, started: false };
+      return;
+    }
     try {
-      entry.result = { ...(await entry.job.finish()), status };
+      entry.result = { ...(await entry.job.finish()), status, started: true };
     } catch (error) {
       this.fail(entry, error);
     }
@@ -199,7 +209,7 @@ export class MultiTrainer {
     entry.status = 'failed';
     entry.error = error instanceof Error ? error : new Error(String(error));
     const { globalStep } = entry.job.state;
-    entry.result = { globalStep, trainLoss: NaN, lastCheckpoint: null, status: 'failed', error: entry.error };
+    entry.result = { globalStep, trainLoss: NaN, lastCheckpoint: null, status: 'failed', error: entry.error, started: entry.started };
   }
 
   /**
