@@ -86,6 +86,33 @@ void dequant_cols(const Source& w, int64_t k0, int64_t kw, int64_t r0, int64_t r
   for (int64_t j = r0; j < r1; ++j) w.dequant(j * w.K + k0, kw, buf + j * kw);
 }
 
+// fn(j0, nr, buf) for each chunk of rows [j0, j0 + nr) of W (at most kSlab elements, whole multiples of
+// 64 rows), dequantised into buf by all threads.
+template <typename Fn>
+void row_chunks(const Source& w, Fn fn) {
+  const int64_t rows = std::min(w.N, round_up(std::max<int64_t>(64, kSlab / w.K), 64));
+  float* buf = scratch(0, rows * w.K);
+  for (int64_t j0 = 0; j0 < w.N; j0 += rows) {
+    const int64_t nr = std::min(rows, w.N - j0);
+    dequant_rows(w, j0, j0 + nr, buf);
+    fn(j0, nr, static_cast<const float*>(buf));
+  }
+}
+
+// fn(k0, width, buf) for each slab of columns [k0, k0 + width) of W (all N rows, at most kSlab
+// elements), dequantised into buf ([N, width]) by all threads.
+template <typename Fn>
+void column_slabs(const Source& w, Fn fn) {
+  const int64_t kw = std::min(w.K, round_up(std::max<int64_t>(64, kSlab / w.N), 64));
+  float* buf = scratch(0, w.N * kw);
+  for (int64_t k0 = 0; k0 < w.K; k0 += kw) {
+    const int64_t width = std::min(kw, w.K - k0);
+    parallel_range(w.N, std::max<int64_t>(1, 16384 / width),
+                   [&](int64_t r0, int64_t r1) { dequant_cols(w, k0, width, r0, r1, buf); });
+    fn(k0, width, static_cast<const float*>(buf));
+  }
+}
+
 void forward(const Source& w, const float* x, int64_t M, const float* bias, float* y) {
   const int64_t N = w.N, K = w.K;
   if (M <= detail::kGemvRows && w.gemv) {
@@ -112,24 +139,14 @@ void forward(const Source& w, const float* x, int64_t M, const float* bias, floa
   if (bias)
     for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, y + i * N);
   if (2 * N < K) {  // deep W (e.g. down): column slabs of W, y accumulated (x packed once, not per row chunk)
-    const int64_t kw = std::min(K, round_up(std::max<int64_t>(64, kSlab / N), 64));
-    float* buf = scratch(0, N * kw);
-    for (int64_t k0 = 0; k0 < K; k0 += kw) {
-      const int64_t width = std::min(kw, K - k0);
-      parallel_range(N, std::max<int64_t>(1, 16384 / width),
-                     [&](int64_t r0, int64_t r1) { dequant_cols(w, k0, width, r0, r1, buf); });
+    return column_slabs(w, [&](int64_t k0, int64_t width, const float* buf) {
       const float beta = k0 == 0 && !bias ? 0.0f : 1.0f;
       sgemm(false, true, M, N, width, 1.0f, x + k0, K, 0, buf, BType::F32, width, 0, beta, y, N, 0, 1);
-    }
-    return;
+    });
   }
-  const int64_t rows = std::min(N, round_up(std::max<int64_t>(64, kSlab / K), 64));
-  float* buf = scratch(0, rows * K);
-  for (int64_t j0 = 0; j0 < N; j0 += rows) {
-    const int64_t nr = std::min(rows, N - j0);
-    dequant_rows(w, j0, j0 + nr, buf);
+  row_chunks(w, [&](int64_t j0, int64_t nr, const float* buf) {
     sgemm(false, true, M, nr, K, 1.0f, x, K, 0, buf, BType::F32, K, 0, bias ? 1.0f : 0.0f, y + j0, N, 0, 1);
-  }
+  });
 }
 
 void backward(const Source& w, const float* gy, int64_t M, float* gx) {
@@ -145,23 +162,13 @@ void backward(const Source& w, const float* gy, int64_t M, float* gx) {
     return;
   }
   if (2 * K < N) {  // wide W (e.g. gate/up): rows of W, gx accumulated (cheaper than repacking gy per slab)
-    const int64_t rows = std::min(N, round_up(std::max<int64_t>(64, kSlab / K), 64));
-    float* buf = scratch(0, rows * K);
-    for (int64_t j0 = 0; j0 < N; j0 += rows) {
-      const int64_t nr = std::min(rows, N - j0);
-      dequant_rows(w, j0, j0 + nr, buf);
+    return row_chunks(w, [&](int64_t j0, int64_t nr, const float* buf) {
       sgemm(false, false, M, K, nr, 1.0f, gy + j0, N, 0, buf, BType::F32, K, 0, j0 == 0 ? 0.0f : 1.0f, gx, K, 0, 1);
-    }
-    return;
+    });
   }
-  const int64_t kw = std::min(K, round_up(std::max<int64_t>(64, kSlab / N), 64));
-  float* buf = scratch(0, N * kw);
-  for (int64_t k0 = 0; k0 < K; k0 += kw) {
-    const int64_t width = std::min(kw, K - k0);
-    parallel_range(N, std::max<int64_t>(1, 16384 / width),
-                   [&](int64_t r0, int64_t r1) { dequant_cols(w, k0, width, r0, r1, buf); });
+  column_slabs(w, [&](int64_t k0, int64_t width, const float* buf) {
     sgemm(false, false, M, width, N, 1.0f, gy, N, 0, buf, BType::F32, width, 0, 0.0f, gx + k0, K, 0, 1);
-  }
+  });
 }
 
 Source source4(const Weight4& w) {
