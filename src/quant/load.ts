@@ -83,8 +83,11 @@ export async function beginQuantizedLoad(
       const layer = model.getSubmodule(modulePath) as Linear | Conv1D;
       const value = await read();
       model.setSubmodule(modulePath, quantizeLayer(layer, value, quantization));
+      // The read buffer goes back to the pool, where the next weight of its size reuses it. The
+      // layer's own float weight was never written (so it is not resident): it is left to the
+      // garbage collector, since pooling it would hand it to the next read, which would touch
+      // it, and the pool would grow by a float weight per layer (float-sized peak memory).
       value.dispose();
-      layer.weight.dispose();
       pending.delete(modulePath);
       return true;
     },
