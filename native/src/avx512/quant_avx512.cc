@@ -59,8 +59,13 @@ const float* block_scales(const Weight4& w, int64_t b0, int64_t nb, float* buf) 
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (; i + 16 <= nb; i += 16) {
       const __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.nested_codes + b0 + i)));
-      const __m512i outer = _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(b0 + i)), lane), shift);
-      __m512 product = _mm512_mul_ps(_mm512_i32gather_ps(q, w.nested_code, 4), _mm512_i32gather_ps(outer, w.nested_absmax, 4));
+      // The 16 blocks' nested scale: one broadcast when they share it (the usual case), else a gather.
+      const int64_t first = (b0 + i) >> shift, last = (b0 + i + 15) >> shift;
+      const __m512 scale =
+          first == last ? _mm512_set1_ps(w.nested_absmax[first])
+                        : _mm512_i32gather_ps(_mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(b0 + i)), lane), shift),
+                                              w.nested_absmax, 4);
+      __m512 product = _mm512_mul_ps(_mm512_i32gather_ps(q, w.nested_code, 4), scale);
       __asm__("" : "+v"(product));  // two roundings, no FMA (see Weight4::scale)
       _mm512_storeu_ps(buf + i, _mm512_add_ps(product, offset));
     }
