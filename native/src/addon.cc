@@ -15,6 +15,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_linalg(env, exports);
   register_quant(env, exports);
   register_stream_read(env, exports);
+  register_memory(env, exports);
   return exports;
 }
 

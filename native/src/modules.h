@@ -13,5 +13,6 @@ void register_index(Napi::Env env, Napi::Object exports);        // bind_index.c
 void register_linalg(Napi::Env env, Napi::Object exports);       // bind_linalg.cc: SVD, QR, solve, inverse
 void register_stream_read(Napi::Env env, Napi::Object exports);  // stream_read.cc: memory read bandwidth
 void register_quant(Napi::Env env, Napi::Object exports);        // bind_quant.cc: 4-bit / int8 weights, quantised linear
+void register_memory(Napi::Env env, Napi::Object exports);       // bind_memory.cc: tensor buffers the GC hands back
 
 }  // namespace peftjs

@@ -1,15 +1,46 @@
-// Reference-counted tensor memory, recycled through a size-keyed pool so that a training loop
-// reuses the same buffers step after step instead of waiting for the garbage collector.
+// Reference-counted tensor memory, recycled through size-keyed pools so that a loop reuses the same
+// buffers step after step. Memory for new tensors comes from native.allocBuffer, and returns two ways:
+// - release() (dispose, `using`, or the end of a tidy() scope): the ArrayBuffer goes to the pool
+//   here, and the next tensor of that size takes it at once.
+// - the garbage collector: a tensor nobody disposed keeps its storage until V8 collects it; the
+//   buffer's memory then goes to the native free list (native/src/bind_memory.cc), so plain code
+//   that never disposes reuses warm memory too.
+// Nothing here may keep a dropped tensor's buffer reachable, or the GC could not return it: no
+// FinalizationRegistry (its callbacks only run between tasks, so a synchronous loop never gets a
+// buffer back, and its records pile up until then).
 import { DTYPES, type DType, type TypedArray } from './dtype.js';
+import { native } from './native/index.js';
 
-/** Bytes the pool may hold for reuse; PEFTJS_POOL_MB overrides. Beyond it, freed buffers go to the GC. */
+/** Bytes each pool (released buffers here, collected ones in native code) may hold; PEFTJS_POOL_MB overrides. */
 const POOL_LIMIT = Number(process.env.PEFTJS_POOL_MB ?? 4096) * 2 ** 20;
 /** Buffers smaller than this are left to the GC: pooling them costs more than it saves. */
 const POOL_MIN_BYTES = 4096;
 
+native.setBufferPoolLimit(POOL_LIMIT);
+
 const pool = new Map<number, ArrayBuffer[]>();
 let pooledBytes = 0;
-let liveBytes = 0;
+/** Bytes of pooled-size storage made minus released (collected storage is subtracted in memoryStats). */
+let unreleasedBytes = 0;
+/** Bytes of native buffers dropped after release (pool full or cleared): the GC's count includes them. */
+let droppedBytes = 0;
+/**
+ * The GC's count of freed bytes, read at most once per task (the first memoryStats() call in it),
+ * so that figures taken in one synchronous stretch agree with each other whenever the collector runs.
+ */
+let collectedBytes = 0;
+let collectedReadThisTask = false;
+
+function readCollected(): number {
+  if (!collectedReadThisTask) {
+    collectedBytes = native.bufferPoolStats().collectedBytes;
+    collectedReadThisTask = true;
+    setImmediate(() => {
+      collectedReadThisTask = false;
+    }).unref();
+  }
+  return collectedBytes;
+}
 
 function takeBuffer(bytes: number): ArrayBuffer | undefined {
   const list = pool.get(bytes);
@@ -20,17 +51,30 @@ function takeBuffer(bytes: number): ArrayBuffer | undefined {
 
 function giveBuffer(buffer: ArrayBuffer): void {
   const bytes = buffer.byteLength;
-  if (bytes < POOL_MIN_BYTES || pooledBytes + bytes > POOL_LIMIT) return;
+  if (pooledBytes + bytes > POOL_LIMIT) {
+    droppedBytes += bytes;
+    return;
+  }
   let list = pool.get(bytes);
   if (list === undefined) pool.set(bytes, (list = []));
   list.push(buffer);
   pooledBytes += bytes;
 }
 
+/** A buffer of `bytes` for a new tensor: a released one of that size, else native memory. */
+function newBuffer(bytes: number, zeroed: boolean): ArrayBuffer {
+  const reused = takeBuffer(bytes);
+  if (reused === undefined) return native.allocBuffer(bytes, zeroed);
+  if (zeroed) new Uint8Array(reused).fill(0);
+  return reused;
+}
+
 export class Storage {
   private refs = 1;
   private array: TypedArray | null;
   readonly byteLength: number;
+  /** Whether the array is a whole buffer from newBuffer (only those are pooled and counted when collected). */
+  private readonly pooled: boolean;
 
   /** Wraps `array` (taking ownership) or allocates `length` elements. Pooled memory is NOT zeroed. */
   constructor(
@@ -41,18 +85,14 @@ export class Storage {
     if (typeof lengthOrArray === 'number') {
       const info = DTYPES[dtype];
       const bytes = lengthOrArray * info.bytes;
-      const reused = bytes >= POOL_MIN_BYTES ? takeBuffer(bytes) : undefined;
-      if (reused !== undefined) {
-        this.array = info.makeOn(reused, lengthOrArray);
-        if (zeroed) this.array.fill(0 as never);
-      } else {
-        this.array = info.make(lengthOrArray);
-      }
+      this.pooled = bytes >= POOL_MIN_BYTES;
+      this.array = this.pooled ? info.makeOn(newBuffer(bytes, zeroed), lengthOrArray) : info.make(lengthOrArray);
     } else {
+      this.pooled = false;
       this.array = lengthOrArray;
     }
     this.byteLength = this.array.byteLength;
-    liveBytes += this.byteLength;
+    if (this.pooled) unreleasedBytes += this.byteLength;
   }
 
   get released(): boolean {
@@ -71,23 +111,32 @@ export class Storage {
   /** Drops one reference; the last one returns the memory to the pool. */
   release(): void {
     if (this.array === null || --this.refs > 0) return;
-    liveBytes -= this.byteLength;
-    const array = this.array;
+    const buffer = this.array.buffer as ArrayBuffer;
     this.array = null;
-    // Only whole-buffer arrays we allocated can be recycled safely.
-    if (array.byteOffset === 0 && array.buffer.byteLength === array.byteLength && array.buffer instanceof ArrayBuffer) {
-      giveBuffer(array.buffer);
-    }
+    if (!this.pooled) return;
+    unreleasedBytes -= this.byteLength;
+    giveBuffer(buffer);
   }
 }
 
-/** Memory statistics, for tests and benchmarks. */
-export function memoryStats(): { liveBytes: number; pooledBytes: number } {
-  return { liveBytes, pooledBytes };
+/**
+ * Memory statistics, for tests and benchmarks. `liveBytes`: tensor storage of 4 KiB and more made by
+ * the engine, neither released nor collected (smaller storage, and arrays handed over by
+ * Tensor.fromArray, are the GC's alone and not counted; collected storage counts until the next task); `pooledBytes`: released buffers waiting for
+ * reuse; `collectedPooledBytes`: memory of collected buffers waiting for reuse.
+ */
+export function memoryStats(): { liveBytes: number; pooledBytes: number; collectedPooledBytes: number } {
+  return {
+    liveBytes: unreleasedBytes - (readCollected() - droppedBytes),
+    pooledBytes,
+    collectedPooledBytes: native.bufferPoolStats().pooledBytes,
+  };
 }
 
-/** Returns pooled buffers to the garbage collector. */
+/** Lets the pools go: released buffers to the garbage collector, collected memory to the system. */
 export function clearPool(): void {
+  droppedBytes += pooledBytes;
   pool.clear();
   pooledBytes = 0;
+  native.clearBufferPool();
 }

@@ -19,9 +19,6 @@ export interface GradNode {
   backward: ((grad: Tensor) => (Tensor | null | undefined)[]) | null;
 }
 
-// Tensors that were never disposed by hand give their storage back when collected.
-const finalizer = new FinalizationRegistry<Storage>((storage) => storage.release());
-
 let nextId = 1;
 
 /** The id the next tensor will get (ids only grow): lets autograd tell new tensors from old. */
@@ -53,7 +50,6 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
-    finalizer.register(this, storage, this);
     trackTensor(this);
   }
 
@@ -142,7 +138,6 @@ export class Tensor {
     const s = this.storageRef;
     if (s === null) return;
     this.storageRef = null;
-    finalizer.unregister(this);
     s.release();
     this.gradFn = null;
   }

@@ -1,7 +1,5 @@
 // Small models and data for the Trainer tests: LoRA on the tiny llama fixture, and a linear
 // regressor whose batches can carry an id (to see the order) or a NaN (to break the loss).
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,21 +56,5 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
     return await fn(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-const collectGarbage = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-})();
-
-/**
- * Collects garbage and lets the finalizers run, so tensors dropped without dispose() earlier (a
- * loaded model's temporaries) are not released in the middle of a measurement.
- */
-export async function settleGarbage(): Promise<void> {
-  for (let i = 0; i < 2; i++) {
-    collectGarbage();
-    await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }

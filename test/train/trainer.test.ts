@@ -11,7 +11,8 @@ import {
   Trainer, NonFiniteLossError, listCheckpoints, epochOrder, evaluateModel, accuracy, f1Binary, f1Macro, type TrainingArguments, type Batch,
 } from '../../src/train/index.js';
 import { FIXTURES } from '../helpers/parity.js';
-import { Regressor, adapterValues, loraLlama, regressionBatches, settleGarbage, tokenBatches, withTempDir } from './helpers.js';
+import { Regressor, adapterValues, loraLlama, regressionBatches, tokenBatches, withTempDir } from './helpers.js';
+import { settleGarbage } from '../helpers/gc.js';
 
 test('loss goes down on a tiny causal-LM task (LoRA on the llama fixture)', async () => {
   const model = await loraLlama(0, 0);

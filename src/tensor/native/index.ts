@@ -12,6 +12,7 @@ import type { ReduceKernels } from './reduce.js';
 import type { IndexKernels } from './index-kernels.js';
 import type { LinalgKernels } from './linalg.js';
 import type { QuantKernels } from './quant.js';
+import type { MemoryKernels } from './memory.js';
 
 export type NativeAddon = InfoKernels &
   GemmKernels &
@@ -20,7 +21,8 @@ export type NativeAddon = InfoKernels &
   ReduceKernels &
   IndexKernels &
   LinalgKernels &
-  QuantKernels;
+  QuantKernels &
+  MemoryKernels;
 
 function findPackageRoot(start: string): string {
   let dir = start;
