@@ -18,11 +18,12 @@ export class SafetensorsError extends PeftError {
 export class ConfigError extends PeftError {
   constructor(
     readonly path: string,
-    message: string,
+    /** What is wrong, without the file and field (`must be an integer >= 1; it is "eight" (string)`). */
+    readonly detail: string,
     /** The field at fault (dotted for nested fields: `rope_parameters.factor`). */
     readonly field?: string,
   ) {
-    super('E_CONFIG', `${path}: ${field === undefined ? '' : `field '${field}' `}${message}`);
+    super('E_CONFIG', `${path}: ${field === undefined ? '' : `field '${field}' `}${detail}`);
   }
 }
 

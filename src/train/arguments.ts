@@ -40,8 +40,12 @@ export interface TrainingArguments {
   shuffle?: boolean;
   /** Log every N optimizer steps (default 10). */
   loggingSteps?: number;
-  /** 'steps' (every evalSteps), 'epoch', or 'no'; default 'epoch' when there is evaluation data. */
+  /**
+   * 'steps' (every evalSteps), 'epoch', or 'no'; default 'steps' when evalSteps is given, else
+   * 'epoch' when there is evaluation data.
+   */
   evalStrategy?: 'no' | 'steps' | 'epoch';
+  /** Evaluate every N optimizer steps (implies evalStrategy 'steps'). */
   evalSteps?: number;
   /** Write a checkpoint every N optimizer steps (and at the end). */
   saveSteps?: number;
@@ -74,7 +78,7 @@ export function resolveArguments(args: TrainingArguments, hasEvalData: boolean):
   const r: ResolvedArguments = {
     epochs: 1, lr: 5e-5, weightDecay: 0, optimizer: 'adamw', adamBetas: [0.9, 0.999], adamEpsilon: 1e-8, momentum: 0, nesterov: false,
     loraplusLrEmbedding: 1e-6, lrScheduler: 'linear', warmupRatio: 0, maxGradNorm: 1, gradientAccumulationSteps: 1, gradientCheckpointing: false,
-    seed: DEFAULT_SEED, shuffle: true, loggingSteps: 10, evalStrategy: hasEvalData ? 'epoch' : 'no',
+    seed: DEFAULT_SEED, shuffle: true, loggingSteps: 10, evalStrategy: args.evalSteps !== undefined ? 'steps' : hasEvalData ? 'epoch' : 'no',
     ...Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)),
   };
   positiveInt('epochs', r.epochs);
@@ -90,7 +94,13 @@ export function resolveArguments(args: TrainingArguments, hasEvalData: boolean):
   if (r.optimizer !== 'adamw' && r.optimizer !== 'sgd') throw new TrainingArgumentError(`optimizer must be 'adamw' or 'sgd', not '${r.optimizer}'`);
   if (!(SCHEDULES as readonly string[]).includes(r.lrScheduler)) throw new TrainingArgumentError(`lrScheduler must be one of ${SCHEDULES.join(', ')}, not '${r.lrScheduler}'`);
   if (r.saveSteps !== undefined && r.outputDir === undefined) throw new TrainingArgumentError('saveSteps needs an outputDir to write checkpoints to');
-  if (r.evalStrategy !== 'no' && !hasEvalData) throw new TrainingArgumentError(`evalStrategy '${r.evalStrategy}' needs an evalDataset`);
+  if (r.evalSteps !== undefined && r.evalStrategy !== 'steps') {
+    throw new TrainingArgumentError(`evalSteps (${r.evalSteps}) evaluates every N steps, but evalStrategy is '${r.evalStrategy}'; drop one of them`);
+  }
+  if (r.evalStrategy !== 'no' && !hasEvalData) {
+    const asked = args.evalStrategy === undefined ? `evalSteps (${r.evalSteps})` : `evalStrategy '${r.evalStrategy}'`;
+    throw new TrainingArgumentError(`${asked} needs an evalDataset`);
+  }
   if (r.evalStrategy === 'steps' && r.evalSteps === undefined) throw new TrainingArgumentError("evalStrategy 'steps' needs evalSteps");
   if (r.earlyStopping !== undefined && r.evalStrategy === 'no') throw new TrainingArgumentError('earlyStopping needs evaluations: give an evalDataset (and evalStrategy)');
   return r;

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PeftModel, AutoModelForCausalLM, cat, memoryStats } from '../../src/index.js';
 import {
-  Trainer, NonFiniteLossError, listCheckpoints, epochOrder, evaluateModel, accuracy, f1Binary, f1Macro, type TrainingArguments, type Batch,
+  Trainer, NonFiniteLossError, listCheckpoints, epochOrder, evaluateModel, accuracy, f1Binary, f1Macro, resolveArguments, type TrainingArguments, type Batch,
 } from '../../src/train/index.js';
 import { FIXTURES } from '../helpers/parity.js';
 import { Regressor, adapterValues, loraLlama, regressionBatches, tokenBatches, withTempDir } from './helpers.js';
@@ -103,6 +103,19 @@ test('early stopping ends the run after `patience` evaluations without improveme
   assert.equal(result.globalStep, 3, 'first evaluation sets the best, two more without improvement stop the run');
   assert.equal(evaluations.length, 3);
   assert.throws(() => new Trainer({ model: new Regressor(), trainDataset: regressionBatches(2), args: { earlyStopping: { patience: 1 } } }), /earlyStopping needs evaluations/);
+});
+
+test('evalSteps alone evaluates every evalSteps steps; a contradicting evalStrategy is refused', async () => {
+  const steps: number[] = [];
+  const trainer = new Trainer({
+    model: new Regressor(), trainDataset: regressionBatches(6), evalDataset: regressionBatches(2),
+    args: { lr: 0, maxSteps: 6, evalSteps: 2 },
+    callbacks: [{ onEvaluate: (_m, state) => void steps.push(state.globalStep) }],
+  });
+  await trainer.train();
+  assert.deepEqual(steps, [2, 4, 6]);
+  assert.throws(() => resolveArguments({ evalSteps: 2, evalStrategy: 'epoch' }, true), /evalSteps \(2\) evaluates every N steps, but evalStrategy is 'epoch'/);
+  assert.throws(() => resolveArguments({ evalSteps: 2 }, false), /evalSteps \(2\) needs an evalDataset/);
 });
 
 test('shuffling is seeded: the same seed gives the same order, each epoch its own permutation', async () => {

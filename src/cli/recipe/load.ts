@@ -1,10 +1,11 @@
 // Reading a recipe: YAML parsed with positions kept, command-line overrides applied, then the
-// schema; an error names the key, its line in the file and what was expected.
+// schema; an error names the file and line (`r.yaml:4:`), the key and what was expected.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, parse as parseYamlValue, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { PeftError } from '../../tensor/errors.js';
+import { ConfigError } from '../../io/errors.js';
 import { configFromJson, type PeftConfig } from '../../peft/index.js';
 import type { Json } from '../../peft/config/base.js';
 import { jobSchema, multiRecipeSchema, recipeSchema, type JobRecipe, type MultiRecipe, type Recipe } from './schema.js';
@@ -32,7 +33,7 @@ export async function loadRecipe(path: string, overrides: Overrides = []): Promi
 export function parseRecipe(text: string, path: string, overrides: Overrides = []): Recipe {
   const yaml = readDocument(text, path, overrides, 'a recipe is a YAML mapping (model:, method:, data:, training:, output:)');
   const recipe = validate(recipeSchema, yaml, path, overrides);
-  checkMethodKeys(recipe.method, ['method'], yaml, path);
+  checkMethod(recipe.method, ['method'], locate(yaml, path, overrides));
   return relativeTo(recipe, dirname(path));
 }
 
@@ -55,7 +56,7 @@ export function parseMultiRecipe(text: string, path: string, overrides: Override
     raw.jobs = raw.jobs.map((job: unknown) => (isPlainObject(job) ? { ...job, data: { ...raw.data, ...(isPlainObject(job.data) ? job.data : {}) } } : job));
   }
   const recipe = validate(multiRecipeSchema, yaml, path, overrides, raw);
-  recipe.jobs.forEach((job, i) => checkMethodKeys(job.method, ['jobs', i, 'method'], yaml, path));
+  recipe.jobs.forEach((job, i) => checkMethod(job.method, ['jobs', i, 'method'], locate(yaml, path, overrides)));
   const base = dirname(path);
   return {
     ...recipe,
@@ -69,7 +70,7 @@ export function parseMultiRecipe(text: string, path: string, overrides: Override
 export function parseJobFile(text: string, path: string): JobRecipe {
   const yaml = readDocument(text, path, [], 'a job file is a YAML mapping (name:, method:, data:, training:, output:)');
   const job = validate(jobSchema, yaml, path, []);
-  checkMethodKeys(job.method, ['method'], yaml, path);
+  checkMethod(job.method, ['method'], locate(yaml, path, []));
   return jobRelativeTo(job, dirname(path));
 }
 
@@ -99,19 +100,36 @@ function readDocument(text: string, path: string, overrides: Overrides, shape: s
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function validate<S extends z.ZodType>(schema: S, { doc, lines }: Yaml, path: string, overrides: Overrides, value: unknown = doc.toJS()): z.infer<S> {
+/** Where a key comes from, as errors say it: `r.yaml:4` (its line), or `r.yaml: from --set`. */
+type Locate = (key: readonly PropertyKey[]) => string;
+
+function locate({ doc, lines }: Yaml, path: string, overrides: Overrides): Locate {
+  const overridden = new Set(overrides.map(([k]) => k));
+  return (key) => (overridden.has(key.join('.')) ? `${path}: from --set` : `${path}:${lineOf(doc, key, lines) ?? '?'}`);
+}
+
+function validate<S extends z.ZodType>(schema: S, yaml: Yaml, path: string, overrides: Overrides, value: unknown = yaml.doc.toJS()): z.infer<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new RecipeError(describeIssues(schema, parsed.error.issues, doc, lines, path, new Set(overrides.map(([k]) => k))));
+  if (!parsed.success) throw new RecipeError(describeIssues(schema, parsed.error.issues, locate(yaml, path, overrides)));
   return parsed.data;
 }
 
-/** Options the method does not have are errors (with their lines), not silently kept. */
-function checkMethodKeys(method: Recipe['method'], keyPath: readonly PropertyKey[], { doc, lines }: Yaml, path: string): void {
-  const unknown = Object.keys(methodConfig(method, null, path).extra);
-  if (unknown.length === 0) return;
+/** Parses a method section once here, so that a bad or unknown option names its line. */
+function checkMethod(method: Recipe['method'], keyPath: readonly PropertyKey[], where: Locate): void {
   const name = keyPath.join('.');
-  const where = unknown.map((k) => `${path}:line ${lineOf(doc, [...keyPath, k], lines) ?? '?'}: ${name}.${k}: unknown ${method.peft_type} option`);
-  throw new RecipeError(`invalid recipe:\n${where.join('\n')}; check the spelling against HF PEFT's adapter_config.json fields`);
+  let config: PeftConfig;
+  try {
+    config = configFromJson(method as Json, name).config;
+  } catch (error) {
+    if (!(error instanceof PeftError)) throw error;
+    const field = error instanceof ConfigError ? error.field : undefined;
+    if (field === undefined) throw new RecipeError(`${where(keyPath)}: ${error.message}`);
+    throw new RecipeError(`${where([...keyPath, ...field.split('.')])}: ${name}.${field} ${(error as ConfigError).detail}`);
+  }
+  const unknown = Object.keys(config.extra);
+  if (unknown.length === 0) return;
+  const lines = unknown.map((k) => `${where([...keyPath, k])}: ${name}.${k}: unknown ${method.peft_type} option`);
+  throw new RecipeError(`invalid recipe:\n${lines.join('\n')}; check the spelling against HF PEFT's adapter_config.json fields`);
 }
 
 /** The recipe's method section (adapter_config.json fields) as a parsed PEFT config; task_type defaults to the data's. */
@@ -124,14 +142,13 @@ export function methodConfig(method: Recipe['method'], taskType: string | null, 
   }
 }
 
-function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], doc: Document, lines: LineCounter, path: string, overridden: Set<string>): string {
+function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], where: Locate): string {
   const messages = issues.map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
     return keys.map((key) => {
       const name = key.join('.') || '(top level)';
-      const where = overridden.has(name) ? 'from --set' : `line ${lineOf(doc, key, lines) ?? '?'}`;
       const what = issue.code === 'unrecognized_keys' ? `unknown key; ${expectedKeys(schema, issue.path)}` : `${issue.message}`;
-      return `${path}:${where}: ${name}: ${what}`;
+      return `${where(key)}: ${name}: ${what}`;
     }).join('\n');
   });
   return `invalid recipe:\n${messages.join('\n')}`;
