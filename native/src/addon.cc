@@ -16,6 +16,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_quant(env, exports);
   register_stream_read(env, exports);
   register_memory(env, exports);
+  register_random(env, exports);
   return exports;
 }
 

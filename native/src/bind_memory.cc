@@ -9,6 +9,7 @@
 //
 // A FinalizationRegistry cannot do this from JavaScript: its callbacks only run between tasks, so a
 // synchronous loop never gets a buffer back, and a registry that holds the buffer keeps it alive.
+#include <sys/mman.h>
 #include <v8.h>
 
 #include <cstdlib>
@@ -47,6 +48,29 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// Buffers of 2 MiB and more are mapped directly, asking for transparent huge pages: the kernel
+// then faults in 2 MiB at a time instead of 4 KiB (a 1 B-parameter model's first touch is
+// dominated by page faults otherwise), and fresh mappings are zero without a memset.
+constexpr size_t kMapBytes = size_t{2} << 20;
+
+void* raw_alloc(size_t cls, bool zeroed) {
+  if (cls < kMapBytes) return zeroed ? std::calloc(1, cls) : std::malloc(cls);
+  void* p = mmap(nullptr, cls, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+#ifdef MADV_HUGEPAGE
+  madvise(p, cls, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+void raw_free(void* p, size_t cls) {
+  if (cls < kMapBytes) {
+    std::free(p);
+  } else {
+    munmap(p, cls);
+  }
+}
+
 void* take(size_t cls) {
   FreeLists& f = lists();
   std::lock_guard<std::mutex> lock(f.mutex);
@@ -71,14 +95,14 @@ void give_back(void* data, size_t length, void*) {
       return;
     }
   }
-  std::free(data);
+  raw_free(data, cls);
 }
 
 void clear_lists() {
   FreeLists& f = lists();
   std::lock_guard<std::mutex> lock(f.mutex);
   for (auto& entry : f.by_class) {
-    for (void* p : entry.second) std::free(p);
+    for (void* p : entry.second) raw_free(p, entry.first);
   }
   f.by_class.clear();
   f.pooled_bytes = 0;
@@ -97,8 +121,8 @@ Napi::Value alloc_buffer(const Napi::CallbackInfo& info) {
   if (data != nullptr) {
     if (zeroed) std::memset(data, 0, bytes);
   } else {
-    // calloc leaves fresh pages untouched until used (a 1 GB zeros() costs nothing up front).
-    data = zeroed ? std::calloc(1, cls) : std::malloc(cls);
+    // Fresh pages stay untouched until used (a 1 GB zeros() costs nothing up front).
+    data = raw_alloc(cls, zeroed);
     if (data == nullptr) {
       throw Napi::RangeError::New(info.Env(), "allocBuffer: out of memory for " + std::to_string(bytes) + " bytes");
     }

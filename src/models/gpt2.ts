@@ -10,6 +10,7 @@ import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, splitHeads, mergeHeads } from './common.js';
 import { savePretrained } from './save.js';
+import { buildWithHfInit, type InitOverride } from './init-weights.js';
 
 export class GPT2Attention extends Module {
   c_attn: Conv1D;
@@ -89,19 +90,21 @@ export class GPT2Block extends Module {
 }
 
 export class GPT2Model extends Module {
-  wte: Embedding;
-  wpe: Embedding;
-  drop: Dropout;
-  h: ModuleList<GPT2Block>;
-  ln_f: LayerNorm;
+  wte!: Embedding;
+  wpe!: Embedding;
+  drop!: Dropout;
+  h!: ModuleList<GPT2Block>;
+  ln_f!: LayerNorm;
 
   constructor(readonly config: GPT2Config, dtype: DType = 'float32') {
     super();
-    this.wte = new Embedding(config.vocab_size, config.n_embd, { dtype });
-    this.wpe = new Embedding(config.n_positions, config.n_embd, { dtype });
-    this.drop = new Dropout(config.embd_pdrop);
-    this.h = new ModuleList(Array.from({ length: config.n_layer }, (_, i) => new GPT2Block(config, i, dtype)));
-    this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon, { dtype });
+    buildWithHfInit(this, () => {
+      this.wte = new Embedding(config.vocab_size, config.n_embd, { dtype });
+      this.wpe = new Embedding(config.n_positions, config.n_embd, { dtype });
+      this.drop = new Dropout(config.embd_pdrop);
+      this.h = new ModuleList(Array.from({ length: config.n_layer }, (_, i) => new GPT2Block(config, i, dtype)));
+      this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon, { dtype });
+    }, config.initializer_range, gpt2Init(config));
   }
 
   /** HF's base-model output: the final hidden states, no pooler. */
@@ -129,14 +132,16 @@ export class GPT2Model extends Module {
 }
 
 export class GPT2LMHeadModel extends Module {
-  transformer: GPT2Model;
-  lm_head: Linear;
+  transformer!: GPT2Model;
+  lm_head!: Linear;
 
   constructor(readonly config: GPT2Config, dtype: DType = 'float32') {
     super();
-    this.transformer = new GPT2Model(config, dtype);
-    this.lm_head = new Linear(config.n_embd, config.vocab_size, { bias: false, dtype });
-    if (config.tie_word_embeddings) this.lm_head.weight = this.transformer.wte.weight;
+    buildWithHfInit(this, () => {
+      this.transformer = new GPT2Model(config, dtype);
+      this.lm_head = new Linear(config.n_embd, config.vocab_size, { bias: false, dtype });
+      if (config.tie_word_embeddings) this.lm_head.weight = this.transformer.wte.weight;
+    }, config.initializer_range, gpt2Init(config));
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
@@ -155,6 +160,15 @@ export class GPT2LMHeadModel extends Module {
   generate(inputIds: Tensor, options: GenerateOptions = {}): Tensor {
     return generate(this, inputIds, options);
   }
+}
+
+/**
+ * GPT2PreTrainedModel._init_weights (transformers' modeling_gpt2.py): the common rules, and each
+ * residual projection (attn.c_proj, mlp.c_proj) from normal(0, initializer_range / √(2·n_layer)).
+ */
+function gpt2Init(config: GPT2Config): InitOverride {
+  const scaled = config.initializer_range / Math.sqrt(2 * config.n_layer);
+  return (path, name) => (name === 'weight' && path.endsWith('.c_proj') ? { std: scaled } : undefined);
 }
 
 registerArchitecture('GPT2LMHeadModel', {

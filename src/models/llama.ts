@@ -12,6 +12,7 @@ import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
 import { rotaryTables } from './rope.js';
 import { savePretrained } from './save.js';
+import { buildWithHfInit } from './init-weights.js';
 
 export type LlamaFamilyConfig = LlamaConfig | Qwen2Config | MistralConfig;
 
@@ -110,15 +111,18 @@ export class LlamaDecoderLayer extends Module {
 }
 
 export class LlamaModel extends Module {
-  embed_tokens: Embedding;
-  layers: ModuleList<LlamaDecoderLayer>;
-  norm: RMSNorm;
+  embed_tokens!: Embedding;
+  layers!: ModuleList<LlamaDecoderLayer>;
+  norm!: RMSNorm;
 
   constructor(readonly config: LlamaFamilyConfig, dtype: DType = 'float32') {
     super();
-    this.embed_tokens = new Embedding(config.vocab_size, config.hidden_size, { dtype });
-    this.layers = new ModuleList(Array.from({ length: config.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(config, i, dtype)));
-    this.norm = new RMSNorm(config.hidden_size, config.rms_norm_eps, { dtype });
+    // LlamaPreTrainedModel._init_weights: the common rules (normal(0, initializer_range), zero biases, unit norms).
+    buildWithHfInit(this, () => {
+      this.embed_tokens = new Embedding(config.vocab_size, config.hidden_size, { dtype });
+      this.layers = new ModuleList(Array.from({ length: config.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(config, i, dtype)));
+      this.norm = new RMSNorm(config.hidden_size, config.rms_norm_eps, { dtype });
+    }, config.initializer_range);
   }
 
   /** HF's base-model output: the final hidden states, no pooler. */
@@ -145,14 +149,16 @@ export class LlamaModel extends Module {
 }
 
 export class LlamaForCausalLM extends Module {
-  model: LlamaModel;
-  lm_head: Linear;
+  model!: LlamaModel;
+  lm_head!: Linear;
 
   constructor(readonly config: LlamaFamilyConfig, dtype: DType = 'float32') {
     super();
-    this.model = new LlamaModel(config, dtype);
-    this.lm_head = new Linear(config.hidden_size, config.vocab_size, { bias: false, dtype });
-    if (config.tie_word_embeddings) this.lm_head.weight = this.model.embed_tokens.weight;
+    buildWithHfInit(this, () => {
+      this.model = new LlamaModel(config, dtype);
+      this.lm_head = new Linear(config.hidden_size, config.vocab_size, { bias: false, dtype });
+      if (config.tie_word_embeddings) this.lm_head.weight = this.model.embed_tokens.weight;
+    }, config.initializer_range);
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */

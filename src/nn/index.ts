@@ -11,4 +11,4 @@ export { Dropout } from './dropout.js';
 export { LSTM, type LSTMOptions } from './lstm.js';
 export { getActivation, type Activation } from './activation.js';
 export * as init from './init.js';
-export { withoutInit } from './init.js';
+export { withoutInit, isInitSkipped } from './init.js';

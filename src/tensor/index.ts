@@ -7,7 +7,7 @@ export { tidy, keep } from './scope.js';
 export { memoryStats, clearPool } from './storage.js';
 export { checkpoint } from './checkpoint.js';
 export { backward, record, needsGrad, type BackwardOptions, type BackwardFn } from './autograd.js';
-export { Generator, defaultGenerator, manualSeed, withGenerator, randn, rand, bernoulli, randint, randperm, type RandomOptions } from './random.js';
+export { Generator, defaultGenerator, manualSeed, withGenerator, randn, normalFill_, rand, bernoulli, randint, randperm, type RandomOptions } from './random.js';
 export { TorchCpuGenerator } from './torch-generator.js';
 export * from './ops/index.js';
 export { native } from './native/index.js';

@@ -1,8 +1,9 @@
 // The seeded random generator behind randn, rand, dropout, shuffling and sampling.
 // xoshiro128** (32-bit state words, exact in JavaScript), normals by Box-Muller: the same seed
 // gives the same bits on every machine.
-import type { DType } from './dtype.js';
-import { ValueError } from './errors.js';
+import { DTYPES, type DType } from './dtype.js';
+import { DTypeError, ValueError } from './errors.js';
+import { native } from './native/index.js';
 import { checkShape, numel, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 import { tensor } from './ops/create-ops.js';
@@ -130,6 +131,24 @@ export function randn(shape: Shape, options: RandomOptions & { mean?: number; st
   const mean = options.mean ?? 0;
   const std = options.std ?? 1;
   return fill(shape, options.dtype ?? 'float32', () => mean + std * g.normal());
+}
+
+/**
+ * Fills `t` (contiguous float32, bfloat16 or float16) in place with normal samples from the native
+ * counter-based generator (native/src/bind_random.cc), for initialising weights: fast (no float64
+ * copy, all threads), seeded by two draws from the generator, the same values for any thread
+ * count. Not randn's stream, nor torch's: where values must match torch, use randn or
+ * TorchCpuGenerator. Returns t.
+ */
+export function normalFill_(t: Tensor, options: { mean?: number; std?: number; generator?: Generator } = {}): Tensor {
+  if (!(t.dtype === 'float32' || t.dtype === 'bfloat16' || t.dtype === 'float16') || !t.isContiguous() || t.offset !== 0) {
+    throw new DTypeError(`normalFill_ needs a whole contiguous float32, bfloat16 or float16 tensor; this one is ${t.dtype}${t.isContiguous() ? '' : ' (strided)'}`);
+  }
+  const g = options.generator ?? defaultGenerator;
+  const seedHigh = g.nextUint32();
+  const seedLow = g.nextUint32();
+  native.randomNormal(t.buffer as Float32Array | Uint16Array, DTYPES[t.dtype].code, t.size, options.mean ?? 0, options.std ?? 1, seedHigh, seedLow);
+  return t;
 }
 
 /** Uniform samples in [low, high), default [0, 1). */

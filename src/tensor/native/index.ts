@@ -13,6 +13,7 @@ import type { IndexKernels } from './index-kernels.js';
 import type { LinalgKernels } from './linalg.js';
 import type { QuantKernels } from './quant.js';
 import type { MemoryKernels } from './memory.js';
+import type { RandomKernels } from './random.js';
 
 export type NativeAddon = InfoKernels &
   GemmKernels &
@@ -22,7 +23,8 @@ export type NativeAddon = InfoKernels &
   IndexKernels &
   LinalgKernels &
   QuantKernels &
-  MemoryKernels;
+  MemoryKernels &
+  RandomKernels;
 
 function findPackageRoot(start: string): string {
   let dir = start;
