@@ -87,7 +87,7 @@ test('train jobs: a job file dropped into jobs/ joins the run, a .cancel file st
   assert.equal(jobs.ia3!.status, 'done');
 });
 
-test('train jobs: a job on another base model is refused before anything runs, naming it', async () => {
+test('train jobs: a job on another base model or quantization is refused before anything runs, naming it', async () => {
   const dir = tempDir();
   const recipe = join(dir, 'multi.yaml');
   const job = (name: string, model: string) =>
@@ -96,6 +96,11 @@ test('train jobs: a job on another base model is refused before anything runs, n
   const run = await peft('train', recipe);
   assert.equal(run.code, EXIT.INPUT);
   assert.match(run.stderr, /job 'other': model .*llama is not the run's model/);
+  assert.ok(!existsSync(join(dir, 'out')), 'nothing was written');
+  writeFileSync(recipe, `model: ${join(HF, 'gpt2')}\njobs:\n${job('same', join(HF, 'gpt2'))}${job('nf4', join(HF, 'gpt2'))}    quantization: { bits: 4 }\noutput: ${join(dir, 'out')}\n`);
+  const quantized = await peft('train', recipe);
+  assert.equal(quantized.code, EXIT.INPUT);
+  assert.match(quantized.stderr, /job 'nf4': its quantization differs from the run's/);
   assert.ok(!existsSync(join(dir, 'out')), 'nothing was written');
 });
 

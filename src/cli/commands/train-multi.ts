@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MultiAdapterModel } from '../../peft/index.js';
-import { MultiTrainer, type Batch, type IndexedBatches, type JobResult, type JobSpec } from '../../train/index.js';
+import { MultiTrainer, prepareModelForKbitTraining, type Batch, type IndexedBatches, type JobResult, type JobSpec } from '../../train/index.js';
 import type { PreTrainedTokenizer } from '../../io/index.js';
 import { openRunData } from '../data.js';
 import { InputError } from '../exit-codes.js';
@@ -16,7 +16,7 @@ import type { ProgressBoard } from '../progress-board.js';
 import { isMultiRecipe, loadMultiRecipe, methodConfig, parseJobFile, type Overrides } from '../recipe/load.js';
 import type { JobRecipe, MultiRecipe } from '../recipe/schema.js';
 import { MetricsLog } from '../report/metrics-log.js';
-import { finishRun, metricsRecorder, prepareOutput, trainingArguments } from './train.js';
+import { finishRun, metricsRecorder, prepareOutput, quantizationOptions, trainingArguments } from './train.js';
 
 export const JOBS_DIR = 'jobs';
 const CANCEL_SUFFIX = '.cancel';
@@ -64,7 +64,11 @@ export async function trainMultiCommand(recipePath: string, options: MultiTrainC
   await prepareOutput(recipe.output, options);
   await mkdir(jobsDir, { recursive: true });
   const tokenizer = await openTokenizer(recipe.model);
-  const run: Run = { recipe, tokenizer, model: new MultiAdapterModel(await openModel(recipe.model, 'causal-lm', {}, warn)), options, warn };
+  const quantization = quantizationOptions(recipe.quantization);
+  const base = await openModel(recipe.model, 'causal-lm', { quantization }, warn);
+  // Without gradient checkpointing: a recomputed forward would draw the jobs' dropout masks again.
+  if (quantization) prepareModelForKbitTraining(base, { useGradientCheckpointing: false });
+  const run: Run = { recipe, tokenizer, model: new MultiAdapterModel(base), options, warn };
   const runs = new Map<string, JobRun>();
   for (const job of jobs) runs.set(job.name, await openJob(run, job));
   const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec) });
@@ -91,6 +95,9 @@ function checkJobs(recipe: MultiRecipe, jobs: readonly JobRecipe[]): void {
     names.add(job.name);
     if (job.model !== undefined && resolve(job.model) !== resolve(recipe.model)) {
       throw new InputError(`job '${job.name}': model ${job.model} is not the run's model ${recipe.model}; the jobs of one run share one base, so run it separately`);
+    }
+    if (job.quantization !== undefined && JSON.stringify(job.quantization) !== JSON.stringify(recipe.quantization ?? null)) {
+      throw new InputError(`job '${job.name}': its quantization differs from the run's (${JSON.stringify(recipe.quantization ?? null)}); the jobs of one run share one base, so run it separately`);
     }
     const task = taskOf(job.data.format as never);
     if (task !== 'causal-lm') throw new InputError(`job '${job.name}': data format '${job.data.format}' trains a ${task} model; concurrent runs train causal LMs (text, instruction, chat)`);

@@ -68,8 +68,7 @@ export async function trainRecipe(recipe: Recipe, recipePath: string, options: O
   const data = await openRunData(recipe, tokenizer, warn);
   const task = taskOf(recipe.data.format as never);
   const labels = data.labelNames ? { id2label: Object.fromEntries(data.labelNames.map((n, i) => [i, n])) } : {};
-  const q = recipe.quantization;
-  const quantization = q && { bits: q.bits, type: q.type, doubleQuant: q.double_quant, blockSize: q.block_size, computeDtype: q.compute_dtype, skipModules: q.skip_modules };
+  const quantization = quantizationOptions(recipe.quantization);
   const model = await openModel(recipe.model, task, { ...labels, quantization }, warn);
   // QLoRA recipes prepare the quantised base as HF's prepare_model_for_kbit_training.
   if (quantization) prepareModelForKbitTraining(model, { useGradientCheckpointing: recipe.training.gradient_checkpointing ?? true });
@@ -94,6 +93,11 @@ export async function trainRecipe(recipe: Recipe, recipePath: string, options: O
     output: recipe.output, title: `peft train: ${recipe.method.peft_type} on ${recipe.model}`, config: recipe, log, result, state: trainer.state,
     parameters: { trainable, total }, started, evaluate: data.eval === undefined ? undefined : () => trainer.evaluate(), save: (dir) => peft.savePretrained(dir),
   });
+}
+
+/** The recipe's quantization section as model-loading options. */
+export function quantizationOptions(q: Recipe['quantization']) {
+  return q && { bits: q.bits, type: q.type, doubleQuant: q.double_quant, blockSize: q.block_size, computeDtype: q.compute_dtype, skipModules: q.skip_modules };
 }
 
 /** Keeps metrics.jsonl as the run goes (started afresh from a resumed checkpoint's history). `stepDelay`: see TrainCommandOptions. */

@@ -63,6 +63,8 @@ export const jobSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
   /** The jobs share one base: when given, it must be the run's model. */
   model: z.string().optional(),
+  /** When given, it must be the run's quantization (the base is quantised once for all jobs). */
+  quantization: quantizationSchema.optional(),
   method: z.looseObject({ peft_type: z.string() }),
   data: dataSchema,
   /** Over the run's training: defaults. */
@@ -78,6 +80,8 @@ export const multiRecipeSchema = z.strictObject({
   training: trainingSchema.default({}),
   /** Defaults for every job's data (a shared format or cache_dir). */
   data: dataSchema.partial().optional(),
+  /** Quantise the shared base while loading it (QLoRA jobs). */
+  quantization: quantizationSchema.optional(),
   jobs: z.array(jobSchema).nonempty(),
   /** The run's folder: jobs/ (files of jobs to add, <name>.cancel to cancel one) and each job's folder. */
   output: z.string(),
