@@ -27,6 +27,8 @@ export interface RowRouting {
   groups: RowGroup[];
   /** Row i of the batch is row `restore[i]` of the groups' outputs concatenated in group order. */
   restore: Tensor;
+  /** True when the groups are runs of consecutive rows in batch order (restore is the identity). */
+  inOrder: boolean;
   /**
    * Random streams by adapter (concurrent training: each job's dropout draws from its own
    * generator, so it sees the masks it would see training alone); adapters without one draw from
@@ -69,7 +71,7 @@ export function withAdapterNames<T>(adapterNames: readonly (string | null)[], fn
   const restore = new Array<number>(order.length);
   order.forEach((row, i) => (restore[row] = i));
   const previous = current;
-  current = { groups, restore: tensor(restore, [restore.length], 'int32'), generators };
+  current = { groups, restore: tensor(restore, [restore.length], 'int32'), inOrder: order.every((row, i) => row === i), generators };
   // The row indices are not disposed here: a graph built in `fn` may need them in backward; the
   // enclosing tidy() scope frees them with the rest.
   try {

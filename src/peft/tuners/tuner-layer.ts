@@ -1,7 +1,7 @@
 // The base of every layer an adapter method wraps: it holds the original layer as `base_layer`
 // (HF PEFT's name, so parameter paths match), one set of weights per adapter, which adapters
 // are active, which are merged into the base weights, and mixed-adapter batches.
-import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, ValueError } from '../../tensor/index.js';
+import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, zeros, ValueError } from '../../tensor/index.js';
 import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
 import { isQuantizedLinear, type RequantizationError } from '../../quant/linear.js';
 import { currentRouting, withAdapterRandom, type RowGroup, type RowRouting } from '../mixed-batch.js';
@@ -117,6 +117,7 @@ export abstract class TunerLayer extends Module {
       return this.mixedDeltaForward(x, groups);
     }
     const own = (adapter: string | null): string | null => (adapter !== null && this.hasAdapter(adapter) ? adapter : null);
+    if (!this.transformsInput && groups.every(({ adapter }) => own(adapter) === null || this.hasOutputDelta(adapter!))) return this.mixedSumForward(x, routing, own);
     const input = !this.transformsInput
       ? x
       : concat(
@@ -136,6 +137,26 @@ export abstract class TunerLayer extends Module {
       return padLike(withAdapterRandom(routing, name, () => this.applyAdapter(xRows, ownPositions(baseRows, group), name)), baseRows);
     });
     return concat(outputs, 0).indexSelect(0, restore);
+  }
+
+  /**
+   * Training with additive adapters: the base output plus the groups' updates joined (zeros for
+   * rows without one). The base output is never cut into groups, so its gradient is one tensor, not
+   * one batch-sized tensor per group; each row's sum is the one applyAdapter makes alone.
+   */
+  private mixedSumForward(x: Tensor, routing: RowRouting, own: (adapter: string | null) => string | null): Tensor {
+    const base = this.baseForward(x);
+    const deltas = routing.groups.map((group) => {
+      const name = own(group.adapter);
+      if (name === null) return null;
+      const xRows = ownPositions(x.indexSelect(0, group.rows), group);
+      const delta = withAdapterRandom(routing, name, () => this.outputDelta(xRows, name)!);
+      return padZeros(delta, base.shape[1]!);
+    });
+    const like = deltas.find((d) => d !== null);
+    if (like === undefined) return base;
+    const joined = concat(deltas.map((d, i) => d ?? zeros([routing.groups[i]!.rows.size, ...like.shape.slice(1)], like.dtype)), 0);
+    return base.add(routing.inOrder ? joined : joined.indexSelect(0, routing.restore));
   }
 
   /**
@@ -275,6 +296,14 @@ function ownPositions(t: Tensor, { length }: RowGroup): Tensor {
 function padLike(t: Tensor, full: Tensor): Tensor {
   const cut = t.ndim >= 3 ? t.shape[1]! : full.shape[1]!;
   return cut === full.shape[1] ? t : concat([t, full.narrow(1, cut, full.shape[1]! - cut)], 1);
+}
+
+/** `t` [rows, seq, ...] with zero positions appended up to `length` (an update for positions ownPositions cut). */
+function padZeros(t: Tensor, length: number): Tensor {
+  if (t.ndim < 3 || t.shape[1] === length) return t;
+  const shape = [...t.shape];
+  shape[1] = length - t.shape[1]!;
+  return concat([t, zeros(shape, t.dtype)], 1);
 }
 
 /** True when every value of `t` is finite (no NaN, no ±Inf). */
