@@ -21,7 +21,6 @@ using gemm_detail::Kernels;
 constexpr int64_t kKC = 512;
 constexpr int64_t kMC = 72;
 constexpr int64_t kSerialPackB = 1 << 15;  // elements of op(B) the caller packs alone (LoRA's K = r)
-constexpr int64_t kStreamKC = 256;     // panel streaming: a packed B panel (256 x 32 floats) fits in L1
 constexpr int64_t kStreamPanels = 4;   // B panels packed together (see panel_stream)
 constexpr int64_t kNC = 4096;             // columns of op(B) per chunk
 constexpr int64_t kMaxPackedB = 1 << 21;  // elements of op(B) packed at once (8 MB of float32, in L3)
@@ -181,9 +180,14 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
 // quarter of the product when M is this small. Here all of op(A) is packed once (it fits in L2), and
 // op(B) goes one NR-column panel at a time: packed into a per-thread buffer that stays in L1/L2 and
 // used at once by every MR-row tile. Threads share out the panels; each B element is read once.
+//
+// K is cut into the same blocks as in the packed path: a row of C is then summed in the same order
+// whichever path computes it, so a row's result does not depend on how many other rows share the
+// product (concurrent jobs and served requests batch rows of different callers and must get what
+// each would alone).
 template <typename T>
 void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
-  const int64_t kc_len = block_len(p.K, kStreamKC, 1), k_blocks = ceil_div(p.K, kc_len);
+  const int64_t kc_len = block_len(p.K, kKC, 1), k_blocks = ceil_div(p.K, kc_len);
   const int64_t mr_rows = round_up(p.M, kern.mr);
   // Block pc of packed A at pa + pc / kc_len * a_block, with the packers' slack between blocks (each
   // block is packed by one task).

@@ -61,3 +61,28 @@ test(
     assert.match(run.stdout, /# pass [1-9]/);
   },
 );
+
+// A row of C must not depend on the rows beside it: concurrent training jobs and served requests
+// put rows of different callers into one product and must get what each gets alone. The moderate-M
+// path once cut K into 256-deep blocks where the packed path cuts 384 (K = 768): rows differed.
+test('a row of the product is the same bits whether M selects the moderate-M or the packed path', () => {
+  const K = 768;
+  const N = 96;
+  const values = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+  const bf32 = values(K * N);
+  const bf16 = Uint16Array.from(bf32, (v) => new Uint32Array(new Float32Array([v]).buffer)[0]! >>> 16);
+  for (const [bType, b] of [
+    [0, bf32],
+    [1, bf16],
+  ] as const) {
+    const product = (a: Float32Array, M: number) => {
+      const c = new Float32Array(M * N);
+      native.gemm(false, false, M, N, K, 1, a, 0, K, 0, b, 0, bType, N, 0, 0, c, 0, N, 0, 1);
+      return c;
+    };
+    for (const M of [128, 300, 544]) {
+      const a = values(M * K);
+      assert.deepEqual(product(a, M).subarray(0, 16 * N), product(a.subarray(0, 16 * K), 16), `bType ${bType}, M = ${M}`);
+    }
+  }
+});
