@@ -82,7 +82,11 @@ test('a row of the product is the same bits whether M selects the moderate-M or 
     };
     for (const M of [128, 300, 544]) {
       const a = values(M * K);
-      assert.deepEqual(product(a, M).subarray(0, 16 * N), product(a.subarray(0, 16 * K), 16), `bType ${bType}, M = ${M}`);
+      assert.deepEqual(
+        product(a, M).subarray(0, 16 * N),
+        product(a.subarray(0, 16 * K), 16),
+        `bType ${bType}, M = ${M}`,
+      );
     }
   }
 });
