@@ -3,12 +3,11 @@
 #include "gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <functional>
-#include <new>
 
 #include "cpu.h"
 #include "next_operand.h"
+#include "thread_scratch.h"
 #include "threadpool.h"
 
 namespace peftjs {
@@ -52,24 +51,11 @@ struct Problem {
   T* c_at(int64_t b, int64_t i, int64_t j) const { return C + b * sC + i * ldc + j; }
 };
 
-// A 64-byte-aligned buffer per thread and slot, grown on demand and freed when the thread ends.
+// Per-thread scratch slots of the GEMM drivers (packed A, packed B, streamed A).
 template <typename T>
 T* scratch(int slot, int64_t count) {
-  struct Buffer {
-    void* data = nullptr;
-    size_t bytes = 0;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffers[4];
-  Buffer& buf = buffers[slot];
-  size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
-  if (buf.bytes < bytes) {
-    std::free(buf.data);
-    buf.data = std::aligned_alloc(64, bytes);
-    buf.bytes = buf.data ? bytes : 0;
-    if (!buf.data) throw std::bad_alloc();
-  }
-  return static_cast<T*>(buf.data);
+  thread_local ThreadScratch buffers[4];
+  return static_cast<T*>(buffers[slot].reserve(static_cast<size_t>(count) * sizeof(T)));
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

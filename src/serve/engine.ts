@@ -90,7 +90,9 @@ export class Engine {
     for (const seq of plan.decode) {
       const request = this.requests.get(seq)!;
       const group = request.group ?? request.runner;
-      groups.set(group, [...(groups.get(group) ?? []), seq]);
+      const rows = groups.get(group);
+      if (rows) rows.push(seq);
+      else groups.set(group, [seq]);
     }
     for (const rows of groups.values()) this.forwardRows(rows, 1);
     for (const { seq, n } of plan.prefill) if (seq.state === 'running') this.prefill(seq, n);

@@ -11,11 +11,10 @@
 // Each output element is summed by one thread in a fixed order, so results do not depend on the
 // thread count.
 #include <algorithm>
-#include <cstdlib>
 #include <functional>
-#include <new>
 
 #include "quant/quant.h"
+#include "thread_scratch.h"
 #include "threadpool.h"
 
 namespace peftjs::quant {
@@ -28,23 +27,10 @@ constexpr int64_t kGemvTaskBytes = 1 << 16;  // weight bytes per few-row kernel 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// A 64-byte-aligned float buffer per thread and slot, grown on demand.
+// Per-thread float scratch slots: dequantised slabs of W and packed rows of x.
 float* scratch(int slot, int64_t count) {
-  struct Buffer {
-    void* data = nullptr;
-    size_t bytes = 0;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffers[3];
-  Buffer& buf = buffers[slot];
-  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-  if (buf.bytes < bytes) {
-    std::free(buf.data);
-    buf.data = std::aligned_alloc(64, bytes);
-    buf.bytes = buf.data ? bytes : 0;
-    if (!buf.data) throw std::bad_alloc();
-  }
-  return static_cast<float*>(buf.data);
+  thread_local ThreadScratch buffers[3];
+  return static_cast<float*>(buffers[slot].reserve(static_cast<size_t>(count) * sizeof(float)));
 }
 
 // One quantised W as the drivers see it.
