@@ -11,6 +11,7 @@ import { registerArchitecture, type ArchitectureEntry, type ModelTask, type Pret
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
 import { sequenceClassificationLoss, tokenClassificationLoss } from './classification.js';
 import { savePretrained } from './save.js';
+import { buildWithHfInit } from './init-weights.js';
 
 export class BertEmbeddings extends Module {
   word_embeddings: Embedding;
@@ -212,19 +213,24 @@ export interface BertModelOptions {
   addPoolingLayer?: boolean;
 }
 
+// BertPreTrainedModel._init_weights (RoBERTa's is the same): the common rules of init-weights.ts
+// with initializer_range, padding rows zero. A task class builds its base model inside its own
+// build, so the whole model is drawn once, in module order.
 export class BertModel extends Module implements PretrainedModel<BaseModelOutput> {
-  embeddings: BertEmbeddings;
-  encoder: BertEncoder;
-  pooler: BertPooler | null;
+  embeddings!: BertEmbeddings;
+  encoder!: BertEncoder;
+  pooler!: BertPooler | null;
 
   constructor(readonly config: BertConfig, { addPoolingLayer = true }: BertModelOptions = {}, dtype: DType = 'float32') {
     super();
     if (config.position_embedding_type !== 'absolute') {
       throw new ValueError(`position_embedding_type '${config.position_embedding_type}' is not supported; peftjs implements BERT's 'absolute' positions`);
     }
-    this.embeddings = config.model_type === 'roberta' ? new RobertaEmbeddings(config, dtype) : new BertEmbeddings(config, dtype);
-    this.encoder = new BertEncoder(config, dtype);
-    this.pooler = addPoolingLayer ? new BertPooler(config, dtype) : null;
+    buildWithHfInit(this, () => {
+      this.embeddings = config.model_type === 'roberta' ? new RobertaEmbeddings(config, dtype) : new BertEmbeddings(config, dtype);
+      this.encoder = new BertEncoder(config, dtype);
+      this.pooler = addPoolingLayer ? new BertPooler(config, dtype) : null;
+    }, config.initializer_range);
   }
 
   /**
@@ -255,15 +261,17 @@ export class RobertaModel extends BertModel {}
 
 /** Dropout, then a linear classifier on the pooled [CLS] state. */
 export class BertForSequenceClassification extends Module {
-  bert: BertModel;
-  dropout: Dropout;
-  classifier: Linear;
+  bert!: BertModel;
+  dropout!: Dropout;
+  classifier!: Linear;
 
   constructor(readonly config: BertConfig, dtype: DType = 'float32') {
     super();
-    this.bert = new BertModel(config, {}, dtype);
-    this.dropout = new Dropout(classifierDropout(config));
-    this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    buildWithHfInit(this, () => {
+      this.bert = new BertModel(config, {}, dtype);
+      this.dropout = new Dropout(classifierDropout(config));
+      this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    }, config.initializer_range);
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
@@ -281,15 +289,17 @@ export class BertForSequenceClassification extends Module {
 
 /** Dropout, then a linear classifier on every token's hidden state; -100 labels are ignored. */
 export class BertForTokenClassification extends Module {
-  bert: BertModel;
-  dropout: Dropout;
-  classifier: Linear;
+  bert!: BertModel;
+  dropout!: Dropout;
+  classifier!: Linear;
 
   constructor(readonly config: BertConfig, dtype: DType = 'float32') {
     super();
-    this.bert = new BertModel(config, { addPoolingLayer: false }, dtype);
-    this.dropout = new Dropout(classifierDropout(config));
-    this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    buildWithHfInit(this, () => {
+      this.bert = new BertModel(config, { addPoolingLayer: false }, dtype);
+      this.dropout = new Dropout(classifierDropout(config));
+      this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    }, config.initializer_range);
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
@@ -325,13 +335,15 @@ export class RobertaClassificationHead extends Module {
 }
 
 export class RobertaForSequenceClassification extends Module {
-  roberta: RobertaModel;
-  classifier: RobertaClassificationHead;
+  roberta!: RobertaModel;
+  classifier!: RobertaClassificationHead;
 
   constructor(readonly config: BertConfig, dtype: DType = 'float32') {
     super();
-    this.roberta = new RobertaModel(config, { addPoolingLayer: false }, dtype);
-    this.classifier = new RobertaClassificationHead(config, dtype);
+    buildWithHfInit(this, () => {
+      this.roberta = new RobertaModel(config, { addPoolingLayer: false }, dtype);
+      this.classifier = new RobertaClassificationHead(config, dtype);
+    }, config.initializer_range);
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
@@ -348,15 +360,17 @@ export class RobertaForSequenceClassification extends Module {
 }
 
 export class RobertaForTokenClassification extends Module {
-  roberta: RobertaModel;
-  dropout: Dropout;
-  classifier: Linear;
+  roberta!: RobertaModel;
+  dropout!: Dropout;
+  classifier!: Linear;
 
   constructor(readonly config: BertConfig, dtype: DType = 'float32') {
     super();
-    this.roberta = new RobertaModel(config, { addPoolingLayer: false }, dtype);
-    this.dropout = new Dropout(classifierDropout(config));
-    this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    buildWithHfInit(this, () => {
+      this.roberta = new RobertaModel(config, { addPoolingLayer: false }, dtype);
+      this.dropout = new Dropout(classifierDropout(config));
+      this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    }, config.initializer_range);
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */

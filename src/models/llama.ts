@@ -117,9 +117,11 @@ export class LlamaModel extends Module {
 
   constructor(readonly config: LlamaFamilyConfig, dtype: DType = 'float32') {
     super();
-    // LlamaPreTrainedModel._init_weights: the common rules (normal(0, initializer_range), zero biases, unit norms).
+    // LlamaPreTrainedModel._init_weights: the common rules (normal(0, initializer_range), zero biases,
+    // unit norms, the padding row zero). As in HF, pad_token_id is the embedding's padding_idx: that
+    // row takes no gradient.
     buildWithHfInit(this, () => {
-      this.embed_tokens = new Embedding(config.vocab_size, config.hidden_size, { dtype });
+      this.embed_tokens = new Embedding(config.vocab_size, config.hidden_size, { paddingIdx: config.pad_token_id, dtype });
       this.layers = new ModuleList(Array.from({ length: config.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(config, i, dtype)));
       this.norm = new RMSNorm(config.hidden_size, config.rms_norm_eps, { dtype });
     }, config.initializer_range);

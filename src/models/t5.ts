@@ -12,6 +12,7 @@ import { EncoderDecoderCache, generateSeq2Seq, type DecodeInputs } from './t5-ge
 import { registerArchitecture } from './registry.js';
 import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
 import { savePretrained } from './save.js';
+import { buildWithHfInit, type InitOverride } from './init-weights.js';
 
 /**
  * HF's _relative_position_bucket for one relative position (key − query), in torch's float32
@@ -316,16 +317,22 @@ export function shiftRight(labels: Tensor, decoderStartTokenId: number, padToken
 
 /** What T5Model and T5ForConditionalGeneration share: the embedding table and both stacks. */
 abstract class T5EncoderDecoder extends Module {
-  shared: Embedding;
-  encoder: T5Stack;
-  decoder: T5Stack;
+  shared!: Embedding;
+  encoder!: T5Stack;
+  decoder!: T5Stack;
 
   constructor(readonly config: T5Config, dtype: DType) {
     super();
-    this.shared = new Embedding(config.vocab_size, config.d_model, { dtype });
-    this.encoder = new T5Stack(config, false, this.shared, dtype);
-    this.decoder = new T5Stack(config, true, this.shared, dtype);
+    buildWithHfInit(this, () => {
+      this.shared = new Embedding(config.vocab_size, config.d_model, { dtype });
+      this.encoder = new T5Stack(config, false, this.shared, dtype);
+      this.decoder = new T5Stack(config, true, this.shared, dtype);
+      this.buildHead(config, dtype);
+    }, config.initializer_factor, t5Init(config));
   }
+
+  /** A task class's head, built (and drawn) with the rest of the model. */
+  protected buildHead(_config: T5Config, _dtype: DType): void {}
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
   savePretrained(dir: string): Promise<void> {
@@ -376,10 +383,14 @@ export class T5Model extends T5EncoderDecoder {
 }
 
 export class T5ForConditionalGeneration extends T5EncoderDecoder {
-  lm_head: Linear;
+  // Set by buildHead during the base constructor: `declare` keeps the class field from resetting it.
+  declare lm_head: Linear;
 
   constructor(config: T5Config, dtype: DType = 'float32') {
     super(config, dtype);
+  }
+
+  protected override buildHead(config: T5Config, dtype: DType): void {
     this.lm_head = new Linear(config.d_model, config.vocab_size, { bias: false, dtype });
     if (config.tie_word_embeddings) this.lm_head.weight = this.shared.weight;
   }
@@ -412,6 +423,35 @@ export class T5ForConditionalGeneration extends T5EncoderDecoder {
   generate(inputIds: Tensor, options: GenerateOptions = {}): Tensor {
     return generateSeq2Seq(this, inputIds, options);
   }
+}
+
+/**
+ * T5PreTrainedModel._init_weights: every weight has its own std, scaled by initializer_factor
+ * (T5 folds attention's 1/√d into these instead of scaling the scores): the shared embedding and
+ * an untied head 1; q (d_model·d_kv)^-½; k, v, the relative position bias and wi d_model^-½; o
+ * (heads·d_kv)^-½; wo d_ff^-½; the RMS norms factor.
+ */
+function t5Init(config: T5Config): InitOverride {
+  const factor = config.initializer_factor;
+  const perModel = factor * config.d_model ** -0.5;
+  const stds: Record<string, number> = {
+    shared: factor,
+    lm_head: factor,
+    q: factor * (config.d_model * config.d_kv) ** -0.5,
+    k: perModel,
+    v: perModel,
+    o: factor * (config.num_heads * config.d_kv) ** -0.5,
+    relative_attention_bias: perModel,
+    wi: perModel,
+    wi_0: perModel,
+    wi_1: perModel,
+    wo: factor * config.d_ff ** -0.5,
+  };
+  return (path, name, owner) => {
+    if (owner instanceof RMSNorm) return { fill: factor };
+    const std = stds[path.slice(path.lastIndexOf('.') + 1)];
+    return std === undefined || name !== 'weight' ? undefined : { std };
+  };
 }
 
 registerArchitecture('T5ForConditionalGeneration', {

@@ -11,6 +11,7 @@ import { registerArchitecture, type PretrainedModel } from './registry.js';
 import { mergeHeads, splitHeads } from './common.js';
 import { sequenceClassificationLoss } from './classification.js';
 import { savePretrained } from './save.js';
+import { buildWithHfInit, type InitOverride } from './init-weights.js';
 
 export class ViTPatchEmbeddings extends Module {
   projection: PatchConv2d;
@@ -152,17 +153,19 @@ export class ViTPooler extends Module {
 
 /** lastHiddenState is after the final LayerNorm; poolerOutput is [batch, pooler_output_size]. */
 export class ViTModel extends Module implements PretrainedModel<BaseModelOutput> {
-  embeddings: ViTEmbeddings;
-  layers: ModuleList<ViTLayer>;
-  layernorm: LayerNorm;
-  pooler: ViTPooler | null;
+  embeddings!: ViTEmbeddings;
+  layers!: ModuleList<ViTLayer>;
+  layernorm!: LayerNorm;
+  pooler!: ViTPooler | null;
 
   constructor(readonly config: ViTConfig, { addPoolingLayer = true }: { addPoolingLayer?: boolean } = {}, dtype: DType = 'float32') {
     super();
-    this.embeddings = new ViTEmbeddings(config, dtype);
-    this.layers = new ModuleList(Array.from({ length: config.num_hidden_layers }, () => new ViTLayer(config, dtype)));
-    this.layernorm = new LayerNorm(config.hidden_size, config.layer_norm_eps, { dtype });
-    this.pooler = addPoolingLayer ? new ViTPooler(config, dtype) : null;
+    buildWithHfInit(this, () => {
+      this.embeddings = new ViTEmbeddings(config, dtype);
+      this.layers = new ModuleList(Array.from({ length: config.num_hidden_layers }, () => new ViTLayer(config, dtype)));
+      this.layernorm = new LayerNorm(config.hidden_size, config.layer_norm_eps, { dtype });
+      this.pooler = addPoolingLayer ? new ViTPooler(config, dtype) : null;
+    }, config.initializer_range, vitInit(config));
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
@@ -180,13 +183,15 @@ export class ViTModel extends Module implements PretrainedModel<BaseModelOutput>
 }
 
 export class ViTForImageClassification extends Module {
-  vit: ViTModel;
-  classifier: Linear;
+  vit!: ViTModel;
+  classifier!: Linear;
 
   constructor(readonly config: ViTConfig, dtype: DType = 'float32') {
     super();
-    this.vit = new ViTModel(config, { addPoolingLayer: false }, dtype);
-    this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    buildWithHfInit(this, () => {
+      this.vit = new ViTModel(config, { addPoolingLayer: false }, dtype);
+      this.classifier = new Linear(config.hidden_size, config.num_labels, { dtype });
+    }, config.initializer_range, vitInit(config));
   }
 
   /** Writes config.json and model.safetensors as transformers' save_pretrained (quantised layers in bitsandbytes' layout). */
@@ -216,6 +221,22 @@ export function renameViTKey(key: string): string {
     .replace(/(layers\.\d+\.attention)\.output\.dense\./, '$1.o_proj.')
     .replace(/(layers\.\d+)\.intermediate\.dense\./, '$1.mlp.fc1.')
     .replace(/(layers\.\d+)\.output\.dense\./, '$1.mlp.fc2.');
+}
+
+
+/**
+ * ViTPreTrainedModel._init_weights beyond the common rules: the patch Conv2d like a Linear, and
+ * the [CLS] token and positions drawn with initializer_range. HF draws these from trunc_normal_
+ * cut at ±2 (absolute), which at std 0.02 is 100 standard deviations: the plain normal is the
+ * same distribution.
+ */
+function vitInit(config: ViTConfig): InitOverride {
+  const std = config.initializer_range;
+  return (_path, name, owner) => {
+    if (owner instanceof PatchConv2d) return name === 'bias' ? { fill: 0 } : { std };
+    if (owner instanceof ViTEmbeddings) return { std };
+    return undefined;
+  };
 }
 
 // Each class skips the other's head, and may lack its own: a ViTModel checkpoint has no classifier,

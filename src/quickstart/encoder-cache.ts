@@ -11,7 +11,7 @@ import type { TrainerCallback } from '../train/index.js';
 import { pretrainEncoder, type PretrainResult, type PretrainSettings } from './pretrain.js';
 
 /** Bump when the code changes what a build makes (vocabulary rules, model, masking, config fields). */
-const BUILD_VERSION = 1;
+const BUILD_VERSION = 2;
 /** What a built folder records about its build (besides the HF files). */
 export const BUILD_FILE = 'build.json';
 

@@ -5,8 +5,9 @@
 // the other positions take no loss. Masking follows HF's DataCollatorForLanguageModeling.
 import type { BertConfig } from '../io/index.js';
 import { BertModel, type ModelOutput } from '../models/index.js';
-import { Embedding, LayerNorm, Linear, Module, Parameter, getActivation, init, type Activation } from '../nn/index.js';
-import { crossEntropy, linear, noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { buildWithHfInit } from '../models/init-weights.js';
+import { LayerNorm, Linear, Module, Parameter, getActivation, init, type Activation } from '../nn/index.js';
+import { crossEntropy, linear, tensor, type Tensor } from '../tensor/index.js';
 import type { Batch } from '../train/index.js';
 
 export class BertPredictionHeadTransform extends Module {
@@ -55,14 +56,16 @@ export class BertOnlyMLMHead extends Module {
 export type MaskedBatch = Batch & { maskedPositions: Tensor; labels: Tensor };
 
 export class BertForMaskedLM extends Module {
-  bert: BertModel;
-  cls: BertOnlyMLMHead;
+  bert!: BertModel;
+  cls!: BertOnlyMLMHead;
 
   constructor(readonly config: BertConfig) {
     super();
-    this.bert = new BertModel(config, { addPoolingLayer: false });
-    this.cls = new BertOnlyMLMHead(config);
-    initWeights(this, config.initializer_range);
+    // BertPreTrainedModel._init_weights, plus its rule for the prediction head's own bias (zero).
+    buildWithHfInit(this, () => {
+      this.bert = new BertModel(config, { addPoolingLayer: false });
+      this.cls = new BertOnlyMLMHead(config);
+    }, config.initializer_range, (_path, name, owner) => (owner instanceof BertLMPredictionHead && name === 'bias' ? { fill: 0 } : undefined));
   }
 
   /** Logits [masked, vocab] at the masked positions, and their mean cross-entropy with the labels. */
@@ -73,20 +76,6 @@ export class BertForMaskedLM extends Module {
     const logits = this.cls.predictions.forward(masked, this.bert.embeddings.word_embeddings.weight);
     return { logits, loss: crossEntropy(logits, batch.labels) };
   }
-}
-
-/** HF's BertPreTrainedModel._init_weights: normal(0, std) weights and embeddings, zero biases and padding rows. */
-function initWeights(model: Module, std: number): void {
-  noGrad(() => {
-    model.apply((m) => {
-      if (!(m instanceof Linear || m instanceof Embedding)) return;
-      const weight = init.normal([...m.weight.shape], std);
-      m.weight.copy_(weight);
-      weight.dispose();
-      if (m instanceof Linear && m.bias) m.bias.copy_(init.zeros([...m.bias.shape]));
-      if (m instanceof Embedding && m.paddingIdx !== null) m.weight.select(0, m.paddingIdx).fill_(0);
-    });
-  });
 }
 
 /** A small seeded generator (mulberry32) for the masking decisions: plain numbers, no tensors. */
