@@ -54,7 +54,14 @@ export async function writeFolderAtomic(path: string, fill: (folder: string) => 
 
 /** Writes `data` (UTF-8 for strings) to `path` atomically. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await writeAtomic(path, (file) => writeAll(file, typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+  await writeChunksAtomic(path, [typeof data === 'string' ? Buffer.from(data, 'utf8') : data]);
+}
+
+/** Writes `chunks` one after another to `path` atomically. */
+export async function writeChunksAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+  await writeAtomic(path, async (file) => {
+    for (const chunk of chunks) await writeAll(file, chunk);
+  });
 }
 
 /** Writes all of `bytes` at the file's current position, in chunks Node accepts. */

@@ -2,8 +2,14 @@
 export { SafetensorsError, ConfigError, UnknownArchitectureError, MissingFileError } from './errors.js';
 export { writeAtomic, writeFileAtomic, writeFolderAtomic, writeAll } from './atomic.js';
 
+export type { FileSource, ReadableFile, FileSink } from './files/types.js';
+export { sourceFor, sinkFor } from './files/default.js';
+export { BlobSource, BlobSink, blobFile } from './files/blobs.js';
+export { UrlSource } from './files/url.js';
+export { OpfsSource, type DirectoryHandle } from './files/opfs.js';
 export { SafetensorsFile, loadSafetensors } from './safetensors/reader.js';
-export { saveSafetensors, type NamedTensors } from './safetensors/writer.js';
+export { saveSafetensors } from './safetensors/writer.js';
+export { safetensorsChunks, type NamedTensors, type SaveOptions } from './safetensors/serialize.js';
 export { ShardedSafetensors, INDEX_FILE } from './safetensors/sharded.js';
 export { openModelWeights, WEIGHTS_FILE } from './safetensors/checkpoint.js';
 export type { TensorInfo, TensorSource, ReadTensorOptions } from './safetensors/types.js';

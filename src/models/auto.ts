@@ -1,6 +1,7 @@
 // The Auto classes: pick the model class for a task from config.json, as transformers' Auto* do.
 import type { ModelTask, PretrainedModel, TaskOutput } from './registry.js';
 import { loadPretrained, type FromPretrainedOptions } from './pretrained.js';
+import type { FileSource } from '../io/index.js';
 
 function autoClass<T extends ModelTask>(task: T) {
   return {
@@ -8,7 +9,7 @@ function autoClass<T extends ModelTask>(task: T) {
      * Loads a Hugging Face model folder (config.json + safetensors weights) into the `task` class
      * of its family; a head the checkpoint lacks is initialised anew and reported to options.logger.
      */
-    async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<PretrainedModel<TaskOutput<T>>> {
+    async fromPretrained(dir: string | FileSource, options: FromPretrainedOptions = {}): Promise<PretrainedModel<TaskOutput<T>>> {
       return (await loadPretrained(dir, task, options)).model;
     },
   };

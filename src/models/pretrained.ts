@@ -4,7 +4,7 @@
 // then initialised as HF does and reported, as HF's "newly initialized" warning does.
 import { ShapeError, noGrad, PeftError, formatShape, checkDType, type DType } from '../tensor/index.js';
 import { StateDictError, withoutInit, type Parameter } from '../nn/index.js';
-import { loadConfig, openModelWeights, UnknownArchitectureError, type ModelConfig } from '../io/index.js';
+import { loadConfig, openModelWeights, sourceFor, UnknownArchitectureError, type FileSource, type ModelConfig } from '../io/index.js';
 import { withLabels, type LabelOptions } from '../io/config/labels.js';
 import { architectureNames, getArchitecture, type ArchitectureEntry, type ModelTask, type PretrainedModel, type TaskOutput } from './registry.js';
 import { initFreshParameters } from './fresh-parameters.js';
@@ -57,11 +57,12 @@ function chooseArchitecture(dir: string, config: ModelConfig, task: ModelTask): 
 }
 
 /**
- * Loads `dir` (config.json + model.safetensors or shards) into the `task` class of its family,
- * and says which parameters the checkpoint lacked and were initialised anew.
+ * Loads `location` (config.json + model.safetensors or shards; a folder path in Node, a URL in the
+ * browser build, or any FileSource) into the `task` class of its family, and says which parameters
+ * the checkpoint lacked and were initialised anew.
  */
 export async function loadPretrained<T extends ModelTask>(
-  dir: string,
+  location: string | FileSource,
   task: T,
   options: FromPretrainedOptions = {},
 ): Promise<LoadedModel<PretrainedModel<TaskOutput<T>>>> {
@@ -69,12 +70,14 @@ export async function loadPretrained<T extends ModelTask>(
   if (!LOADABLE_DTYPES.includes(dtype)) {
     throw new PeftError('E_VALUE', `fromPretrained: dtype must be one of ${LOADABLE_DTYPES.join(', ')}, not ${dtype}`);
   }
-  const config = withLabels(await loadConfig(dir), options);
+  const source = sourceFor(location);
+  const dir = source.describe();
+  const config = withLabels(await loadConfig(source), options);
   const entry = chooseArchitecture(dir, config, task);
   // chooseArchitecture picked an entry of `task`, whose models return TaskOutput<T>.
   const model = withoutInit(() => entry.build(config, dtype)) as PretrainedModel<TaskOutput<T>>;
   const isFresh = (path: string) => entry.freshParameters?.paths.test(path) ?? false;
-  const weights = await openModelWeights(dir);
+  const weights = await openModelWeights(source);
   const fresh: string[] = [];
   try {
     const unquantized = model.stateDict();

@@ -2,9 +2,7 @@
 // indent) and model.safetensors (metadata {"format": "pt"}), a weight shared by several modules
 // (tied embeddings) saved once under its first name. Quantised layers are written in
 // bitsandbytes' layout (src/quant/serialize.ts), so transformers loads the folder quantised.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { saveSafetensors, WEIGHTS_FILE, writeFileAtomic, type ModelConfig } from '../io/index.js';
+import { safetensorsChunks, sinkFor, WEIGHTS_FILE, type FileSink, type ModelConfig } from '../io/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { Linear4bit, Linear8bitLt } from '../quant/linear.js';
 import { quantState4Tensors, quantStateInt8Tensors } from '../quant/serialize.js';
@@ -62,10 +60,10 @@ export function pretrainedConfigJson(model: { readonly config: ModelConfig }): s
   return sortedJson(labelled ? { ...(raw as object), id2label, label2id } : raw);
 }
 
-/** Writes `model` into `dir` (created if needed); each file is written atomically. */
-export async function savePretrained(model: Module & { readonly config: ModelConfig }, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+/** Writes `model` into `dir` (a folder path, created if needed, or a FileSink); each file is written atomically. */
+export async function savePretrained(model: Module & { readonly config: ModelConfig }, dir: string | FileSink): Promise<void> {
+  const sink = sinkFor(dir);
   const { tensors, int8 } = pretrainedTensors(model);
-  await saveSafetensors(join(dir, WEIGHTS_FILE), tensors, { format: 'pt' }, { int8 });
-  await writeFileAtomic(join(dir, 'config.json'), pretrainedConfigJson(model));
+  await sink.write(WEIGHTS_FILE, safetensorsChunks(sink.describe(WEIGHTS_FILE), tensors, { format: 'pt' }, { int8 }));
+  await sink.write('config.json', [new TextEncoder().encode(pretrainedConfigJson(model))]);
 }

@@ -1,9 +1,9 @@
 // Reading and writing adapter folders exactly as HF PEFT does: adapter_config.json (sorted keys,
 // two-space indent) and adapter_model.safetensors (metadata {"format": "pt"}); an adapter other
-// than 'default' goes in a sub-folder named after it.
-import { readFile, mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, writeFileAtomic, MissingFileError } from '../io/index.js';
+// than 'default' goes in a sub-folder named after it. A folder is a path (a URL in the browser
+// build) or any FileSource / FileSink, so a page saves into Blobs with the same code.
+import { loadSafetensors, safetensorsChunks, sinkFor, sourceFor, MissingFileError } from '../io/index.js';
+import type { FileSink, FileSource } from '../io/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { PeftConfigError } from './errors.js';
 import type { Json } from './config/base.js';
@@ -12,14 +12,14 @@ export const CONFIG_FILE = 'adapter_config.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
 
 /** Where adapter `name` is saved inside `dir`. */
-export function adapterFolder(dir: string, name: string): string {
-  return name === 'default' ? dir : join(dir, name);
+export function adapterFolder<F extends FileSource | FileSink>(dir: F, name: string): F {
+  return name === 'default' ? dir : (dir.folder(name) as F);
 }
 
-export async function writeAdapterFolder(folder: string, config: Record<string, unknown>, tensors: ReadonlyMap<string, Tensor>): Promise<void> {
-  await mkdir(folder, { recursive: true });
-  await saveSafetensors(join(folder, WEIGHTS_FILE), tensors, { format: 'pt' });
-  await writeFileAtomic(join(folder, CONFIG_FILE), `${JSON.stringify(sortKeys(config), null, 2)}`);
+export async function writeAdapterFolder(folder: string | FileSink, config: Record<string, unknown>, tensors: ReadonlyMap<string, Tensor>): Promise<void> {
+  const sink = sinkFor(folder);
+  await sink.write(WEIGHTS_FILE, safetensorsChunks(sink.describe(WEIGHTS_FILE), tensors, { format: 'pt' }));
+  await sink.write(CONFIG_FILE, [new TextEncoder().encode(JSON.stringify(sortKeys(config), null, 2))]);
 }
 
 /** Python's json.dumps(sort_keys=True) order: every object's keys sorted, recursively. */
@@ -33,10 +33,11 @@ function sortKeys(value: unknown): unknown {
   );
 }
 
-export async function readAdapterConfig(folder: string): Promise<Json> {
-  const path = join(folder, CONFIG_FILE);
-  await requireFile(path, `an adapter folder holds ${CONFIG_FILE} and ${WEIGHTS_FILE}`);
-  const text = await readFile(path, 'utf8');
+export async function readAdapterConfig(folder: string | FileSource): Promise<Json> {
+  const source = sourceFor(folder);
+  const path = source.describe(CONFIG_FILE);
+  const text = await source.readText(CONFIG_FILE);
+  if (text === null) throw new MissingFileError([path], `an adapter folder holds ${CONFIG_FILE} and ${WEIGHTS_FILE}`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -47,13 +48,10 @@ export async function readAdapterConfig(folder: string): Promise<Json> {
   return raw as Json;
 }
 
-export async function readAdapterWeights(folder: string): Promise<Map<string, Tensor>> {
-  const path = join(folder, WEIGHTS_FILE);
-  await requireFile(path, `save the adapter with savePretrained(), or check the folder`);
-  return (await loadSafetensors(path)).tensors;
-}
-
-async function requireFile(path: string, hint: string): Promise<void> {
-  const info = await stat(path).catch(() => null);
-  if (info === null || !info.isFile()) throw new MissingFileError([path], hint);
+export async function readAdapterWeights(folder: string | FileSource): Promise<Map<string, Tensor>> {
+  const source = sourceFor(folder);
+  if (!(await source.isFile(WEIGHTS_FILE))) {
+    throw new MissingFileError([source.describe(WEIGHTS_FILE)], `save the adapter with savePretrained(), or check the folder`);
+  }
+  return (await loadSafetensors(source, WEIGHTS_FILE)).tensors;
 }

@@ -7,7 +7,8 @@ import type { GenerateOptions, ModelInputs, ModelOutput, PretrainedModel } from 
 import type { PeftConfig } from './config/peft-config.js';
 import { configFromJson, makeConfig, type ConfigInput } from './config/make-config.js';
 import { AdapterNameError, PeftConfigError } from './errors.js';
-import { adapterFolder, readAdapterConfig, readAdapterWeights, writeAdapterFolder } from './files.js';
+import { adapterFolder, CONFIG_FILE, readAdapterConfig, readAdapterWeights, writeAdapterFolder } from './files.js';
+import { sinkFor, sourceFor, type FileSink, type FileSource } from '../io/index.js';
 import { withAdapterNames } from './mixed-batch.js';
 import { adapterStateDict, loadAdapterStateDict } from './state-dict.js';
 import { TunerModel, type MergeOptions } from './tuner-model.js';
@@ -232,8 +233,12 @@ export class PeftModel extends Module {
     return prompt !== null ? promptStateDict(prompt, name) : adapterStateDict(this.base_model, name);
   }
 
-  /** Writes adapter_config.json + adapter_model.safetensors per adapter ('default' in dir, others in dir/<name>). */
-  async savePretrained(dir: string, { selectedAdapters }: { selectedAdapters?: readonly string[] } = {}): Promise<void> {
+  /**
+   * Writes adapter_config.json + adapter_model.safetensors per adapter ('default' in dir, others in
+   * dir/<name>); `dir` is a folder path, or a FileSink (a page saves into a BlobSink).
+   */
+  async savePretrained(dir: string | FileSink, { selectedAdapters }: { selectedAdapters?: readonly string[] } = {}): Promise<void> {
+    const sink = sinkFor(dir);
     const names = selectedAdapters ?? [...this.peftConfig.keys()];
     for (const name of names) {
       const config = this.base_model.requireAdapter(name);
@@ -242,7 +247,7 @@ export class PeftModel extends Module {
       const prompt = this.promptTuner;
       const tensors = prompt !== null ? promptSavedTensors(prompt, name, live) : (this.base_model.method.savedTensors?.(live, config, name) ?? live);
       try {
-        await writeAdapterFolder(adapterFolder(dir, name), json, tensors);
+        await writeAdapterFolder(adapterFolder(sink, name), json, tensors);
       } finally {
         for (const [key, t] of tensors) if (live.get(key) !== t) t.dispose();
       }
@@ -257,12 +262,12 @@ export class PeftModel extends Module {
   }
 
   /** Loads an adapter folder as adapter `adapterName` (frozen unless isTrainable). */
-  async loadAdapter(dir: string, adapterName: string, { isTrainable = false }: { isTrainable?: boolean } = {}): Promise<void> {
-    const { config, tensors } = await readAdapter(this.model, dir, isTrainable);
+  async loadAdapter(dir: string | FileSource, adapterName: string, { isTrainable = false }: { isTrainable?: boolean } = {}): Promise<void> {
+    const { config, tensors, where } = await readAdapter(this.model, dir, isTrainable);
     try {
       this.addAdapter(adapterName, config);
       try {
-        loadAdapterStateDict(this.base_model, adapterName, tensors, dir, this.adapterStateDict(adapterName));
+        loadAdapterStateDict(this.base_model, adapterName, tensors, where, this.adapterStateDict(adapterName));
       } catch (error) {
         this.deleteAdapter(adapterName);
         throw error;
@@ -272,17 +277,20 @@ export class PeftModel extends Module {
     }
   }
 
-  /** Wraps `model` with the adapter saved in `dir` (frozen, in eval mode, unless isTrainable). */
+  /**
+   * Wraps `model` with the adapter saved in `dir` (a folder path, a URL in the browser build, or any
+   * FileSource), frozen and in eval mode unless isTrainable.
+   */
   static async fromPretrained(
     model: PretrainedModel,
-    dir: string,
+    dir: string | FileSource,
     { adapterName = 'default', isTrainable = false }: { adapterName?: string; isTrainable?: boolean } = {},
   ): Promise<PeftModel> {
-    const { config, tensors } = await readAdapter(model, dir, isTrainable);
+    const { config, tensors, where } = await readAdapter(model, dir, isTrainable);
     try {
       const peft = new PeftModel(model, config, adapterName);
       try {
-        loadAdapterStateDict(peft.base_model, adapterName, tensors, dir, peft.adapterStateDict(adapterName));
+        loadAdapterStateDict(peft.base_model, adapterName, tensors, where, peft.adapterStateDict(adapterName));
       } catch (error) {
         peft.unload();
         throw error;
@@ -295,10 +303,15 @@ export class PeftModel extends Module {
   }
 }
 
-async function readAdapter(model: PretrainedModel, dir: string, isTrainable: boolean): Promise<{ config: PeftConfig; tensors: Map<string, Tensor> }> {
-  const raw = await readAdapterConfig(dir);
-  const { config } = configFromJson(raw, `${dir}/adapter_config.json`);
-  return modernizeAdapter(model, { ...config, inferenceMode: !isTrainable }, await readAdapterWeights(dir));
+async function readAdapter(
+  model: PretrainedModel,
+  dir: string | FileSource,
+  isTrainable: boolean,
+): Promise<{ config: PeftConfig; tensors: Map<string, Tensor>; where: string }> {
+  const source = sourceFor(dir);
+  const raw = await readAdapterConfig(source);
+  const { config } = configFromJson(raw, source.describe(CONFIG_FILE));
+  return { ...modernizeAdapter(model, { ...config, inferenceMode: !isTrainable }, await readAdapterWeights(source)), where: source.describe() };
 }
 
 function withClassifierHeads(config: PeftConfig): PeftConfig {

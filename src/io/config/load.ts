@@ -1,7 +1,5 @@
 // config.json -> the typed config of its architecture family, chosen by model_type (as HF's
 // AutoConfig does) or, where that is absent, by the class name in architectures[0].
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigError, MissingFileError, UnknownArchitectureError } from '../errors.js';
 import { parseBertConfig, parseRobertaConfig, type BertConfig } from './bert.js';
 import { isJsonObject, type Json } from './fields.js';
@@ -11,6 +9,8 @@ import { parseMistralConfig, type MistralConfig } from './mistral.js';
 import { parseQwen2Config, type Qwen2Config } from './qwen2.js';
 import { parseT5Config, type T5Config } from './t5.js';
 import { parseViTConfig, type ViTConfig } from './vit.js';
+import { locateFile } from '../files/default.js';
+import type { FileSource } from '../files/types.js';
 
 /** A parsed config; switch on `model_type` to narrow it. */
 export type ModelConfig = GPT2Config | LlamaConfig | Qwen2Config | MistralConfig | BertConfig | T5Config | ViTConfig;
@@ -43,19 +43,14 @@ const CLASS_PREFIXES: Record<ModelType, string> = {
 /** What may follow the prefix: Model, LMHeadModel, EncoderModel, DoubleHeadsModel, For<Task>. */
 const CLASS_SUFFIX = /^(Model|LMHeadModel|EncoderModel|DoubleHeadsModel|WithLMHeadModel|For[A-Z]\w*)$/;
 
-/** Reads `config.json` from a model folder (or the file itself, given its path). */
-export async function loadConfig(folderOrFile: string): Promise<ModelConfig> {
-  const isFolder = await stat(folderOrFile).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  const path = isFolder ? join(folderOrFile, 'config.json') : folderOrFile;
-  const text = await readFile(path, 'utf8').catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new MissingFileError([path], 'a model folder holds its config.json');
-    }
+/** Reads `config.json` from a model folder (a path or any FileSource), or the file itself given its path. */
+export async function loadConfig(folderOrFile: string | FileSource): Promise<ModelConfig> {
+  const { source, name } = await locateFile(folderOrFile, 'config.json');
+  const path = source.describe(name);
+  const text = await source.readText(name).catch((error: unknown) => {
     throw new ConfigError(path, `cannot be read: ${(error as Error).message}`);
   });
+  if (text === null) throw new MissingFileError([path], 'a model folder holds its config.json');
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -1,28 +1,20 @@
 // The weights of a Hugging Face model folder: model.safetensors, or shards listed in
 // model.safetensors.index.json.
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { MissingFileError } from '../errors.js';
+import { sourceFor } from '../files/default.js';
+import type { FileSource } from '../files/types.js';
 import { SafetensorsFile } from './reader.js';
 import { INDEX_FILE, ShardedSafetensors } from './sharded.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 
-/** Opens the weights in `folder`, single-file or sharded. */
-export async function openModelWeights(folder: string): Promise<SafetensorsFile | ShardedSafetensors> {
-  const single = join(folder, WEIGHTS_FILE);
-  if (await isFile(single)) return SafetensorsFile.open(single);
-  const index = join(folder, INDEX_FILE);
-  if (await isFile(index)) return ShardedSafetensors.open(index);
+/** Opens the weights in `folder` (a path, or any FileSource), single-file or sharded. */
+export async function openModelWeights(folder: string | FileSource): Promise<SafetensorsFile | ShardedSafetensors> {
+  const source = sourceFor(folder);
+  if (await source.isFile(WEIGHTS_FILE)) return SafetensorsFile.open(source, WEIGHTS_FILE);
+  if (await source.isFile(INDEX_FILE)) return ShardedSafetensors.open(source, INDEX_FILE);
   throw new MissingFileError(
-    [single, index],
+    [source.describe(WEIGHTS_FILE), source.describe(INDEX_FILE)],
     'a model folder holds one of them; peftjs reads safetensors checkpoints only',
-  );
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isFile(),
-    () => false,
   );
 }

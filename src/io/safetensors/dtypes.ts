@@ -1,5 +1,4 @@
 // The safetensors element types peftjs reads and writes, how they map to tensor dtypes, and byte order.
-import { endianness } from 'node:os';
 import type { DType } from '../../tensor/dtype.js';
 import { SafetensorsError } from '../errors.js';
 
@@ -64,7 +63,7 @@ export function isFormatDType(name: string): name is SafetensorsDType {
   return Object.hasOwn(FORMAT_DTYPES, name);
 }
 
-const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** safetensors is little-endian and tensors are read byte for byte: a big-endian host cannot use them. */
 export function assertLittleEndianHost(path: string): void {

@@ -1,15 +1,13 @@
 // Lazy reading of one safetensors file: open() reads and validates only the header; get() reads one
 // tensor's bytes straight into a new tensor, so a checkpoint never needs twice its size in memory.
-import { open, type FileHandle } from 'node:fs/promises';
 import { cloneTensor } from '../../tensor/ops/create-ops.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { MissingFileError, SafetensorsError } from '../errors.js';
 import { FORMAT_DTYPES, assertLittleEndianHost, type SafetensorsDType } from './dtypes.js';
 import { checkHeaderLength, parseHeader, type Header, type TensorEntry } from './header.js';
 import type { ReadTensorOptions, TensorInfo, TensorSource } from './types.js';
-
-/** Largest single read (Node rejects lengths of 2 GiB and more). */
-const MAX_READ = 1 << 30;
+import { fileAt } from '../files/default.js';
+import type { FileSource, ReadableFile } from '../files/types.js';
 
 /** Views of raw file bytes for the dtypes that load widened to int32. */
 const NARROW_INTS: Partial<Record<SafetensorsDType, (bytes: ArrayBuffer) => Int8Array | Int16Array | Uint16Array>> = {
@@ -19,11 +17,12 @@ const NARROW_INTS: Partial<Record<SafetensorsDType, (bytes: ArrayBuffer) => Int8
 };
 
 export class SafetensorsFile implements TensorSource {
-  private file: FileHandle | null;
+  private file: ReadableFile | null;
 
   private constructor(
+    /** How messages name the file (its path or URL). */
     readonly path: string,
-    file: FileHandle,
+    file: ReadableFile,
     private readonly header: Header,
     /** Where the data buffer starts in the file. */
     private readonly dataStart: number,
@@ -31,24 +30,29 @@ export class SafetensorsFile implements TensorSource {
     this.file = file;
   }
 
-  /** Opens `path` and validates its header; throws a SafetensorsError if the file is malformed. */
-  static async open(path: string): Promise<SafetensorsFile> {
+  /**
+   * Opens the file at `path` (a path in Node, a URL in the browser build), or the file `name` of
+   * `source`, and validates its header; throws a SafetensorsError if the file is malformed.
+   */
+  static async open(path: string): Promise<SafetensorsFile>;
+  static async open(source: FileSource, name: string): Promise<SafetensorsFile>;
+  static async open(where: string | FileSource, name?: string): Promise<SafetensorsFile> {
+    const { source, name: fileName } = typeof where === 'string' ? fileAt(where) : { source: where, name: name! };
+    const path = source.describe(fileName);
     assertLittleEndianHost(path);
-    const file = await open(path, 'r').catch((error: unknown) => {
+    const file = await source.open(fileName).catch((error: unknown) => {
       throw ioError(error, path);
     });
     try {
-      const stats = await file.stat();
-      if (!stats.isFile()) throw new SafetensorsError(path, 'is not a regular file');
-      if (stats.size < 8) {
-        throw new SafetensorsError(path, `the file has ${stats.size} bytes, too few for the 8-byte header length`);
+      if (file.size < 8) {
+        throw new SafetensorsError(path, `the file has ${file.size} bytes, too few for the 8-byte header length`);
       }
       const prefix = new Uint8Array(8);
       await readExactly(file, prefix, 0, path);
-      const length = checkHeaderLength(new DataView(prefix.buffer).getBigUint64(0, true), stats.size, path);
+      const length = checkHeaderLength(new DataView(prefix.buffer).getBigUint64(0, true), file.size, path);
       const headerBytes = new Uint8Array(length);
       await readExactly(file, headerBytes, 8, path);
-      const header = parseHeader(headerBytes, stats.size - 8 - length, path);
+      const header = parseHeader(headerBytes, file.size - 8 - length, path);
       return new SafetensorsFile(path, file, header, 8 + length);
     } catch (error) {
       await file.close();
@@ -123,11 +127,12 @@ export class SafetensorsFile implements TensorSource {
   }
 }
 
-/** Reads a whole file: every tensor, and the metadata. */
+/** Reads a whole file (at `path`, or `name` of `source`): every tensor, and the metadata. */
 export async function loadSafetensors(
-  path: string,
+  where: string | FileSource,
+  name?: string,
 ): Promise<{ tensors: Map<string, Tensor>; metadata: Record<string, string> | undefined }> {
-  const file = await SafetensorsFile.open(path);
+  const file = typeof where === 'string' ? await SafetensorsFile.open(where) : await SafetensorsFile.open(where, name!);
   const tensors = new Map<string, Tensor>();
   try {
     for (const name of file.keys()) tensors.set(name, await file.get(name));
@@ -141,14 +146,12 @@ export async function loadSafetensors(
 }
 
 /** Fills `target` from `position`; a file shorter than its header promised is an error. */
-async function readExactly(file: FileHandle, target: Uint8Array, position: number, path: string): Promise<void> {
+async function readExactly(file: ReadableFile, target: Uint8Array, position: number, path: string): Promise<void> {
   let done = 0;
   while (done < target.length) {
-    const { bytesRead } = await file
-      .read(target, done, Math.min(target.length - done, MAX_READ), position + done)
-      .catch((error: unknown) => {
-        throw ioError(error, path);
-      });
+    const bytesRead = await file.read(target.subarray(done), position + done).catch((error: unknown) => {
+      throw ioError(error, path);
+    });
     if (bytesRead === 0) {
       throw new SafetensorsError(
         path,
@@ -160,7 +163,6 @@ async function readExactly(file: FileHandle, target: Uint8Array, position: numbe
 }
 
 function ioError(error: unknown, path: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new MissingFileError([path]);
+  if (error instanceof MissingFileError || error instanceof SafetensorsError) return error;
   return new SafetensorsError(path, `cannot be read: ${(error as Error).message}`);
 }

@@ -1,12 +1,12 @@
 // Sharded checkpoints: model.safetensors.index.json maps each tensor name to the shard file that
 // holds it ({"metadata": {...}, "weight_map": {name: file}}). Every shard is checked to exist when
 // the index is opened; each is opened (and its header validated) on first use.
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Tensor } from '../../tensor/tensor.js';
 import { MissingFileError, SafetensorsError } from '../errors.js';
 import { SafetensorsFile } from './reader.js';
 import type { ReadTensorOptions, TensorInfo, TensorSource } from './types.js';
+import { fileAt } from '../files/default.js';
+import type { FileSource } from '../files/types.js';
 
 export const INDEX_FILE = 'model.safetensors.index.json';
 
@@ -15,33 +15,34 @@ export class ShardedSafetensors implements TensorSource {
   private closed = false;
 
   private constructor(
-    /** The index file. */
+    /** The folder that holds the index and its shards. */
+    private readonly source: FileSource,
+    /** The index file, as messages name it. */
     readonly path: string,
     /** The index's "metadata" object (HF writes total_size there). */
     readonly metadata: Readonly<Record<string, unknown>>,
     private readonly weightMap: ReadonlyMap<string, string>,
   ) {}
 
-  /** Reads and validates the index at `indexPath`; throws a MissingFileError naming every absent shard. */
-  static async open(indexPath: string): Promise<ShardedSafetensors> {
-    const text = await readFile(indexPath, 'utf8').catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingFileError([indexPath]);
+  /**
+   * Reads and validates the index at `indexPath` (or the file `name` of `source`); throws a
+   * MissingFileError naming every absent shard.
+   */
+  static async open(indexPath: string): Promise<ShardedSafetensors>;
+  static async open(source: FileSource, name?: string): Promise<ShardedSafetensors>;
+  static async open(where: string | FileSource, name = INDEX_FILE): Promise<ShardedSafetensors> {
+    const { source, name: indexName } = typeof where === 'string' ? fileAt(where) : { source: where, name };
+    const indexPath = source.describe(indexName);
+    const text = await source.readText(indexName).catch((error: unknown) => {
       throw new SafetensorsError(indexPath, `cannot be read: ${(error as Error).message}`);
     });
+    if (text === null) throw new MissingFileError([indexPath]);
     const { metadata, weightMap } = parseIndex(text, indexPath);
-    const folder = dirname(indexPath);
-    const shards = [...new Set(weightMap.values())].map((file) => join(folder, file));
-    const present = await Promise.all(
-      shards.map((file) =>
-        stat(file).then(
-          (s) => s.isFile(),
-          () => false,
-        ),
-      ),
-    );
-    const missing = shards.filter((_, i) => !present[i]);
+    const shards = [...new Set(weightMap.values())];
+    const present = await Promise.all(shards.map((file) => source.isFile(file)));
+    const missing = shards.filter((_, i) => !present[i]).map((file) => source.describe(file));
     if (missing.length > 0) throw new MissingFileError(missing, `shards named in ${indexPath}`);
-    return new ShardedSafetensors(indexPath, metadata, weightMap);
+    return new ShardedSafetensors(source, indexPath, metadata, weightMap);
   }
 
   keys(): string[] {
@@ -52,9 +53,9 @@ export class ShardedSafetensors implements TensorSource {
     return this.weightMap.has(name);
   }
 
-  /** The shard files, as paths. */
+  /** The shard files, as paths (or URLs). */
   shardPaths(): string[] {
-    return [...new Set(this.weightMap.values())].map((file) => join(dirname(this.path), file));
+    return [...new Set(this.weightMap.values())].map((file) => this.source.describe(file));
   }
 
   async info(name: string): Promise<TensorInfo> {
@@ -90,7 +91,7 @@ export class ShardedSafetensors implements TensorSource {
 
   /** Opens a shard and checks it holds every tensor the index places in it. */
   private async openShard(file: string): Promise<SafetensorsFile> {
-    const shard = await SafetensorsFile.open(join(dirname(this.path), file));
+    const shard = await SafetensorsFile.open(this.source, file);
     for (const [name, f] of this.weightMap) {
       if (f === file && !shard.has(name)) {
         await shard.close();
@@ -127,7 +128,7 @@ function parseIndex(text: string, path: string): { metadata: Record<string, unkn
       file === '' ||
       file === '.' ||
       file === '..' ||
-      basename(file) !== file ||
+      file.includes('/') ||
       file.includes('\\')
     ) {
       throw new SafetensorsError(

@@ -1,8 +1,8 @@
 // Reading a tokenizer folder: tokenizer.json, tokenizer_config.json, and the files transformers merges into the
 // config (special_tokens_map.json, chat_template.jinja, additional_chat_templates/*.jinja).
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { MissingFileError } from '../errors.js';
+import { sourceFor } from '../files/default.js';
+import { joinName, type FileSource } from '../files/types.js';
 import { TokenizerError } from './errors.js';
 import { checkTokenizerJSON, type TokenizerJSON } from './tokenizer-json.js';
 
@@ -19,12 +19,11 @@ export interface TokenizerFiles {
 }
 
 /** A file's text, or null when it does not exist. */
-async function readOptional(path: string): Promise<string | null> {
+async function readOptional(source: FileSource, name: string): Promise<string | null> {
   try {
-    return await readFile(path, 'utf8');
+    return await source.readText(name);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new TokenizerError('E_TOKENIZER_FILE', `${path} cannot be read: ${(error as Error).message}`);
+    throw new TokenizerError('E_TOKENIZER_FILE', `${source.describe(name)} cannot be read: ${(error as Error).message}`);
   }
 }
 
@@ -45,12 +44,11 @@ function parseObject(text: string, path: string): Record<string, unknown> {
 }
 
 /** Named templates from additional_chat_templates/<name>.jinja (none when the folder is absent). */
-async function extraChatTemplates(dir: string): Promise<Record<string, string>> {
-  const folder = join(dir, CHAT_TEMPLATE_DIR);
-  const names = await readdir(folder).catch(() => [] as string[]);
+async function extraChatTemplates(source: FileSource): Promise<Record<string, string>> {
+  const names = await source.list(CHAT_TEMPLATE_DIR);
   const templates: Record<string, string> = {};
   for (const name of names.filter((n) => n.endsWith('.jinja')).sort()) {
-    templates[name.slice(0, -'.jinja'.length)] = (await readOptional(join(folder, name))) ?? '';
+    templates[name.slice(0, -'.jinja'.length)] = (await readOptional(source, joinName(CHAT_TEMPLATE_DIR, name))) ?? '';
   }
   return templates;
 }
@@ -59,36 +57,35 @@ async function extraChatTemplates(dir: string): Promise<Record<string, string>> 
  * Template files take priority over tokenizer_config.json's chat_template: chat_template.jinja is "default",
  * each additional template is named by its file; a lone default is stored as a plain string.
  */
-async function mergeChatTemplates(dir: string, config: Record<string, unknown>): Promise<void> {
-  const main = await readOptional(join(dir, CHAT_TEMPLATE_FILE));
-  const templates: Record<string, string> = { ...(main === null ? {} : { default: main }), ...(await extraChatTemplates(dir)) };
+async function mergeChatTemplates(source: FileSource, config: Record<string, unknown>): Promise<void> {
+  const main = await readOptional(source, CHAT_TEMPLATE_FILE);
+  const templates: Record<string, string> = { ...(main === null ? {} : { default: main }), ...(await extraChatTemplates(source)) };
   const names = Object.keys(templates);
   if (names.length === 1 && names[0] === 'default') config.chat_template = templates.default;
   else if (names.length > 0) config.chat_template = Object.entries(templates).map(([name, template]) => ({ name, template }));
 }
 
-/** Reads the tokenizer of a model folder. A missing folder or tokenizer.json is a MissingFileError. */
-export async function readTokenizerFiles(dir: string): Promise<TokenizerFiles> {
-  const isFolder = await stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isFolder) throw new MissingFileError([dir], 'AutoTokenizer.fromPretrained takes the folder that holds tokenizer.json');
-  const jsonPath = join(dir, TOKENIZER_FILE);
-  const jsonText = await readOptional(jsonPath);
+/** Reads the tokenizer of a model folder (a path or any FileSource). A missing folder or tokenizer.json is a MissingFileError. */
+export async function readTokenizerFiles(dir: string | FileSource): Promise<TokenizerFiles> {
+  const source = sourceFor(dir);
+  if (!(await source.exists())) {
+    throw new MissingFileError([source.describe()], 'AutoTokenizer.fromPretrained takes the folder that holds tokenizer.json');
+  }
+  const jsonPath = source.describe(TOKENIZER_FILE);
+  const jsonText = await readOptional(source, TOKENIZER_FILE);
   if (jsonText === null) {
     throw new MissingFileError([jsonPath], 'peftjs reads fast tokenizers only; save one from Python with AutoTokenizer.from_pretrained(...).save_pretrained(dir)');
   }
   const json = checkTokenizerJSON(parseJSON(jsonText, jsonPath), jsonPath);
-  const configPath = join(dir, TOKENIZER_CONFIG_FILE);
-  const configText = await readOptional(configPath);
+  const configPath = source.describe(TOKENIZER_CONFIG_FILE);
+  const configText = await readOptional(source, TOKENIZER_CONFIG_FILE);
   const config = configText === null ? {} : parseObject(configText, configPath);
   // Legacy special_tokens_map.json: read only when the config has no added_tokens_decoder, and it wins.
   if (!('added_tokens_decoder' in config)) {
-    const mapPath = join(dir, SPECIAL_TOKENS_MAP_FILE);
-    const mapText = await readOptional(mapPath);
+    const mapPath = source.describe(SPECIAL_TOKENS_MAP_FILE);
+    const mapText = await readOptional(source, SPECIAL_TOKENS_MAP_FILE);
     if (mapText !== null) Object.assign(config, parseObject(mapText, mapPath));
   }
-  await mergeChatTemplates(dir, config);
+  await mergeChatTemplates(source, config);
   return { json, config };
 }

@@ -3,6 +3,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { Tensor } from '../../tensor/tensor.js';
 import { TokenizerError } from './errors.js';
+import type { FileSource } from '../files/types.js';
 import { readTokenizerFiles, TOKENIZER_CONFIG_FILE, type TokenizerFiles } from './files.js';
 import { readTokenizerSettings, type ChatTemplates, type Side, type TokenizerSettings } from './config.js';
 import { modelVocab, withSpecialTokens, type TokenizerJSON } from './tokenizer-json.js';
@@ -95,7 +96,7 @@ export class PreTrainedTokenizer {
     this.chatTemplate = this.settings.chatTemplate;
   }
 
-  static async fromPretrained(dir: string): Promise<PreTrainedTokenizer> {
+  static async fromPretrained(dir: string | FileSource): Promise<PreTrainedTokenizer> {
     return new PreTrainedTokenizer(await readTokenizerFiles(dir));
   }
 
