@@ -1,6 +1,7 @@
 {
   "variables": {
-    "common_cflags": ["-O3", "-std=c++17", "-fexceptions", "-fno-math-errno", "-Wall", "-Wno-unused-function"]
+    "common_cflags": ["-O3", "-std=c++17", "-fexceptions", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
+    "mpi_found": "<!(node scripts/mpi-flags.cjs)"
   },
   "targets": [
     {
@@ -29,5 +30,20 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "libraries": ["-lpthread"]
     }
+  ],
+  "conditions": [
+    ["'<(mpi_found)'=='1'", {
+      "targets": [
+        {
+          "target_name": "peftjs_mpi",
+          "sources": ["native/mpi/mpi.cc"],
+          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+          "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "OMPI_SKIP_MPICXX", "MPICH_SKIP_MPICXX"],
+          "cflags_cc": ["<@(common_cflags)", "<!@(node scripts/mpi-flags.cjs --cflags)"],
+          "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+          "libraries": ["<!@(node scripts/mpi-flags.cjs --libs)", "-lpthread"]
+        }
+      ]
+    }]
   ]
 }

@@ -16,3 +16,4 @@ export { batchCount, epochOrder, type Batch, type BatchSource, type IndexedBatch
 export { TrainingArgumentError, NonFiniteLossError, CheckpointError } from './errors.js';
 export * from './data/index.js';
 export { prepareModelForKbitTraining, type KbitTrainingOptions } from './kbit.js';
+export * from './distributed/index.js';

@@ -1,0 +1,6 @@
+// Data-parallel training: one job over several processes (mpirun, srun).
+export { LocalCommunicator, type Communicator, type ReduceBuffer } from './communicator.js';
+export { MpiCommunicator, INSTALL_MPI, type MpiOptions } from './mpi.js';
+export { detectLaunch, type Launch } from './launch.js';
+export { openCommunicator } from './open.js';
+export { DistributedError } from './errors.js';

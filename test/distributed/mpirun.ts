@@ -1,0 +1,56 @@
+// Runs a script on N ranks with mpirun on loopback, for the distributed tests (bounded in time).
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Why the distributed tests cannot run here, or null when mpirun and the MPI addon are present. */
+export function mpiUnavailable(): string | null {
+  if (spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status !== 0)
+    return 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)';
+  if (spawnSync('node', ['-e', `require('node:fs').accessSync('${ROOT}build/Release/peftjs_mpi.node')`]).status !== 0) {
+    return 'the MPI addon is not built (npm run build:native with mpi.h present)';
+  }
+  return null;
+}
+
+export interface RankOutput {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `mpirun -np <np> node --import tsx <args>` in the package root; killed after `timeoutMs`. */
+export function mpirun(
+  np: number,
+  args: string[],
+  { timeoutMs = 120_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RankOutput> {
+  const child = spawn(
+    'mpirun',
+    ['--oversubscribe', '--bind-to', 'none', '-np', String(np), 'node', '--import', 'tsx', ...args],
+    {
+      cwd: ROOT,
+      // Open MPI refuses root unless told; loopback only.
+      env: {
+        ...process.env,
+        OMPI_ALLOW_RUN_AS_ROOT: '1',
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1',
+        OMPI_MCA_btl_tcp_if_include: 'lo',
+        OMPI_MCA_oob_tcp_if_include: 'lo',
+        ...env,
+      },
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((done) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    }),
+  );
+}
