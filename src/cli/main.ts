@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, exitCodeOf } from './exit-codes.js';
+import { EXIT, exitCodeOf, UsageError } from './exit-codes.js';
 import { Progress, type ProgressMode } from './progress.js';
 import { parseOverride } from './recipe/load.js';
 import { trainCommand } from './commands/train.js';
@@ -20,6 +20,9 @@ import { BENCH_MODES, benchCommand, type BenchOptions } from './commands/bench.j
 import { DEFAULT_OUTPUT, QUICKSTART_METHODS, quickstartCommand } from './commands/quickstart.js';
 import { summaryText } from './quickstart/summary.js';
 import { methodKey } from '../quickstart/methods.js';
+import { submitRecipe } from '../queue/submit.js';
+import { cancelJob, listJobs } from '../queue/jobs.js';
+import { workerCommand } from './commands/worker.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -116,6 +119,54 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
       }
       const summary = await trainCommand(recipe, { ...runOptions, progress: progress() });
       result(summary, `adapter: ${String(summary.adapter)}\nreport: ${String(summary.report)}\nmetrics: ${String(summary.metrics)}`);
+    });
+
+  program
+    .command('submit')
+    .description('queue a training recipe on a Redis queue; `peft worker` processes train it (the recipe\'s paths and output folder must be on storage every worker sees)')
+    .argument('<recipe>', 'recipe.yaml')
+    .requiredOption('--queue <url>', 'the queue\'s Redis, redis://host:port')
+    .option('--output <dir>', 'output folder (overrides output:)')
+    .option('--set <key=value>', 'override any recipe field (repeatable)', collect, [])
+    .option('--overwrite', 'replace an existing output folder')
+    .addHelpText('after', example('peft submit recipe.yaml --queue redis://10.0.0.5:6379 --output /shared/runs/lora-1'))
+    .action(async (recipe: string, o: { queue: string; output?: string; set: string[]; overwrite?: boolean }) => {
+      const overrides: [string, unknown][] = [...(o.output ? [['output', resolve(o.output)] as [string, unknown]] : []), ...o.set.map(parseOverride)];
+      const job = await submitRecipe(o.queue, recipe, { overrides, overwrite: o.overwrite ?? false });
+      result({ ...job }, `queued job ${job.id} (${job.name}), output ${job.output}`);
+    });
+
+  program
+    .command('worker')
+    .description('take jobs from a Redis queue and train them (several on the same base together), until stopped; a worker that dies leaves its jobs to be resumed by another')
+    .requiredOption('--queue <url>', 'the queue\'s Redis, redis://host:port')
+    .option('--concurrency <n>', 'most jobs trained together on one base', integer, 4)
+    .option('--lock-duration <ms>', 'how long a job stays taken without word from its worker: a dead worker\'s jobs go back to the queue after it', integer, 30000)
+    .addOption(new Option('--step-delay <ms>', 'wait after each step (tests)').argParser(integer).hideHelp())
+    .addHelpText('after', example('peft worker --queue redis://10.0.0.5:6379 --concurrency 4'))
+    .action(async (o: { queue: string; concurrency: number; lockDuration: number; stepDelay?: number }) => {
+      const log = (event: string, fields: Record<string, unknown>, human: string) => stdout.write(globals().json ? `${JSON.stringify({ event, ...fields })}\n` : `${human}\n`);
+      await workerCommand(o.queue, { ...o, log }, () => log('worker_ready', { queue: o.queue }, `peft worker: taking jobs from ${o.queue}`));
+    });
+
+  program
+    .command('jobs')
+    .description('list the queue\'s jobs (state, progress, output), or cancel one: a waiting job is removed, a running one stops at its next step and keeps its checkpoints')
+    .argument('[action]', 'cancel')
+    .argument('[id]', 'the job to cancel')
+    .requiredOption('--queue <url>', 'the queue\'s Redis, redis://host:port')
+    .addHelpText('after', example('peft jobs --queue redis://10.0.0.5:6379\n  peft jobs cancel 12 --queue redis://10.0.0.5:6379'))
+    .action(async (action: string | undefined, id: string | undefined, o: { queue: string }) => {
+      if (action !== undefined) {
+        if (action !== 'cancel' || id === undefined) throw new UsageError(`peft jobs takes no arguments (list) or 'cancel <id>', not '${[action, id].filter(Boolean).join(' ')}'`);
+        const how = await cancelJob(o.queue, id);
+        result({ id, cancelled: how }, how === 'removed' ? `job ${id}: removed from the queue` : `job ${id}: stops at its next step`);
+        return;
+      }
+      const jobs = await listJobs(o.queue);
+      const line = (j: (typeof jobs)[number]) =>
+        `${j.id.padStart(4)}  ${j.state.padEnd(9)}  ${j.step === undefined ? '-' : `${j.step}/${j.maxSteps}`}  ${j.name}  ${j.output}${j.reason ? `  (${j.reason})` : ''}`;
+      result({ jobs }, jobs.length === 0 ? 'no jobs' : jobs.map(line).join('\n'));
     });
 
   program

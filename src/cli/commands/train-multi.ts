@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MultiAdapterModel } from '../../peft/index.js';
-import { MultiTrainer, prepareModelForKbitTraining, type Batch, type IndexedBatches, type JobResult, type JobSpec } from '../../train/index.js';
+import { MultiTrainer, prepareModelForKbitTraining, type Batch, type IndexedBatches, type JobResult, type JobSpec, type TrainerCallback } from '../../train/index.js';
 import type { PreTrainedTokenizer } from '../../io/index.js';
 import { openRunData } from '../data.js';
 import { InputError } from '../exit-codes.js';
@@ -28,17 +28,19 @@ export interface MultiTrainCommandOptions {
   board: ProgressBoard;
   /** Milliseconds to wait before each step: lets tests act on a run of a tiny model mid-way. */
   stepDelay?: number;
+  /** More callbacks for job `name` (a queue worker's progress and cancellation). */
+  jobCallbacks?: (name: string) => TrainerCallback[];
 }
 
 /** A job with its opened data and its metrics log. */
-interface JobRun {
+export interface JobRun {
   recipe: JobRecipe & { output: string };
   spec: JobSpec;
   log: MetricsLog;
 }
 
 /** The run's shared pieces. */
-interface Run {
+export interface Run {
   recipe: MultiRecipe;
   tokenizer: PreTrainedTokenizer;
   model: MultiAdapterModel;
@@ -63,14 +65,12 @@ export async function trainMultiCommand(recipePath: string, options: MultiTrainC
   checkJobs(recipe, jobs);
   await prepareOutput(recipe.output, options);
   await mkdir(jobsDir, { recursive: true });
-  const tokenizer = await openTokenizer(recipe.model);
-  const quantization = quantizationOptions(recipe.quantization);
-  const base = await openModel(recipe.model, 'causal-lm', { quantization }, warn);
-  // Without gradient checkpointing: a recomputed forward would draw the jobs' dropout masks again.
-  if (quantization) prepareModelForKbitTraining(base, { useGradientCheckpointing: false });
-  const run: Run = { recipe, tokenizer, model: new MultiAdapterModel(base), options, warn };
+  const run = await openRun(recipe, options, warn);
   const runs = new Map<string, JobRun>();
-  for (const job of jobs) runs.set(job.name, await openJob(run, job));
+  for (const job of jobs) {
+    await prepareJobOutput(run, job);
+    runs.set(job.name, await openJob(run, job));
+  }
   const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec) });
   const seen = new Set([...files.jobs, ...files.cancels.map((name) => join(jobsDir, `${name}${CANCEL_SUFFIX}`))]);
   for (const name of files.cancels) if (runs.has(name)) trainer.cancelJob(name);
@@ -104,12 +104,28 @@ function checkJobs(recipe: MultiRecipe, jobs: readonly JobRecipe[]): void {
   }
 }
 
-/** Opens a job's data and output folder and makes its MultiTrainer job. */
-async function openJob(run: Run, job: JobRecipe): Promise<JobRun> {
-  const output = job.output ?? join(run.recipe.output, job.name);
-  // Folders inside the run's own were cleared (or kept, on --resume) with it.
+/** The run's tokenizer and shared base (quantised when the recipe says so). */
+export async function openRun(recipe: MultiRecipe, options: MultiTrainCommandOptions, warn: (message: string) => void): Promise<Run> {
+  const tokenizer = await openTokenizer(recipe.model);
+  const quantization = quantizationOptions(recipe.quantization);
+  const base = await openModel(recipe.model, 'causal-lm', { quantization }, warn);
+  // Without gradient checkpointing: a recomputed forward would draw the jobs' dropout masks again.
+  if (quantization) prepareModelForKbitTraining(base, { useGradientCheckpointing: false });
+  return { recipe, tokenizer, model: new MultiAdapterModel(base), options, warn };
+}
+
+const jobOutput = (run: Run, job: JobRecipe) => job.output ?? join(run.recipe.output, job.name);
+
+/** Clears (or keeps, on --resume) a job's output folder; folders inside the run's own were prepared with it. */
+async function prepareJobOutput(run: Run, job: JobRecipe): Promise<void> {
+  const output = jobOutput(run, job);
   if (!output.startsWith(`${run.recipe.output}/`)) await prepareOutput(output, run.options);
   else await mkdir(output, { recursive: true });
+}
+
+/** Opens a job's data and makes its MultiTrainer job (its output folder is ready). */
+export async function openJob(run: Run, job: JobRecipe): Promise<JobRun> {
+  const output = jobOutput(run, job);
   const recipe = { ...job, output };
   const single = { model: run.recipe.model, method: job.method, data: job.data, training: job.training, output };
   const data = await openRunData(single, run.tokenizer, (m) => run.warn(`job '${job.name}': ${m}`));
@@ -121,7 +137,7 @@ async function openJob(run: Run, job: JobRecipe): Promise<JobRun> {
     trainDataset: data.train.batches(t.batch_size ?? 8) as IndexedBatches<Batch>,
     evalDataset: data.eval?.batches(t.eval_batch_size ?? t.batch_size ?? 8) as IndexedBatches<Batch> | undefined,
     args: trainingArguments(t, output),
-    callbacks: [metricsRecorder(log), run.options.board.job(job.name)],
+    callbacks: [metricsRecorder(log), run.options.board.job(job.name), ...(run.options.jobCallbacks?.(job.name) ?? [])],
   };
   return { recipe, spec, log };
 }
@@ -144,6 +160,7 @@ async function watchJobs(run: Run, dir: string, seen: Set<string>, trainer: Mult
     try {
       const job = parseJobFile(await readFile(file, 'utf8'), file);
       checkJobs(run.recipe, [...[...runs.values()].map((r) => r.recipe), job]);
+      await prepareJobOutput(run, job);
       const opened = await openJob(run, job);
       trainer.addJob(opened.spec);
       runs.set(job.name, opened);
@@ -166,7 +183,7 @@ async function watchJobs(run: Run, dir: string, seen: Set<string>, trainer: Mult
 }
 
 /** A finished or cancelled job's adapter, final evaluation and report; a failed job's message. */
-async function finishJob(run: Run, job: JobRun, result: JobResult, trainer: MultiTrainer, started: number): Promise<Record<string, unknown>> {
+export async function finishJob(run: Run, job: JobRun, result: JobResult, trainer: MultiTrainer, started: number): Promise<Record<string, unknown>> {
   const { board } = run.options;
   if (result.status === 'failed') {
     board.event('job_failed', { message: result.error!.message }, `failed: ${result.error!.message}`, job.recipe.name);

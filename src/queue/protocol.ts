@@ -1,0 +1,16 @@
+// The messages between a worker and its training process (Node's IPC channel of a forked child).
+import type { JobProgress, QueuedJob } from './job-data.js';
+
+export interface GroupJob extends QueuedJob {
+  id: string;
+}
+
+/** Worker to training process. */
+export type ToTrainer = { type: 'train'; jobs: GroupJob[]; stepDelay?: number } | { type: 'cancel'; id: string };
+
+/** Training process to worker: each job ends with exactly one of done, failed or cancelled. */
+export type FromTrainer =
+  | { type: 'progress'; id: string; progress: JobProgress }
+  | { type: 'done'; id: string; result: Record<string, unknown> }
+  | { type: 'failed'; id: string; message: string }
+  | { type: 'cancelled'; id: string; step: number };

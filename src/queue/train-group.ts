@@ -1,0 +1,159 @@
+// Trains a group of queued jobs in the training process: one job as `peft train` runs it
+// (trainRecipe), several on one base as a concurrent run (MultiTrainer, `peft train` with jobs:).
+// Each job resumes from the newest checkpoint in its output folder (a job a dead worker left),
+// reports progress every step, stops at the next step when cancelled, and on completion writes
+// its done record atomically before saying so.
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.js';
+import { latestCheckpoint, type TrainerCallback, type TrainerControl, type TrainerState } from '../train/index.js';
+import { finishJob, openJob, openRun, type JobRun } from '../cli/commands/train-multi.js';
+import { trainRecipe } from '../cli/commands/train.js';
+import { ProgressBoard } from '../cli/progress-board.js';
+import { Progress } from '../cli/progress.js';
+import { MultiTrainer } from '../train/index.js';
+import type { JobRecipe, MultiRecipe } from '../cli/recipe/schema.js';
+import { doneFile, type DoneRecord } from './job-data.js';
+import type { FromTrainer, GroupJob } from './protocol.js';
+
+export interface GroupChannel {
+  send(message: FromTrainer): void;
+  /** True once the worker has asked to cancel job `id`. */
+  cancelled(id: string): boolean;
+  /** Milliseconds to wait after each step (tests). */
+  stepDelay?: number;
+}
+
+const discard = { write: () => true };
+
+/** The job's done record, when it completed before (a worker died between completing it and telling the queue). */
+export async function readDone(job: GroupJob): Promise<DoneRecord | null> {
+  const text = await readFile(doneFile(job.recipe), 'utf8').catch(() => null);
+  if (text === null) return null;
+  const record = JSON.parse(text) as DoneRecord;
+  return record.job === job.id ? record : null;
+}
+
+async function complete(job: GroupJob, result: Record<string, unknown>, channel: GroupChannel): Promise<void> {
+  const record: DoneRecord = { job: job.id, result };
+  await writeFileAtomic(doneFile(job.recipe), `${JSON.stringify(record)}\n`);
+  channel.send({ type: 'done', id: job.id, result });
+}
+
+/** Reports each step and turns a cancellation into a stop at the step's end. */
+function stepHook(
+  id: string,
+  channel: GroupChannel,
+  onCancel: (control: TrainerControl) => void,
+): (state: TrainerState, control: TrainerControl) => Promise<void> {
+  return async (state, control) => {
+    channel.send({
+      type: 'progress',
+      id,
+      progress: { step: state.globalStep, maxSteps: state.maxSteps, loss: lastLoss(state) },
+    });
+    // Lets the worker's messages (a cancellation, its death) in between steps.
+    await new Promise((done) => setTimeout(done, channel.stepDelay ?? 0));
+    if (channel.cancelled(id)) onCancel(control);
+  };
+}
+
+function lastLoss(state: TrainerState): number | undefined {
+  for (let i = state.logHistory.length - 1; i >= 0; i--) {
+    const loss = state.logHistory[i]!.loss;
+    if (typeof loss === 'number') return loss;
+  }
+  return undefined;
+}
+
+/** A `peft train` progress that reports to the worker instead of a terminal. */
+class WorkerProgress extends Progress {
+  constructor(
+    readonly id: string,
+    private readonly channel: GroupChannel,
+  ) {
+    super('json', discard);
+  }
+
+  stopped = false;
+
+  override onStep(state: TrainerState, control?: TrainerControl): Promise<void> {
+    return stepHook(this.id, this.channel, (c) => {
+      this.stopped = true;
+      c.shouldStop = true;
+    })(state, control ?? { shouldStop: false });
+  }
+}
+
+async function trainAlone(job: GroupJob, channel: GroupChannel): Promise<void> {
+  const progress = new WorkerProgress(job.id, channel);
+  const resume = (await latestCheckpoint(job.recipe.output)) !== null;
+  const result = await trainRecipe(job.recipe, job.recipePath, { progress, resume });
+  if (progress.stopped) channel.send({ type: 'cancelled', id: job.id, step: Number(result.step) });
+  else await complete(job, result, channel);
+}
+
+/** The job as one entry of a concurrent run (named after its queue id). */
+function asJobRecipe(job: GroupJob): JobRecipe {
+  const { recipe } = job;
+  return {
+    name: `job-${job.id}`,
+    method: recipe.method,
+    data: recipe.data,
+    training: recipe.training,
+    output: recipe.output,
+  };
+}
+
+async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel): Promise<void> {
+  const first = jobs[0]!.recipe;
+  const recipe: MultiRecipe = {
+    model: first.model,
+    quantization: first.quantization,
+    training: {},
+    jobs: jobs.map(asJobRecipe) as MultiRecipe['jobs'],
+    output: first.output,
+  };
+  const byName = new Map(jobs.map((job) => [`job-${job.id}`, job]));
+  const options = {
+    overrides: [],
+    overwrite: false,
+    resume: true,
+    board: new ProgressBoard('json', discard),
+    jobCallbacks: (name: string): TrainerCallback[] => [
+      { onStep: stepHook(byName.get(name)!.id, channel, () => trainer.cancelJob(name)) },
+    ],
+  };
+  const run = await openRun(recipe, options, () => {});
+  const runs = new Map<string, JobRun>();
+  for (const job of recipe.jobs) runs.set(job.name, await openJob(run, job));
+  const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec) });
+  const started = performance.now();
+  const results = await trainer.train({ resume: true });
+  for (const [name, result] of results) {
+    const job = byName.get(name)!;
+    if (result.status === 'failed') {
+      channel.send({ type: 'failed', id: job.id, message: result.error!.message });
+      continue;
+    }
+    const summary = await finishJob(run, runs.get(name)!, result, trainer, started);
+    if (result.status === 'cancelled') channel.send({ type: 'cancelled', id: job.id, step: result.globalStep });
+    else await complete(job, summary, channel);
+  }
+}
+
+/** Trains the group; a job that fails is reported failed, the others go on where they can. */
+export async function trainGroup(jobs: readonly GroupJob[], channel: GroupChannel): Promise<void> {
+  const pending: GroupJob[] = [];
+  for (const job of jobs) {
+    const done = await readDone(job);
+    if (done !== null) channel.send({ type: 'done', id: job.id, result: done.result });
+    else pending.push(job);
+  }
+  try {
+    if (pending.length === 1) await trainAlone(pending[0]!, channel);
+    else if (pending.length > 1) await trainTogether(pending, channel);
+  } catch (error) {
+    // A job that already ended was reported; the worker ignores a second word on it.
+    for (const job of pending) channel.send({ type: 'failed', id: job.id, message: (error as Error).message });
+  }
+}

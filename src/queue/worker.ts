@@ -1,0 +1,220 @@
+// `peft worker`: takes jobs from the queue and trains them in a forked training process
+// (train-process.ts), several queued jobs on the same base together (up to `concurrency`). The
+// worker's own event loop only talks to Redis: it renews the jobs' locks, forwards cancellations
+// and progress, and records each job's end. BullMQ's manual processing (getNextJob, extendLock,
+// moveToCompleted / moveToFailed) with its stalled-job check: a worker that dies stops renewing,
+// and after `lockDuration` its jobs go back to the queue, where another worker resumes them from
+// their last checkpoints. A job's completion is recorded once: moveToCompleted needs the job's
+// lock, so a worker that lost it cannot complete it a second time.
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, type Job } from 'bullmq';
+import { QUEUE_NAME, type QueueConnection } from './connection.js';
+import { sharedBaseKey, type QueuedJob } from './job-data.js';
+import { CANCELLED, cancelKey } from './jobs.js';
+import type { FromTrainer, ToTrainer } from './protocol.js';
+
+/** The training process's entry: train-process.ts beside this file (train-process.js once built). */
+const here = fileURLToPath(import.meta.url);
+const TRAINER = join(dirname(here), `train-process${extname(here)}`);
+
+/** How many times a job may go back to the queue after its worker died before it fails. */
+const MAX_STALLED = 5;
+
+export interface WorkerOptions {
+  /** Most jobs trained together (on one base). */
+  concurrency: number;
+  /** Milliseconds a job's lock lasts without renewal: how soon a dead worker's jobs go back to the queue. */
+  lockDuration: number;
+  /** Milliseconds to wait after each step (tests). */
+  stepDelay?: number;
+  /** Reports an event: a job taken, completed, failed, cancelled; a warning. */
+  log: (event: string, fields: Record<string, unknown>, human: string) => void;
+}
+
+/** A job this worker holds the lock of. */
+interface Held {
+  job: Job<QueuedJob>;
+  token: string;
+  /** A cancellation was forwarded to the training process. */
+  cancelling: boolean;
+}
+
+export class QueueWorker {
+  private readonly worker: Worker;
+  private readonly id = randomUUID().slice(0, 8);
+  private tokens = 0;
+  private stopping = false;
+  private child: ChildProcess | undefined;
+
+  constructor(
+    private readonly connection: QueueConnection,
+    private readonly options: WorkerOptions,
+  ) {
+    this.worker = new Worker(QUEUE_NAME, null, {
+      connection: connection.client as never,
+      autorun: false,
+      lockDuration: options.lockDuration,
+      stalledInterval: options.lockDuration,
+      maxStalledCount: MAX_STALLED,
+      drainDelay: 1,
+    });
+  }
+
+  /** Takes and trains jobs until stop(). */
+  async run(): Promise<void> {
+    void this.worker.startStalledCheckTimer();
+    while (!this.stopping) {
+      const group = await this.takeGroup();
+      if (group.length > 0) await this.train(group);
+    }
+  }
+
+  /** Stops taking jobs; the jobs in training go back to the queue (to be resumed from their checkpoints). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.child?.kill('SIGTERM');
+    await this.worker.close();
+  }
+
+  private token(): string {
+    return `${this.id}:${++this.tokens}`;
+  }
+
+  /** The next job, and after it the queued jobs on the same base (up to concurrency). */
+  private async takeGroup(): Promise<Held[]> {
+    const token = this.token();
+    const first = (await this.worker.getNextJob(token)) as Job<QueuedJob> | undefined;
+    if (first === undefined) return [];
+    const held: Held[] = [{ job: first, token, cancelling: false }];
+    const base = sharedBaseKey(first.data.recipe);
+    while (base !== null && held.length < this.options.concurrency) {
+      const more = this.token();
+      const next = (await this.worker.getNextJob(more, { block: false })) as Job<QueuedJob> | undefined;
+      if (next === undefined) break;
+      if (sharedBaseKey(next.data.recipe) !== base) {
+        await next.moveToWait(more);
+        break;
+      }
+      held.push({ job: next, token: more, cancelling: false });
+    }
+    return held;
+  }
+
+  private async train(group: Held[]): Promise<void> {
+    const open = new Map(group.map((h) => [h.job.id!, h]));
+    for (const { job } of group) {
+      this.options.log(
+        'job_started',
+        { id: job.id, name: job.name, together: group.length },
+        `job ${job.id} (${job.name}): training${group.length > 1 ? ` with ${group.length - 1} other job(s) on the same base` : ''}`,
+      );
+    }
+    const child = fork(TRAINER, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = child;
+    // Messages are handled one after another, in order.
+    let handled: Promise<void> = Promise.resolve();
+    child.on('message', (message: FromTrainer) => {
+      handled = handled.then(() => this.handle(message, open));
+    });
+    const exited = new Promise<string>((done) => child.on('exit', (code, signal) => done(signal ?? `code ${code}`)));
+    const message: ToTrainer = {
+      type: 'train',
+      jobs: group.map((h) => ({ id: h.job.id!, ...h.job.data })),
+      stepDelay: this.options.stepDelay,
+    };
+    child.send(message);
+    const renewing = setInterval(() => void this.renew(open, child), Math.max(100, this.options.lockDuration / 4));
+    const how = await exited;
+    clearInterval(renewing);
+    await handled;
+    this.child = undefined;
+    for (const held of open.values()) await this.release(held, how);
+  }
+
+  /** A job the training process left unfinished: back to the queue when this worker stops, else failed. */
+  private async release({ job, token }: Held, how: string): Promise<void> {
+    try {
+      if (this.stopping) await job.moveToWait(token);
+      else await job.moveToFailed(new Error(`the training process exited (${how}) before the job ended`), token, false);
+    } catch (error) {
+      this.warn(job, error);
+    }
+  }
+
+  /** Renews the locks of the jobs in training and forwards their cancellations. */
+  private async renew(open: Map<string, Held>, child: ChildProcess): Promise<void> {
+    for (const held of open.values()) {
+      const { job, token } = held;
+      const kept = await job.extendLock(token, this.options.lockDuration).catch(() => 0);
+      if (!kept && open.has(job.id!)) {
+        // Another worker holds the job now: this one must stop writing into its folder.
+        open.delete(job.id!);
+        this.options.log(
+          'warning',
+          { id: job.id },
+          `job ${job.id}: its lock was lost (this worker was too slow to renew it); stopping its training here`,
+        );
+        child.kill('SIGKILL');
+        continue;
+      }
+      if (!held.cancelling && (await this.connection.client.hexists(cancelKey(this.connection), job.id!))) {
+        held.cancelling = true;
+        child.send({ type: 'cancel', id: job.id! } satisfies ToTrainer);
+      }
+    }
+  }
+
+  private async handle(message: FromTrainer, open: Map<string, Held>): Promise<void> {
+    const held = open.get(message.id);
+    if (held === undefined) return;
+    const { job, token } = held;
+    try {
+      switch (message.type) {
+        case 'progress':
+          await job.updateProgress({ ...message.progress });
+          return;
+        case 'done':
+          open.delete(message.id);
+          await job.moveToCompleted(message.result, token, false);
+          this.options.log(
+            'job_completed',
+            { id: job.id, name: job.name, result: message.result },
+            `job ${job.id} (${job.name}): completed`,
+          );
+          return;
+        case 'failed':
+          open.delete(message.id);
+          await job.moveToFailed(new Error(message.message), token, false);
+          this.options.log(
+            'job_failed',
+            { id: job.id, name: job.name, message: message.message },
+            `job ${job.id} (${job.name}): failed: ${message.message}`,
+          );
+          return;
+        case 'cancelled':
+          open.delete(message.id);
+          await job.moveToFailed(new Error(`${CANCELLED} at step ${message.step}`), token, false);
+          await this.connection.client.hdel(cancelKey(this.connection), job.id!);
+          this.options.log(
+            'job_cancelled',
+            { id: job.id, name: job.name, step: message.step },
+            `job ${job.id} (${job.name}): cancelled at step ${message.step}`,
+          );
+          return;
+      }
+    } catch (error) {
+      this.warn(job, error);
+    }
+  }
+
+  private warn(job: Job, error: unknown): void {
+    this.options.log(
+      'warning',
+      { id: job.id, message: (error as Error).message },
+      `job ${job.id}: ${(error as Error).message}`,
+    );
+  }
+}
