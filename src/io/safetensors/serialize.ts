@@ -113,7 +113,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** The tensor's elements in row-major order, without a copy where it is already contiguous. */
-function tensorBytes(t: Tensor): Uint8Array {
+export function tensorBytes(t: Tensor): Uint8Array {
   const data: TypedArray = t.isContiguous() ? (t.buffer.subarray(t.offset, t.offset + t.size) as TypedArray) : t.data();
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -1,0 +1,63 @@
+// llama.cpp as a reference for GGUF files, through node-llama-cpp (a dev dependency whose npm
+// packages ship llama.cpp's prebuilt CPU binaries; `build: 'never'` makes a missing binary an error,
+// never a compile). One llama.cpp instance per test process, on one thread: the machine is shared.
+import { getLlama, type Llama } from 'node-llama-cpp';
+
+let instance: Promise<Llama> | null = null;
+
+function llamaCpp(): Promise<Llama> {
+  instance ??= getLlama({ gpu: false, build: 'never', maxThreads: 1, logLevel: 'error' as never });
+  return instance;
+}
+
+/** Frees llama.cpp (call in the suite's `after`). */
+export async function disposeLlamaCpp(): Promise<void> {
+  if (instance === null) return;
+  const llama = await instance;
+  instance = null;
+  await llama.dispose();
+}
+
+export interface GreedyOptions {
+  /** A GGUF LoRA adapter applied over the model (unmerged, as `--lora`). */
+  lora?: string;
+  /** llama.cpp's user scale on the adapter; it applies alpha / r itself. */
+  loraScale?: number;
+}
+
+/**
+ * llama.cpp's greedy continuation of `prompt` (token ids, no BOS added): `count` new token ids.
+ * Batch 1, one sequence, temperature 0.
+ */
+export async function llamaCppGreedy(modelPath: string, prompt: readonly number[], count: number, options: GreedyOptions = {}): Promise<number[]> {
+  const llama = await llamaCpp();
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  try {
+    const lora = options.lora === undefined ? undefined : { adapters: [{ filePath: options.lora, scale: options.loraScale ?? 1 }] };
+    const size = prompt.length + count + 16;
+    const context = await model.createContext({ contextSize: size, batchSize: size, sequences: 1, threads: 1, lora });
+    try {
+      const out: number[] = [];
+      for await (const token of context.getSequence().evaluate([...prompt] as never[], { temperature: 0 })) {
+        out.push(token);
+        if (out.length === count) break;
+      }
+      return out;
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** llama.cpp's token ids for `text` (special tokens as text; no BOS added). */
+export async function llamaCppTokenize(modelPath: string, text: string): Promise<number[]> {
+  const llama = await llamaCpp();
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0, vocabOnly: true });
+  try {
+    return [...model.tokenize(text)];
+  } finally {
+    await model.dispose();
+  }
+}
