@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `peft` command: quickstart, train, eval, generate, serve, merge, info, bench. Exit codes: exit-codes.ts.
+// The `peft` command: quickstart, train, eval, generate, serve, merge, export, info, bench. Exit codes: exit-codes.ts.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { ProgressBoard } from './progress-board.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
+import { exportCommand } from './commands/export.js';
 import type { DType } from '../tensor/index.js';
 import { infoCommand } from './commands/info.js';
 import { serveCommand, type ServeCommandOptions } from './commands/serve.js';
@@ -241,6 +242,21 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
     .action(async (o: { model: string; adapter: string; output: string; overwrite?: boolean; dtype?: DType }) => {
       const out = await mergeCommand({ ...o, overwrite: o.overwrite ?? false });
       result(out, `merged checkpoint: ${out.output} (${out.tensors} tensors)`);
+    });
+
+  program
+    .command('export')
+    .description('write GGUF files for llama.cpp: an adapter as a LoRA adapter file (llama.cpp --lora), or the model (with --adapter DIR --merge: the merged model) with its tokenizer')
+    .requiredOption('--model <dir>', 'base model folder')
+    .option('--adapter <dir>', 'adapter folder: written as a llama.cpp LoRA adapter file, or merged with --merge')
+    .option('--merge', 'merge the adapter into the model and write the model')
+    .requiredOption('--output <file>', 'the .gguf file to write')
+    .option('--type <type>', 'matrices: F32 or F16 for an adapter file (default F32); F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K for a model (default F16)')
+    .option('--overwrite', 'replace an existing output file')
+    .addHelpText('after', example('peft export --model ./Qwen2.5-0.5B --adapter runs/lora-1/adapter --output lora.gguf\n  peft export --model ./Qwen2.5-0.5B --adapter runs/lora-1/adapter --merge --output merged-q8.gguf --type Q8_0'))
+    .action(async (o: { model: string; adapter?: string; merge?: boolean; output: string; type?: string; overwrite?: boolean }) => {
+      const out = await exportCommand({ ...o, merge: o.merge ?? false, overwrite: o.overwrite ?? false });
+      result(out, `${out.kind === 'adapter' ? 'LoRA adapter' : 'model'} GGUF (${out.type}): ${out.output} (${out.tensors} tensors)`);
     });
 
   program

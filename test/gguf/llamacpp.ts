@@ -29,11 +29,19 @@ export interface GreedyOptions {
  * llama.cpp's greedy continuation of `prompt` (token ids, no BOS added): `count` new token ids.
  * Batch 1, one sequence, temperature 0.
  */
-export async function llamaCppGreedy(modelPath: string, prompt: readonly number[], count: number, options: GreedyOptions = {}): Promise<number[]> {
+export async function llamaCppGreedy(
+  modelPath: string,
+  prompt: readonly number[],
+  count: number,
+  options: GreedyOptions = {},
+): Promise<number[]> {
   const llama = await llamaCpp();
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
   try {
-    const lora = options.lora === undefined ? undefined : { adapters: [{ filePath: options.lora, scale: options.loraScale ?? 1 }] };
+    const lora =
+      options.lora === undefined
+        ? undefined
+        : { adapters: [{ filePath: options.lora, scale: options.loraScale ?? 1 }] };
     const size = prompt.length + count + 16;
     const context = await model.createContext({ contextSize: size, batchSize: size, sequences: 1, threads: 1, lora });
     try {

@@ -40,25 +40,49 @@ export interface LoraExport {
  * (`model.layers.0.self_attn.q_proj.weight`) to its place in the base's GGUF file, or null when
  * llama.cpp's model has no such weight.
  */
-export function loraAdapterTensors(peft: PeftModel, adapterName: string, place: (hfWeight: string) => WeightPlacement | null): LoraExport {
+export function loraAdapterTensors(
+  peft: PeftModel,
+  adapterName: string,
+  place: (hfWeight: string) => WeightPlacement | null,
+): LoraExport {
   const config = peft.peftConfig.get(adapterName);
-  if (config === undefined) throw new GgufExportError(`the model has no adapter named '${adapterName}'; it has ${[...peft.peftConfig.keys()].join(', ')}`);
-  if (config.peftType !== 'LORA') throw new GgufExportError(`${config.peftType} adapters have no llama.cpp adapter format; export the merged model instead (peft export --adapter DIR --merge)`);
+  if (config === undefined)
+    throw new GgufExportError(
+      `the model has no adapter named '${adapterName}'; it has ${[...peft.peftConfig.keys()].join(', ')}`,
+    );
+  if (config.peftType !== 'LORA')
+    throw new GgufExportError(
+      `${config.peftType} adapters have no llama.cpp adapter format; export the merged model instead (peft export --adapter DIR --merge)`,
+    );
   if ((config.modulesToSave ?? []).length > 0) {
-    throw new GgufExportError(`the adapter trains whole modules (modules_to_save: ${config.modulesToSave!.join(', ')}), which a llama.cpp LoRA file cannot hold; export the merged model instead (--merge)`);
+    throw new GgufExportError(
+      `the adapter trains whole modules (modules_to_save: ${config.modulesToSave!.join(', ')}), which a llama.cpp LoRA file cannot hold; export the merged model instead (--merge)`,
+    );
   }
   const alpha = (config as unknown as { loraAlpha: number }).loraAlpha;
   const tensors: ExportTensor[] = [];
   noGrad(() => {
     for (const [path, layer] of peft.model.namedModules()) {
       if (!(layer instanceof LoraLinear) || !layer.adapterNames().includes(adapterName)) continue;
-      if (layer.constructor !== LoraLinear) throw new GgufExportError(`${path}: ${layer.constructor.name} layers have no llama.cpp equivalent; export the merged model instead (--merge)`);
-      if (layer.usesDora(adapterName)) throw new GgufExportError(`${path}: DoRA's magnitude vector has no llama.cpp equivalent; export the merged model instead (--merge)`);
+      if (layer.constructor !== LoraLinear)
+        throw new GgufExportError(
+          `${path}: ${layer.constructor.name} layers have no llama.cpp equivalent; export the merged model instead (--merge)`,
+        );
+      if (layer.usesDora(adapterName))
+        throw new GgufExportError(
+          `${path}: DoRA's magnitude vector has no llama.cpp equivalent; export the merged model instead (--merge)`,
+        );
       const a = layer.lora_A.get(adapterName)!.weight;
       const b = layer.lora_B.get(adapterName)!;
-      if (b.bias !== null) throw new GgufExportError(`${path}: llama.cpp LoRA files have no bias (lora_bias); export the merged model instead (--merge)`);
+      if (b.bias !== null)
+        throw new GgufExportError(
+          `${path}: llama.cpp LoRA files have no bias (lora_bias); export the merged model instead (--merge)`,
+        );
       const where = place(`${path}.weight`);
-      if (where === null) throw new GgufExportError(`${path}: llama.cpp's model has no weight for this module (a tied lm_head?); export the merged model instead (--merge)`);
+      if (where === null)
+        throw new GgufExportError(
+          `${path}: llama.cpp's model has no weight for this module (a tied lm_head?); export the merged model instead (--merge)`,
+        );
       const r = layer.ranks.get(adapterName)!;
       // llama.cpp applies alpha / r; the rest of this layer's factor goes into B.
       const fold = layer.scaling.get(adapterName)! / (alpha / r);

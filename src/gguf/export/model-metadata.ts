@@ -23,7 +23,9 @@ export function ggufArchitecture(config: ModelConfig): GgufArchitecture {
     case 'gpt2':
       return { name: 'gpt2', ropePermute: null };
     default:
-      throw new GgufExportError(`llama.cpp export supports llama, mistral, qwen2 and gpt2 models; this one is ${config.model_type}`);
+      throw new GgufExportError(
+        `llama.cpp export supports llama, mistral, qwen2 and gpt2 models; this one is ${config.model_type}`,
+      );
   }
 }
 
@@ -63,10 +65,14 @@ export function architectureMetadata(config: ModelConfig): Map<string, GgufValue
     set('rope.scaling.type', gguf.str('linear'));
     set('rope.scaling.factor', gguf.f32(rope.factor));
   } else if (rope.rope_type !== 'default') {
-    throw new GgufExportError(`rope_type '${rope.rope_type}' is not exported to GGUF yet; peftjs writes default and linear rope scaling`);
+    throw new GgufExportError(
+      `rope_type '${rope.rope_type}' is not exported to GGUF yet; peftjs writes default and linear rope scaling`,
+    );
   }
   if (c.model_type === 'qwen2' && (c as Qwen2Config).sliding_window !== null) {
-    throw new GgufExportError(`this Qwen2 model uses sliding-window attention (use_sliding_window), which llama.cpp's qwen2 does not apply; it cannot be exported faithfully`);
+    throw new GgufExportError(
+      `this Qwen2 model uses sliding-window attention (use_sliding_window), which llama.cpp's qwen2 does not apply; it cannot be exported faithfully`,
+    );
   }
   return m;
 }

@@ -10,7 +10,9 @@ import { GgufExportError } from './errors.js';
 export function permuteRopeRows(w: Tensor, nHead: number, what: string): Tensor {
   const rows = w.shape[0]!;
   if (rows % (2 * nHead) !== 0) {
-    throw new GgufExportError(`${what}: ${rows} rows are not ${nHead} heads of an even head size; the model's head counts do not fit its weights`);
+    throw new GgufExportError(
+      `${what}: ${rows} rows are not ${nHead} heads of an even head size; the model's head counts do not fit its weights`,
+    );
   }
   const rest = w.shape.slice(1);
   return w

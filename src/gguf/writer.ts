@@ -1,0 +1,185 @@
+// Writing a GGUF v3 file (ggml's gguf.cpp layout, see format.ts): header, metadata, tensor infos,
+// padding to the alignment, then each tensor's bytes at an aligned offset. Tensors are produced one
+// at a time by their `data()` callback and written straight out, so a large model is never held
+// twice; the file appears atomically (src/io/atomic.ts) or not at all.
+import { writeAtomic, writeAll } from '../io/atomic.js';
+import { GgufFormatError } from './errors.js';
+import {
+  alignUp,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_MAX_DIMS,
+  GGUF_WRITE_VERSION,
+  GgmlType,
+  ggmlByteLength,
+  ggmlType,
+  GgufValueType,
+  type GgmlTypeName,
+  type GgufValueTypeName,
+} from './format.js';
+import type { GgufValue } from './metadata.js';
+
+/** One tensor to write: its values come from `data()` when its turn comes. */
+export interface GgufTensorToWrite {
+  name: string;
+  type: GgmlTypeName;
+  /** Row-major shape, outermost first (HF's [out, in]); the file stores it reversed (ggml's ne). */
+  shape: readonly number[];
+  /** The tensor's bytes in `type`: exactly its size. */
+  data: () => Uint8Array;
+}
+
+/** Little-endian bytes, grown as needed. */
+class ByteSink {
+  private buffer = Buffer.alloc(1 << 16);
+  length = 0;
+
+  private room(n: number): number {
+    if (this.length + n > this.buffer.length) {
+      const grown = Buffer.alloc(Math.max(this.buffer.length * 2, this.length + n));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    const at = this.length;
+    this.length += n;
+    return at;
+  }
+
+  u8(v: number): void {
+    this.buffer.writeUInt8(v, this.room(1));
+  }
+  i8(v: number): void {
+    this.buffer.writeInt8(v, this.room(1));
+  }
+  u16(v: number): void {
+    this.buffer.writeUInt16LE(v, this.room(2));
+  }
+  i16(v: number): void {
+    this.buffer.writeInt16LE(v, this.room(2));
+  }
+  u32(v: number): void {
+    this.buffer.writeUInt32LE(v, this.room(4));
+  }
+  i32(v: number): void {
+    this.buffer.writeInt32LE(v, this.room(4));
+  }
+  f32(v: number): void {
+    this.buffer.writeFloatLE(v, this.room(4));
+  }
+  f64(v: number): void {
+    this.buffer.writeDoubleLE(v, this.room(8));
+  }
+  u64(v: bigint | number): void {
+    this.buffer.writeBigUInt64LE(BigInt(v), this.room(8));
+  }
+  i64(v: bigint | number): void {
+    this.buffer.writeBigInt64LE(BigInt(v), this.room(8));
+  }
+
+  string(s: string): void {
+    const bytes = Buffer.from(s, 'utf8');
+    this.u64(bytes.length);
+    bytes.copy(this.buffer, this.room(bytes.length));
+  }
+
+  pad(alignment: number): void {
+    this.room(alignUp(this.length, alignment) - this.length);
+  }
+
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+function writeScalar(sink: ByteSink, type: Exclude<GgufValueTypeName, 'ARRAY'>, value: unknown): void {
+  switch (type) {
+    case 'UINT8':
+      return sink.u8(value as number);
+    case 'INT8':
+      return sink.i8(value as number);
+    case 'UINT16':
+      return sink.u16(value as number);
+    case 'INT16':
+      return sink.i16(value as number);
+    case 'UINT32':
+      return sink.u32(value as number);
+    case 'INT32':
+      return sink.i32(value as number);
+    case 'FLOAT32':
+      return sink.f32(value as number);
+    case 'FLOAT64':
+      return sink.f64(value as number);
+    case 'UINT64':
+      return sink.u64(value as bigint);
+    case 'INT64':
+      return sink.i64(value as bigint);
+    case 'BOOL':
+      return sink.u8(value ? 1 : 0);
+    case 'STRING':
+      return sink.string(value as string);
+  }
+}
+
+function writeValue(sink: ByteSink, v: GgufValue): void {
+  sink.u32(GgufValueType[v.type]);
+  if (v.type !== 'ARRAY') return writeScalar(sink, v.type, v.value);
+  sink.u32(GgufValueType[v.itemType]);
+  sink.u64(v.value.length);
+  for (let i = 0; i < v.value.length; i++) writeScalar(sink, v.itemType, v.value[i]);
+}
+
+/**
+ * Writes `path` as a GGUF v3 file holding `metadata` (in its order) and `tensors` (in theirs).
+ * Checks names, shapes and sizes first: a bad tensor is refused before anything is written.
+ */
+export async function writeGguf(
+  path: string,
+  metadata: ReadonlyMap<string, GgufValue>,
+  tensors: readonly GgufTensorToWrite[],
+  alignment = GGUF_DEFAULT_ALIGNMENT,
+): Promise<void> {
+  const fail =
+    (subject: string) =>
+    (why: string): never => {
+      throw new GgufFormatError(path, why, subject);
+    };
+  const head = new ByteSink();
+  head.u32(GGUF_MAGIC);
+  head.u32(GGUF_WRITE_VERSION);
+  head.u64(tensors.length);
+  head.u64(metadata.size);
+  for (const [key, value] of metadata) {
+    head.string(key);
+    writeValue(head, value);
+  }
+  const sizes: number[] = [];
+  const names = new Set<string>();
+  let offset = 0;
+  for (const t of tensors) {
+    if (names.has(t.name)) fail(t.name)('appears twice');
+    names.add(t.name);
+    if (t.shape.length === 0 || t.shape.length > GGUF_MAX_DIMS)
+      fail(t.name)(`has ${t.shape.length} dimensions; GGUF holds 1 to ${GGUF_MAX_DIMS}`);
+    const dims = [...t.shape].reverse();
+    const size = ggmlByteLength(ggmlType(t.type), dims, fail(t.name));
+    head.string(t.name);
+    head.u32(dims.length);
+    for (const d of dims) head.u64(d);
+    head.u32(GgmlType[t.type]);
+    head.u64(offset);
+    sizes.push(size);
+    offset = alignUp(offset + size, alignment);
+  }
+  head.pad(alignment);
+  await writeAtomic(path, async (file) => {
+    await writeAll(file, head.bytes());
+    const padding = Buffer.alloc(alignment);
+    for (const [i, t] of tensors.entries()) {
+      const data = t.data();
+      if (data.length !== sizes[i])
+        fail(t.name)(`data() gave ${data.length} bytes; [${t.shape.join(', ')}] in ${t.type} is ${sizes[i]}`);
+      await writeAll(file, data);
+      await writeAll(file, padding.subarray(0, alignUp(data.length, alignment) - data.length));
+    }
+  });
+}
