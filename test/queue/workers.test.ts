@@ -1,0 +1,147 @@
+// Workers that go away: a running job cancelled stops at its next step and keeps its checkpoints;
+// 20 small jobs over 2 workers, one worker SIGKILLed mid-job: its jobs go back to the queue and the
+// other worker resumes them from their checkpoints; every job completes once, each adapter the bytes
+// of that job trained alone.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { Progress } from '../../src/cli/progress.js';
+import { loadRecipe, parseOverride } from '../../src/cli/recipe/load.js';
+import { trainRecipe } from '../../src/cli/commands/train.js';
+import { listJobs, type JobRow } from '../../src/queue/jobs.js';
+import { submitRecipe } from '../../src/queue/submit.js';
+import { CACHE, events, finished, peft, RECIPE, start, tempDir } from '../cli/helpers.js';
+import { startRedis, type TestRedis } from './redis.js';
+
+let redis: TestRedis;
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis.stop();
+});
+
+const adapterBytes = (dir: string) => readFileSync(join(dir, 'adapter/adapter_model.safetensors'));
+const overrides = (output: string, set: readonly string[]) => [
+  ['output', output] as [string, unknown],
+  ['data.cache_dir', CACHE] as [string, unknown],
+  ...set.map(parseOverride),
+];
+
+async function submit(output: string, ...set: string[]): Promise<string> {
+  return (await submitRecipe(redis.url, RECIPE, { overrides: overrides(output, set), overwrite: false })).id;
+}
+
+async function until(done: (rows: JobRow[]) => boolean, seconds: number): Promise<JobRow[]> {
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const rows = await listJobs(redis.url);
+    if (done(rows)) return rows;
+    if (Date.now() > end) assert.fail(`timed out; jobs: ${JSON.stringify(rows)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface WorkerRun {
+  child: ChildProcess;
+  done: ReturnType<typeof finished>;
+  /** The worker's events so far. */
+  log(): Record<string, unknown>[];
+}
+
+function worker(stepDelay: number): WorkerRun {
+  const child = start([
+    '--json',
+    'worker',
+    '--queue',
+    redis.url,
+    '--lock-duration',
+    '1500',
+    '--step-delay',
+    String(stepDelay),
+  ]);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, done: finished(child), log: () => events(out) };
+}
+
+test('queue: a running job cancelled stops at its next step, keeps its checkpoints and is listed cancelled', async () => {
+  const dir = tempDir();
+  const id = await submit(join(dir, 'long'), 'training.max_steps=40', 'training.save_steps=2');
+  const w = worker(150);
+  await until((rows) => (rows.find((r) => r.id === id)?.step ?? 0) >= 3, 60);
+  const cancel = await peft('jobs', 'cancel', id, '--queue', redis.url);
+  assert.equal(cancel.code, EXIT.OK, cancel.stderr);
+  assert.match(cancel.stdout, new RegExp(`job ${id}: stops at its next step`));
+  const row = (await until((rows) => rows.find((r) => r.id === id)?.state === 'cancelled', 30)).find(
+    (r) => r.id === id,
+  )!;
+  w.child.kill('SIGTERM');
+  await w.done;
+  const step = Number(/cancelled at step (\d+)/.exec(row.reason!)![1]);
+  assert.ok(step >= 3 && step < 40, `stopped at step ${step}`);
+  assert.ok(existsSync(join(dir, 'long', 'checkpoint-2')), 'its checkpoints are kept');
+  assert.ok(!existsSync(join(dir, 'long', 'queue-done.json')), 'it is not recorded as done');
+  const listed = await peft('jobs', '--queue', redis.url);
+  assert.match(listed.stdout, new RegExp(`${id}  cancelled .*\\(cancelled at step ${step}\\)`));
+});
+
+test('queue: 20 jobs over 2 workers, one SIGKILLed mid-job: every job completes once, each adapter equal to the job trained alone', async () => {
+  const dir = tempDir();
+  const settings = Array.from({ length: 20 }, (_, i) => [
+    `training.seed=${i}`,
+    `training.max_steps=${4 + (i % 3)}`,
+    'training.save_steps=2',
+  ]);
+  const ids: string[] = [];
+  for (const [i, set] of settings.entries()) ids.push(await submit(join(dir, `job${i}`), ...set));
+  const doomed = worker(60);
+  const other = worker(60);
+  // Kill the first worker once a job of its own has a checkpoint and is not finished.
+  const outputOf = (id: string) => join(dir, `job${ids.indexOf(id)}`);
+  let victim: string | undefined;
+  for (let i = 0; victim === undefined; i++) {
+    assert.ok(i < 600, 'the first worker never held a job with a checkpoint');
+    const taken = doomed
+      .log()
+      .filter((e) => e.event === 'job_started')
+      .map((e) => String(e.id));
+    const completed = new Set(
+      doomed
+        .log()
+        .filter((e) => e.event === 'job_completed')
+        .map((e) => String(e.id)),
+    );
+    victim = taken.find((id) => !completed.has(id) && existsSync(join(outputOf(id), 'checkpoint-2')));
+    if (victim === undefined) await new Promise((r) => setTimeout(r, 50));
+  }
+  doomed.child.kill('SIGKILL');
+  assert.equal((await doomed.done).signal, 'SIGKILL');
+  const rows = await until((r) => ids.every((id) => r.find((j) => j.id === id)?.state === 'completed'), 120);
+  other.child.kill('SIGTERM');
+  await other.done;
+
+  const completions = [...doomed.log(), ...other.log()]
+    .filter((e) => e.event === 'job_completed')
+    .map((e) => String(e.id));
+  assert.deepEqual([...completions].sort(), [...ids].sort(), 'each job completed exactly once');
+  assert.equal(rows.find((r) => r.id === victim)!.stalled, 1, 'the killed job went back to the queue once');
+  assert.ok(
+    other.log().some((e) => e.event === 'job_started' && String(e.id) === victim),
+    'the other worker resumed it',
+  );
+  const resumed = readFileSync(join(outputOf(victim), 'metrics.jsonl'), 'utf8');
+  assert.ok(resumed.length > 0);
+
+  // Each job alone, as `peft train` runs it (in this process).
+  for (const [i, set] of settings.entries()) {
+    const alone = join(dir, `alone${i}`);
+    mkdirSync(alone);
+    const recipe = await loadRecipe(RECIPE, overrides(alone, set));
+    await trainRecipe(recipe, RECIPE, { progress: new Progress('json', { write: () => true }), resume: false });
+    assert.deepEqual(adapterBytes(join(dir, `job${i}`)), adapterBytes(alone), `job${i}`);
+  }
+});
