@@ -2,20 +2,26 @@
 // and LoRA adapters over them, give the tokens peftjs gives.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AdamW,
   AutoModelForCausalLM,
+  LlamaForCausalLM,
   PeftModel,
+  getPeftModel,
+  noGrad,
+  parseLlamaConfig,
   readTokenizerFiles,
   tensor,
   type PretrainedModel,
   type Tensor,
 } from '../../src/index.js';
+import { dequantizeGgml, quantizeGgml, type GgmlBlockType } from '../../src/gguf/quant/index.js';
 import { writeLoraAdapterGguf, writeModelGguf } from '../../src/gguf/export/index.js';
-import { FIXTURES, loadCase } from '../helpers/parity.js';
-import { disposeLlamaCpp, llamaCppGreedy } from './llamacpp.js';
+import { FIXTURES, loadCase, modelInputs } from '../helpers/parity.js';
+import { disposeLlamaCpp, llamaCppGreedy, llamaCppTokenize } from './llamacpp.js';
 
 type Generating = PretrainedModel & { generate(ids: Tensor, o: object): Tensor };
 const NEW = 8;
@@ -91,3 +97,80 @@ for (const [model, method] of [
     assert.deepEqual(await llamaCppGreedy(base, ids, NEW, { lora: adapter }), ours);
   });
 }
+
+/** `model` with every matrix replaced by its round trip through `type`'s blocks: the weights a file of that type holds. */
+function roundTripped<M extends PretrainedModel>(model: M, type: GgmlBlockType): M {
+  noGrad(() => {
+    for (const p of model.parameters()) {
+      if (p.ndim !== 2) continue;
+      const values = new Float32Array(p.toFlatArray());
+      p.copy_(tensor(dequantizeGgml(type, quantizeGgml(type, values), values.length), p.shape));
+    }
+  });
+  return model;
+}
+
+for (const type of ['Q8_0', 'Q4_0'] as const) {
+  test(`llama ${type}: llama.cpp on the file peftjs writes gives peftjs's tokens on the same quantised weights`, async () => {
+    const path = join(dir, `llama-${type}.gguf`);
+    const hf = (await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'llama'))) as Generating;
+    await writeModelGguf(hf, await readTokenizerFiles(join(FIXTURES, 'llama')), path, { type });
+    const ids = await prompt('llama');
+    assert.deepEqual(await llamaCppGreedy(path, ids, NEW), greedy(roundTripped(hf, type), ids));
+  });
+}
+
+test("a llama with 256-wide rows in Q4_K: llama.cpp gives peftjs's tokens on the same quantised weights", async () => {
+  // The fixtures' rows (32, 64) are shorter than a K-quant super-block (256): a wider random llama.
+  const config = parseLlamaConfig({
+    vocab_size: 320,
+    hidden_size: 256,
+    intermediate_size: 512,
+    num_hidden_layers: 1,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    initializer_range: 0.1,
+    max_position_embeddings: 64,
+    bos_token_id: 0,
+    eos_token_id: 0,
+  });
+  const model = new LlamaForCausalLM(config) as unknown as Generating;
+  const path = join(dir, 'wide-Q4_K.gguf');
+  await writeModelGguf(model, await readTokenizerFiles(join(FIXTURES, 'llama')), path, { type: 'Q4_K' });
+  const ids = await prompt('llama');
+  assert.deepEqual(await llamaCppGreedy(path, ids, NEW), greedy(roundTripped(model, 'Q4_K'), ids));
+});
+
+test('a LoRA adapter trained in peftjs, exported, gives in llama.cpp the tokens peftjs gives with it', async () => {
+  const base = await exportModel('llama', 'trained-base.gguf');
+  const hf = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'llama'));
+  const peft = getPeftModel(hf, {
+    peftType: 'LORA',
+    r: 8,
+    loraAlpha: 16,
+    targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'down_proj'],
+  });
+  const optimizer = new AdamW(
+    peft.parameters().filter((p) => p.requiresGrad),
+    { lr: 0.05 },
+  );
+  const { inputs } = await loadCase(join(FIXTURES, 'llama'));
+  for (let step = 0; step < 4; step++) {
+    peft.forward(modelInputs(inputs)).loss!.backward();
+    optimizer.step();
+    optimizer.zeroGrad();
+  }
+  const adapter = join(dir, 'trained.gguf');
+  await writeLoraAdapterGguf(peft, adapter, { type: 'F16' });
+  const ids = await changedPrompt(peft, await prompt('llama'));
+  assert.deepEqual(await llamaCppGreedy(base, ids, NEW, { lora: adapter }), greedy(peft as unknown as Generating, ids));
+});
+
+test("llama.cpp tokenises with the exported tokenizer as HF's tokenizer.json does", async () => {
+  const path = await exportModel('llama', 'tokenizer.gguf');
+  const cases = JSON.parse(await readFile(join(FIXTURES, '_tokenizer', 'tokenizer_cases.json'), 'utf8')) as {
+    text: string;
+    ids: number[];
+  }[];
+  for (const { text, ids } of cases) assert.deepEqual(await llamaCppTokenize(path, text), ids, JSON.stringify(text));
+});
