@@ -6,6 +6,7 @@ import { writeAtomic, writeAll } from '../io/atomic.js';
 import { GgufFormatError } from './errors.js';
 import {
   alignUp,
+  GGUF_ALIGNMENT_KEY,
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_MAGIC,
   GGUF_MAX_DIMS,
@@ -14,10 +15,12 @@ import {
   ggmlByteLength,
   ggmlType,
   GgufValueType,
+  isValidAlignment,
   type GgmlTypeName,
   type GgufValueTypeName,
 } from './format.js';
-import type { GgufValue } from './metadata.js';
+import { describeValue, gguf, type GgufValue } from './metadata.js';
+import { GGUF_MAX_TENSOR_NAME } from './reader.js';
 
 /** One tensor to write: its values come from `data()` when its turn comes. */
 export interface GgufTensorToWrite {
@@ -26,7 +29,7 @@ export interface GgufTensorToWrite {
   /** Row-major shape, outermost first (HF's [out, in]); the file stores it reversed (ggml's ne). */
   shape: readonly number[];
   /** The tensor's bytes in `type`: exactly its size. */
-  data: () => Uint8Array;
+  data: () => Uint8Array | Promise<Uint8Array>;
 }
 
 /** Little-endian bytes, grown as needed. */
@@ -120,12 +123,70 @@ function writeScalar(sink: ByteSink, type: Exclude<GgufValueTypeName, 'ARRAY'>, 
   }
 }
 
-function writeValue(sink: ByteSink, v: GgufValue): void {
+// [min, max] of each integer type: a value outside is refused, never wrapped.
+const RANGES: Partial<Record<GgufValueTypeName, [number | bigint, number | bigint]>> = {
+  UINT8: [0, 0xff],
+  INT8: [-0x80, 0x7f],
+  UINT16: [0, 0xffff],
+  INT16: [-0x8000, 0x7fff],
+  UINT32: [0, 0xffffffff],
+  INT32: [-0x80000000, 0x7fffffff],
+  UINT64: [0n, 2n ** 64n - 1n],
+  INT64: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+const JS_TYPES: Record<Exclude<GgufValueTypeName, 'ARRAY'>, string> = {
+  UINT8: 'number',
+  INT8: 'number',
+  UINT16: 'number',
+  INT16: 'number',
+  UINT32: 'number',
+  INT32: 'number',
+  FLOAT32: 'number',
+  FLOAT64: 'number',
+  UINT64: 'bigint',
+  INT64: 'bigint',
+  BOOL: 'boolean',
+  STRING: 'string',
+};
+
+/** Whether `value` is representable as `type` (the right JS type; integers in range). */
+function fits(type: Exclude<GgufValueTypeName, 'ARRAY'>, value: unknown): boolean {
+  if (typeof value !== JS_TYPES[type]) return false;
+  const range = RANGES[type];
+  if (range === undefined) return true;
+  if (typeof value === 'number' && !Number.isInteger(value)) return false;
+  return (value as number | bigint) >= range[0] && (value as number | bigint) <= range[1];
+}
+
+function writeValue(sink: ByteSink, v: GgufValue, fail: (why: string) => never): void {
   sink.u32(GgufValueType[v.type]);
-  if (v.type !== 'ARRAY') return writeScalar(sink, v.type, v.value);
+  if (v.type !== 'ARRAY') {
+    if (!fits(v.type, v.value)) fail(`${describeValue(v)} is not a ${v.type} value`);
+    return writeScalar(sink, v.type, v.value);
+  }
   sink.u32(GgufValueType[v.itemType]);
   sink.u64(v.value.length);
-  for (let i = 0; i < v.value.length; i++) writeScalar(sink, v.itemType, v.value[i]);
+  for (let i = 0; i < v.value.length; i++) {
+    if (!fits(v.itemType, v.value[i])) fail(`item ${i} (${String(v.value[i])}) is not a ${v.itemType} value`);
+    writeScalar(sink, v.itemType, v.value[i]);
+  }
+}
+
+/** The metadata with general.alignment added where the alignment is not the default; checks they agree. */
+function withAlignment(
+  metadata: ReadonlyMap<string, GgufValue>,
+  alignment: number,
+  fail: (why: string) => never,
+): ReadonlyMap<string, GgufValue> {
+  if (!isValidAlignment(alignment)) fail(`alignment ${alignment} must be a power of two (GGUF's default is 32)`);
+  const stated = metadata.get(GGUF_ALIGNMENT_KEY);
+  if (stated !== undefined && !(stated.type === 'UINT32' && stated.value === alignment)) {
+    fail(
+      `${GGUF_ALIGNMENT_KEY} is ${describeValue(stated)} but the writer aligns to ${alignment}; pass only the alignment`,
+    );
+  }
+  if (stated !== undefined || alignment === GGUF_DEFAULT_ALIGNMENT) return metadata;
+  return new Map([...metadata, [GGUF_ALIGNMENT_KEY, gguf.u32(alignment)]]);
 }
 
 /**
@@ -143,14 +204,17 @@ export async function writeGguf(
     (why: string): never => {
       throw new GgufFormatError(path, why, subject);
     };
+  const entries = withAlignment(metadata, alignment, (why) => {
+    throw new GgufFormatError(path, why);
+  });
   const head = new ByteSink();
   head.u32(GGUF_MAGIC);
   head.u32(GGUF_WRITE_VERSION);
   head.u64(tensors.length);
-  head.u64(metadata.size);
-  for (const [key, value] of metadata) {
+  head.u64(entries.size);
+  for (const [key, value] of entries) {
     head.string(key);
-    writeValue(head, value);
+    writeValue(head, value, fail(key));
   }
   const sizes: number[] = [];
   const names = new Set<string>();
@@ -158,6 +222,9 @@ export async function writeGguf(
   for (const t of tensors) {
     if (names.has(t.name)) fail(t.name)('appears twice');
     names.add(t.name);
+    const nameBytes = Buffer.byteLength(t.name, 'utf8');
+    if (nameBytes > GGUF_MAX_TENSOR_NAME)
+      fail(t.name)(`is ${nameBytes} bytes long; ggml's limit is ${GGUF_MAX_TENSOR_NAME}`);
     if (t.shape.length === 0 || t.shape.length > GGUF_MAX_DIMS)
       fail(t.name)(`has ${t.shape.length} dimensions; GGUF holds 1 to ${GGUF_MAX_DIMS}`);
     const dims = [...t.shape].reverse();
@@ -175,7 +242,7 @@ export async function writeGguf(
     await writeAll(file, head.bytes());
     const padding = Buffer.alloc(alignment);
     for (const [i, t] of tensors.entries()) {
-      const data = t.data();
+      const data = await t.data();
       if (data.length !== sizes[i])
         fail(t.name)(`data() gave ${data.length} bytes; [${t.shape.join(', ')}] in ${t.type} is ${sizes[i]}`);
       await writeAll(file, data);
