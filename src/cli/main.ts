@@ -119,6 +119,7 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
         return;
       }
       const summary = await trainCommand(recipe, { ...runOptions, progress: progress() });
+      if (summary === null) return; // a data-parallel rank other than 0
       result(summary, `adapter: ${String(summary.adapter)}\nreport: ${String(summary.report)}\nmetrics: ${String(summary.metrics)}`);
     });
 

@@ -11,6 +11,7 @@ import { latestCheckpoint, readCheckpoint, rotateCheckpoints, writeCheckpoint } 
 import { clipGradNorm } from './clip.js';
 import { CheckpointError, NonFiniteLossError, TrainingArgumentError } from './errors.js';
 import { evaluateModel, type TrainableModel } from './evaluate.js';
+import type { DataParallel } from './distributed/data-parallel.js';
 import { castFrozenParameters, enableGradientCheckpointing } from './memory.js';
 import { AdamW, SGD, parameterGroups, type Optimizer } from './optim/index.js';
 import { LRScheduler, type SchedulerState } from './schedule.js';
@@ -24,6 +25,13 @@ export interface TrainingJobOptions {
   callbacks?: TrainerCallback[];
   /** Replaces the optimizer the arguments describe. */
   optimizer?: Optimizer;
+  /** One rank of a data-parallel job: gradients summed over the ranks before each step; only rank 0 writes. */
+  dataParallel?: DataParallel;
+  /**
+   * Examples in one (job) batch, saved in checkpoints: a run resumed with another batch (another
+   * number of ranks) goes on from the same number of examples into the epoch.
+   */
+  examplesPerBatch?: number;
 }
 
 export interface TrainResult {
@@ -165,7 +173,8 @@ export class TrainingJob {
 
   /** Throws NonFiniteLossError (the gradients zeroed) for a NaN or infinite loss. */
   checkLoss(loss: number): void {
-    if (!Number.isFinite(loss)) this.stopNonFinite('loss', loss);
+    // Data parallel: checked on the ranks' summed loss at the step, so that every rank stops together.
+    if (this.options.dataParallel === undefined && !Number.isFinite(loss)) this.stopNonFinite('loss', loss);
   }
 
   /** Ends the run: a last checkpoint when saving is on, then onTrainEnd. */
@@ -179,8 +188,15 @@ export class TrainingJob {
   /** The optimizer step after the accumulated batches, then logging, evaluation and saving; true when the run ends. */
   private async completeStep(): Promise<boolean> {
     const { args, state, run, control } = this;
+    let lossSum = run.micro.reduce((s, l) => s + l, 0);
+    const parallel = this.options.dataParallel;
+    if (parallel !== undefined) {
+      // Each rank's micro losses are its shares of the job batch's: their sum over ranks is the job's.
+      [lossSum, run.tokens] = (await parallel.reduce(this.trainable, [lossSum, run.tokens])) as [number, number];
+      if (!Number.isFinite(lossSum)) this.stopNonFinite('loss', lossSum / run.micro.length);
+    }
     const gradNorm = this.optimizerStep();
-    const loss = run.micro.reduce((s, l) => s + l, 0) / run.micro.length;
+    const loss = lossSum / run.micro.length;
     run.micro = [];
     state.globalStep++;
     state.epoch = this.position.epoch + (this.batchesPerEpoch === undefined ? 0 : this.position.index / this.batchesPerEpoch);
@@ -247,10 +263,15 @@ export class TrainingJob {
   }
 
   private async save(): Promise<void> {
+    if (this.options.dataParallel?.writes === false) {
+      this.lastCheckpoint = this.checkpointPath(); // rank 0 writes it
+      return;
+    }
     const dir = await writeCheckpoint(this.args.outputDir!, this.model, this.optimizer, {
       globalStep: this.state.globalStep,
       epoch: this.state.epoch,
       position: this.position,
+      examplesPerBatch: this.options.examplesPerBatch ?? null,
       rng: this.generator.getState().map((v) => (Number.isNaN(v) ? null : v)),
       scheduler: this.scheduler.stateDict(),
       logHistory: this.state.logHistory,
@@ -267,12 +288,19 @@ export class TrainingJob {
     const json = await readCheckpoint(dir, this.model, this.optimizer);
     this.scheduler.loadStateDict(json.scheduler as SchedulerState);
     this.generator.setState((json.rng as (number | null)[]).map((v) => v ?? NaN));
-    this.position = json.position as Position;
+    this.position = this.positionFor(json.position as Position, json.examplesPerBatch as number | null | undefined);
     this.state.globalStep = json.globalStep;
     this.state.epoch = json.epoch as number;
     this.state.logHistory = json.logHistory as Record<string, number>[];
     (json.callbacks as unknown[]).forEach((s, i) => s !== null && this.callbacks[i]?.loadStateDict?.(s));
     this.lastCheckpoint = dir;
+  }
+
+  /** A saved data position in this run's batches: the same examples into the epoch when the batch size changed. */
+  private positionFor(saved: Position, savedExamplesPerBatch: number | null | undefined): Position {
+    const now = this.options.examplesPerBatch;
+    if (now === undefined || savedExamplesPerBatch == null || savedExamplesPerBatch === now) return saved;
+    return { epoch: saved.epoch, index: Math.floor((saved.index * savedExamplesPerBatch) / now) };
   }
 
   private async emit<K extends 'onTrainBegin' | 'onStep' | 'onLog' | 'onEvaluate' | 'onSave' | 'onTrainEnd'>(hook: K, args: unknown[]): Promise<void> {

@@ -7,6 +7,7 @@ import { tidy } from '../tensor/index.js';
 import type { ResolvedArguments } from './arguments.js';
 import type { Batch, BatchSource } from './batches.js';
 import type { TrainerState } from './callbacks.js';
+import { isEmptyShard } from './distributed/shard.js';
 import { TrainingArgumentError } from './errors.js';
 import type { TrainableModel } from './evaluate.js';
 import { TrainingJob, type TrainingJobOptions, type TrainResult } from './job.js';
@@ -24,7 +25,7 @@ export interface TrainOptions {
 export class Trainer {
   private readonly job: TrainingJob;
 
-  constructor(options: TrainerOptions) {
+  constructor(private readonly options: TrainerOptions) {
     this.job = new TrainingJob(options);
   }
 
@@ -52,22 +53,32 @@ export class Trainer {
   async train({ resumeFromCheckpoint }: TrainOptions = {}): Promise<TrainResult> {
     const { job } = this;
     await job.begin(resumeFromCheckpoint);
+    // Data parallel: every rank starts from rank 0's adapter (a resumed run reads the same checkpoint on every rank).
+    await this.options.dataParallel?.broadcastParameters(job.trainable);
     for (let batch = await job.nextBatch(); batch !== null; batch = await job.nextBatch()) {
       await job.recordBatch(job.withRandom(() => this.microStep(batch!)), batch);
     }
     return job.finish();
   }
 
-  /** Forward and backward of one batch (loss scaled for accumulation); returns the unscaled loss. */
+  /**
+   * Forward and backward of one batch (loss scaled for accumulation); returns the unscaled loss.
+   * A data-parallel rank scales both by its share of the job batch's loss items (and a rank whose
+   * shard of a short last batch is empty computes nothing).
+   */
   private microStep(batch: Batch): number {
     const accumulation = this.job.args.gradientAccumulationSteps;
+    const parallel = this.options.dataParallel;
+    const share = parallel?.share(batch) ?? 1;
+    if (parallel !== undefined && isEmptyShard(batch)) return 0;
     return tidy(() => {
       const out = this.job.model.forward(batch);
       if (out.loss === undefined) throw new TrainingArgumentError('the model returned no loss: training batches need labels');
       const loss = out.loss.item();
       this.job.checkLoss(loss);
-      (accumulation > 1 ? out.loss.div(accumulation) : out.loss).backward();
-      return loss;
+      const weighted = share !== 1 ? out.loss.mul(share) : out.loss;
+      (accumulation > 1 ? weighted.div(accumulation) : weighted).backward();
+      return share * loss;
     });
   }
 

@@ -1,5 +1,6 @@
 // Runs a script on N ranks with mpirun on loopback, for the distributed tests (bounded in time).
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,6 +15,22 @@ export function mpiUnavailable(): string | null {
   return null;
 }
 
+/** The process ids of ranks 0 .. np - 1 among mpirun's children (read from their environment). */
+export function rankPids(mpirunPid: number | undefined, np: number): number[] {
+  const children = readFileSync(`/proc/${mpirunPid}/task/${mpirunPid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const pids: number[] = [];
+  for (const pid of children) {
+    const rank = /(?:^|\0)OMPI_COMM_WORLD_RANK=(\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
+    if (rank !== undefined) pids[Number(rank)] = pid;
+  }
+  if (pids.filter((p) => p !== undefined).length !== np)
+    throw new Error(`found ${pids.length} of ${np} ranks among mpirun's children ${children.join(' ')}`);
+  return pids;
+}
+
 export interface RankOutput {
   code: number | null;
   stdout: string;
@@ -25,7 +42,7 @@ export function mpirun(
   np: number,
   args: string[],
   { timeoutMs = 120_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
-): Promise<RankOutput> {
+): Promise<RankOutput> & { pid: number | undefined } {
   const child = spawn(
     'mpirun',
     ['--oversubscribe', '--bind-to', 'none', '-np', String(np), 'node', '--import', 'tsx', ...args],
@@ -47,10 +64,11 @@ export function mpirun(
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((done) =>
+  const done = new Promise<RankOutput>((resolve) =>
     child.on('close', (code) => {
       clearTimeout(timer);
-      done({ code, stdout, stderr });
+      resolve({ code, stdout, stderr });
     }),
   );
+  return Object.assign(done, { pid: child.pid });
 }

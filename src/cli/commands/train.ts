@@ -7,10 +7,13 @@ import { Generator, withGenerator } from '../../tensor/index.js';
 import {
   DEFAULT_SEED, Trainer, prepareModelForKbitTraining, type Batch, type IndexedBatches, type LogRecord, type TrainerCallback, type TrainerState, type TrainingArguments, type TrainResult,
 } from '../../train/index.js';
+import { DataParallel, lossItemCounter, rankShards, type Communicator } from '../../train/distributed/index.js';
 import { openRunData } from '../data.js';
 import { InputError } from '../exit-codes.js';
 import { openModel, openTokenizer, peftTaskType, taskOf } from '../model-folder.js';
 import { Progress } from '../progress.js';
+import { detectLaunch } from '../../train/distributed/index.js';
+import { trainParallel } from './train-parallel.js';
 import { loadRecipe, methodConfig, type Overrides } from '../recipe/load.js';
 import type { Recipe, TrainingFields } from '../recipe/schema.js';
 import { MetricsLog } from '../report/metrics-log.js';
@@ -25,6 +28,8 @@ export interface TrainCommandOptions {
   progress: Progress;
   /** Milliseconds to wait after each step: lets tests interrupt a run of a tiny model mid-way. */
   stepDelay?: number;
+  /** The ranks of a data-parallel run (train-parallel.ts); none: one process. */
+  communicator?: Communicator;
 }
 
 export function trainingArguments(t: TrainingFields, outputDir: string): TrainingArguments {
@@ -54,13 +59,17 @@ export async function prepareOutput(dir: string, { overwrite, resume }: { overwr
   await mkdir(dir, { recursive: true });
 }
 
-export async function trainCommand(recipePath: string, options: TrainCommandOptions): Promise<Record<string, unknown>> {
+export async function trainCommand(recipePath: string, options: TrainCommandOptions): Promise<Record<string, unknown> | null> {
   const recipe: Recipe = await loadRecipe(recipePath, options.overrides);
+  if (detectLaunch().size > 1) return trainParallel(recipe, recipePath, options);
   await prepareOutput(recipe.output, options);
   return trainRecipe(recipe, recipePath, options);
 }
 
-/** The run of a loaded recipe whose output folder is ready (empty, or holding the run to resume). */
+/**
+ * The run of a loaded recipe whose output folder is ready (empty, or holding the run to resume).
+ * A data-parallel rank other than 0 writes nothing and returns its rank, step and loss.
+ */
 export async function trainRecipe(recipe: Recipe, recipePath: string, options: Omit<TrainCommandOptions, 'overrides' | 'overwrite'>): Promise<Record<string, unknown>> {
   const { progress } = options;
   const warn = (message: string) => progress.event('warning', { message }, `warning: ${message}`);
@@ -80,15 +89,25 @@ export async function trainRecipe(recipe: Recipe, recipePath: string, options: O
 
   const t = recipe.training;
   const log = new MetricsLog(recipe.output);
+  const batchSize = t.batch_size ?? 8;
+  // Data parallel: batch_size is per rank; each rank takes its shard of the job's batch.
+  const comm = options.communicator;
+  const parallel = comm !== undefined && comm.size > 1 ? new DataParallel(comm) : undefined;
+  const trainDataset = parallel
+    ? rankShards(data.train, { batchSize, rank: comm!.rank, size: comm!.size, countItems: lossItemCounter(peft) })
+    : (data.train.batches(batchSize) as IndexedBatches<Batch>);
   const trainer = new Trainer({
     model: peft,
-    trainDataset: data.train.batches(t.batch_size ?? 8) as IndexedBatches<Batch>,
-    evalDataset: data.eval?.batches(t.eval_batch_size ?? t.batch_size ?? 8) as IndexedBatches<Batch> | undefined,
+    trainDataset,
+    evalDataset: data.eval?.batches(t.eval_batch_size ?? batchSize) as IndexedBatches<Batch> | undefined,
     args: trainingArguments(t, recipe.output),
-    callbacks: [metricsRecorder(log, options.stepDelay), progress],
+    callbacks: parallel?.writes === false ? [] : [metricsRecorder(log, options.stepDelay), progress],
+    dataParallel: parallel,
+    examplesPerBatch: batchSize * (comm?.size ?? 1),
   });
   const started = performance.now();
   const result = await trainer.train({ resumeFromCheckpoint: options.resume ? true : undefined });
+  if (parallel?.writes === false) return { rank: comm!.rank, step: result.globalStep, trainLoss: result.trainLoss };
   return finishRun({
     output: recipe.output, title: `peft train: ${recipe.method.peft_type} on ${recipe.model}`, config: recipe, log, result, state: trainer.state,
     parameters: { trainable, total }, started, evaluate: data.eval === undefined ? undefined : () => trainer.evaluate(), save: (dir) => peft.savePretrained(dir),

@@ -1,7 +1,6 @@
 // A Communicator joins the processes (ranks) of one data-parallel job: rank and size, an in-place
 // sum all-reduce, a broadcast from one rank, a barrier. LocalCommunicator is the job of one
 // process; MpiCommunicator (mpi.ts) runs over MPI; NCCL can join later behind the same interface.
-import type { PeftError } from '../../tensor/index.js';
 
 /** The buffers a sum all-reduce takes. */
 export type ReduceBuffer = Float32Array | Float64Array | Int32Array;
@@ -17,8 +16,8 @@ export interface Communicator {
   barrier(): Promise<void>;
   /** Ends the job normally (MPI_Finalize); no collective may follow. */
   close(): void;
-  /** Ends every rank of the job now with `exitCode`, after `error` was printed (a rank that fails). */
-  abort(exitCode: number, error?: PeftError | Error): never;
+  /** Ends every rank of the job now with `exitCode` (a rank that fails). */
+  abort(exitCode: number): never;
 }
 
 /** The job of one process: collectives leave buffers as they are. */

@@ -4,3 +4,6 @@ export { MpiCommunicator, INSTALL_MPI, type MpiOptions } from './mpi.js';
 export { detectLaunch, type Launch } from './launch.js';
 export { openCommunicator } from './open.js';
 export { DistributedError } from './errors.js';
+export { DataParallel } from './data-parallel.js';
+export { rankShards, shareOf, isEmptyShard, type ShardOptions } from './shard.js';
+export { lossItemCounter, type ItemCounter } from './loss-items.js';

@@ -95,8 +95,7 @@ export class MpiCommunicator implements Communicator {
     this.mpi.finalize();
   }
 
-  abort(exitCode: number, error?: Error): never {
-    if (error !== undefined) process.stderr.write(`rank ${this.rank}: ${error.message}\n`);
+  abort(exitCode: number): never {
     this.mpi.abort(exitCode);
     process.exit(exitCode); // only reached when MPI was already finalized
   }
