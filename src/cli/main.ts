@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `peft` command: quickstart, train, eval, generate, serve, merge, export, info, bench. Exit codes: exit-codes.ts.
+// The `peft` command: quickstart, train, submit, worker, jobs, eval, generate, serve, merge, info, bench. Exit codes: exit-codes.ts.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';

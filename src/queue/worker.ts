@@ -70,13 +70,13 @@ export class QueueWorker {
       const group = await this.takeGroup();
       if (group.length > 0) await this.train(group);
     }
+    await this.worker.close();
   }
 
-  /** Stops taking jobs; the jobs in training go back to the queue (to be resumed from their checkpoints). */
-  async stop(): Promise<void> {
+  /** Stops taking jobs; the jobs in training go back to the queue (to be resumed from their checkpoints), then run() returns. */
+  stop(): void {
     this.stopping = true;
     this.child?.kill('SIGTERM');
-    await this.worker.close();
   }
 
   private token(): string {
@@ -89,6 +89,10 @@ export class QueueWorker {
     const first = (await this.worker.getNextJob(token)) as Job<QueuedJob> | undefined;
     if (first === undefined) return [];
     const held: Held[] = [{ job: first, token, cancelling: false }];
+    if (this.stopping) {
+      await first.moveToWait(token);
+      return [];
+    }
     const base = sharedBaseKey(first.data.recipe);
     while (base !== null && held.length < this.options.concurrency) {
       const more = this.token();
@@ -137,8 +141,15 @@ export class QueueWorker {
   /** A job the training process left unfinished: back to the queue when this worker stops, else failed. */
   private async release({ job, token }: Held, how: string): Promise<void> {
     try {
-      if (this.stopping) await job.moveToWait(token);
-      else await job.moveToFailed(new Error(`the training process exited (${how}) before the job ended`), token, false);
+      if (this.stopping) {
+        await job.moveToWait(token);
+        this.options.log(
+          'job_returned',
+          { id: job.id, name: job.name },
+          `job ${job.id} (${job.name}): back to the queue (this worker stops)`,
+        );
+      } else
+        await job.moveToFailed(new Error(`the training process exited (${how}) before the job ended`), token, false);
     } catch (error) {
       this.warn(job, error);
     }

@@ -1,4 +1,5 @@
-// Workers that go away: a running job cancelled stops at its next step and keeps its checkpoints;
+// Workers that go away: a running job cancelled stops at its next step and keeps its checkpoints; a
+// worker stopped by SIGTERM hands its running job back to the queue;
 // 20 small jobs over 2 workers, one worker SIGKILLed mid-job: its jobs go back to the queue and the
 // other worker resumes them from their checkpoints; every job completes once, each adapter the bytes
 // of that job trained alone.
@@ -79,8 +80,16 @@ test('queue: a running job cancelled stops at its next step, keeps its checkpoin
   const row = (await until((rows) => rows.find((r) => r.id === id)?.state === 'cancelled', 30)).find(
     (r) => r.id === id,
   )!;
+  // A worker stopped with SIGTERM hands its running job back to the queue at once.
+  const next = await submit(join(dir, 'next'), 'training.max_steps=40', 'training.save_steps=2');
+  await until((rows) => (rows.find((r) => r.id === next)?.step ?? 0) >= 2, 60);
   w.child.kill('SIGTERM');
-  await w.done;
+  const stopped = await w.done;
+  assert.equal(stopped.code, EXIT.OK, stopped.stderr);
+  const back = (await listJobs(redis.url)).find((r) => r.id === next)!;
+  assert.equal(back.state, 'waiting');
+  assert.equal(back.stalled, 0, 'returned, not stalled');
+  assert.ok(events(stopped.stdout).some((e) => e.event === 'job_returned' && String(e.id) === next));
   const step = Number(/cancelled at step (\d+)/.exec(row.reason!)![1]);
   assert.ok(step >= 3 && step < 40, `stopped at step ${step}`);
   assert.ok(existsSync(join(dir, 'long', 'checkpoint-2')), 'its checkpoints are kept');

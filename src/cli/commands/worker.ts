@@ -6,7 +6,7 @@ import { QueueWorker, type WorkerOptions } from '../../queue/worker.js';
 export async function workerCommand(url: string, options: WorkerOptions, ready: () => void): Promise<void> {
   const connection = await connectQueue(url);
   const worker = new QueueWorker(connection, options);
-  const stop = () => void worker.stop();
+  const stop = () => worker.stop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   try {
