@@ -4,12 +4,27 @@
 // then initialised as HF does and reported, as HF's "newly initialized" warning does.
 import { ShapeError, noGrad, PeftError, formatShape, checkDType, type DType } from '../tensor/index.js';
 import { StateDictError, withoutInit, type Parameter } from '../nn/index.js';
-import { loadConfig, openModelWeights, sourceFor, UnknownArchitectureError, type FileSource, type ModelConfig } from '../io/index.js';
+import {
+  loadConfig,
+  openModelWeights,
+  sourceFor,
+  UnknownArchitectureError,
+  type FileSource,
+  type ModelConfig,
+} from '../io/index.js';
 import { withLabels, type LabelOptions } from '../io/config/labels.js';
-import { architectureNames, getArchitecture, type ArchitectureEntry, type ModelTask, type PretrainedModel, type TaskOutput } from './registry.js';
+import {
+  architectureNames,
+  getArchitecture,
+  type ArchitectureEntry,
+  type ModelTask,
+  type PretrainedModel,
+  type TaskOutput,
+} from './registry.js';
 import { initFreshParameters } from './fresh-parameters.js';
 import { beginQuantizedLoad } from '../quant/load.js';
 import type { QuantizationOptions } from '../quant/config.js';
+import { isGgufLocation, openGgufModel } from '../gguf/load/open.js';
 
 /** Where loading warnings go. */
 export interface Logger {
@@ -53,7 +68,11 @@ function chooseArchitecture(dir: string, config: ModelConfig, task: ModelTask): 
   const family = config.model_type.replace(/_/g, '');
   const sibling = architectureNames(task).find((name) => name.toLowerCase().startsWith(family));
   if (sibling !== undefined) return getArchitecture(sibling)!;
-  throw new UnknownArchitectureError(dir, `${config.architectures.join(', ') || family} (as a ${task} model)`, architectureNames(task));
+  throw new UnknownArchitectureError(
+    dir,
+    `${config.architectures.join(', ') || family} (as a ${task} model)`,
+    architectureNames(task),
+  );
 }
 
 /**
@@ -71,17 +90,24 @@ export async function loadPretrained<T extends ModelTask>(
     throw new PeftError('E_VALUE', `fromPretrained: dtype must be one of ${LOADABLE_DTYPES.join(', ')}, not ${dtype}`);
   }
   const source = sourceFor(location);
-  const dir = source.describe();
-  const config = withLabels(await loadConfig(source), options);
+  // A .gguf file brings its config (from its metadata) and its weights (under HF names) in one file.
+  const gguf = isGgufLocation(location) ? await openGgufModel(location) : null;
+  const dir = gguf === null ? source.describe() : String(location);
+  const config = withLabels(gguf?.config ?? (await loadConfig(source)), options);
   const entry = chooseArchitecture(dir, config, task);
   // chooseArchitecture picked an entry of `task`, whose models return TaskOutput<T>.
   const model = withoutInit(() => entry.build(config, dtype)) as PretrainedModel<TaskOutput<T>>;
   const isFresh = (path: string) => entry.freshParameters?.paths.test(path) ?? false;
-  const weights = await openModelWeights(source);
+  const weights = gguf?.weights ?? (await openModelWeights(source));
   const fresh: string[] = [];
   try {
     const unquantized = model.stateDict();
-    const quant = await beginQuantizedLoad(model, (key) => resolveKey(key, entry, unquantized), weights, options.quantization);
+    const quant = await beginQuantizedLoad(
+      model,
+      (key) => resolveKey(key, entry, unquantized),
+      weights,
+      options.quantization,
+    );
     const own = model.stateDict() as Map<string, Parameter>;
     const sources = new Map<string, string>();
     const unexpected: string[] = [];
@@ -100,11 +126,15 @@ export async function loadPretrained<T extends ModelTask>(
         sources.delete(path);
         continue;
       }
-      const hint = isFresh(path) ? ': a head for other labels (pass ignoreMismatchedSizes: true to start it anew)' : ' (from config.json)';
+      const hint = isFresh(path)
+        ? ': a head for other labels (pass ignoreMismatchedSizes: true to start it anew)'
+        : ' (from config.json)';
       mismatched.push(`${key}: checkpoint ${formatShape(info.shape)} vs model ${formatShape(expected)}${hint}`);
     }
     if (mismatched.length > 0) {
-      throw new ShapeError(`${dir}: the weights contradict the model in ${mismatched.length} tensor(s):\n  ${mismatched.join('\n  ')}`);
+      throw new ShapeError(
+        `${dir}: the weights contradict the model in ${mismatched.length} tensor(s):\n  ${mismatched.join('\n  ')}`,
+      );
     }
     const loaded = new Set<unknown>([...sources.keys()].map((p) => own.get(p)!));
     for (const t of quant?.filled ?? []) loaded.add(t);
@@ -115,7 +145,11 @@ export async function loadPretrained<T extends ModelTask>(
       const parts: string[] = [];
       if (absent.length > 0) parts.push(`missing from the checkpoint (${absent.length}): ${absent.join(', ')}`);
       if (unexpected.length > 0) parts.push(`not in the model (${unexpected.length}): ${unexpected.join(', ')}`);
-      throw new StateDictError(`${dir}: the weights do not fit ${model.constructor.name}: ${parts.join('; ')}`, absent, unexpected);
+      throw new StateDictError(
+        `${dir}: the weights do not fit ${model.constructor.name}: ${parts.join('; ')}`,
+        absent,
+        unexpected,
+      );
     }
     for (const [path, key] of sources) {
       if (quant && (await quant.take(path, () => weights.get(key)))) continue;

@@ -1,0 +1,70 @@
+// Models read from GGUF files: files written from the HF fixtures (F32, Q/K rows permuted as
+// convert_hf_to_gguf.py does) load through AutoModelForCausalLM.fromPretrained(file.gguf) and give
+// the fixture's HF logits; quantised files load dequantised.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AutoModelForCausalLM, noGrad, readTokenizerFiles, type Tensor } from '../../src/index.js';
+import { writeModelGguf } from '../../src/gguf/export/index.js';
+import { GgufFile } from '../../src/gguf/reader.js';
+import { configFromGguf } from '../../src/gguf/load/config.js';
+import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'peftjs-gguf-load-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function ggufOf(model: string, type: 'F32' | 'Q8_0' | 'BF16'): Promise<string> {
+  const path = join(dir, `${model}-${type}.gguf`);
+  const hf = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, model));
+  await writeModelGguf(hf, await readTokenizerFiles(join(FIXTURES, model)), path, { type });
+  return path;
+}
+
+async function logitsDiff(path: string, model: string, dtype?: 'float32' | 'bfloat16'): Promise<number> {
+  const loaded = await AutoModelForCausalLM.fromPretrained(path, dtype === undefined ? {} : { dtype });
+  const { inputs, expected } = await loadCase(join(FIXTURES, model));
+  const out = noGrad(() => loaded.forward(modelInputs(inputs))) as { logits: Tensor };
+  return maxAbsDiff(out.logits, expected.get('logits')!, inputs.get('attention_mask'));
+}
+
+// Not mistral: its fixture's sliding window (4) has no place in a llama-architecture GGUF file (the
+// converter writes Mistral as llama, and llama.cpp's llama attends to every position).
+for (const model of ['llama', 'qwen2', 'gpt2']) {
+  test(`${model}: an F32 GGUF file gives the HF logits (1e-4)`, async () => {
+    const diff = await logitsDiff(await ggufOf(model, 'F32'), model);
+    assert.ok(diff < 1e-4, `max |diff| ${diff}`);
+  });
+}
+
+test('llama: the config read from the metadata equals the checkpoint config where it matters', async () => {
+  await using file = await GgufFile.open(await ggufOf('llama', 'F32'));
+  const hf = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'llama'));
+  const read = configFromGguf(file.metadata, new Set(file.tensors.keys()), 0) as unknown as Record<string, unknown>;
+  const want = hf.config as unknown as Record<string, unknown>;
+  for (const key of [
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'head_dim',
+    'vocab_size',
+    'tie_word_embeddings',
+    'rms_norm_eps',
+    'max_position_embeddings',
+  ]) {
+    assert.equal(read[key], key === 'rms_norm_eps' ? Math.fround(want[key] as number) : want[key], key);
+  }
+});
+
+test('llama: a Q8_0 file loads dequantised, close to the HF logits; BF16 loads as bfloat16', async () => {
+  const q8 = await logitsDiff(await ggufOf('llama', 'Q8_0'), 'llama');
+  assert.ok(q8 > 1e-6 && q8 < 0.1, `Q8_0 max |diff| ${q8}`);
+  const bf16 = await AutoModelForCausalLM.fromPretrained(await ggufOf('llama', 'BF16'), { dtype: 'bfloat16' });
+  assert.equal(bf16.stateDict().get('model.layers.0.self_attn.q_proj.weight')!.dtype, 'bfloat16');
+});
