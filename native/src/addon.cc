@@ -17,6 +17,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_stream_read(env, exports);
   register_memory(env, exports);
   register_random(env, exports);
+  register_ggml(env, exports);
   return exports;
 }
 

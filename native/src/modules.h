@@ -15,5 +15,6 @@ void register_stream_read(Napi::Env env, Napi::Object exports);  // stream_read.
 void register_quant(Napi::Env env, Napi::Object exports);        // bind_quant.cc: 4-bit / int8 weights, quantised linear
 void register_memory(Napi::Env env, Napi::Object exports);       // bind_memory.cc: tensor buffers the GC hands back
 void register_random(Napi::Env env, Napi::Object exports);       // bind_random.cc: fast normal samples for weight init
+void register_ggml(Napi::Env env, Napi::Object exports);         // bind_ggml.cc: ggml block types (GGUF), their linear layer
 
 }  // namespace peftjs

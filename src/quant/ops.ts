@@ -35,7 +35,8 @@ function release(made: Tensor, original: Tensor): void {
   if (made !== original) made.dispose();
 }
 
-interface QuantLinear<W> {
+/** A quantised weight format's forward and input-gradient kernels (float32 buffers, M rows). */
+export interface QuantLinear<W> {
   name: string;
   forward: (x: Float32Array, M: number, w: W, bias: Float32Array | null, y: Float32Array) => void;
   backward: (gy: Float32Array, M: number, w: W, gx: Float32Array) => void;
@@ -53,7 +54,8 @@ const INT8: QuantLinear<QuantStateInt8> = {
   backward: (gy, M, w, gx) => native.linearInt8Backward(gy, M, w, gx),
 };
 
-function quantLinear<W extends { shape: number[] }>(
+/** y = x·Wᵀ + bias through `op`'s kernels, with autograd to x and the bias (shared by every quantised format). */
+export function quantLinear<W extends { shape: readonly number[] }>(
   op: QuantLinear<W>,
   x: Tensor,
   w: W,

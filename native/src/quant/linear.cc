@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "quant/driver.h"
 #include "quant/quant.h"
 #include "thread_scratch.h"
 #include "threadpool.h"
@@ -32,17 +33,6 @@ float* scratch(int slot, int64_t count) {
   thread_local ThreadScratch buffers[3];
   return static_cast<float*>(buffers[slot].reserve(static_cast<size_t>(count) * sizeof(float)));
 }
-
-// One quantised W as the drivers see it.
-struct Source {
-  int64_t N, K;
-  double bytes_per_weight;
-  // out[0:count] = elements [e0, e0 + count) of W (flattened row-major).
-  std::function<void(int64_t e0, int64_t count, float* out)> dequant;
-  // The few-row kernel, or null when this W's layout has none; `group` > 0: it wants x de-interleaved.
-  std::function<void(int64_t m, const float* x, int64_t j0, int64_t j1, float* y)> gemv;
-  int group;
-};
 
 // xp = x [M, K] with each group of `group` elements reordered: even-indexed ones, then odd ones.
 void deinterleave(const float* x, int64_t M, int64_t K, int group, float* xp) {
@@ -98,6 +88,32 @@ void column_slabs(const Source& w, Fn fn) {
     fn(k0, width, static_cast<const float*>(buf));
   }
 }
+
+Source source4(const Weight4& w) {
+  const auto& k = detail::kernels_for_cpu();
+  Source s{w.rows, w.cols, 0.5, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant4(w, e0, n, out); }, nullptr,
+           k.group};
+  if (w.cols % w.block == 0) {
+    s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
+      k.gemv4(m, w, xp, j0, j1, y, w.rows);
+    };
+  }
+  return s;
+}
+
+Source source8(const WeightInt8& w) {
+  const auto& k = detail::kernels_for_cpu();
+  return Source{w.rows,
+                w.cols,
+                1.0,
+                [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant8(w, e0, n, out); },
+                [&w, &k](int64_t m, const float* x, int64_t j0, int64_t j1, float* y) {
+                  k.gemv8(m, w, x, j0, j1, y, w.rows);
+                },
+                0};
+}
+
+}  // namespace
 
 void forward(const Source& w, const float* x, int64_t M, const float* bias, float* y) {
   const int64_t N = w.N, K = w.K;
@@ -157,30 +173,6 @@ void backward(const Source& w, const float* gy, int64_t M, float* gx) {
   });
 }
 
-Source source4(const Weight4& w) {
-  const auto& k = detail::kernels_for_cpu();
-  Source s{w.rows, w.cols, 0.5, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant4(w, e0, n, out); }, nullptr,
-           k.group};
-  if (w.cols % w.block == 0) {
-    s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
-      k.gemv4(m, w, xp, j0, j1, y, w.rows);
-    };
-  }
-  return s;
-}
-
-Source source8(const WeightInt8& w) {
-  const auto& k = detail::kernels_for_cpu();
-  return Source{w.rows,
-                w.cols,
-                1.0,
-                [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant8(w, e0, n, out); },
-                [&w, &k](int64_t m, const float* x, int64_t j0, int64_t j1, float* y) {
-                  k.gemv8(m, w, x, j0, j1, y, w.rows);
-                },
-                0};
-}
-
 // Degenerate sizes: an empty product leaves y = bias (or zeros) and gx = zeros.
 bool empty_product(int64_t M, int64_t out_cols, int64_t inner, const float* bias, float* out) {
   if (M > 0 && out_cols > 0 && inner > 0) return false;
@@ -188,8 +180,6 @@ bool empty_product(int64_t M, int64_t out_cols, int64_t inner, const float* bias
     for (int64_t j = 0; j < out_cols; ++j) out[i * out_cols + j] = bias ? bias[j] : 0.0f;
   return true;
 }
-
-}  // namespace
 
 void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y) {
   if (!empty_product(M, w.rows, w.cols, bias, y)) forward(source4(w), x, M, bias, y);

@@ -14,6 +14,7 @@ import type { LinalgKernels } from './linalg.js';
 import type { QuantKernels } from './quant.js';
 import type { MemoryKernels } from './memory.js';
 import type { RandomKernels } from './random.js';
+import type { GgmlKernels } from './ggml.js';
 
 export type NativeAddon = InfoKernels &
   GemmKernels &
@@ -24,7 +25,8 @@ export type NativeAddon = InfoKernels &
   LinalgKernels &
   QuantKernels &
   MemoryKernels &
-  RandomKernels;
+  RandomKernels &
+  GgmlKernels;
 
 function findPackageRoot(start: string): string {
   let dir = start;

@@ -1,0 +1,29 @@
+// The drivers of the linear layer over a quantised weight (linear.cc), for any weight format that can
+// dequantise a range of its elements and, optionally, multiply a few rows of x directly: bitsandbytes'
+// 4-bit / int8 formats here, ggml's block types in native/src/ggml/.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace peftjs::quant {
+
+// One quantised W [N, K] as the drivers see it.
+struct Source {
+  int64_t N, K;
+  double bytes_per_weight;
+  // out[0:count] = elements [e0, e0 + count) of W (flattened row-major).
+  std::function<void(int64_t e0, int64_t count, float* out)> dequant;
+  // The few-row kernel, or null when this W's layout has none; `group` > 0: it wants x de-interleaved.
+  std::function<void(int64_t m, const float* x, int64_t j0, int64_t j1, float* y)> gemv;
+  int group;
+};
+
+// y [M, N] = x [M, K]·Wᵀ (+ bias) and gx [M, K] = gy [M, N]·W; M, N, K > 0. Each output element is
+// summed by one thread in a fixed order, so results do not depend on the thread count.
+void forward(const Source& w, const float* x, int64_t M, const float* bias, float* y);
+void backward(const Source& w, const float* gy, int64_t M, float* gx);
+
+// Degenerate sizes: true (and out = bias rows, or zeros) when the product is empty.
+bool empty_product(int64_t M, int64_t out_cols, int64_t inner, const float* bias, float* out);
+
+}  // namespace peftjs::quant

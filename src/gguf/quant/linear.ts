@@ -1,0 +1,89 @@
+// Layers over ggml block-type weights, as src/quant/linear.ts's Linear4bit is over bitsandbytes' 4-bit:
+// GgmlLinear is a Linear (so every tuner and target rule takes it) whose frozen `weight` shows the
+// block bytes and whose forward computes y = x·Wᵀ + b from them (native/src/ggml/); GgmlEmbedding looks
+// rows up in a quantised table (pure Q4_0 / Q8_0 files quantise token_embd, which is also the tied
+// output matrix: one GgmlTensor may serve both).
+import { Tensor, noGrad, type DType } from '../../tensor/index.js';
+import { DTypeError } from '../../tensor/errors.js';
+import { Linear, Module, Parameter } from '../../nn/index.js';
+import { native } from '../../tensor/native/index.js';
+import { quantLinear, type QuantLinear } from '../../quant/ops.js';
+import { dequantizeTensor } from './native.js';
+import type { GgmlTensor } from './tensor.js';
+
+const GGML_LINEAR: QuantLinear<GgmlTensor> = {
+  name: 'ggmlLinear',
+  forward: (x, M, w, bias, y) => native.ggmlLinear(x, M, w, bias, y),
+  backward: (gy, M, w, gx) => native.ggmlLinearBackward(gy, M, w, gx),
+};
+
+/** y = x·Wᵀ + bias over a ggml block-type weight W [out, in]; gradients reach x and the bias. */
+export function ggmlLinear(x: Tensor, w: GgmlTensor, bias: Tensor | null = null): Tensor {
+  return quantLinear(GGML_LINEAR, x, w, bias, 'float32');
+}
+
+function bytesTensor(t: GgmlTensor): Tensor {
+  return Tensor.fromArray(t.data, [t.data.length, 1], 'uint8');
+}
+
+/** y = x·Wᵀ + b with W held in a ggml block type (frozen). */
+export class GgmlLinear extends Linear {
+  declare weight: Parameter;
+  readonly ggml: GgmlTensor;
+
+  constructor(weight: GgmlTensor, bias: Parameter | null = null) {
+    super(weight.shape[1], weight.shape[0], { bias: false, frozenWeight: bytesTensor(weight) });
+    this.bias = bias;
+    this.ggml = weight;
+  }
+
+  override forward(x: Tensor): Tensor {
+    return ggmlLinear(x, this.ggml, this.bias);
+  }
+
+  /** The weight as a [out, in] tensor of `dtype` (a new tensor the caller owns): what tuners merge into. */
+  dequantizedWeight(dtype: DType = 'float32'): Tensor {
+    const values = Tensor.fromArray(dequantizeTensor(this.ggml), [...this.ggml.shape], 'float32');
+    if (dtype === 'float32') return values;
+    const cast = noGrad(() => values.to(dtype));
+    values.dispose();
+    return cast;
+  }
+
+  get weightBytes(): number {
+    return this.ggml.data.length;
+  }
+
+  override extraRepr(): string {
+    return `${super.extraRepr()}, ggml_type=${this.ggml.type}`;
+  }
+}
+
+/** Rows of a ggml block-type table [numEmbeddings, embeddingDim] for integer ids, as float32 (frozen). */
+export class GgmlEmbedding extends Module {
+  weight: Parameter;
+  readonly ggml: GgmlTensor;
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+
+  constructor(table: GgmlTensor) {
+    super();
+    this.ggml = table;
+    [this.numEmbeddings, this.embeddingDim] = table.shape;
+    this.weight = new Parameter(bytesTensor(table), false);
+  }
+
+  forward(ids: Tensor): Tensor {
+    if (!['int32', 'int64', 'uint8'].includes(ids.dtype)) {
+      throw new DTypeError(`GgmlEmbedding: ids must be integers, got ${ids.dtype}`);
+    }
+    const flat = Int32Array.from(ids.contiguous().data() as ArrayLike<number | bigint>, Number);
+    const out = new Float32Array(flat.length * this.embeddingDim);
+    native.ggmlGetRows(this.ggml, flat, out);
+    return Tensor.fromArray(out, [...ids.shape, this.embeddingDim], 'float32');
+  }
+
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}, ggml_type=${this.ggml.type}`;
+  }
+}
