@@ -17,6 +17,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The example page's script runs in a browser.
+    files: ['examples/browser/**/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', self: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
     files: ['scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

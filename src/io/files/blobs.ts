@@ -78,7 +78,9 @@ export class BlobSource implements FileSource {
 
   folder(folder: string): FileSource {
     const prefix = `${folder.replace(/\/+$/, '')}/`;
-    const inner = new Map([...this.files].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    const inner = new Map(
+      [...this.files].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]),
+    );
     return new BlobSource(inner, this.describe(folder));
   }
 }

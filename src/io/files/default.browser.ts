@@ -18,12 +18,18 @@ export function sinkFor(location: string | FileSink): FileSink {
 }
 
 /** A URL ending in .json names that file; any other names a folder holding `defaultName`. */
-export async function locateFile(location: string | FileSource, defaultName: string): Promise<{ source: FileSource; name: string }> {
-  if (typeof location !== 'string' || !/\.json$/i.test(location)) return { source: sourceFor(location), name: defaultName };
+export async function locateFile(
+  location: string | FileSource,
+  defaultName: string,
+): Promise<{ source: FileSource; name: string }> {
+  if (typeof location !== 'string' || !/\.json$/i.test(location))
+    return { source: sourceFor(location), name: defaultName };
   return fileAt(location);
 }
 
 export function fileAt(url: string): { source: FileSource; name: string } {
   const slash = url.lastIndexOf('/');
-  return slash < 0 ? { source: new UrlSource('.'), name: url } : { source: new UrlSource(url.slice(0, slash)), name: url.slice(slash + 1) };
+  return slash < 0
+    ? { source: new UrlSource('.'), name: url }
+    : { source: new UrlSource(url.slice(0, slash)), name: url.slice(slash + 1) };
 }

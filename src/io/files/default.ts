@@ -20,7 +20,10 @@ export function sinkFor(location: string | FileSink): FileSink {
  * A folder or a file inside one: a folder means its file `defaultName` (loadConfig takes the model
  * folder or config.json itself).
  */
-export async function locateFile(location: string | FileSource, defaultName: string): Promise<{ source: FileSource; name: string }> {
+export async function locateFile(
+  location: string | FileSource,
+  defaultName: string,
+): Promise<{ source: FileSource; name: string }> {
   if (typeof location !== 'string') return { source: location, name: defaultName };
   const isFolder = await stat(location).then(
     (s) => s.isDirectory(),

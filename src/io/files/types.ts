@@ -54,5 +54,10 @@ export function joinName(folder: string, name: string): string {
 
 /** Whether `value` is a FileSource (rather than a path string). */
 export function isFileSource(value: unknown): value is FileSource {
-  return typeof value === 'object' && value !== null && typeof (value as FileSource).open === 'function' && typeof (value as FileSource).readText === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as FileSource).open === 'function' &&
+    typeof (value as FileSource).readText === 'function'
+  );
 }
