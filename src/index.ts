@@ -6,3 +6,13 @@ export * from './models/index.js';
 export * from './peft/index.js';
 export * from './train/index.js';
 export * from './quant/index.js';
+export {
+  quantizeGgml,
+  dequantizeGgml,
+  ggmlByteSize,
+  ggmlTensor,
+  GgmlLinear,
+  GgmlEmbedding,
+  type GgmlTensor,
+  type GgmlBlockType,
+} from './gguf/quant/index.js';
