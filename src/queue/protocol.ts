@@ -11,6 +11,7 @@ export type ToTrainer = { type: 'train'; jobs: GroupJob[]; stepDelay?: number } 
 /** Training process to worker: each job ends with exactly one of done, failed or cancelled. */
 export type FromTrainer =
   | { type: 'progress'; id: string; progress: JobProgress }
+  | { type: 'resuming'; id: string; checkpoint: string }
   | { type: 'done'; id: string; result: Record<string, unknown> }
   | { type: 'failed'; id: string; message: string }
   | { type: 'cancelled'; id: string; step: number };

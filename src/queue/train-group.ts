@@ -146,8 +146,13 @@ export async function trainGroup(jobs: readonly GroupJob[], channel: GroupChanne
   const pending: GroupJob[] = [];
   for (const job of jobs) {
     const done = await readDone(job);
-    if (done !== null) channel.send({ type: 'done', id: job.id, result: done.result });
-    else pending.push(job);
+    if (done !== null) {
+      channel.send({ type: 'done', id: job.id, result: done.result });
+      continue;
+    }
+    pending.push(job);
+    const checkpoint = await latestCheckpoint(job.recipe.output);
+    if (checkpoint !== null) channel.send({ type: 'resuming', id: job.id, checkpoint });
   }
   try {
     if (pending.length === 1) await trainAlone(pending[0]!, channel);

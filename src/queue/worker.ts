@@ -187,6 +187,13 @@ export class QueueWorker {
         case 'progress':
           await job.updateProgress({ ...message.progress });
           return;
+        case 'resuming':
+          this.options.log(
+            'job_resumed',
+            { id: job.id, name: job.name, checkpoint: message.checkpoint },
+            `job ${job.id} (${job.name}): resuming from ${message.checkpoint}`,
+          );
+          return;
         case 'done':
           open.delete(message.id);
           await job.moveToCompleted(message.result, token, false);

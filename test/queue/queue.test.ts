@@ -2,49 +2,21 @@
 // `peft worker` trains them (two on one base together) to the adapters a single `peft train` of
 // each writes, `peft jobs` lists and cancels; an unreachable Redis and a bad recipe are refused,
 // named, before anything is queued or written.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { parseOverride } from '../../src/cli/recipe/load.js';
-import { cancelJob, listJobs, type JobRow } from '../../src/queue/jobs.js';
-import { submitRecipe } from '../../src/queue/submit.js';
+import { cancelJob } from '../../src/queue/jobs.js';
 import { events, finished, peft, RECIPE, start, tempDir } from '../cli/helpers.js';
-import { startRedis, type TestRedis } from './redis.js';
+import { adapterBytes, useQueue } from './helpers.js';
 
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.stop();
-});
-
-const adapterBytes = (dir: string) => readFileSync(join(dir, 'adapter/adapter_model.safetensors'));
-
-/** Queues the GPT-2 recipe (in this process: the command's own function) with `key=value` overrides. */
-async function submit(output: string, ...set: string[]): Promise<string> {
-  const overrides = [['output', output] as [string, unknown], ...set.map(parseOverride)];
-  return (await submitRecipe(redis.url, RECIPE, { overrides, overwrite: false })).id;
-}
-
-const jobs = () => listJobs(redis.url);
-
-/** Polls the queue until `done` holds (at most `seconds`). */
-async function until(done: (rows: JobRow[]) => boolean, seconds: number): Promise<JobRow[]> {
-  const end = Date.now() + seconds * 1000;
-  for (;;) {
-    const rows = await jobs();
-    if (done(rows)) return rows;
-    if (Date.now() > end) assert.fail(`timed out; jobs: ${JSON.stringify(rows)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const queue = useQueue();
+const { submit, jobs, until } = queue;
 
 function worker(...args: string[]): { child: ChildProcess; done: ReturnType<typeof finished> } {
-  const child = start(['--json', 'worker', '--queue', redis.url, '--lock-duration', '2000', ...args]);
+  const child = start(['--json', 'worker', '--queue', queue.url, '--lock-duration', '2000', ...args]);
   return { child, done: finished(child) };
 }
 
@@ -55,7 +27,7 @@ test('queue: submit, a worker trains two jobs together, each to the adapter of i
     'submit',
     RECIPE,
     '--queue',
-    redis.url,
+    queue.url,
     '--output',
     join(dir, 'a'),
     '--set',
@@ -66,7 +38,7 @@ test('queue: submit, a worker trains two jobs together, each to the adapter of i
   assert.equal(queued.code, EXIT.OK, queued.stderr);
   const a = String(events(queued.stdout).find((e) => e.event === 'result')!.id);
   const b = await submit(join(dir, 'b'), 'training.max_steps=5', 'training.seed=3');
-  const listed = await peft('jobs', '--queue', redis.url);
+  const listed = await peft('jobs', '--queue', queue.url);
   assert.match(listed.stdout, new RegExp(`${a}  waiting +-  a  .*/a\\n +${b}  waiting`));
   const w = worker();
   const rows = await until((r) => r.filter((j) => [a, b].includes(j.id) && j.state === 'completed').length === 2, 60);
@@ -119,9 +91,9 @@ test('queue: an unreachable Redis and a bad recipe are refused, named, with noth
     message: new RegExp(`job ${id} \\(not finished\\) writes to .*z already`),
   });
   assert.equal((await jobs()).length, before + 1, 'only the good recipe was queued');
-  const removed = await peft('jobs', 'cancel', id, '--queue', redis.url);
+  const removed = await peft('jobs', 'cancel', id, '--queue', queue.url);
   assert.equal(removed.code, EXIT.OK, removed.stderr);
   assert.match(removed.stdout, new RegExp(`job ${id}: removed from the queue`));
   assert.equal((await jobs()).length, before);
-  await assert.rejects(cancelJob(redis.url, '999'), { code: 'E_QUEUE', message: /no job 999 in the queue/ });
+  await assert.rejects(cancelJob(queue.url, '999'), { code: 'E_QUEUE', message: /no job 999 in the queue/ });
 });
