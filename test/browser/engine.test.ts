@@ -36,7 +36,9 @@ test('the engine loads by URL, trains, generates and saves an adapter that loads
       new BlobSource(new Map(Object.entries(files))),
     );
     const { ids, data } = engine.logits('The quick brown');
-    const reloaded = noGrad(() => again.forward({ inputIds: tensor(ids, [1, ids.length], 'int64') }).logits.data());
+    const reloaded = noGrad(
+      () => again.forward({ inputIds: tensor(ids, [1, ids.length], 'int64') }).logits.data() as Float32Array,
+    );
     assert.deepEqual(Array.from(reloaded), Array.from(data));
   } finally {
     server.close();
