@@ -6,6 +6,7 @@ namespace peftjs {
 void register_nn(Napi::Env env, Napi::Object exports) {
   nn::register_row_kernels(env, exports);
   nn::register_attention(env, exports);
+  nn::register_paged_attention(env, exports);
 }
 
 }  // namespace peftjs

@@ -7,7 +7,7 @@
 // views of the filled positions: each head's rows are contiguous, the heads `capacity` rows apart
 // (attention reads such views in place). Keys or values that carry gradients (prefix tuning's
 // trainable prefixes) are joined by concat instead, which keeps them on the autograd tape.
-import { Tensor, ShapeError, concat, copyInto, formatShape, keep, noGrad } from '../tensor/index.js';
+import { Tensor, ShapeError, concat, copyInto, formatShape, keep, noGrad, scaledDotProductAttention, type AttentionOptions } from '../tensor/index.js';
 
 /** One layer's keys and values: positions [0, length) of the storage tensors are filled. */
 interface LayerEntry {
@@ -36,6 +36,16 @@ export class KVCache {
     const next = this.options.scoped || onTape ? this.joined(entry, k, v) : this.appended(entry, k, v);
     this.layers[layer] = next;
     return next.view;
+  }
+
+  /**
+   * Attention of q over the layer's keys and values once k and v are appended: what a model's
+   * attention calls. A cache that can read its storage in place (the serve engine's paged pool)
+   * overrides it; this one hands update()'s keys to scaledDotProductAttention.
+   */
+  attend(layer: number, q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
+    const [keys, values] = this.update(layer, k, v);
+    return scaledDotProductAttention(q, keys, values, options);
   }
 
   /** Keys and values stored for `layer` (null before the first update). */

@@ -37,15 +37,10 @@ export class GPT2Attention extends Module {
     const width = h.shape[2]!;
     const qkv = this.c_attn.forward(h);
     let q = splitHeads(qkv.narrow(2, 0, width), this.heads);
-    let k = splitHeads(qkv.narrow(2, width, width), this.heads);
-    let v = splitHeads(qkv.narrow(2, 2 * width, width), this.heads);
-    if (cache) [k, v] = cache.update(layerIdx, k, v);
-    q = scaledDotProductAttention(q, k, v, {
-      causal: true,
-      keyPaddingMask: mask,
-      scale: this.scale,
-      dropoutP: this.training ? this.attn_dropout.p : 0,
-    });
+    const k = splitHeads(qkv.narrow(2, width, width), this.heads);
+    const v = splitHeads(qkv.narrow(2, 2 * width, width), this.heads);
+    const options = { causal: true, keyPaddingMask: mask, scale: this.scale, dropoutP: this.training ? this.attn_dropout.p : 0 };
+    q = cache ? cache.attend(layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
     return this.resid_dropout.forward(this.c_proj.forward(mergeHeads(q)));
   }
 }

@@ -57,15 +57,10 @@ export class LlamaAttention extends Module {
 
   forward(h: Tensor, ctx: LayerContext): Tensor {
     const q = applyRotaryEmb(splitHeads(this.q_proj.forward(h), this.heads), ctx.cos, ctx.sin);
-    let k = applyRotaryEmb(splitHeads(this.k_proj.forward(h), this.kvHeads), ctx.cos, ctx.sin);
-    let v = splitHeads(this.v_proj.forward(h), this.kvHeads);
-    if (ctx.cache) [k, v] = ctx.cache.update(this.layerIdx, k, v);
-    const out = scaledDotProductAttention(q, k, v, {
-      causal: true,
-      keyPaddingMask: ctx.mask,
-      slidingWindow: this.window,
-      dropoutP: this.training ? this.dropoutP : 0,
-    });
+    const k = applyRotaryEmb(splitHeads(this.k_proj.forward(h), this.kvHeads), ctx.cos, ctx.sin);
+    const v = splitHeads(this.v_proj.forward(h), this.kvHeads);
+    const options = { causal: true, keyPaddingMask: ctx.mask, slidingWindow: this.window, dropoutP: this.training ? this.dropoutP : 0 };
+    const out = ctx.cache ? ctx.cache.attend(this.layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
     return this.o_proj.forward(mergeHeads(out));
   }
 }

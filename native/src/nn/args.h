@@ -165,8 +165,10 @@ void export_kernel(Napi::Env env, Napi::Object exports, const char* name, size_t
                         name));
 }
 
-// Registers the row kernels (bind_rows.cc) and attention (bind_attention.cc).
+// Registers the row kernels (bind_rows.cc), attention (bind_attention.cc) and the paged KV pool's
+// kernels (bind_paged_attention.cc).
 void register_row_kernels(Napi::Env env, Napi::Object exports);
 void register_attention(Napi::Env env, Napi::Object exports);
+void register_paged_attention(Napi::Env env, Napi::Object exports);
 
 }  // namespace peftjs::nn

@@ -152,6 +152,25 @@ export interface NnKernels {
     seed: number,
   ): void;
 
+  /**
+   * The serve engine's paged KV pool (per layer [numBlocks, kvHeads, blockSize, D], a Float32Array or a
+   * Uint16Array of bfloat16 bits): row r's position p is in block blocks[r * maxBlocks + p / blockSize]
+   * (blocks Int32Array [rows, maxBlocks]), and it has cached[r] positions before the `fresh` new ones.
+   * pagedKvWrite copies x [rows, kvHeads, fresh, D] (the pool's type) into positions [cached[r], cached[r] + fresh).
+   */
+  pagedKvWrite(pool: Float32Array | Uint16Array, x: Float32Array | Uint16Array, blocks: Int32Array, cached: Int32Array,
+    rows: number, kvHeads: number, fresh: number, D: number, blockSize: number, maxBlocks: number): void;
+  /** out [rows, kvHeads, width, D] (the pool's type): each row's positions [0, cached[r] + fresh) right-aligned, zeros before. */
+  pagedKvGather(pool: Float32Array | Uint16Array, out: Float32Array | Uint16Array, blocks: Int32Array, cached: Int32Array,
+    rows: number, kvHeads: number, fresh: number, D: number, blockSize: number, maxBlocks: number, width: number): void;
+  /**
+   * out [rows, Hq, fresh, D] = causal softmax(scale * q kᵀ) v from the pool (no gather), q float32 like out; query i
+   * of row r sits at position cached[r] + i and sees keys (p - window, p] (window 0: all before it).
+   */
+  pagedAttention(q: Float32Array, keys: Float32Array | Uint16Array, values: Float32Array | Uint16Array, blocks: Int32Array,
+    cached: Int32Array, out: Float32Array, rows: number, kvHeads: number, fresh: number, D: number, blockSize: number,
+    maxBlocks: number, Hq: number, scale: number, window: number): void;
+
   /** out = x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x[D/2:], x[:D/2]); x [B, H, T, D], cos/sin [cosBatch, T, D], cosBatch 1 or B, D even. */
   ropeForward<F extends FloatArray>(
     x: F,
