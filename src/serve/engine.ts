@@ -132,7 +132,7 @@ export class Engine {
           : { inputIds: tensor(rows.flatMap((s) => s.tokens.slice(s.computed - s.offset, s.computed - s.offset + n)), [rows.length, n], 'int64') };
         const inputs = { ...tokens, positionIds, attentionMask: cache.attentionMask(), pastKeyValues: cache, logitsToKeep: 1 };
         const out = request.runner.forward(request.routed ? { ...inputs, adapterNames: rows.map((s) => s.adapter) } : inputs);
-        return (out.logits.select(1, out.logits.shape[1]! - 1).to('float32').data() as Float32Array).slice();
+        return out.logits.select(1, out.logits.shape[1]! - 1).to('float32').data() as Float32Array;
       }));
     } catch (error) {
       // One bad group must not stop the others: its rows end with an error.
