@@ -16,3 +16,4 @@ export {
   type GgmlTensor,
   type GgmlBlockType,
 } from './gguf/quant/index.js';
+export { writeLoraAdapterGguf, writeModelGguf, GgufExportError, GGUF_ADAPTER_TYPES, GGUF_MODEL_TYPES, type GgufAdapterType, type GgufModelType } from './gguf/export/index.js';

@@ -43,7 +43,19 @@ export async function llamaCppGreedy(
         ? undefined
         : { adapters: [{ filePath: options.lora, scale: options.loraScale ?? 1 }] };
     const size = prompt.length + count + 16;
-    const context = await model.createContext({ contextSize: size, batchSize: size, sequences: 1, threads: 1, lora });
+    // F32 KV cache and no flash attention (llama.cpp's CPU defaults are an F16 cache and flash attention
+    // with F16 products): the comparisons are with peftjs's float32 attention; with the defaults, an
+    // amplified (IA)3 adapter's merged model flips a near-tie at the 5th token.
+    const context = await model.createContext({
+      contextSize: size,
+      batchSize: size,
+      sequences: 1,
+      threads: 1,
+      lora,
+      experimentalKvCacheKeyType: 'F32',
+      experimentalKvCacheValueType: 'F32',
+      flashAttention: false,
+    });
     try {
       const out: number[] = [];
       for await (const token of context.getSequence().evaluate([...prompt] as never[], { temperature: 0 })) {

@@ -6,13 +6,13 @@ import { stat } from 'node:fs/promises';
 import { PeftError } from '../../tensor/index.js';
 import { readTokenizerFiles } from '../../io/index.js';
 import {
-  ADAPTER_TYPES,
+  GGUF_ADAPTER_TYPES,
   GgufExportError,
-  MODEL_TYPES,
+  GGUF_MODEL_TYPES,
   writeLoraAdapterGguf,
   writeModelGguf,
-  type AdapterType,
-  type ModelType,
+  type GgufAdapterType,
+  type GgufModelType,
 } from '../../gguf/export/index.js';
 import { InputError, UsageError } from '../exit-codes.js';
 import { openWithAdapter } from './adapter-model.js';
@@ -42,18 +42,18 @@ export async function exportCommand(
   )
     throw new InputError(`${o.output} exists; pass --overwrite to replace it`);
   if (o.adapter !== undefined && !o.merge) {
-    const type = (o.type ?? 'F32').toUpperCase() as AdapterType;
-    if (!ADAPTER_TYPES.includes(type))
+    const type = (o.type ?? 'F32').toUpperCase() as GgufAdapterType;
+    if (!GGUF_ADAPTER_TYPES.includes(type))
       throw new UsageError(
-        `--type for a LoRA adapter file must be ${ADAPTER_TYPES.join(' or ')}, not ${o.type}; merged models take ${MODEL_TYPES.join(', ')} (--merge)`,
+        `--type for a LoRA adapter file must be ${GGUF_ADAPTER_TYPES.join(' or ')}, not ${o.type}; merged models take ${GGUF_MODEL_TYPES.join(', ')} (--merge)`,
       );
     const { peft } = await openWithAdapter(o.model, o.adapter);
     const written = await writeLoraAdapterGguf(peft!, o.output, { type });
     return { ...written, kind: 'adapter', type };
   }
-  const type = (o.type ?? 'F16').toUpperCase() as ModelType;
-  if (!MODEL_TYPES.includes(type))
-    throw new UsageError(`--type must be one of ${MODEL_TYPES.join(', ')}, not ${o.type}`);
+  const type = (o.type ?? 'F16').toUpperCase() as GgufModelType;
+  if (!GGUF_MODEL_TYPES.includes(type))
+    throw new UsageError(`--type must be one of ${GGUF_MODEL_TYPES.join(', ')}, not ${o.type}`);
   const tokenizer = await readTokenizerFiles(o.model);
   // Float weights to merge into and encode from: a quantised base is dequantised first.
   const { base, peft } = await openWithAdapter(o.model, o.adapter, { dtype: 'float32' });

@@ -18,10 +18,10 @@ import { tokenizerMetadata } from './tokenizer-metadata.js';
 export { GgufExportError } from './errors.js';
 
 /** Types of a LoRA adapter file's A and B (convert_lora_to_gguf.py's f32 and f16 outtypes). */
-export const ADAPTER_TYPES = ['F32', 'F16'] as const;
-export type AdapterType = (typeof ADAPTER_TYPES)[number];
+export const GGUF_ADAPTER_TYPES = ['F32', 'F16'] as const;
+export type GgufAdapterType = (typeof GGUF_ADAPTER_TYPES)[number];
 /** Types of a model file's matrices (1-D tensors stay F32). */
-export const MODEL_TYPES = [
+export const GGUF_MODEL_TYPES = [
   'F32',
   'F16',
   'BF16',
@@ -34,10 +34,10 @@ export const MODEL_TYPES = [
   'Q5_K',
   'Q6_K',
 ] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
+export type GgufModelType = (typeof GGUF_MODEL_TYPES)[number];
 
 // llama_ftype for general.file_type (llama.h); the K-quants as their "_M" mixes' names although written pure.
-const FILE_TYPE: Record<ModelType, number> = {
+const FILE_TYPE: Record<GgufModelType, number> = {
   F32: 0,
   F16: 1,
   Q4_0: 2,
@@ -60,10 +60,10 @@ export interface WrittenGguf {
 export async function writeLoraAdapterGguf(
   peft: PeftModel,
   output: string,
-  { type = 'F32', adapterName = peft.activeAdapter }: { type?: AdapterType; adapterName?: string } = {},
+  { type = 'F32', adapterName = peft.activeAdapter }: { type?: GgufAdapterType; adapterName?: string } = {},
 ): Promise<WrittenGguf> {
-  if (!ADAPTER_TYPES.includes(type))
-    throw new GgufExportError(`adapter type must be one of ${ADAPTER_TYPES.join(', ')}, not ${type}`);
+  if (!GGUF_ADAPTER_TYPES.includes(type))
+    throw new GgufExportError(`adapter type must be one of ${GGUF_ADAPTER_TYPES.join(', ')}, not ${type}`);
   const arch = ggufArchitecture(peft.model.config);
   const { alpha, tensors } = loraAdapterTensors(peft, adapterName, (hfWeight) => {
     const name = hfToGgufName(arch.name, hfWeight);
@@ -103,10 +103,10 @@ export async function writeModelGguf(
   model: PretrainedModel,
   tokenizer: TokenizerFiles,
   output: string,
-  { type = 'F16', name }: { type?: ModelType; name?: string } = {},
+  { type = 'F16', name }: { type?: GgufModelType; name?: string } = {},
 ): Promise<WrittenGguf> {
-  if (!MODEL_TYPES.includes(type))
-    throw new GgufExportError(`model type must be one of ${MODEL_TYPES.join(', ')}, not ${type}`);
+  if (!GGUF_MODEL_TYPES.includes(type))
+    throw new GgufExportError(`model type must be one of ${GGUF_MODEL_TYPES.join(', ')}, not ${type}`);
   const arch = ggufArchitecture(model.config);
   const tensors = modelTensors(model, arch, type);
   const vocabSize = (model.config as { vocab_size: number }).vocab_size;
