@@ -1,5 +1,6 @@
 // Runs every test/**/*.test.ts with Node's test runner (Node 20 has no --test globs).
-// Extra arguments are substrings that select test files: `npm test -- tensor gemm`.
+// Extra arguments are substrings that select test files: `npm test -- tensor gemm`; `--backend=wasm`
+// runs them on the WebAssembly backend (PEFTJS_BACKEND).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,8 @@ function listTests(dir) {
   });
 }
 
-const filters = process.argv.slice(2);
+const backend = process.argv.find((a) => a.startsWith('--backend='))?.slice('--backend='.length);
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--backend='));
 const files = listTests('test')
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
@@ -22,5 +24,6 @@ if (files.length === 0) {
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
+  env: backend ? { ...process.env, PEFTJS_BACKEND: backend } : process.env,
 });
 process.exit(result.status ?? 1);

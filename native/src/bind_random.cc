@@ -82,7 +82,10 @@ inline void normal_pair(uint32_t a, uint32_t b, float& z0, float& z1) {
 
 // The standard normals of elements [block·kBlock, (block + 1)·kBlock) into z. Built twice (AVX2 and
 // baseline SSE2, chosen at load time by GCC's ifunc); both compute the same bits (no FMA contraction).
-__attribute__((target_clones("avx2", "default"))) void normal_block(uint64_t seed, int64_t block, float* z) {
+#if defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void normal_block(uint64_t seed, int64_t block, float* z) {
   uint64_t key = splitmix64(seed ^ splitmix64(static_cast<uint64_t>(block)));
   uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
   for (int64_t j = 0; j < kBlock / 2; ++j) {

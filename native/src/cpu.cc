@@ -7,8 +7,9 @@ namespace peftjs {
 namespace {
 
 Simd detect() {
-  __builtin_cpu_init();
   Simd best = Simd::Portable;
+#if PEFTJS_X86
+  __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
     best = Simd::Avx2;
   }
@@ -16,6 +17,7 @@ Simd detect() {
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
     best = Simd::Avx512;
   }
+#endif
   if (const char* cap = std::getenv("PEFTJS_SIMD")) {
     Simd wanted = std::strcmp(cap, "portable") == 0 ? Simd::Portable
                   : std::strcmp(cap, "avx2") == 0  ? Simd::Avx2
@@ -39,7 +41,11 @@ const char* simd_name(Simd level) {
     case Simd::Avx2:
       return "avx2";
     default:
+#ifdef __wasm_simd128__
+      return "simd128";
+#else
       return "portable";
+#endif
   }
 }
 

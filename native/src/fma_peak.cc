@@ -12,9 +12,11 @@ namespace peftjs {
 
 double fma_peak_gflops(int width_bits, int threads, double seconds) {
   double (*rounds_fn)(int64_t) = nullptr;
+#if PEFTJS_X86
   if (width_bits == 128 && simd_level() >= Simd::Avx2) rounds_fn = fma_detail::fma_rounds_128;
   if (width_bits == 256 && simd_level() >= Simd::Avx2) rounds_fn = fma_detail::fma_rounds_256;
   if (width_bits == 512 && simd_level() >= Simd::Avx512) rounds_fn = fma_detail::fma_rounds_512;
+#endif
   if (!rounds_fn) return -1;
   using Clock = std::chrono::steady_clock;
   std::atomic<int> ready{0};

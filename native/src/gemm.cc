@@ -265,14 +265,21 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
 }
 
 const Kernels<float>& f32_kernels() {
+#if PEFTJS_X86
   switch (simd_level()) {
     case Simd::Avx512:
       return gemm_detail::kernels_f32_avx512();
     case Simd::Avx2:
       return gemm_detail::kernels_f32_avx2();
     default:
-      return gemm_detail::kernels_f32_portable();
+      break;
   }
+#endif
+#ifdef __wasm_simd128__
+  return gemm_detail::kernels_f32_wasm128();
+#else
+  return gemm_detail::kernels_f32_portable();
+#endif
 }
 
 }  // namespace

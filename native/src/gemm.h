@@ -61,6 +61,7 @@ const Kernels<float>& kernels_f32_portable();
 const Kernels<double>& kernels_f64_portable();
 const Kernels<float>& kernels_f32_avx2();
 const Kernels<float>& kernels_f32_avx512();
+const Kernels<float>& kernels_f32_wasm128();  // WebAssembly SIMD128 (native/src/wasm/), only in the wasm build
 
 // AVX2 packers and few-row kernel, shared by the AVX-512 kernels (instantiated for MR 6, 12 and NR 16, 32).
 template <int MR>

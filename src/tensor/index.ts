@@ -10,4 +10,5 @@ export { backward, record, needsGrad, type BackwardOptions, type BackwardFn } fr
 export { Generator, defaultGenerator, manualSeed, withGenerator, randn, normalFill_, rand, bernoulli, randint, randperm, type RandomOptions } from './random.js';
 export { TorchCpuGenerator } from './torch-generator.js';
 export * from './ops/index.js';
-export { native } from './native/index.js';
+export { native, backendInfo, type BackendInfo } from './native/index.js';
+export { WASM_MEMORY_LIMIT, createWasmBackend, ensureFits, WasmMemoryLimitError, type WasmBackendOptions, type WasmFactory } from './native/wasm/backend.js';

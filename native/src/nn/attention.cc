@@ -8,13 +8,17 @@ namespace peftjs::nn {
 
 template <typename T>
 void attention_forward(const AttnConfig& c, const AttnBuffers<T>& io) {
+#if PEFTJS_X86
   if (simd_level() != Simd::Portable) return attention_forward_avx2(c, io);
+#endif
   flash_forward<T, LoopGemm<T>>(c, io);
 }
 
 template <typename T>
 void attention_backward(const AttnConfig& c, const AttnBuffers<T>& io) {
+#if PEFTJS_X86
   if (simd_level() != Simd::Portable) return attention_backward_avx2(c, io);
+#endif
   flash_backward<T, LoopGemm<T>>(c, io);
 }
 

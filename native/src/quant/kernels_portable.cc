@@ -60,14 +60,17 @@ const Kernels& kernels_portable() {
 }
 
 const Kernels& kernels_for_cpu() {
+#if PEFTJS_X86
   switch (simd_level()) {
     case Simd::Avx512:
       return kernels_avx512();
     case Simd::Avx2:
       return kernels_avx2();
     default:
-      return kernels_portable();
+      break;
   }
+#endif
+  return kernels_portable();
 }
 
 }  // namespace peftjs::quant::detail

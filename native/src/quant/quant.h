@@ -31,9 +31,12 @@ struct Weight4 {
   float scale(int64_t b) const {
     if (absmax) return absmax[b];
     // Two roundings as in bitsandbytes; the empty asm keeps the compiler from fusing them into one
-    // FMA (the SIMD files are built with -mfma, and GCC contracts a * b + c by default).
+    // FMA (the SIMD files are built with -mfma, and GCC contracts a * b + c by default). WebAssembly
+    // has no FMA to fuse into.
     float product = nested_code[nested_codes[b]] * nested_absmax[b / nested_block];
+#if defined(__x86_64__) || defined(__i386__)
     __asm__("" : "+x"(product));
+#endif
     return product + offset;
   }
   // Element e's 4-bit index.

@@ -1,9 +1,12 @@
-// Loads the native CPU backend (build/Release/peftjs.node, built by `npm install`).
+// Loads the kernels: the Node-API addon (build/Release/peftjs.node, built by `npm install`) or, when
+// PEFTJS_BACKEND=wasm or the addon could not be built, the same kernels in WebAssembly (wasm/).
 // Each kernel module declares its functions in a file beside this one.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { createWasmBackend, type WasmFactory } from './wasm/backend.js';
 import type { InfoKernels } from './info.js';
 import type { GemmKernels } from './gemm.js';
 import type { NnKernels } from './nn.js';
@@ -28,6 +31,13 @@ export type NativeAddon = InfoKernels &
   RandomKernels &
   GgmlKernels;
 
+/** Which kernels run: the Node-API addon or the WebAssembly module, with its SIMD level and threads. */
+export interface BackendInfo {
+  name: 'native' | 'wasm';
+  simd: string;
+  threads: number;
+}
+
 function findPackageRoot(start: string): string {
   let dir = start;
   while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'binding.gyp'))) {
@@ -38,16 +48,56 @@ function findPackageRoot(start: string): string {
   return dir;
 }
 
-function load(): NativeAddon {
-  const root = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
-  const file = join(root, 'build', 'Release', 'peftjs.node');
-  if (!existsSync(file)) {
+const root = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+const addonFile = join(root, 'build', 'Release', 'peftjs.node');
+const NATIVE_TOOLS = 'python3, make and g++';
+
+function loadAddon(): NativeAddon {
+  if (!existsSync(addonFile)) {
     throw new Error(
-      `peftjs: the native backend ${file} is missing. Build it with \`npm run build:native\` ` +
-        '(needs python3, make and g++).',
+      `peftjs: the native backend ${addonFile} is missing. Build it with \`npm run build:native\` ` +
+        `(needs ${NATIVE_TOOLS}), or set PEFTJS_BACKEND=wasm.`,
     );
   }
-  return createRequire(import.meta.url)(file) as NativeAddon;
+  return createRequire(import.meta.url)(addonFile) as NativeAddon;
 }
 
-export const native: NativeAddon = load();
+async function loadWasm(): Promise<NativeAddon> {
+  // build/wasm in a checkout (npm run build:wasm), dist/wasm in the npm package.
+  const file = [join(root, 'build', 'wasm', 'peftjs-wasm.js'), join(root, 'dist', 'wasm', 'peftjs-wasm.js')].find((f) =>
+    existsSync(f),
+  );
+  if (file === undefined) {
+    throw new Error(
+      `peftjs: the WebAssembly backend is missing from ${root}/build/wasm and ${root}/dist/wasm; build it with \`npm run build:wasm\` (needs emcc).`,
+    );
+  }
+  const factory = createRequire(import.meta.url)(file) as WasmFactory;
+  const env = Number(process.env.PEFTJS_NUM_THREADS);
+  return createWasmBackend(factory, {
+    threads: env > 0 ? env : availableParallelism(),
+    wasmBinary: readFileSync(file.replace(/\.js$/, '.wasm')),
+  });
+}
+
+async function load(): Promise<{ addon: NativeAddon; name: BackendInfo['name'] }> {
+  const wanted = process.env.PEFTJS_BACKEND;
+  if (wanted !== undefined && wanted !== '' && wanted !== 'native' && wanted !== 'wasm') {
+    throw new Error(`peftjs: PEFTJS_BACKEND=${wanted} is not a backend; use native or wasm (or leave it unset).`);
+  }
+  if (wanted === 'wasm') return { addon: await loadWasm(), name: 'wasm' };
+  if (wanted === 'native' || existsSync(addonFile)) return { addon: loadAddon(), name: 'native' };
+  console.warn(
+    `peftjs: running on the WebAssembly backend (slower); install ${NATIVE_TOOLS} and run \`npm rebuild peftjs\` for the native one.`,
+  );
+  return { addon: await loadWasm(), name: 'wasm' };
+}
+
+const loaded = await load();
+
+export const native: NativeAddon = loaded.addon;
+
+/** Which backend runs the kernels (PEFTJS_BACKEND=native|wasm chooses), its SIMD level and thread count. */
+export function backendInfo(): BackendInfo {
+  return { name: loaded.name, simd: native.simdLevel(), threads: native.numThreads() };
+}

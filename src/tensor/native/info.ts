@@ -1,6 +1,6 @@
 export interface InfoKernels {
-  /** The SIMD level the kernels use: 'avx512', 'avx2' or 'portable'. */
-  simdLevel(): 'avx512' | 'avx2' | 'portable';
+  /** The SIMD level the kernels use: 'avx512', 'avx2' or 'portable' (native), 'simd128' (wasm). */
+  simdLevel(): 'avx512' | 'avx2' | 'portable' | 'simd128';
   /** Threads the kernels use (PEFTJS_NUM_THREADS, else the CPUs this process may run on). */
   numThreads(): number;
   setNumThreads(n: number): void;

@@ -1,0 +1,113 @@
+// One kernel call into the WebAssembly module. Tensor memory stays in JavaScript ArrayBuffers (see
+// memory.ts), so a call copies the bytes its typed arrays view into the wasm heap, passes views of
+// those copies (native/wasm/napi.h reads them as the addon reads its buffers), and copies them back
+// when the kernel returns. Arrays that share an ArrayBuffer (views of one storage, or an output
+// that is also an input) are copied as one range, so the kernel sees them alias as they do here.
+// Typed arrays inside plain-object arguments (a QuantState and its nested absmax) are copied too.
+
+/** What the Emscripten module (scripts/build-wasm.cjs) exports to this file. */
+export interface WasmModule {
+  kernelTable(): Record<string, number>;
+  call(index: number, args: unknown[]): unknown;
+  errorMarker(): object;
+  lastError(): { name: string; message: string };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  wasmMemory: WebAssembly.Memory;
+  /** Emscripten's thread pool: its Workers (worker_threads in Node). */
+  PThread: { unusedWorkers: Array<{ unref?: () => void }>; runningWorkers: Array<{ unref?: () => void }> };
+}
+
+type View = ArrayBufferView & { length: number };
+type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => View;
+
+interface Range {
+  lo: number;
+  hi: number;
+  ptr: number;
+}
+
+const ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, Error };
+
+function isView(v: unknown): v is View {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isView(v);
+}
+
+/** Adds the byte range of every typed array in `value` (an argument, or an object's field) to `ranges`. */
+function collect(value: unknown, ranges: Map<ArrayBufferLike, Range>, depth: number): void {
+  if (isView(value)) {
+    const start = value.byteOffset & ~7; // keep 8-byte alignment for Float64Array / BigInt64Array
+    const end = value.byteOffset + value.byteLength;
+    const r = ranges.get(value.buffer);
+    if (r === undefined) ranges.set(value.buffer, { lo: start, hi: end, ptr: 0 });
+    else {
+      r.lo = Math.min(r.lo, start);
+      r.hi = Math.max(r.hi, end);
+    }
+  } else if (depth > 0 && isPlainObject(value)) {
+    for (const field of Object.values(value)) collect(field, ranges, depth - 1);
+  }
+}
+
+/** `value` with each typed array replaced by the same view of its copy in the wasm heap. */
+function substitute(
+  value: unknown,
+  ranges: Map<ArrayBufferLike, Range>,
+  heap: ArrayBufferLike,
+  depth: number,
+): unknown {
+  if (isView(value)) {
+    const r = ranges.get(value.buffer)!;
+    const Ctor = value.constructor as ViewConstructor;
+    return new Ctor(heap, r.ptr + value.byteOffset - r.lo, value.length);
+  }
+  if (depth > 0 && isPlainObject(value)) {
+    const copy: Record<string, unknown> = {};
+    for (const [k, field] of Object.entries(value)) copy[k] = substitute(field, ranges, heap, depth - 1);
+    return copy;
+  }
+  return value;
+}
+
+/** Objects nest at most this deep in a kernel's arguments (QuantState4.nested.absmax). */
+const MAX_DEPTH = 3;
+
+/** A JavaScript function that runs kernel `index` of `mod` on arguments held in JavaScript memory. */
+export function kernelCaller(mod: WasmModule, index: number, name: string): (...args: unknown[]) => unknown {
+  const marker = mod.errorMarker();
+  return (...args: unknown[]): unknown => {
+    const ranges = new Map<ArrayBufferLike, Range>();
+    for (const a of args) collect(a, ranges, MAX_DEPTH);
+    try {
+      for (const r of ranges.values()) {
+        r.ptr = mod._malloc(Math.max(8, r.hi - r.lo)) >>> 0;
+        if (r.ptr === 0) {
+          throw new RangeError(
+            `${name}: the WebAssembly memory (4 GiB at most) has no room for a ${r.hi - r.lo}-byte argument`,
+          );
+        }
+      }
+      let heap = mod.wasmMemory.buffer;
+      for (const [buffer, r] of ranges)
+        new Uint8Array(heap, r.ptr, r.hi - r.lo).set(new Uint8Array(buffer, r.lo, r.hi - r.lo));
+      const result = mod.call(
+        index,
+        args.map((a) => substitute(a, ranges, heap, MAX_DEPTH)),
+      );
+      if (result === marker) {
+        const e = mod.lastError();
+        throw new (ERRORS[e.name] ?? Error)(e.message);
+      }
+      heap = mod.wasmMemory.buffer;
+      for (const [buffer, r] of ranges)
+        new Uint8Array(buffer, r.lo, r.hi - r.lo).set(new Uint8Array(heap, r.ptr, r.hi - r.lo));
+      return result;
+    } finally {
+      for (const r of ranges.values()) if (r.ptr !== 0) mod._free(r.ptr);
+    }
+  };
+}

@@ -1,0 +1,101 @@
+// The WebAssembly backend (src/tensor/native/wasm/): the same kernels as the addon behind the same
+// interface. Checked here: its products equal the addon's within float32 rounding, aliased buffers
+// stay aliased through the copy into the wasm heap, kernel errors keep their class and message,
+// and a representative set of parity suites passes with PEFTJS_BACKEND=wasm (`npm run test:wasm`
+// runs them all).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { native } from '../../src/tensor/native/index.js';
+import { createWasmBackend, type WasmFactory } from '../../src/tensor/native/wasm/backend.js';
+
+const file = new URL('../../build/wasm/peftjs-wasm.js', import.meta.url).pathname;
+const wasm = await createWasmBackend(createRequire(import.meta.url)(file) as WasmFactory, {
+  threads: 2,
+  wasmBinary: readFileSync(file.replace(/\.js$/, '.wasm')),
+});
+
+function random(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+}
+
+test('wasm gemm equals the native one within rounding, on both threads', () => {
+  assert.equal(wasm.simdLevel(), 'simd128');
+  assert.equal(wasm.numThreads(), 2);
+  const [M, N, K] = [67, 45, 129];
+  const A = random(M * K, 1),
+    B = random(K * N, 2);
+  const cWasm = new Float32Array(M * N),
+    cNative = new Float32Array(M * N);
+  wasm.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cWasm, 0, N, 0, 1);
+  native.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cNative, 0, N, 0, 1);
+  for (let i = 0; i < M * N; i++)
+    assert.ok(Math.abs(cWasm[i] - cNative[i]) < 1e-5, `C[${i}]: ${cWasm[i]} vs ${cNative[i]}`);
+});
+
+test('views of one ArrayBuffer stay one buffer: an in-place AdamW step through subarrays', () => {
+  const n = 16;
+  const both = new Float32Array(4 * n).fill(0.5); // param, grad, m, v side by side
+  const expected = Float32Array.from(both);
+  const views = (a: Float32Array) =>
+    [0, 1, 2, 3].map((i) => a.subarray(i * n, (i + 1) * n)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  wasm.adamw(...views(both), n, 0.1, 0.9, 0.999, 1e-8, 0.01, 1);
+  native.adamw(...views(expected), n, 0.1, 0.9, 0.999, 1e-8, 0.01, 1);
+  assert.deepEqual(both, expected);
+});
+
+test('a kernel error keeps its class and message', () => {
+  const C = new Float32Array(4);
+  assert.throws(
+    () =>
+      wasm.gemm(
+        false,
+        false,
+        2,
+        2,
+        2,
+        1,
+        new Float32Array(4),
+        0,
+        2,
+        0,
+        new Float32Array(4),
+        0,
+        0,
+        2,
+        0,
+        0,
+        C,
+        0,
+        9,
+        0,
+        1,
+      ),
+    (e: unknown) => e instanceof RangeError && /gemm: C needs 11 elements/.test(e.message),
+  );
+  assert.throws(() => wasm.setNumThreads(3), /started with 2 thread\(s\)/);
+});
+
+test('parity suites pass with PEFTJS_BACKEND=wasm', { timeout: 10 * 60_000 }, () => {
+  const suites = ['test/tensor/matmul.test.ts', 'test/tensor/nn-ops.test.ts', 'test/models/base-models.test.ts'];
+  // Without NODE_TEST_CONTEXT the child reports in TAP on its stdout instead of to this runner.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...suites], {
+    env: { ...env, PEFTJS_BACKEND: 'wasm' },
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0, run.stdout.slice(-4000) + run.stderr.slice(-2000));
+  assert.match(run.stdout, /# fail 0/);
+});
+
+test('ensureFits refuses what the 4 GiB memory cannot hold, naming its size and the limit', async () => {
+  const { ensureFits, WasmMemoryLimitError } = await import('../../src/tensor/native/wasm/backend.js');
+  ensureFits(2 ** 30);
+  assert.throws(
+    () => ensureFits(5 * 2 ** 30, 'model.safetensors'),
+    (e: unknown) =>
+      e instanceof WasmMemoryLimitError && /model.safetensors needs 5.00 GiB .* at most 4 GiB/.test(e.message),
+  );
+});
