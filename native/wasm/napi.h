@@ -57,6 +57,7 @@ class Value {
   bool IsNumber() const { return v_.isNumber(); }
   bool IsBoolean() const { return v_.isTrue() || v_.isFalse(); }
   bool IsArray() const { return v_.isArray(); }
+  bool IsString() const { return v_.isString(); }
   bool IsObject() const {
     const std::string t = v_.typeOf().as<std::string>();
     return (t == "object" && !v_.isNull()) || t == "function";

@@ -32,14 +32,17 @@ struct Scalar {  // 8 independent float sums, so the compiler may vectorise them
 Gemv gemv_portable(Type t) { return gemv_for<Scalar>(t); }
 
 Gemv gemv_for_cpu(Type t) {
+#if PEFTJS_X86
   switch (simd_level()) {
     case Simd::Avx512:
       return gemv_avx512(t);
     case Simd::Avx2:
       return gemv_avx2(t);
     default:
-      return gemv_portable(t);
+      break;
   }
+#endif
+  return gemv_portable(t);
 }
 
 }  // namespace peftjs::ggml::detail

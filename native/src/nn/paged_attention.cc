@@ -10,7 +10,9 @@
 namespace peftjs::nn {
 
 void paged_attention(const PagedConfig& c, const PagedPool& pool, const float* q, float* out) {
+#if PEFTJS_X86
   if (simd_level() != Simd::Portable) return paged_attention_avx2(c, pool, q, out);
+#endif
   paged_dispatch(c, pool, q, out);
 }
 

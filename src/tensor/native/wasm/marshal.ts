@@ -13,7 +13,7 @@ export interface WasmModule {
   lastError(): { name: string; message: string };
   _malloc(bytes: number): number;
   _free(ptr: number): void;
-  wasmMemory: WebAssembly.Memory;
+  wasmMemory: { buffer: ArrayBufferLike };
   /** Emscripten's thread pool: its Workers (worker_threads in Node). */
   PThread: { unusedWorkers: Array<{ unref?: () => void }>; runningWorkers: Array<{ unref?: () => void }> };
 }
