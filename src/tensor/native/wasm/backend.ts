@@ -11,6 +11,7 @@ export type WasmFactory = (options: {
   preRun: Array<(mod: { ENV: Record<string, string> }) => void>;
   locateFile?: (file: string, prefix: string) => string;
   wasmBinary?: Uint8Array;
+  mainScriptUrlOrBlob?: string;
 }) => Promise<WasmModule>;
 
 export interface WasmBackendOptions {
@@ -20,6 +21,8 @@ export interface WasmBackendOptions {
   locateFile?: (file: string, prefix: string) => string;
   /** The .wasm file's bytes, when the caller has read them (Node: Emscripten 3.1.6 would fetch() a path). */
   wasmBinary?: Uint8Array;
+  /** The URL of peftjs-wasm.js, which its thread workers load (inside a page's Worker Emscripten cannot find it itself). */
+  mainScriptUrlOrBlob?: string;
 }
 
 /** The WebAssembly memory limit: wasm32 addresses 4 GiB. */
@@ -31,6 +34,7 @@ export async function createWasmBackend(factory: WasmFactory, options: WasmBacke
     // At least one: Emscripten 3.1.6 with a pool of 0 never finishes starting (the wasm-instantiate
     // dependency is only removed by the last pool worker to load).
     peftjsWorkers: Math.max(1, threads - 1),
+    ...(options.mainScriptUrlOrBlob ? { mainScriptUrlOrBlob: options.mainScriptUrlOrBlob } : {}),
     // The kernels read their thread count from PEFTJS_NUM_THREADS (threadpool.cc), which must not
     // exceed the workers made at start: a thread beyond them would wait for the event loop.
     preRun: [(m) => void (m.ENV.PEFTJS_NUM_THREADS = String(threads))],

@@ -1,0 +1,61 @@
+// The browser build's kernels (swapped in for index.ts): the WebAssembly backend only, started by
+// startWasmBackend() once the page or worker has loaded Emscripten's peftjs-wasm.js. `native` is
+// filled in place then, so the modules that captured it at import see the kernels; no kernel runs
+// at import time (storage.ts sets the pool limit then: the memory functions are there from the start).
+import { createWasmBackend, type WasmFactory } from './wasm/backend.js';
+import { jsMemoryKernels } from './wasm/memory.js';
+import type { BackendInfo, NativeAddon } from './index.js';
+
+export type { BackendInfo, NativeAddon } from './index.js';
+
+// Tensor memory is plain ArrayBuffers (wasm/memory.ts), usable before the kernels start.
+export const native = { ...jsMemoryKernels } as NativeAddon;
+let started: BackendInfo | null = null;
+
+export interface StartOptions {
+  /** Threads to use (default: the machine's, when the page is cross-origin isolated; else 1). */
+  threads?: number;
+  /** Absolute URL of peftjs-wasm.js: its pthread workers load it again (default: beside this script). */
+  scriptUrl: string;
+  /** Called with a one-line warning when threads are not available. */
+  warn?: (message: string) => void;
+}
+
+/** The threads a page can have: several need SharedArrayBuffer, which needs cross-origin isolation. */
+export function availableThreads(): { threads: number; warning?: string } {
+  const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+  if (scope.crossOriginIsolated !== true || typeof SharedArrayBuffer === 'undefined') {
+    return {
+      threads: 1,
+      warning:
+        'peftjs: this page is not cross-origin isolated, so the engine runs on one thread; serve it with the headers ' +
+        'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp for all cores',
+    };
+  }
+  return { threads: Math.max(1, scope.navigator?.hardwareConcurrency ?? 1) };
+}
+
+/** Starts the WebAssembly kernels (once); `factory` is peftjs-wasm.js's createPeftjsWasm. */
+export async function startWasmBackend(factory: WasmFactory, options: StartOptions): Promise<BackendInfo> {
+  if (started !== null) return started;
+  const available = availableThreads();
+  if (available.warning !== undefined) (options.warn ?? console.warn)(available.warning);
+  const threads = Math.min(options.threads ?? available.threads, available.threads);
+  const base = options.scriptUrl.slice(0, options.scriptUrl.lastIndexOf('/') + 1);
+  Object.assign(
+    native,
+    await createWasmBackend(factory, {
+      threads,
+      locateFile: (file) => base + file,
+      mainScriptUrlOrBlob: options.scriptUrl,
+    }),
+  );
+  started = { name: 'wasm', simd: native.simdLevel(), threads: native.numThreads() };
+  return started;
+}
+
+export function backendInfo(): BackendInfo {
+  if (started === null)
+    throw new Error('peftjs: the WebAssembly backend has not started; call startWasmBackend() first');
+  return started;
+}
