@@ -3,6 +3,7 @@
 // (tied embeddings) saved once under its first name. Quantised layers are written in
 // bitsandbytes' layout (src/quant/serialize.ts), so transformers loads the folder quantised.
 import { safetensorsChunks, sinkFor, WEIGHTS_FILE, type FileSink, type ModelConfig } from '../io/index.js';
+import { sortedJsonText } from '../io/sorted-json.js';
 import type { Tensor } from '../tensor/index.js';
 import { Linear4bit, Linear8bitLt } from '../quant/linear.js';
 import { quantState4Tensors, quantStateInt8Tensors } from '../quant/serialize.js';
@@ -40,16 +41,6 @@ export function pretrainedTensors(model: Module): PretrainedTensors {
   return out;
 }
 
-/** JSON with object keys sorted at every level, as Python's json.dumps(sort_keys=True, indent=2). */
-function sortedJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
-    return v;
-  };
-  return `${JSON.stringify(sort(value), null, 2)}\n`;
-}
-
 /**
  * config.json for `model`: the folder's own config.json (with its quantization_config, if the
  * model is quantised) and the labels the model has now (set when loading, or by an adapter).
@@ -57,7 +48,8 @@ function sortedJson(value: unknown): string {
 export function pretrainedConfigJson(model: { readonly config: ModelConfig }): string {
   const { raw, id2label, label2id } = model.config;
   const labelled = 'id2label' in (raw as object) || Object.keys(id2label).length !== 2 || Object.values(id2label).some((l, i) => l !== `LABEL_${i}`);
-  return sortedJson(labelled ? { ...(raw as object), id2label, label2id } : raw);
+  // transformers' to_json_string ends the file with a newline; PEFT's adapter_config.json does not.
+  return `${sortedJsonText(labelled ? { ...(raw as object), id2label, label2id } : raw)}\n`;
 }
 
 /** Writes `model` into `dir` (a folder path, created if needed, or a FileSink); each file is written atomically. */

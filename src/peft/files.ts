@@ -4,6 +4,7 @@
 // build) or any FileSource / FileSink, so a page saves into Blobs with the same code.
 import { loadSafetensors, safetensorsChunks, sinkFor, sourceFor, MissingFileError } from '../io/index.js';
 import type { FileSink, FileSource } from '../io/index.js';
+import { sortedJsonText } from '../io/sorted-json.js';
 import type { Tensor } from '../tensor/index.js';
 import { PeftConfigError } from './errors.js';
 import type { Json } from './config/base.js';
@@ -19,18 +20,7 @@ export function adapterFolder<F extends FileSource | FileSink>(dir: F, name: str
 export async function writeAdapterFolder(folder: string | FileSink, config: Record<string, unknown>, tensors: ReadonlyMap<string, Tensor>): Promise<void> {
   const sink = sinkFor(folder);
   await sink.write(WEIGHTS_FILE, safetensorsChunks(sink.describe(WEIGHTS_FILE), tensors, { format: 'pt' }));
-  await sink.write(CONFIG_FILE, [new TextEncoder().encode(JSON.stringify(sortKeys(config), null, 2))]);
-}
-
-/** Python's json.dumps(sort_keys=True) order: every object's keys sorted, recursively. */
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-  );
+  await sink.write(CONFIG_FILE, [new TextEncoder().encode(sortedJsonText(config))]);
 }
 
 export async function readAdapterConfig(folder: string | FileSource): Promise<Json> {
