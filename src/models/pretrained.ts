@@ -25,6 +25,7 @@ import { initFreshParameters } from './fresh-parameters.js';
 import { beginQuantizedLoad } from '../quant/load.js';
 import type { QuantizationOptions } from '../quant/config.js';
 import { isGgufLocation, openGgufModel } from '../gguf/load/open.js';
+import { installGgmlLayers } from '../gguf/load/quantized.js';
 
 /** Where loading warnings go. */
 export interface Logger {
@@ -32,7 +33,11 @@ export interface Logger {
 }
 
 export interface FromPretrainedOptions extends LabelOptions {
-  /** Storage type of the weights: 'float32' (default), 'bfloat16' or 'float16' (computed with float32 accumulation). */
+  /**
+   * Storage type of the weights: 'float32' (default), 'bfloat16' or 'float16' (computed with float32
+   * accumulation). A GGUF file's block-quantised weights (Q8_0, Q4_K, ...) stay quantised when no
+   * dtype is given and are dequantised to `dtype` when one is.
+   */
   dtype?: DType;
   /**
    * A checkpoint head whose shape differs from the model's (it was trained for other labels) is
@@ -108,11 +113,16 @@ export async function loadPretrained<T extends ModelTask>(
       weights,
       options.quantization,
     );
+    // A GGUF file's block-quantised weights stay quantised unless a dtype (or bnb quantisation) is asked for.
+    const ggml =
+      gguf !== null && options.dtype === undefined && options.quantization === undefined
+        ? await installGgmlLayers(model, (key) => resolveKey(key, entry, unquantized), gguf.weights)
+        : null;
     const own = model.stateDict() as Map<string, Parameter>;
     const sources = new Map<string, string>();
     const unexpected: string[] = [];
     for (const key of weights.keys()) {
-      if (quant?.consumedKeys.has(key)) continue;
+      if (quant?.consumedKeys.has(key) || ggml?.consumedKeys.has(key)) continue;
       const path = resolveKey(key, entry, own);
       if (path !== null) sources.set(path, key);
       else if (!entry.ignoredKeys?.test(key)) unexpected.push(key);
@@ -137,7 +147,7 @@ export async function loadPretrained<T extends ModelTask>(
       );
     }
     const loaded = new Set<unknown>([...sources.keys()].map((p) => own.get(p)!));
-    for (const t of quant?.filled ?? []) loaded.add(t);
+    for (const t of [...(quant?.filled ?? []), ...(ggml?.filled ?? [])]) loaded.add(t);
     const missing = [...own.keys()].filter((p) => !sources.has(p) && !loaded.has(own.get(p)!));
     fresh.push(...missing.filter(isFresh).sort());
     const absent = missing.filter((p) => !isFresh(p));

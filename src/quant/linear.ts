@@ -7,6 +7,7 @@ import { Conv1D, Linear, Parameter } from '../nn/index.js';
 import { dequantize4bit, dequantizeInt8, dequantizeState4, quantizeInt8, quantizeState4, quantStateBytes, type Quantize4bitOptions } from './functional.js';
 import type { QuantState4, QuantStateInt8 } from './state.js';
 import { linear4bit, linearInt8, type ComputeDType } from './ops.js';
+import { GgmlLinear } from '../gguf/quant/linear.js';
 
 /** The weight of a Linear, or of GPT-2's Conv1D transposed, as [out, in] float32 values. */
 function linearWeightValues(layer: Linear | Conv1D): { values: Float32Array; shape: [number, number] } {
@@ -133,7 +134,7 @@ export interface RequantizationError {
   relative: number;
 }
 
-function quantizationError(exact: Float32Array, approx: Float32Array): RequantizationError {
+export function quantizationError(exact: Float32Array, approx: Float32Array): RequantizationError {
   let maxAbs = 0;
   let errorSq = 0;
   let normSq = 0;
@@ -156,11 +157,11 @@ function float32Of(weight: Tensor): Float32Array {
   });
 }
 
-/** A quantised linear layer of either kind. */
-export type QuantizedLinear = Linear4bit | Linear8bitLt;
+/** A quantised linear layer: bitsandbytes' two kinds, or a GGUF file's ggml blocks. */
+export type QuantizedLinear = Linear4bit | Linear8bitLt | GgmlLinear;
 
 export function isQuantizedLinear(m: unknown): m is QuantizedLinear {
-  return m instanceof Linear4bit || m instanceof Linear8bitLt;
+  return m instanceof Linear4bit || m instanceof Linear8bitLt || m instanceof GgmlLinear;
 }
 
 // The forward of the quantised layers: the native kernels (./ops.ts) for float32 / bf16 / f16 inputs

@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import {
   AdamW,
   AutoModelForCausalLM,
-  LlamaForCausalLM,
   PeftModel,
   getPeftModel,
   noGrad,
-  parseLlamaConfig,
   readTokenizerFiles,
   tensor,
   type PretrainedModel,
@@ -21,6 +19,7 @@ import {
 import { dequantizeGgml, quantizeGgml, type GgmlBlockType } from '../../src/gguf/quant/index.js';
 import { writeLoraAdapterGguf, writeModelGguf } from '../../src/gguf/export/index.js';
 import { FIXTURES, loadCase, modelInputs } from '../helpers/parity.js';
+import { wideRandomLlama } from './wide-llama.js';
 import { disposeLlamaCpp, llamaCppGreedy, llamaCppTokenize } from './llamacpp.js';
 
 type Generating = PretrainedModel & { generate(ids: Tensor, o: object): Tensor };
@@ -129,20 +128,7 @@ for (const type of ['Q8_0', 'Q4_0'] as const) {
 }
 
 test("a llama with 256-wide rows in Q4_K: llama.cpp gives peftjs's tokens on the same quantised weights", async () => {
-  // The fixtures' rows (32, 64) are shorter than a K-quant super-block (256): a wider random llama.
-  const config = parseLlamaConfig({
-    vocab_size: 320,
-    hidden_size: 256,
-    intermediate_size: 512,
-    num_hidden_layers: 1,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    initializer_range: 0.1,
-    max_position_embeddings: 64,
-    bos_token_id: 0,
-    eos_token_id: 0,
-  });
-  const model = new LlamaForCausalLM(config) as unknown as Generating;
+  const model = wideRandomLlama() as unknown as Generating;
   const path = join(dir, 'wide-Q4_K.gguf');
   await writeModelGguf(model, await readTokenizerFiles(join(FIXTURES, 'llama')), path, { type: 'Q4_K' });
   const ids = await prompt('llama');

@@ -1,6 +1,7 @@
 // Models read from GGUF files: files written from the HF fixtures (F32, Q/K rows permuted as
 // convert_hf_to_gguf.py does) load through AutoModelForCausalLM.fromPretrained(file.gguf) and give
-// the fixture's HF logits; quantised files load dequantised.
+// the fixture's HF logits; quantised files load quantised (test/gguf/load-quantized.test.ts) or, with
+// { dtype }, dequantised.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -62,9 +63,12 @@ test('llama: the config read from the metadata equals the checkpoint config wher
   }
 });
 
-test('llama: a Q8_0 file loads dequantised, close to the HF logits; BF16 loads as bfloat16', async () => {
-  const q8 = await logitsDiff(await ggufOf('llama', 'Q8_0'), 'llama');
-  assert.ok(q8 > 1e-6 && q8 < 0.1, `Q8_0 max |diff| ${q8}`);
+test('llama: a Q8_0 file, quantised or dequantised, is close to the HF logits; BF16 loads as bfloat16', async () => {
+  const path = await ggufOf('llama', 'Q8_0');
+  for (const dtype of [undefined, 'float32'] as const) {
+    const q8 = await logitsDiff(path, 'llama', dtype);
+    assert.ok(q8 > 1e-6 && q8 < 0.1, `Q8_0 (dtype ${dtype}) max |diff| ${q8}`);
+  }
   const bf16 = await AutoModelForCausalLM.fromPretrained(await ggufOf('llama', 'BF16'), { dtype: 'bfloat16' });
   assert.equal(bf16.stateDict().get('model.layers.0.self_attn.q_proj.weight')!.dtype, 'bfloat16');
 });

@@ -2,11 +2,12 @@
 // classes hold them: the inverse of convert_hf_to_gguf.py's modify_tensors (and of gguf-export's
 // model-tensors.ts). Q/K rows of llama files go back from ggml's interleaved rope pairs to HF's
 // rotate-half order (the inverse of LlamaModel.permute); GPT-2's Conv1D weights go back to
-// [in, out]. F32, F16 and BF16 load as they are; block-quantised types are dequantised.
+// [in, out]. F32, F16 and BF16 load as they are; block-quantised types are dequantised by get(), or
+// kept as their blocks by blockTensor() (the model loader's default: see ./quantized.ts).
 import { Tensor } from '../../tensor/index.js';
 import type { DType } from '../../tensor/index.js';
 import { GgufFormatError } from '../errors.js';
-import { dequantizeGgml, isGgmlBlockType } from '../quant/index.js';
+import { BLOCK_LAYOUT, dequantizeGgml, ggmlTensor, isGgmlBlockType, type GgmlTensor } from '../quant/index.js';
 import type { GgufFile, GgufTensorInfo } from '../reader.js';
 import { ggufToHfName, type GgufArchitectureName } from '../names.js';
 
@@ -57,6 +58,32 @@ export class GgufModelWeights {
     if (this.arch === 'gpt2' && GPT2_TRANSPOSED.test(info.name)) t = replace(t, t.T.contiguous());
     if (options.dtype === undefined || options.dtype === t.dtype) return t;
     return replace(t, t.to(options.dtype));
+  }
+
+  /** Whether the tensor for `key` is held in one of ggml's block types. */
+  isBlockQuantized(key: string): boolean {
+    return isGgmlBlockType(this.tensorOf(key).type.name);
+  }
+
+  /**
+   * The blocks of a block-quantised 2-D tensor as a GgmlTensor [ne1, ne0] (HF's [out, in]), Q/K rows
+   * of llama files un-permuted as get() does (a row is whole blocks, so rows move as bytes). GPT-2's
+   * transposed Conv1D weights come as the file holds them, [out, in]: what GgmlLinear computes with.
+   */
+  async blockTensor(key: string): Promise<GgmlTensor> {
+    const info = this.tensorOf(key);
+    const type = info.type.name;
+    if (!isGgmlBlockType(type) || info.shape.length !== 2) {
+      throw new GgufFormatError(this.file.path, `is ${type} of ${info.shape.length} dims, not a 2-D block-quantised tensor`, info.name);
+    }
+    const [rows, cols] = info.shape as [number, number];
+    let bytes = await this.file.readBytes(info.name);
+    const rope = ROPE_ROWS.exec(info.name);
+    if (rope !== null && this.ropeHeads !== null) {
+      const order = unpermutedRowOrder(rows, rope[1] === 'q' ? this.ropeHeads.q : this.ropeHeads.k, info, this.file.path);
+      bytes = reorderRows(bytes, order, (cols / BLOCK_LAYOUT[type].elements) * BLOCK_LAYOUT[type].bytes);
+    }
+    return ggmlTensor(type, [rows, cols], bytes);
   }
 
   async close(): Promise<void> {
@@ -112,6 +139,16 @@ function replace(previous: Tensor, next: Tensor): Tensor {
  */
 export function unpermuteRopeRows(w: Tensor, nHead: number, info: GgufTensorInfo, path: string): Tensor {
   const rows = w.shape[0]!;
+  checkRopeHeads(rows, nHead, info, path);
+  const rest = w.shape.slice(1);
+  return w
+    .reshape([nHead, rows / nHead / 2, 2, ...rest])
+    .transpose(1, 2)
+    .contiguous()
+    .reshape([rows, ...rest]);
+}
+
+function checkRopeHeads(rows: number, nHead: number, info: GgufTensorInfo, path: string): void {
   if (rows % (2 * nHead) !== 0) {
     throw new GgufFormatError(
       path,
@@ -119,10 +156,22 @@ export function unpermuteRopeRows(w: Tensor, nHead: number, info: GgufTensorInfo
       info.name,
     );
   }
-  const rest = w.shape.slice(1);
-  return w
-    .reshape([nHead, rows / nHead / 2, 2, ...rest])
-    .transpose(1, 2)
-    .contiguous()
-    .reshape([rows, ...rest]);
+}
+
+/** unpermuteRopeRows as a row order: HF row i is file row order[i] (head h, pair p, half j ← h, j, p). */
+export function unpermutedRowOrder(rows: number, nHead: number, info: GgufTensorInfo, path: string): Int32Array {
+  checkRopeHeads(rows, nHead, info, path);
+  const half = rows / nHead / 2;
+  const order = new Int32Array(rows);
+  for (let h = 0; h < nHead; h++)
+    for (let j = 0; j < 2; j++)
+      for (let p = 0; p < half; p++) order[h * 2 * half + j * half + p] = h * 2 * half + p * 2 + j;
+  return order;
+}
+
+/** Rows of `rowBytes` bytes each, in `order` (row i of the result is row order[i] of `bytes`). */
+function reorderRows(bytes: Uint8Array, order: Int32Array, rowBytes: number): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  order.forEach((from, i) => out.set(bytes.subarray(from * rowBytes, (from + 1) * rowBytes), i * rowBytes));
+  return out;
 }

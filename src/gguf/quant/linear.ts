@@ -8,8 +8,10 @@ import { DTypeError } from '../../tensor/errors.js';
 import { Linear, Module, Parameter } from '../../nn/index.js';
 import { native } from '../../tensor/native/index.js';
 import { quantLinear, type QuantLinear } from '../../quant/ops.js';
+import { quantizationError, type RequantizationError } from '../../quant/linear.js';
 import { dequantizeTensor } from './native.js';
-import type { GgmlTensor } from './tensor.js';
+import { quantizeReference } from './reference.js';
+import { ggmlTensor, type GgmlTensor } from './tensor.js';
 
 const GGML_LINEAR: QuantLinear<GgmlTensor> = {
   name: 'ggmlLinear',
@@ -29,7 +31,7 @@ function bytesTensor(t: GgmlTensor): Tensor {
 /** y = x·Wᵀ + b with W held in a ggml block type (frozen). */
 export class GgmlLinear extends Linear {
   declare weight: Parameter;
-  readonly ggml: GgmlTensor;
+  ggml: GgmlTensor;
 
   constructor(weight: GgmlTensor, bias: Parameter | null = null) {
     super(weight.shape[1], weight.shape[0], { bias: false, frozenWeight: bytesTensor(weight) });
@@ -52,6 +54,20 @@ export class GgmlLinear extends Linear {
 
   get weightBytes(): number {
     return this.ggml.data.length;
+  }
+
+  /** Quantises `weight` ([out, in]) to the same block type in place of the current blocks (a merge). */
+  requantize(weight: Tensor): RequantizationError {
+    const values = noGrad(() => {
+      const wide = weight.to('float32').contiguous();
+      const out = wide.data<'float32'>();
+      if (wide !== weight) wide.dispose();
+      return out;
+    });
+    this.ggml = ggmlTensor(this.ggml.type, this.ggml.shape, quantizeReference(this.ggml.type, values));
+    this.weight.dispose();
+    this.weight = new Parameter(bytesTensor(this.ggml), false);
+    return quantizationError(values, dequantizeTensor(this.ggml));
   }
 
   override extraRepr(): string {
