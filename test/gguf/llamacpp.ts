@@ -1,7 +1,7 @@
 // llama.cpp as a reference for GGUF files, through node-llama-cpp (a dev dependency whose npm
 // packages ship llama.cpp's prebuilt CPU binaries; `build: 'never'` makes a missing binary an error,
 // never a compile). One llama.cpp instance per test process, on one thread: the machine is shared.
-import { getLlama, type Llama } from 'node-llama-cpp';
+import { getLlama, type Llama, type LlamaModel } from 'node-llama-cpp';
 
 let instance: Promise<Llama> | null = null;
 
@@ -71,12 +71,22 @@ export async function llamaCppGreedy(
   }
 }
 
-/** llama.cpp's token ids for `text` (special tokens as text; no BOS added). */
-export async function llamaCppTokenize(modelPath: string, text: string): Promise<number[]> {
+/** llama.cpp's token ids for `text` (no BOS added; special tokens as text unless `specialTokens`). */
+export async function llamaCppTokenize(modelPath: string, text: string, specialTokens = false): Promise<number[]> {
+  return withLlamaCppVocab(modelPath, (model) => [...model.tokenize(text, specialTokens)]);
+}
+
+/** llama.cpp's text of token ids (llama_detokenize without removing BOS/EOS; special tokens' text if asked). */
+export async function llamaCppDetokenize(modelPath: string, ids: readonly number[], specialTokens: boolean): Promise<string> {
+  return withLlamaCppVocab(modelPath, (model) => model.detokenize(ids as never[], specialTokens));
+}
+
+/** Runs `use` on llama.cpp's vocabulary of a GGUF file (loaded once, without weights). */
+export async function withLlamaCppVocab<T>(modelPath: string, use: (model: LlamaModel) => T | Promise<T>): Promise<T> {
   const llama = await llamaCpp();
   const model = await llama.loadModel({ modelPath, gpuLayers: 0, vocabOnly: true });
   try {
-    return [...model.tokenize(text)];
+    return await use(model);
   } finally {
     await model.dispose();
   }

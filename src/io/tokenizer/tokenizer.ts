@@ -58,6 +58,19 @@ export interface ChatTemplateOptions {
   variables?: Record<string, unknown>;
 }
 
+/**
+ * What the tokenizer asks of its model (the part of @huggingface/tokenizers' Tokenizer it uses): a GGUF file's
+ * SentencePiece vocabulary, which tokenizer.json cannot express as llama.cpp runs it, brings its own.
+ */
+export interface TokenizerBackend {
+  token_to_id(token: string): number | undefined;
+  id_to_token(id: number): string | undefined;
+  tokenize(text: string): string[];
+  /** The ids of one text, without the post-processor's special tokens. */
+  encode(text: string, options: { add_special_tokens: false }): { ids: number[] };
+  decode(ids: number[], options: { skip_special_tokens: boolean; clean_up_tokenization_spaces: false }): string;
+}
+
 const maybe = <T>(value: T | undefined): T | null => value ?? null;
 
 export class PreTrainedTokenizer {
@@ -68,7 +81,7 @@ export class PreTrainedTokenizer {
   readonly modelInputNames: readonly string[];
   /** One template, or named ones ("default", "tool_use", ...); null when the tokenizer has none. */
   chatTemplate: ChatTemplates | null;
-  private readonly backend: Tokenizer;
+  private readonly backend: TokenizerBackend;
   private readonly postProcessor: PostProcessor;
   private readonly settings: TokenizerSettings;
   private readonly specialTokens: Map<string, string>;
@@ -78,12 +91,15 @@ export class PreTrainedTokenizer {
   /** Every token, added ones included (Python's len(tokenizer)). */
   readonly length: number;
 
-  /** Builds the tokenizer from the parsed files; `AutoTokenizer.fromPretrained(dir)` reads them for you. */
-  constructor(files: TokenizerFiles) {
+  /**
+   * Builds the tokenizer from the parsed files; `AutoTokenizer.fromPretrained(dir)` reads them for you. `backend`
+   * replaces tokenizer.json's model (the files then give the vocabulary, added tokens and post-processor).
+   */
+  constructor(files: TokenizerFiles, backend?: TokenizerBackend) {
     this.settings = readTokenizerSettings(files.config, TOKENIZER_CONFIG_FILE);
     this.specialTokens = new Map(this.settings.specialTokens);
     const json = withSpecialTokens(files.json, [...this.specialTokens.values(), ...this.settings.extraSpecialTokens]);
-    this.backend = buildBackend(json);
+    this.backend = backend ?? buildBackend(json);
     this.postProcessor = postProcessorFromJSON(json.post_processor);
     this.modelType = json.model.type ?? '';
     const vocab = modelVocab(json);
