@@ -37,6 +37,10 @@ class ByteSink {
   private buffer = Buffer.alloc(1 << 16);
   length = 0;
 
+  /**
+   * Reserves n bytes and returns where they start. It may replace `this.buffer`, so callers call it
+   * before reading `this.buffer` (in `this.buffer.write(v, this.room(n))` the old buffer is read first).
+   */
   private room(n: number): number {
     if (this.length + n > this.buffer.length) {
       const grown = Buffer.alloc(Math.max(this.buffer.length * 2, this.length + n));
@@ -49,40 +53,51 @@ class ByteSink {
   }
 
   u8(v: number): void {
-    this.buffer.writeUInt8(v, this.room(1));
+    const at = this.room(1);
+    this.buffer.writeUInt8(v, at);
   }
   i8(v: number): void {
-    this.buffer.writeInt8(v, this.room(1));
+    const at = this.room(1);
+    this.buffer.writeInt8(v, at);
   }
   u16(v: number): void {
-    this.buffer.writeUInt16LE(v, this.room(2));
+    const at = this.room(2);
+    this.buffer.writeUInt16LE(v, at);
   }
   i16(v: number): void {
-    this.buffer.writeInt16LE(v, this.room(2));
+    const at = this.room(2);
+    this.buffer.writeInt16LE(v, at);
   }
   u32(v: number): void {
-    this.buffer.writeUInt32LE(v, this.room(4));
+    const at = this.room(4);
+    this.buffer.writeUInt32LE(v, at);
   }
   i32(v: number): void {
-    this.buffer.writeInt32LE(v, this.room(4));
+    const at = this.room(4);
+    this.buffer.writeInt32LE(v, at);
   }
   f32(v: number): void {
-    this.buffer.writeFloatLE(v, this.room(4));
+    const at = this.room(4);
+    this.buffer.writeFloatLE(v, at);
   }
   f64(v: number): void {
-    this.buffer.writeDoubleLE(v, this.room(8));
+    const at = this.room(8);
+    this.buffer.writeDoubleLE(v, at);
   }
   u64(v: bigint | number): void {
-    this.buffer.writeBigUInt64LE(BigInt(v), this.room(8));
+    const at = this.room(8);
+    this.buffer.writeBigUInt64LE(BigInt(v), at);
   }
   i64(v: bigint | number): void {
-    this.buffer.writeBigInt64LE(BigInt(v), this.room(8));
+    const at = this.room(8);
+    this.buffer.writeBigInt64LE(BigInt(v), at);
   }
 
   string(s: string): void {
     const bytes = Buffer.from(s, 'utf8');
     this.u64(bytes.length);
-    bytes.copy(this.buffer, this.room(bytes.length));
+    const at = this.room(bytes.length);
+    bytes.copy(this.buffer, at);
   }
 
   pad(alignment: number): void {

@@ -44,6 +44,22 @@ const TENSORS: GgufTensorToWrite[] = [
   { name: 'output_norm.weight', type: 'BF16', shape: [5], data: () => new Uint8Array(10).fill(9) },
 ];
 
+test("metadata larger than the writer's first 64 KiB buffer reads back (a real vocabulary)", async () => {
+  // The header sink grows as it fills; every value written across the growth must land in the new buffer.
+  const tokens = Array.from({ length: 20000 }, (_, i) => `token-${i}`);
+  const path = join(await tempDir(), 'big.gguf');
+  const metadata = new Map([
+    ['general.architecture', gguf.str('llama')],
+    ['tokenizer.ggml.tokens', gguf.strings(tokens)],
+    ['tokenizer.ggml.scores', gguf.f32s(new Float32Array(tokens.length).fill(0.5))],
+  ]);
+  await writeGguf(path, metadata, TENSORS);
+  await using file = await GgufFile.open(path);
+  assert.deepEqual(Array.from(file.metadata.get('tokenizer.ggml.tokens')!.value as ArrayLike<string>), tokens);
+  assert.equal((file.metadata.get('tokenizer.ggml.scores')!.value as Float32Array)[19999], 0.5);
+  assert.deepEqual(await file.readBytes('token_embd.weight'), f32Bytes([1, 2, 3, 4, 5, 6]));
+});
+
 test('written files read back: metadata of every type, tensor infos, bytes, alignment', async () => {
   const dir = await tempDir();
   for (const alignment of [32, 64]) {
