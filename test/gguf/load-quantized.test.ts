@@ -131,3 +131,21 @@ test('a LoRA trains over a Q4_0 base (its loss falls, the blocks stay frozen) an
   const relative = norm(after.sub(expected)) / norm(expected);
   assert.ok(relative < 0.15, `merged blocks vs base + delta: relative error ${relative}`);
 });
+
+test('K-quant export of rows shorter than a super-block falls back as llama-quantize does, and loads so', async () => {
+  const hf = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'llama'));
+  const tokenizer = await readTokenizerFiles(join(FIXTURES, 'llama'));
+  for (const [type, fallback] of [
+    ['Q4_K', 'Q5_0'],
+    ['Q5_K', 'Q5_1'],
+    ['Q6_K', 'Q8_0'],
+  ] as const) {
+    const path = join(dir, `llama-${type}-fallback.gguf`);
+    await writeModelGguf(hf, tokenizer, path, { type });
+    await using file = await GgufFile.open(path);
+    assert.equal(file.tensors.get('blk.0.attn_q.weight')!.type.name, fallback, type);
+    const loaded = await AutoModelForCausalLM.fromPretrained(path);
+    const q = loaded.getSubmodule('model.layers.0.self_attn.q_proj');
+    assert.ok(q instanceof GgmlLinear && q.ggml.type === fallback, `${type} file loads as ${fallback} blocks`);
+  }
+});

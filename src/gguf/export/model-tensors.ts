@@ -20,9 +20,23 @@ export interface ModelTensor {
 }
 
 /**
+ * The type llama.cpp's llama-quantize uses for a K-quant matrix whose rows are not whole 256-element
+ * super-blocks (llama-quant.cpp, llama_tensor_get_type's convert_incompatible_tensor): SmolLM2's
+ * 576-wide rows make most of a Q4_K file Q5_0.
+ */
+const K_QUANT_FALLBACK: Partial<Record<GgmlTypeName, GgmlTypeName>> = { Q4_K: 'Q5_0', Q5_K: 'Q5_1', Q6_K: 'Q8_0' };
+
+/** `type` if a row of `cols` elements is whole blocks of it, else its fallback (as above), else F16. */
+function matrixTypeFor(type: GgmlTypeName, cols: number): GgmlTypeName {
+  if (fitsBlocks(type, cols)) return type;
+  const fallback = K_QUANT_FALLBACK[type];
+  return fallback !== undefined && fitsBlocks(fallback, cols) ? fallback : 'F16';
+}
+
+/**
  * The GGUF tensors of `model` (float weights; dequantise a quantised model first) with matrices
- * in `type`. A matrix whose rows do not fit `type`'s blocks falls back to F16, as the converter's
- * Q8_0 output does.
+ * in `type`. A matrix whose rows do not fit `type`'s blocks falls back as llama-quantize does for
+ * K-quants, and to F16 otherwise (as the converter's Q8_0 output does).
  */
 export function modelTensors(model: Module, arch: GgufArchitecture, type: GgmlTypeName): ModelTensor[] {
   const conv1d = new Set<string>();
@@ -43,7 +57,7 @@ export function modelTensors(model: Module, arch: GgufArchitecture, type: GgmlTy
       v = permuteRopeRows(v, name.includes('attn_q') ? rope.q : rope.k, hfName);
     if (v.ndim > 2)
       throw new GgufExportError(`${hfName} has ${v.ndim} dimensions; GGUF model export writes vectors and matrices`);
-    const matrixType = v.ndim === 2 ? (fitsBlocks(type, v.shape[1]!) ? type : 'F16') : 'F32';
+    const matrixType = v.ndim === 2 ? matrixTypeFor(type, v.shape[1]!) : 'F32';
     out.push({ name, type: matrixType, value: v });
   }
   return out;
