@@ -5,6 +5,7 @@
 // a failed allocation is reported as out-of-memory, naming what to reduce.
 import { startWasmBackend, type BackendInfo } from '../tensor/native/index.browser.js';
 import type { WasmFactory } from '../tensor/native/wasm/backend.js';
+import { WasmMemoryLimitError } from '../tensor/native/wasm/memory-limit.js';
 import { Engine } from './engine.js';
 import type { BackendSummary, Message, Reply, Request } from './protocol.js';
 
@@ -31,8 +32,12 @@ const starting: Promise<BackendInfo> = startWasmBackend(scope.createPeftjsWasm!,
 const engine = new Engine((): BackendSummary => ({ ...backend!, ...(warning !== undefined ? { warning } : {}) }));
 let backend: BackendInfo | undefined;
 
-/** Allocation failures: a JS ArrayBuffer refused, or no room left in the 4 GiB WebAssembly memory. */
+/**
+ * Allocation failures: the backend's typed error (a tensor or a kernel's arguments that do not fit),
+ * or one the engine itself could not type (Emscripten's growth failure, an array the JS heap refused).
+ */
 function isOutOfMemory(error: unknown): boolean {
+  if (error instanceof WasmMemoryLimitError) return true;
   return (
     error instanceof Error &&
     /allocation failed|out of memory|has no room|cannot enlarge memory|invalid (typed )?array (buffer )?length/i.test(

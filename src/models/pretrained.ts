@@ -22,6 +22,7 @@ import {
   type TaskOutput,
 } from './registry.js';
 import { initFreshParameters } from './fresh-parameters.js';
+import { ensureModelFitsBackend } from './backend-fits.js';
 import { beginQuantizedLoad } from '../quant/load.js';
 import type { QuantizationOptions } from '../quant/config.js';
 import { isGgufLocation, openGgufModel } from '../gguf/load/open.js';
@@ -100,12 +101,14 @@ export async function loadPretrained<T extends ModelTask>(
   const dir = gguf === null ? source.describe() : String(location);
   const config = withLabels(gguf?.config ?? (await loadConfig(source)), options);
   const entry = chooseArchitecture(dir, config, task);
-  // chooseArchitecture picked an entry of `task`, whose models return TaskOutput<T>.
-  const model = withoutInit(() => entry.build(config, dtype)) as PretrainedModel<TaskOutput<T>>;
   const isFresh = (path: string) => entry.freshParameters?.paths.test(path) ?? false;
   const weights = gguf?.weights ?? (await openModelWeights(source));
   const fresh: string[] = [];
+  let model: PretrainedModel<TaskOutput<T>>;
   try {
+    await ensureModelFitsBackend(weights, dtype, dir, options.quantization !== undefined);
+    // chooseArchitecture picked an entry of `task`, whose models return TaskOutput<T>.
+    model = withoutInit(() => entry.build(config, dtype)) as PretrainedModel<TaskOutput<T>>;
     const unquantized = model.stateDict();
     const quant = await beginQuantizedLoad(
       model,

@@ -102,7 +102,8 @@ test('normalFill_ gives the same values for any thread count, other values for a
   const threads = native.numThreads();
   let many: number[];
   try {
-    native.setNumThreads(3);
+    // Two threads: the most the WebAssembly backend is sure to have (it starts with the machine's count).
+    native.setNumThreads(2);
     many = draw(7);
     native.setNumThreads(1);
     assert.deepEqual(draw(7), many);

@@ -5,6 +5,8 @@ import type { NativeAddon } from '../index.js';
 import { kernelCaller, type WasmModule } from './marshal.js';
 import { jsMemoryKernels } from './memory.js';
 
+export { WASM_MEMORY_LIMIT, WasmMemoryLimitError, ensureFits } from './memory-limit.js';
+
 /** The Emscripten factory (build/wasm/peftjs-wasm.js's export) and what it accepts. */
 export type WasmFactory = (options: {
   peftjsWorkers: number;
@@ -24,9 +26,6 @@ export interface WasmBackendOptions {
   /** The URL of peftjs-wasm.js, which its thread workers load (inside a page's Worker Emscripten cannot find it itself). */
   mainScriptUrlOrBlob?: string;
 }
-
-/** The WebAssembly memory limit: wasm32 addresses 4 GiB. */
-export const WASM_MEMORY_LIMIT = 4 * 2 ** 30;
 
 export async function createWasmBackend(factory: WasmFactory, options: WasmBackendOptions): Promise<NativeAddon> {
   const threads = Math.max(1, Math.floor(options.threads));
@@ -56,24 +55,4 @@ export async function createWasmBackend(factory: WasmFactory, options: WasmBacke
     setNumThreads(n);
   };
   return Object.assign(kernels, jsMemoryKernels) as unknown as NativeAddon;
-}
-
-/** A model or buffer that cannot fit the WebAssembly memory: its size and the limit. */
-export class WasmMemoryLimitError extends RangeError {
-  constructor(
-    readonly bytes: number,
-    readonly limit: number,
-    what: string,
-  ) {
-    super(
-      `${what} needs ${(bytes / 2 ** 30).toFixed(2)} GiB but the WebAssembly memory holds at most ` +
-        `${(limit / 2 ** 30).toFixed(0)} GiB; use a smaller model, a narrower dtype (bf16) or 4-bit weights, or the native backend`,
-    );
-    this.name = 'WasmMemoryLimitError';
-  }
-}
-
-/** Refuses, before anything is allocated, what cannot fit the 4 GiB WebAssembly memory. */
-export function ensureFits(bytes: number, what = 'the model'): void {
-  if (!(bytes <= WASM_MEMORY_LIMIT)) throw new WasmMemoryLimitError(bytes, WASM_MEMORY_LIMIT, what);
 }

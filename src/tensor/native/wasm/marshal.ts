@@ -4,6 +4,7 @@
 // when the kernel returns. Arrays that share an ArrayBuffer (views of one storage, or an output
 // that is also an input) are copied as one range, so the kernel sees them alias as they do here.
 // Typed arrays inside plain-object arguments (a QuantState and its nested absmax) are copied too.
+import { ensureFits, heapExhausted } from './memory-limit.js';
 
 /** What the Emscripten module (scripts/build-wasm.cjs) exports to this file. */
 export interface WasmModule {
@@ -84,12 +85,11 @@ export function kernelCaller(mod: WasmModule, index: number, name: string): (...
     for (const a of args) collect(a, ranges, MAX_DEPTH);
     try {
       for (const r of ranges.values()) {
-        r.ptr = mod._malloc(Math.max(8, r.hi - r.lo)) >>> 0;
-        if (r.ptr === 0) {
-          throw new RangeError(
-            `${name}: the WebAssembly memory (4 GiB at most) has no room for a ${r.hi - r.lo}-byte argument`,
-          );
-        }
+        const bytes = r.hi - r.lo;
+        // Checked before malloc, whose 32-bit size argument would wrap a larger one into a small block.
+        ensureFits(bytes, `${name}: an argument`);
+        r.ptr = mod._malloc(Math.max(8, bytes)) >>> 0;
+        if (r.ptr === 0) throw heapExhausted(bytes, mod.wasmMemory.buffer.byteLength, `${name}: an argument`);
       }
       let heap = mod.wasmMemory.buffer;
       for (const [buffer, r] of ranges)
