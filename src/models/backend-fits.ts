@@ -3,11 +3,13 @@
 // computed on, so such a model could never run).
 import { backendInfo, ensureFits, isFloating, type DType } from '../tensor/index.js';
 import { DTYPES } from '../tensor/dtype.js';
-import type { TensorInfo } from '../io/index.js';
 
+/** A safetensors checkpoint's headers, or a GGUF file's (whose tensors all load as floating point: no dtype). */
 interface WeightHeaders {
   keys(): string[];
-  info(name: string): TensorInfo | Promise<TensorInfo>;
+  info(
+    name: string,
+  ): { shape: readonly number[]; dtype?: DType } | Promise<{ shape: readonly number[]; dtype?: DType }>;
 }
 
 /** Bytes the weights take once loaded: floating tensors in `dtype`, the others as stored. */
@@ -16,7 +18,7 @@ export async function loadedBytes(weights: WeightHeaders, dtype: DType): Promise
   for (const key of weights.keys()) {
     const info = await weights.info(key);
     const numel = info.shape.reduce((a, b) => a * b, 1);
-    bytes += numel * DTYPES[isFloating(info.dtype) ? dtype : info.dtype].bytes;
+    bytes += numel * DTYPES[info.dtype === undefined || isFloating(info.dtype) ? dtype : info.dtype].bytes;
   }
   return bytes;
 }

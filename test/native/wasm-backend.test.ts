@@ -79,7 +79,14 @@ test('a kernel error keeps its class and message', () => {
 });
 
 test('parity suites pass with PEFTJS_BACKEND=wasm', { timeout: 10 * 60_000 }, () => {
-  const suites = ['test/tensor/matmul.test.ts', 'test/tensor/nn-ops.test.ts', 'test/models/base-models.test.ts'];
+  // A representative part (kernels, every base model, the LoRA fixtures); `npm run test:wasm` runs
+  // all of test/models and test/peft (about 6 minutes on one busy core: too long for `npm test`).
+  const suites = [
+    'test/tensor/matmul.test.ts',
+    'test/tensor/nn-ops.test.ts',
+    'test/models/base-models.test.ts',
+    'test/peft/lora.test.ts',
+  ];
   // Without NODE_TEST_CONTEXT the child reports in TAP on its stdout instead of to this runner.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...suites], {
