@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <type_traits>
 
 #include "cpu.h"
 #include "next_operand.h"
@@ -27,6 +28,7 @@ constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not wort
 constexpr double kSplitItemFlops = 4e7;   // batch items smaller than this are not split among threads
 constexpr int64_t kPackSlack = 64;        // elements the packers may write past the last panel
 constexpr int64_t kPrefetchBytes = 8 << 20;  // of the next few-row product's B, at most (L3 holds 32 MB)
+constexpr int64_t kDecodeTile = 1 << 15;     // floats of a decoded B tile (128 KB, in L2)
 
 // One call's arguments, with helpers for addressing op(A), op(B) and C of batch item b.
 template <typename T>
@@ -42,6 +44,7 @@ struct Problem {
   T beta;
   T* C;
   int64_t ldc, sC, batch;
+  const BDecoder* dec = nullptr;  // B is read through this (B, bt, ldb, sB unused), float only
 
   const T* a_at(int64_t b, int64_t i, int64_t k) const { return A + b * sA + (ta ? k * lda + i : i * lda + k); }
   const void* b_at(int64_t b, int64_t k, int64_t j) const {
@@ -51,10 +54,11 @@ struct Problem {
   T* c_at(int64_t b, int64_t i, int64_t j) const { return C + b * sC + i * ldc + j; }
 };
 
-// Per-thread scratch slots of the GEMM drivers (packed A, packed B, streamed A).
+// Per-thread scratch slots of the GEMM drivers (packed A, packed B, streamed A, partial sums, decoded
+// tile of B).
 template <typename T>
 T* scratch(int slot, int64_t count) {
-  thread_local ThreadScratch buffers[4];
+  thread_local ThreadScratch buffers[5];
   return static_cast<T*>(buffers[slot].reserve(static_cast<size_t>(count) * sizeof(T)));
 }
 
@@ -64,6 +68,37 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // Splits `total` into equal blocks of at most `most` (a multiple of `unit`): the block length.
 int64_t block_len(int64_t total, int64_t most, int64_t unit) {
   return std::min(round_up(ceil_div(total, ceil_div(total, most)), unit), round_up(most, unit));
+}
+
+// op(B)[k0:k0 + kc, j0:j0 + nc] of a decoded B packed into dst as Kernels::pack_b writes it: a few
+// panels at a time, the stored rows they span decoded into a tile of at most kDecodeTile floats (in
+// L1/L2), which the instruction set's own packer then packs as float32.
+template <typename T>
+void pack_b_decoded(const Problem<T>& p, const Kernels<T>& kern, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                    T* dst) {
+  if constexpr (std::is_same_v<T, float>) {
+    const BDecoder& d = *p.dec;
+    const int64_t width = std::max<int64_t>(1, kDecodeTile / (kc * kern.nr)) * kern.nr;
+    float* tile = scratch<float>(4, kc * width + kPackSlack);
+    for (int64_t jj = 0; jj < nc; jj += width) {
+      const int64_t w = std::min(width, nc - jj);
+      if (p.tb) {  // stored N x K: w rows of kc
+        for (int64_t r = 0; r < w; ++r) d.decode_row(d.ctx, j0 + jj + r, k0, kc, tile + r * kc);
+        kern.pack_b(true, tile, BType::F32, kc, kc, w, dst + jj * kc);
+      } else {  // stored K x N: kc rows of w
+        for (int64_t k = 0; k < kc; ++k) d.decode_row(d.ctx, k0 + k, j0 + jj, w, tile + k * w);
+        kern.pack_b(false, tile, BType::F32, w, kc, w, dst + jj * kc);
+      }
+    }
+  }
+}
+
+// Packs op(B)[k0:k0 + kc, j0:j0 + nc] of item b into dst (Kernels::pack_b's layout).
+template <typename T>
+void pack_op_b(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+            T* dst) {
+  if (p.dec) return pack_b_decoded(p, kern, k0, j0, kc, nc, dst);
+  kern.pack_b(p.tb, p.b_at(b, k0, j0), p.bt, p.ldb, kc, nc, dst);
 }
 
 // C = beta * C for item b (beta == 0 writes zeros): the whole product when K == 0 or alpha == 0.
@@ -139,7 +174,7 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
       const int64_t group_len = round_up(ceil_div(ncr, groups), kern.nr);
       auto pack_b = [&](int64_t t) {
         const int64_t pc = t / groups * kc_len, kc = std::min(kc_len, kd - pc), j0 = t % groups * group_len;
-        if (j0 < nc) kern.pack_b(p.tb, p.b_at(b, ks + pc, jc + j0), p.bt, p.ldb, kc, std::min(group_len, nc - j0), pb + pc * ncr + j0 * kc);
+        if (j0 < nc) pack_op_b(p, kern, b, ks + pc, jc + j0, kc, std::min(group_len, nc - j0), pb + pc * ncr + j0 * kc);
       };
       if (kd * ncr <= kSerialPackB) {  // a thread hand-off and barrier cost more than packing it here
         for (int64_t t = 0; t < k_blocks * groups; ++t) pack_b(t);
@@ -197,7 +232,7 @@ void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int th
       const int64_t nc = std::min(group, p.N - j);
       for (int64_t pc = 0; pc < p.K; pc += kc_len) {
         const int64_t kc = std::min(kc_len, p.K - pc);
-        kern.pack_b(p.tb, p.b_at(b, pc, j), p.bt, p.ldb, kc, nc, pb);
+        pack_op_b(p, kern, b, pc, j, kc, nc, pb);
         kern.macro(p.M, nc, kc, pa + pc / kc_len * a_block, pb, p.alpha, pc == 0 ? p.beta : T(1), p.c_at(b, 0, j), p.ldc);
       }
     }
@@ -209,7 +244,7 @@ void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int th
 template <typename T>
 void narrow(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
   T* pb = scratch<T>(1, p.K * kern.nr + kPackSlack);
-  kern.pack_b(p.tb, p.b_at(b, 0, 0), p.bt, p.ldb, p.K, p.N, pb);
+  pack_op_b(p, kern, b, 0, 0, p.K, p.N, pb);
   const int64_t rsa = p.ta ? 1 : p.lda, csa = p.ta ? p.lda : 1;
   auto rows = [&](int64_t i0, int64_t i1) {
     kern.narrow_n(i1 - i0, p.N, p.K, p.a_at(b, i0, 0), rsa, csa, pb, p.alpha, p.beta, p.c_at(b, i0, 0), p.ldc);
@@ -249,7 +284,7 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
   // prefetch: on the caller's thread, with the pool's workers free between products.
   auto item = [&](int64_t b, int item_threads, bool prefetch) {
     if (p.K == 0 || p.alpha == T(0)) return scale_c(p, b);
-    if (kern.small_m && p.M <= gemm_detail::kSmallM) {
+    if (kern.small_m && p.M <= gemm_detail::kSmallM && !p.dec) {
       return prefetch ? small_m_then_prefetch(p, kern, b, item_threads) : small_m(p, kern, b, item_threads);
     }
     if (kern.narrow_n && p.N <= gemm_detail::kNarrowN) return narrow(p, kern, b, item_threads);
@@ -295,6 +330,12 @@ void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, flo
                   int64_t lda, const void* B, BType btype, int64_t ldb, float beta, float* C, int64_t ldc) {
   Problem<float> p{transA, transB, M, N, K, alpha, A, lda, 0, B, btype, ldb, 0, beta, C, ldc, 0, 1};
   run(p, f32_kernels(), false);
+}
+
+void sgemm_decoded(bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                   const BDecoder& B, float beta, float* C, int64_t ldc) {
+  Problem<float> p{false, transB, M, N, K, alpha, A, lda, 0, nullptr, BType::F32, 0, 0, beta, C, ldc, 0, 1, &B};
+  run(p, f32_kernels(), true);
 }
 
 void dgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,

@@ -21,6 +21,24 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
 void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                   int64_t lda, const void* B, BType btype, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// A B operand in a format the GEMM cannot read in place (a quantised weight: bitsandbytes' 4-bit and
+// int8 in native/src/quant/, ggml's block types in native/src/ggml/). The driver asks it for pieces of
+// stored B's rows as float32 while it packs B (a few panels at a time, into a small per-thread tile that
+// stays in L1/L2), so no float copy of B, whole or in slabs, is written and read back.
+struct BDecoder {
+  // out[0:count] = row `row` of stored B (N x K when transB, else K x N), elements [col, col + count),
+  // as float32. Called from the pool's threads at once: it must only read shared state.
+  void (*decode_row)(const void* ctx, int64_t row, int64_t col, int64_t count, float* out);
+  const void* ctx;
+};
+
+// C = alpha * A * op(B) + beta * C (A row-major M x K, not transposed) with B read through a decoder.
+// The same blocking (so the same sums in the same order, bit for bit) as sgemm over the decoded B. Any M
+// works, but few rows (M <= 8) are faster with a kernel that streams the quantised data itself (sgemm's
+// small_m path is not taken here). Runs on the thread pool.
+void sgemm_decoded(bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                   const BDecoder& B, float beta, float* C, int64_t ldc);
+
 // The same product in float64 (gradient checks): blocked and threaded, portable code.
 void dgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
            int64_t strideA, const double* B, int64_t ldb, int64_t strideB, double beta, double* C, int64_t ldc,

@@ -1,5 +1,5 @@
 // linear4bit / linearInt8 against dequantise-then-matmul in float64: forward (few-row kernels that read
-// the quantised data, the dequantised-slab GEMM, rows that do not start a block), input and bias
+// the quantised data, the GEMM decoding W in its packing, rows that do not start a block), input and bias
 // gradients, any leading shape, compute dtype rounding, and results that do not depend on the thread
 // count. Run again under PEFTJS_SIMD=avx2 and portable by kernels.test.ts.
 import { test } from 'node:test';
@@ -11,6 +11,7 @@ import { quantizeState4 } from '../../src/quant/functional.js';
 import { referenceDequantizeState4 as dequantizeState4 } from '../../src/quant/reference.js';
 import { dequantizeInt8Native, quantizeInt8Native } from '../../src/quant/kernels.js';
 import { linear4bit, linearInt8 } from '../../src/quant/ops.js';
+import { linear } from '../../src/tensor/ops/matmul.js';
 import type { QuantState4, QuantStateInt8 } from '../../src/quant/state.js';
 import { gaussian } from './data.js';
 
@@ -121,30 +122,30 @@ test('input and bias gradients equal gy·W and the column sums of gy', () => {
   });
 });
 
-test('the dequantised slabs cross their boundaries: 33000 x 32 (row chunks) and 16 x 70016 (column slabs)', () => {
-  for (const [N, K] of [
-    [33000, 32],
-    [16, 70016],
+// More than 8 rows go through the float32 GEMM with W decoded inside its B packing (gemm.h's
+// BDecoder): the sums are those of the GEMM over the dequantised W, bit for bit. The shapes make the
+// decoded tiles cross quantisation blocks and rows (K = 45, 32), take several tiles per panel (K = 70016)
+// and the narrow-N path (N = 16), for M in the streamed and packed paths.
+test('more than 8 rows: bit-equal to the float32 GEMM over the dequantised weight, forward and input gradient', () => {
+  for (const [N, K, block] of [
+    [33000, 32, 32],
+    [16, 70016, 64],
+    [11, 45, 64],
+    [300, 1000, 128],
   ] as const) {
-    const w = quantizeState4(gaussian(N, N * K), [N, K], { quantType: 'nf4', blockSize: 32, doubleQuant: true });
-    const dq = dequantizeState4(w);
-    const M = 9;
-    const x = Tensor.fromArray(gaussian(1, M * K), [M, K], 'float32').requiresGrad_();
-    const gy = gaussian(2, M * N);
-    const y = linear4bit(x, w);
-    const ref = reference(x.data() as Float32Array, M, dq, N, K);
-    assertClose(y.data() as Float32Array, ref.y, ref.mag, K, `[${N}, ${K}] forward`);
-    y.backward(Tensor.fromArray(gy, [M, N], 'float32'));
-    const gx = new Float64Array(M * K);
-    const mag = new Float64Array(M * K);
-    for (let i = 0; i < M; i++)
-      for (let j = 0; j < N; j++)
-        for (let k = 0; k < K; k++) {
-          const p = gy[i * N + j]! * dq[j * K + k]!;
-          gx[i * K + k] += p;
-          mag[i * K + k] += Math.abs(p);
-        }
-    assertClose(x.grad!.data() as Float32Array, gx, mag, N, `[${N}, ${K}] input gradient`);
+    const w = quantizeState4(gaussian(N, N * K), [N, K], { quantType: 'nf4', blockSize: block, doubleQuant: true });
+    const dequantised = Tensor.fromArray(dequantizeState4(w), [N, K], 'float32');
+    for (const M of [9, 70]) {
+      const xq = Tensor.fromArray(gaussian(M, M * K), [M, K], 'float32').requiresGrad_();
+      const xf = Tensor.fromArray(gaussian(M, M * K), [M, K], 'float32').requiresGrad_();
+      const gy = Tensor.fromArray(gaussian(M + 1, M * N), [M, N], 'float32');
+      const yq = linear4bit(xq, w);
+      const yf = linear(xf, dequantised);
+      assert.deepEqual(yq.data(), yf.data(), `[${N}, ${K}] M=${M} forward`);
+      yq.backward(gy);
+      yf.backward(gy);
+      assert.deepEqual(xq.grad!.data(), xf.grad!.data(), `[${N}, ${K}] M=${M} input gradient`);
+    }
   }
 });
 

@@ -33,8 +33,8 @@ void dequantize(const Weight& w, float* out);
 void get_rows(const Weight& w, const int32_t* ids, int64_t n, float* out);
 
 // y [M, rows] = x [M, cols]·Wᵀ (+ bias) and the input gradient gx [M, cols] = gy [M, rows]·W, from the
-// blocks (few rows: SIMD kernels that decode each block once per row of W; more rows: dequantised slabs
-// through the float32 GEMM, native/src/quant/driver.h).
+// blocks (few rows: SIMD kernels that decode each block once per row of W; more rows: the float32 GEMM
+// decoding W while it packs it, native/src/quant/driver.h).
 void linear(const float* x, int64_t M, const Weight& w, const float* bias, float* y);
 void linear_backward(const float* gy, int64_t M, const Weight& w, float* gx);
 

@@ -1,7 +1,7 @@
 // Dequantising ggml's block types and the linear layer over them, through the quantised-linear drivers
-// of native/src/quant/driver.h (few rows: the kernels of gemv_impl.h; more rows: slabs dequantised by
-// dequant_range, here in a generic translation unit without FMA, so the values are ggml's bit for bit,
-// into the float32 GEMM).
+// of native/src/quant/driver.h (few rows: the kernels of gemv_impl.h; more rows: the float32 GEMM,
+// which decodes rows of W with dequant_range while it packs them (gemm.h's BDecoder); dequant_range is
+// in a generic translation unit without FMA, so the values are ggml's bit for bit).
 #include <algorithm>
 
 #include "ggml/blocks.h"

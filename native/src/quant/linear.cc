@@ -2,12 +2,11 @@
 // computed from the quantised data; no full-precision copy of W is kept.
 // - Few rows (M <= 8) and rows that start on a block: the SIMD few-row kernel reads the 4-bit / int8
 //   data directly (decoding is cheap next to streaming the weight from memory).
-// - Otherwise W is dequantised a slab at a time into a thread's scratch buffer (at most kSlab elements,
-//   which stay in L2/L3) and handed to the float32 GEMM (gemm.h), which packs it like any B. Row
-//   chunks of W write their outputs once but repack the other operand per chunk; column slabs pack it
-//   once but accumulate into the output per slab: the forward goes by rows of W unless W is more than
-//   twice as deep as wide (down_proj), the input gradient by column slabs unless W is more than twice
-//   as wide as deep (gate/up).
+// - Few rows otherwise: per task, a piece of W dequantised into a thread's scratch (256 KB) and the
+//   one-thread few-row GEMM.
+// - More rows: the float32 GEMM with W as a decoded B operand (gemm.h's BDecoder): the GEMM's B packing
+//   decodes the rows of W it packs, a few panels at a time, so no dequantised copy of W is written and
+//   read back, and the sums are those of sgemm over the dequantised W (same blocking, same order).
 // Each output element is summed by one thread in a fixed order, so results do not depend on the
 // thread count.
 #include <algorithm>
@@ -21,16 +20,15 @@
 namespace peftjs::quant {
 namespace {
 
-constexpr int64_t kSlab = 1 << 20;      // dequantised elements per packed-GEMM pass (4 MB)
 constexpr int64_t kTaskSlab = 1 << 16;  // dequantised elements per few-row task (256 KB, in L2)
 constexpr int64_t kGemvTaskBytes = 1 << 16;  // weight bytes per few-row kernel task
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// Per-thread float scratch slots: dequantised slabs of W and packed rows of x.
+// Per-thread float scratch slots: dequantised pieces of W and de-interleaved rows of x.
 float* scratch(int slot, int64_t count) {
-  thread_local ThreadScratch buffers[3];
+  thread_local ThreadScratch buffers[2];
   return static_cast<float*>(buffers[slot].reserve(static_cast<size_t>(count) * sizeof(float)));
 }
 
@@ -50,43 +48,18 @@ void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
     for (int64_t j = 0; j < N; ++j) y[i * N + j] += bias[j];
 }
 
-// Rows [j0, j1) of W dequantised into buf (row-major, K per row), shared among the threads.
-void dequant_rows(const Source& w, int64_t j0, int64_t j1, float* buf) {
-  parallel_range(j1 - j0, std::max<int64_t>(1, 16384 / w.K), [&](int64_t r0, int64_t r1) {
-    w.dequant((j0 + r0) * w.K, (r1 - r0) * w.K, buf + r0 * w.K);
-  });
-}
-
-// Columns [k0, k0 + kw) of rows [0, N) of W into buf (row-major, kw per row).
+// Columns [k0, k0 + kw) of rows [r0, r1) of W into buf (row-major, kw per row).
 void dequant_cols(const Source& w, int64_t k0, int64_t kw, int64_t r0, int64_t r1, float* buf) {
   for (int64_t j = r0; j < r1; ++j) w.dequant(j * w.K + k0, kw, buf + j * kw);
 }
 
-// fn(j0, nr, buf) for each chunk of rows [j0, j0 + nr) of W (at most kSlab elements, whole multiples of
-// 64 rows), dequantised into buf by all threads.
-template <typename Fn>
-void row_chunks(const Source& w, Fn fn) {
-  const int64_t rows = std::min(w.N, round_up(std::max<int64_t>(64, kSlab / w.K), 64));
-  float* buf = scratch(0, rows * w.K);
-  for (int64_t j0 = 0; j0 < w.N; j0 += rows) {
-    const int64_t nr = std::min(rows, w.N - j0);
-    dequant_rows(w, j0, j0 + nr, buf);
-    fn(j0, nr, static_cast<const float*>(buf));
-  }
-}
-
-// fn(k0, width, buf) for each slab of columns [k0, k0 + width) of W (all N rows, at most kSlab
-// elements), dequantised into buf ([N, width]) by all threads.
-template <typename Fn>
-void column_slabs(const Source& w, Fn fn) {
-  const int64_t kw = std::min(w.K, round_up(std::max<int64_t>(64, kSlab / w.N), 64));
-  float* buf = scratch(0, w.N * kw);
-  for (int64_t k0 = 0; k0 < w.K; k0 += kw) {
-    const int64_t width = std::min(kw, w.K - k0);
-    parallel_range(w.N, std::max<int64_t>(1, 16384 / width),
-                   [&](int64_t r0, int64_t r1) { dequant_cols(w, k0, width, r0, r1, buf); });
-    fn(k0, width, static_cast<const float*>(buf));
-  }
+// W as the float32 GEMM's B operand: rows of W decoded while the GEMM packs them (gemm.h's BDecoder).
+BDecoder decoder(const Source& w) {
+  return BDecoder{[](const void* ctx, int64_t row, int64_t col, int64_t count, float* out) {
+                    const Source& s = *static_cast<const Source*>(ctx);
+                    s.dequant(row * s.K + col, count, out);
+                  },
+                  &w};
 }
 
 Source source4(const Weight4& w) {
@@ -120,7 +93,7 @@ void forward(const Source& w, const float* x, int64_t M, const float* bias, floa
   if (M <= detail::kGemvRows && w.gemv) {
     const float* xs = x;
     if (w.group > 0) {
-      float* xp = scratch(2, M * K);
+      float* xp = scratch(1, M * K);
       deinterleave(x, M, K, w.group, xp);
       xs = xp;
     }
@@ -132,7 +105,7 @@ void forward(const Source& w, const float* x, int64_t M, const float* bias, floa
     const int64_t rows = std::max<int64_t>(1, kTaskSlab / K);
     parallel_for(ceil_div(N, rows), [&](int64_t t) {
       const int64_t j0 = t * rows, nr = std::min(rows, N - j0);
-      float* buf = scratch(1, nr * K);
+      float* buf = scratch(0, nr * K);
       w.dequant(j0 * K, nr * K, buf);
       sgemm_serial(false, true, M, nr, K, 1.0f, x, K, buf, BType::F32, K, 0.0f, y + j0, N);
     });
@@ -140,15 +113,7 @@ void forward(const Source& w, const float* x, int64_t M, const float* bias, floa
   }
   if (bias)
     for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, y + i * N);
-  if (2 * N < K) {  // deep W (e.g. down): column slabs of W, y accumulated (x packed once, not per row chunk)
-    return column_slabs(w, [&](int64_t k0, int64_t width, const float* buf) {
-      const float beta = k0 == 0 && !bias ? 0.0f : 1.0f;
-      sgemm(false, true, M, N, width, 1.0f, x + k0, K, 0, buf, BType::F32, width, 0, beta, y, N, 0, 1);
-    });
-  }
-  row_chunks(w, [&](int64_t j0, int64_t nr, const float* buf) {
-    sgemm(false, true, M, nr, K, 1.0f, x, K, 0, buf, BType::F32, K, 0, bias ? 1.0f : 0.0f, y + j0, N, 0, 1);
-  });
+  sgemm_decoded(true, M, N, K, 1.0f, x, K, decoder(w), bias ? 1.0f : 0.0f, y, N);
 }
 
 void backward(const Source& w, const float* gy, int64_t M, float* gx) {
@@ -157,20 +122,13 @@ void backward(const Source& w, const float* gy, int64_t M, float* gx) {
     const int64_t kw = std::min(K, round_up(std::max<int64_t>(1, kTaskSlab / N), 32));
     parallel_for(ceil_div(K, kw), [&](int64_t t) {
       const int64_t k0 = t * kw, width = std::min(kw, K - k0);
-      float* buf = scratch(1, N * width);
+      float* buf = scratch(0, N * width);
       dequant_cols(w, k0, width, 0, N, buf);
       sgemm_serial(false, false, M, width, N, 1.0f, gy, N, buf, BType::F32, width, 0.0f, gx + k0, K);
     });
     return;
   }
-  if (2 * K < N) {  // wide W (e.g. gate/up): rows of W, gx accumulated (cheaper than repacking gy per slab)
-    return row_chunks(w, [&](int64_t j0, int64_t nr, const float* buf) {
-      sgemm(false, false, M, K, nr, 1.0f, gy + j0, N, 0, buf, BType::F32, K, 0, j0 == 0 ? 0.0f : 1.0f, gx, K, 0, 1);
-    });
-  }
-  column_slabs(w, [&](int64_t k0, int64_t width, const float* buf) {
-    sgemm(false, false, M, width, N, 1.0f, gy, N, 0, buf, BType::F32, width, 0, 0.0f, gx + k0, K, 0, 1);
-  });
+  sgemm_decoded(false, M, K, N, 1.0f, gy, N, decoder(w), 0.0f, gx, K);
 }
 
 // Degenerate sizes: an empty product leaves y = bias (or zeros) and gx = zeros.
