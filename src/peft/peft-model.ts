@@ -2,7 +2,7 @@
 // path>), so parameter names and saved files are exactly HF PEFT's.
 import type { Tensor } from '../tensor/index.js';
 import { ValueError } from '../tensor/index.js';
-import { Module, type ModuleDict } from '../nn/index.js';
+import { Module, withoutInit, type ModuleDict } from '../nn/index.js';
 import type { GenerateOptions, ModelInputs, ModelOutput, PretrainedModel } from '../models/index.js';
 import type { PeftConfig } from './config/peft-config.js';
 import { configFromJson, makeConfig, type ConfigInput } from './config/make-config.js';
@@ -261,11 +261,16 @@ export class PeftModel extends Module {
     return { base_model_class: this.model.constructor.name, parent_library: `transformers.models.${modelType}.modeling_${modelType}` };
   }
 
-  /** Loads an adapter folder as adapter `adapterName` (frozen unless isTrainable). */
-  async loadAdapter(dir: string | FileSource, adapterName: string, { isTrainable = false }: { isTrainable?: boolean } = {}): Promise<void> {
+  /**
+   * Loads an adapter folder as adapter `adapterName` (frozen unless isTrainable). lowCpuMemUsage
+   * (HF PEFT's low_cpu_mem_usage) builds the adapter's parameters without drawing initial values,
+   * since the file overwrites every one of them (a file missing any is refused): a server's cold
+   * load spends most of its time drawing random numbers otherwise.
+   */
+  async loadAdapter(dir: string | FileSource, adapterName: string, { isTrainable = false, lowCpuMemUsage = false }: LoadOptions = {}): Promise<void> {
     const { config, tensors, where } = await readAdapter(this.model, dir, isTrainable);
     try {
-      this.addAdapter(adapterName, config);
+      initUnless(lowCpuMemUsage, () => this.addAdapter(adapterName, config));
       try {
         loadAdapterStateDict(this.base_model, adapterName, tensors, where, this.adapterStateDict(adapterName));
       } catch (error) {
@@ -284,11 +289,11 @@ export class PeftModel extends Module {
   static async fromPretrained(
     model: PretrainedModel,
     dir: string | FileSource,
-    { adapterName = 'default', isTrainable = false }: { adapterName?: string; isTrainable?: boolean } = {},
+    { adapterName = 'default', isTrainable = false, lowCpuMemUsage = false }: LoadOptions & { adapterName?: string } = {},
   ): Promise<PeftModel> {
     const { config, tensors, where } = await readAdapter(model, dir, isTrainable);
     try {
-      const peft = new PeftModel(model, config, adapterName);
+      const peft = initUnless(lowCpuMemUsage, () => new PeftModel(model, config, adapterName));
       try {
         loadAdapterStateDict(peft.base_model, adapterName, tensors, where, peft.adapterStateDict(adapterName));
       } catch (error) {
@@ -301,6 +306,16 @@ export class PeftModel extends Module {
       for (const t of tensors.values()) t.dispose();
     }
   }
+}
+
+interface LoadOptions {
+  isTrainable?: boolean;
+  /** Skip drawing initial values for parameters the file then overwrites (see loadAdapter). */
+  lowCpuMemUsage?: boolean;
+}
+
+function initUnless<T>(skip: boolean, build: () => T): T {
+  return skip ? withoutInit(build) : build();
 }
 
 async function readAdapter(

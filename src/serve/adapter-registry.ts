@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { cloneModule } from '../nn/index.js';
 import type { PretrainedModel } from '../models/index.js';
 import { PeftModel } from '../peft/peft-model.js';
-import { readAdapterConfig } from '../peft/files.js';
+import { CONFIG_FILE, readAdapterConfig, WEIGHTS_FILE } from '../peft/files.js';
+import { BlobSource, type FileSource } from '../io/index.js';
 import { configFromJson } from '../peft/config/make-config.js';
 import { isPromptLearning } from '../peft/prompt/method.js';
 import { PromptTunerModel } from '../peft/prompt/tuner-model.js';
@@ -88,7 +89,7 @@ export class AdapterRegistry {
     const found = new Set(this.explicit.keys());
     for (const dir of this.options.adapterDirs) {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (NAME.test(entry.name) && existsSync(join(dir, entry.name, 'adapter_config.json'))) found.add(entry.name);
+        if (NAME.test(entry.name) && existsSync(join(dir, entry.name, CONFIG_FILE))) found.add(entry.name);
       }
     }
     for (const name of this.removed) found.delete(name);
@@ -102,7 +103,7 @@ export class AdapterRegistry {
     if (named !== undefined) return named;
     for (const dir of this.options.adapterDirs) {
       const folder = join(dir, name);
-      if (existsSync(join(folder, 'adapter_config.json'))) return folder;
+      if (existsSync(join(folder, CONFIG_FILE))) return folder;
     }
     return null;
   }
@@ -180,17 +181,24 @@ export class AdapterRegistry {
     if (real === null || !this.roots.some(inside)) {
       throw new ServeError(400, `lora_path '${path}' is not a folder under the adapter roots given at start (${this.roots.join(', ') || 'none: start with --adapter-dir'})`, 'lora_path');
     }
-    if (!statSync(real).isDirectory() || !existsSync(join(real, 'adapter_config.json'))) throw new ServeError(400, `lora_path '${path}' holds no adapter_config.json`, 'lora_path');
+    if (!statSync(real).isDirectory() || !existsSync(join(real, CONFIG_FILE))) throw new ServeError(400, `lora_path '${path}' holds no adapter_config.json`, 'lora_path');
     return real;
   }
 
+  /**
+   * Reads the adapter's two files once: the content hash and the adapter's layers come from the
+   * same bytes, and the layers are built without drawing initial values (the file sets them all).
+   * (WebCrypto's digest was tried to hash off the main thread: its synchronous part alone took
+   * longer than createHash's whole hash of a 9.4 MB file.)
+   */
   private async load(name: string, path: string): Promise<Resident> {
-    const [configBytes, weightBytes] = await Promise.all([readFile(join(path, 'adapter_config.json')), readFile(join(path, 'adapter_model.safetensors')).catch(() => null)]);
-    if (weightBytes === null) throw new ServeError(400, `adapter '${name}' has no adapter_model.safetensors in ${path}`, 'model');
+    const [configBytes, weightBytes] = await Promise.all([readFile(join(path, CONFIG_FILE)), readFile(join(path, WEIGHTS_FILE)).catch(() => null)]);
+    if (weightBytes === null) throw new ServeError(400, `adapter '${name}' has no ${WEIGHTS_FILE} in ${path}`, 'model');
     const hash = createHash('sha256').update(configBytes).update(weightBytes).digest('hex');
-    const peftType = await this.methodOf(name, path);
+    const files = new BlobSource(new Map([[CONFIG_FILE, configBytes], [WEIGHTS_FILE, weightBytes]]), path);
+    const peftType = await this.methodOf(name, files);
     const internal = `a${this.nextInternal++}`;
-    const tree = await this.treeFor(peftType, name, path, internal);
+    const tree = await this.treeFor(peftType, name, files, internal);
     tree.eval();
     this.loads++;
     const prompt = tree.base_model instanceof PromptTunerModel ? virtualPrefix(tree.base_model, internal, this.dtype) : null;
@@ -204,19 +212,19 @@ export class AdapterRegistry {
    * Loads the adapter into a tree of its method that takes it (a bottleneck adapter of another
    * kind, say, cannot join some), else into a new tree. An error of the new tree is the answer.
    */
-  private async treeFor(peftType: string, name: string, path: string, internal: string): Promise<PeftModel> {
+  private async treeFor(peftType: string, name: string, files: FileSource, internal: string): Promise<PeftModel> {
     const trees = this.trees.get(peftType) ?? [];
     this.trees.set(peftType, trees);
     for (const tree of trees) {
       try {
-        await tree.loadAdapter(path, internal);
+        await tree.loadAdapter(files, internal, { lowCpuMemUsage: true });
         return tree;
       } catch (error) {
         if (!(error instanceof PeftError)) throw error;
       }
     }
     try {
-      const tree = await PeftModel.fromPretrained(cloneModule(this.base, { shareTensors: true }), path, { adapterName: internal });
+      const tree = await PeftModel.fromPretrained(cloneModule(this.base, { shareTensors: true }), files, { adapterName: internal, lowCpuMemUsage: true });
       trees.push(tree);
       return tree;
     } catch (error) {
@@ -225,9 +233,9 @@ export class AdapterRegistry {
     }
   }
 
-  private async methodOf(name: string, path: string): Promise<string> {
+  private async methodOf(name: string, files: FileSource): Promise<string> {
     try {
-      const { method, config } = configFromJson(await readAdapterConfig(path), `${path}${sep}adapter_config.json`);
+      const { method, config } = configFromJson(await readAdapterConfig(files), files.describe(CONFIG_FILE));
       if (config.bias !== undefined && config.bias !== 'none') {
         throw new ServeError(400, `adapter '${name}' trains the base layers' biases (bias '${config.bias}'), which every other request shares; merge it into a model folder and serve that`, 'model', 'unsupported_adapter');
       }

@@ -1,4 +1,5 @@
-// Files already in memory (or on disk behind a Blob): a FileSource over a map of names to Blobs.
+// Files already in memory (or on disk behind a Blob): a FileSource over a map of names to Blobs
+// or byte arrays (a server that has read a file once to hash it loads from the same bytes).
 // A folder picked in a page (<input webkitdirectory>, whose File objects carry webkitRelativePath)
 // and the files a URL or the origin-private file system handed over all read through this.
 import { MissingFileError } from '../errors.js';
@@ -22,10 +23,23 @@ export function blobFile(blob: Blob): ReadableFile {
   };
 }
 
+/** Bytes in memory opened for reading by position (no copy but the one into each read's target). */
+export function bytesFile(bytes: Uint8Array): ReadableFile {
+  return {
+    size: bytes.length,
+    async read(target, position) {
+      const part = bytes.subarray(Math.min(position, bytes.length), Math.min(bytes.length, position + target.length));
+      target.set(part);
+      return part.length;
+    },
+    close: async () => {},
+  };
+}
+
 export class BlobSource implements FileSource {
   /** `files` by '/'-separated name relative to the folder; `label` names the folder in messages. */
   constructor(
-    private readonly files: ReadonlyMap<string, Blob>,
+    private readonly files: ReadonlyMap<string, Blob | Uint8Array>,
     private readonly label = 'files',
   ) {}
 
@@ -60,13 +74,14 @@ export class BlobSource implements FileSource {
 
   async readText(name: string): Promise<string | null> {
     const blob = this.files.get(name);
-    return blob === undefined ? null : blob.text();
+    if (blob === undefined) return null;
+    return blob instanceof Uint8Array ? new TextDecoder().decode(blob) : blob.text();
   }
 
   async open(name: string): Promise<ReadableFile> {
     const blob = this.files.get(name);
     if (blob === undefined) throw new MissingFileError([this.describe(name)]);
-    return blobFile(blob);
+    return blob instanceof Uint8Array ? bytesFile(blob) : blobFile(blob);
   }
 
   async list(folder: string): Promise<string[]> {
