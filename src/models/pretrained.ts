@@ -99,8 +99,10 @@ export async function loadPretrained<T extends ModelTask>(
   // A .gguf file brings its config (from its metadata) and its weights (under HF names) in one file.
   const gguf = isGgufLocation(location) ? await openGgufModel(location) : null;
   const dir = gguf === null ? source.describe() : String(location);
-  const config = withLabels(gguf?.config ?? (await loadConfig(source)), options);
-  const entry = chooseArchitecture(dir, config, task);
+  const { config, entry } = await closingOnError(gguf?.weights, async () => {
+    const config = withLabels(gguf?.config ?? (await loadConfig(source)), options);
+    return { config, entry: chooseArchitecture(dir, config, task) };
+  });
   const isFresh = (path: string) => entry.freshParameters?.paths.test(path) ?? false;
   const weights = gguf?.weights ?? (await openModelWeights(source));
   const fresh: string[] = [];
@@ -183,6 +185,16 @@ export async function loadPretrained<T extends ModelTask>(
   }
   model.eval();
   return { model, newlyInitialized: fresh };
+}
+
+/** Runs `build`; if it throws, closes the already-open `weights` (a .gguf file's handle) before rethrowing. */
+async function closingOnError<R>(weights: { close(): Promise<void> } | undefined, build: () => Promise<R>): Promise<R> {
+  try {
+    return await build();
+  } catch (error) {
+    await weights?.close();
+    throw error;
+  }
 }
 
 /** Our module path for a checkpoint key, trying it as is, renamed, and with/without the base prefix. */

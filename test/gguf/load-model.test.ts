@@ -4,10 +4,10 @@
 // { dtype }, dequantised.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, noGrad, readTokenizerFiles, type Tensor } from '../../src/index.js';
+import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, noGrad, readTokenizerFiles, type Tensor } from '../../src/index.js';
 import { writeModelGguf } from '../../src/gguf/export/index.js';
 import { GgufFile } from '../../src/gguf/reader.js';
 import { configFromGguf } from '../../src/gguf/load/config.js';
@@ -71,4 +71,13 @@ test('llama: a Q8_0 file, quantised or dequantised, is close to the HF logits; B
   }
   const bf16 = await AutoModelForCausalLM.fromPretrained(await ggufOf('llama', 'BF16'), { dtype: 'bfloat16' });
   assert.equal(bf16.stateDict().get('model.layers.0.self_attn.q_proj.weight')!.dtype, 'bfloat16');
+});
+
+test('a GGUF file whose model cannot be built is refused and its file handle closed', async () => {
+  const path = await ggufOf('llama', 'F32');
+  const openFds = async () => (await readdir('/proc/self/fd')).length;
+  const before = await openFds();
+  // The file reads, but llama has no seq2seq class: the refusal comes after the file was opened.
+  await assert.rejects(AutoModelForSeq2SeqLM.fromPretrained(path), /seq2seq|Seq2Seq/);
+  assert.equal(await openFds(), before);
 });
