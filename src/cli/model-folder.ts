@@ -7,10 +7,16 @@ import { architectureNames, getArchitecture, loadPretrained, type FromPretrained
 import type { LabelOptions } from '../io/config/labels.js';
 import type { DataFormat } from '../train/data/index.js';
 import { InputError } from './exit-codes.js';
+import { isGgufLocation } from '../gguf/load/open.js';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 export async function checkModelFolder(dir: string): Promise<void> {
+  // A .gguf file is a whole model too: config (metadata), weights and tokenizer in one file.
+  if (isGgufLocation(dir)) {
+    if (!(await exists(dir))) throw new InputError(`GGUF model file ${dir} does not exist; give the path of a .gguf file or of a Hugging Face model folder`);
+    return;
+  }
   if (!(await exists(join(dir, 'config.json')))) {
     throw new InputError(`${dir} is not a model folder: it has no config.json; give a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)`);
   }
@@ -35,12 +41,13 @@ export function taskOfPeftType(taskType: string | null | undefined): Exclude<Mod
 }
 
 /**
- * The task of a model folder's own head: the first of config.json's architectures peftjs knows
+ * The task of a model folder's (or .gguf file's) own head: the first of config.json's architectures peftjs knows
  * ('base' for BertModel, ViTModel, ...); without architectures, the family's causal or seq2seq
  * class, else its base model.
  */
 export async function folderTask(dir: string): Promise<ModelTask> {
   await checkModelFolder(dir);
+  if (isGgufLocation(dir)) return 'causal-lm'; // the GGUF architectures peftjs reads are causal LMs
   const config = await loadConfig(dir);
   for (const name of config.architectures) {
     const entry = getArchitecture(name);

@@ -1,4 +1,4 @@
-// peft export: a model folder (and an adapter) as GGUF files for llama.cpp. With an adapter and no
+// peft export: a model folder or .gguf file (and an adapter) as GGUF files for llama.cpp. With an adapter and no
 // --merge, the adapter alone as llama.cpp's LoRA adapter file (served with `--lora FILE` over the
 // base's GGUF); otherwise the model, with the adapter merged into it if one is given, as a GGUF
 // model file with its tokenizer.
@@ -14,6 +14,8 @@ import {
   type GgufAdapterType,
   type GgufModelType,
 } from '../../gguf/export/index.js';
+import { isGgufLocation } from '../../gguf/load/open.js';
+import { ggufTokenizerMetadata } from '../../gguf/load/tokenizer.js';
 import { InputError, UsageError } from '../exit-codes.js';
 import { openWithAdapter } from './adapter-model.js';
 
@@ -54,7 +56,8 @@ export async function exportCommand(
   const type = (o.type ?? 'F16').toUpperCase() as GgufModelType;
   if (!GGUF_MODEL_TYPES.includes(type))
     throw new UsageError(`--type must be one of ${GGUF_MODEL_TYPES.join(', ')}, not ${o.type}`);
-  const tokenizer = await readTokenizerFiles(o.model);
+  // From a .gguf model, its tokenizer metadata goes across as it is (SentencePiece ones included).
+  const tokenizer = isGgufLocation(o.model) ? await ggufTokenizerMetadata(o.model) : await readTokenizerFiles(o.model);
   // Float weights to merge into and encode from: a quantised base is dequantised first.
   const { base, peft } = await openWithAdapter(o.model, o.adapter, { dtype: 'float32' });
   const model = peft === null ? base : mergeForExport(peft);

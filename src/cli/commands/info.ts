@@ -1,8 +1,9 @@
-// peft info: what a model folder or an adapter folder holds.
+// peft info: what a model folder, a .gguf model file or an adapter folder holds.
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADAPTER_CONFIG_FILE, PeftModel, TunerLayer } from '../../peft/index.js';
 import { folderTask, openModel } from '../model-folder.js';
+import { isGgufLocation } from '../../gguf/load/open.js';
 import { adapterTask, readAdapterJson } from './adapter-model.js';
 import { InputError } from '../exit-codes.js';
 import { modelMemory } from '../../quant/memory.js';
@@ -18,7 +19,7 @@ const exists = (path: string) => access(path).then(() => true, () => false);
 
 export async function infoCommand(dir: string, modelDir?: string): Promise<Record<string, unknown>> {
   if (await exists(join(dir, ADAPTER_CONFIG_FILE))) return adapterInfo(dir, modelDir);
-  if (!(await exists(join(dir, 'config.json')))) throw new InputError(`${dir} is neither a model folder (config.json) nor an adapter folder (${ADAPTER_CONFIG_FILE})`);
+  if (!isGgufLocation(dir) && !(await exists(join(dir, 'config.json')))) throw new InputError(`${dir} is neither a model folder (config.json), a .gguf model file nor an adapter folder (${ADAPTER_CONFIG_FILE})`);
   const model = await openModel(dir, await folderTask(dir));
   const memory = modelMemory(model);
   const quantization = (model.config.raw as { quantization_config?: unknown }).quantization_config ?? null;

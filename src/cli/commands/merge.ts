@@ -11,6 +11,8 @@ import { resolveKey } from '../../models/pretrained.js';
 import type { DType, Tensor } from '../../tensor/index.js';
 import { pretrainedConfigJson, pretrainedTensors } from '../../models/save.js';
 import { InputError } from '../exit-codes.js';
+import { isGgufLocation, openGgufModel } from '../../gguf/load/open.js';
+import { ggufTokenizerFiles } from '../../gguf/load/tokenizer.js';
 import { openWithAdapter } from './adapter-model.js';
 
 const MERGE_DTYPES: DType[] = ['float32', 'bfloat16', 'float16'];
@@ -45,8 +47,7 @@ export async function mergeCommand(o: MergeCommandOptions): Promise<{ output: st
   try {
     await saveSafetensors(join(staging, WEIGHTS_FILE), tensors, { format: 'pt' }, { int8 });
     await writeFileAtomic(join(staging, 'config.json'), pretrainedConfigJson(merged));
-    const present = new Set(await readdir(o.model));
-    for (const file of TOKENIZER_FILES.filter((f) => present.has(f))) await copyFile(join(o.model, file), join(staging, file));
+    await copyTokenizer(o.model, staging);
     await rm(o.output, { recursive: true, force: true });
     await rename(staging, o.output);
   } catch (error) {
@@ -56,11 +57,28 @@ export async function mergeCommand(o: MergeCommandOptions): Promise<{ output: st
   return { output: o.output, tensors: tensors.size };
 }
 
+/**
+ * The base's tokenizer files into the merged folder; a .gguf base's byte-level BPE tokenizer is written as
+ * tokenizer.json + tokenizer_config.json (a SentencePiece one has no tokenizer.json form as llama.cpp runs it).
+ */
+async function copyTokenizer(model: string, staging: string): Promise<void> {
+  if (isGgufLocation(model)) {
+    const files = await ggufTokenizerFiles(model);
+    if (files === null) return;
+    await writeFileAtomic(join(staging, 'tokenizer.json'), JSON.stringify(files.json));
+    await writeFileAtomic(join(staging, 'tokenizer_config.json'), JSON.stringify(files.config, null, 2));
+    return;
+  }
+  const present = new Set(await readdir(model));
+  for (const file of TOKENIZER_FILES.filter((f) => present.has(f))) await copyFile(join(model, file), join(staging, file));
+}
+
 /** Our parameter path → the key the base checkpoint stores it under. */
 async function checkpointNames(modelDir: string, model: { constructor: { name: string }; stateDict(): Map<string, unknown> }): Promise<Map<string, string>> {
   const entry = getArchitecture(model.constructor.name);
   const own = model.stateDict();
-  const weights = await openModelWeights(modelDir);
+  // A .gguf base's weights are read under HF names, the names the merged checkpoint takes.
+  const weights = isGgufLocation(modelDir) ? (await openGgufModel(modelDir)).weights : await openModelWeights(modelDir);
   try {
     const names = new Map<string, string>();
     for (const key of weights.keys()) {

@@ -45,7 +45,7 @@ export const quantizationSchema = z.strictObject({
 });
 
 export const recipeSchema = z.strictObject({
-  /** A Hugging Face model folder (config.json, model.safetensors, tokenizer.json). */
+  /** A Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or a .gguf model file. */
   model: z.string(),
   /** The adapter: HF PEFT's adapter_config.json fields (peft_type and the method's options). */
   method: z.looseObject({ peft_type: z.string() }),

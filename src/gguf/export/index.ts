@@ -98,10 +98,13 @@ export async function writeLoraAdapterGguf(
   return { output, tensors: tensors.length };
 }
 
-/** Writes `model` (float weights) and its tokenizer as a GGUF model file with matrices in `type`. */
+/**
+ * Writes `model` (float weights) and its tokenizer as a GGUF model file with matrices in `type`. The tokenizer
+ * is a folder's tokenizer files, or another GGUF file's `tokenizer.*` metadata written as it is.
+ */
 export async function writeModelGguf(
   model: PretrainedModel,
-  tokenizer: TokenizerFiles,
+  tokenizer: TokenizerFiles | ReadonlyMap<string, GgufValue>,
   output: string,
   { type = 'F16', name }: { type?: GgufModelType; name?: string } = {},
 ): Promise<WrittenGguf> {
@@ -117,7 +120,7 @@ export async function writeModelGguf(
     ['general.file_type', gguf.u32(FILE_TYPE[type])],
     ['general.quantization_version', gguf.u32(2)],
     ...architectureMetadata(model.config),
-    ...tokenizerMetadata(tokenizer, vocabSize),
+    ...(tokenizer instanceof Map ? tokenizer : tokenizerMetadata(tokenizer as TokenizerFiles, vocabSize)),
   ]);
   await writeGguf(
     output,

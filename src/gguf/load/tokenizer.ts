@@ -7,7 +7,7 @@ import { PreTrainedTokenizer, type TokenizerFiles } from '../../io/index.js';
 import type { TokenizerJSON } from '../../io/tokenizer/tokenizer-json.js';
 import { GgufFormatError } from '../errors.js';
 import { LLAMA3_SPLIT, QWEN2_SPLIT } from '../export/tokenizer-metadata.js';
-import type { GgufMetadata } from '../metadata.js';
+import type { GgufMetadata, GgufValue } from '../metadata.js';
 import { GgufFile } from '../reader.js';
 import { SpmTokenizerBackend, TokenType } from './spm-tokenizer.js';
 
@@ -181,4 +181,16 @@ export function tokenizerFromGguf(metadata: GgufMetadata): PreTrainedTokenizer {
 export async function ggufTokenizer(path: string): Promise<PreTrainedTokenizer> {
   await using file = await GgufFile.open(path);
   return tokenizerFromGguf(file.metadata);
+}
+
+/** The tokenizer.json and tokenizer_config.json of a GGUF file's byte-level BPE tokenizer; null for SentencePiece ones. */
+export async function ggufTokenizerFiles(path: string): Promise<TokenizerFiles | null> {
+  await using file = await GgufFile.open(path);
+  return file.metadata.string('tokenizer.ggml.model') === 'gpt2' ? bpeFiles(file.metadata) : null;
+}
+
+/** A GGUF file's `tokenizer.*` metadata as it is, to write into another GGUF file. */
+export async function ggufTokenizerMetadata(path: string): Promise<Map<string, GgufValue>> {
+  await using file = await GgufFile.open(path);
+  return new Map([...file.metadata.entries].filter(([key]) => key.startsWith('tokenizer.')));
 }
