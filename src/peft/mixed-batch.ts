@@ -12,6 +12,8 @@ export interface RowGroup {
    * the group's batch alone (a dropout mask depends on the element's place in the tensor).
    */
   length?: number;
+  /** The group's first row: its rows are start, start + 1, ... when the routing is in order (RowRouting.inOrder). */
+  start: number;
 }
 
 /** Per-adapter options of a mixed batch (concurrent training). */
@@ -65,7 +67,7 @@ export function withAdapterNames<T>(adapterNames: readonly (string | null)[], fn
   });
   const groups = [...byName].map(([adapter, rows]): RowGroup => {
     const length = adapter === null ? undefined : lengths?.get(adapter);
-    return { adapter, rows: tensor(rows, [rows.length], 'int32'), ...(length === undefined ? {} : { length }) };
+    return { adapter, rows: tensor(rows, [rows.length], 'int32'), start: rows[0]!, ...(length === undefined ? {} : { length }) };
   });
   const order = [...byName.values()].flat();
   const restore = new Array<number>(order.length);

@@ -2,7 +2,7 @@
 // training-like loop, and single multi-GB tensors work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, zeros, tidy, noGrad, linear, embedding, tensor, memoryStats, Tensor } from '../../src/index.js';
+import { randn, zeros, tidy, noGrad, linear, embedding, tensor, memoryStats, pad, Tensor } from '../../src/index.js';
 
 test('resident memory stays flat over 1,000 training-like steps', () => {
   const w = randn([256, 256]).requiresGrad_();
@@ -51,4 +51,27 @@ test('tensors freed by dispose return their bytes at once', () => {
   assert.equal(memoryStats().liveBytes - before, 4 * 2 ** 20);
   t.dispose();
   assert.equal(memoryStats().liveBytes, before);
+});
+
+test('backward through a narrow, slice or pad frees the gradients it makes once they are consumed', () => {
+  // h is an intermediate: the gradient these ops give it is consumed (by mul's backward) and
+  // freed; a view of it left alive in their backward kept its memory until the scope ended.
+  const cuts: [string, (h: Tensor) => Tensor][] = [
+    ['narrow', (h) => h.narrow(0, 0, 128)],
+    ['slice', (h) => h.slice(0, 0, 256, 2)],
+    ['pad', (h) => pad(h, [0, 0, -1, 1])],
+  ];
+  for (const [name, cut] of cuts) {
+    const x = randn([256, 256]).requiresGrad_();
+    tidy(() => {
+      const loss = cut(x.mul(2)).sum();
+      const before = memoryStats().liveBytes;
+      loss.backward();
+      // What stays: x.grad (256 KiB), nothing of h's gradient.
+      assert.equal(memoryStats().liveBytes - before, 256 * 256 * 4, name);
+      return null;
+    });
+    x.grad!.dispose();
+    x.dispose();
+  }
 });

@@ -6,6 +6,7 @@ import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
 import { isQuantizedLinear, type RequantizationError } from '../../quant/linear.js';
 import { currentRouting, withAdapterRandom, type RowGroup, type RowRouting } from '../mixed-batch.js';
 import { AdapterNameError } from '../errors.js';
+import { addToRows, groupRows } from '../row-blocks.js';
 
 /** A layer that computes y = f(x) and has a weight (Linear, GPT-2's Conv1D, ...). */
 export type BaseLayer = Module & { weight: Parameter; bias: Parameter | null; forward(x: Tensor): Tensor };
@@ -103,13 +104,14 @@ export abstract class TunerLayer extends Module {
 
   /**
    * One pass over the whole batch through the base layer, then each row group through its
-   * adapter; the groups' outputs are concatenated and put back in batch order with one gather.
-   * Methods that transform the input (IA3's feed-forward scaling, OFT) give the base pass their
-   * rows' transformed input, so the base still runs once. Each group draws random numbers from its
-   * adapter's stream when the routing has one (concurrent training).
+   * adapter; the groups' outputs are joined and put back in batch order (no reordering when the
+   * groups are in batch order, as in concurrent training). Methods that transform the input (IA3's
+   * feed-forward scaling, OFT) give the base pass their rows' transformed input, so the base still
+   * runs once. Each group draws random numbers from its adapter's stream when the routing has one
+   * (concurrent training).
    */
   private mixedForward(x: Tensor, routing: RowRouting): Tensor {
-    const { groups, restore } = routing;
+    const { groups } = routing;
     if (this.merged) {
       throw new ValueError('a mixed-adapter batch cannot run while adapters are merged; call unmergeAdapter() first');
     }
@@ -118,45 +120,47 @@ export abstract class TunerLayer extends Module {
     }
     const own = (adapter: string | null): string | null => (adapter !== null && this.hasAdapter(adapter) ? adapter : null);
     if (!this.transformsInput && groups.every(({ adapter }) => own(adapter) === null || this.hasOutputDelta(adapter!))) return this.mixedSumForward(x, routing, own);
+    const inBatchOrder = (t: Tensor) => (routing.inOrder ? t : t.indexSelect(0, routing.restore));
     const input = !this.transformsInput
       ? x
-      : concat(
-          groups.map((group) => {
-            const name = own(group.adapter);
-            const xRows = x.indexSelect(0, group.rows);
-            return name === null ? xRows : padLike(withAdapterRandom(routing, name, () => this.adaptInput(ownPositions(xRows, group), name)), xRows);
-          }),
-          0,
-        ).indexSelect(0, restore);
+      : inBatchOrder(
+          concat(
+            groups.map((group) => {
+              const name = own(group.adapter);
+              const xRows = groupRows(x, routing, group);
+              return name === null ? xRows : padLike(withAdapterRandom(routing, name, () => this.adaptInput(ownPositions(xRows, group), name)), xRows);
+            }),
+            0,
+          ),
+        );
     const base = this.baseForward(input);
     const outputs = groups.map((group) => {
-      const baseRows = base.indexSelect(0, group.rows);
+      const baseRows = groupRows(base, routing, group);
       const name = own(group.adapter);
       if (name === null) return baseRows;
-      const xRows = ownPositions(x.indexSelect(0, group.rows), group);
+      const xRows = ownPositions(groupRows(x, routing, group), group);
       return padLike(withAdapterRandom(routing, name, () => this.applyAdapter(xRows, ownPositions(baseRows, group), name)), baseRows);
     });
-    return concat(outputs, 0).indexSelect(0, restore);
+    return inBatchOrder(concat(outputs, 0));
   }
 
   /**
-   * Training with additive adapters: the base output plus the groups' updates joined (zeros for
-   * rows without one). The base output is never cut into groups, so its gradient is one tensor, not
-   * one batch-sized tensor per group; each row's sum is the one applyAdapter makes alone.
+   * Training with additive adapters: the base output plus the groups' updates on their rows. The
+   * base output is never cut into groups, so its gradient is one tensor, not one batch-sized
+   * tensor per group; each row's sum is the one applyAdapter makes alone.
    */
   private mixedSumForward(x: Tensor, routing: RowRouting, own: (adapter: string | null) => string | null): Tensor {
     const base = this.baseForward(x);
-    const deltas = routing.groups.map((group) => {
-      const name = own(group.adapter);
-      if (name === null) return null;
-      const xRows = ownPositions(x.indexSelect(0, group.rows), group);
-      const delta = withAdapterRandom(routing, name, () => this.outputDelta(xRows, name)!);
-      return padZeros(delta, base.shape[1]!);
-    });
-    const like = deltas.find((d) => d !== null);
-    if (like === undefined) return base;
+    const updated = routing.groups.filter((group) => own(group.adapter) !== null);
+    if (updated.length === 0) return base;
+    const delta = (group: RowGroup) =>
+      withAdapterRandom(routing, group.adapter, () => this.outputDelta(ownPositions(groupRows(x, routing, group), group), group.adapter!)!);
+    if (routing.inOrder) return addToRows(base, updated.map((group) => ({ start: group.start, delta: delta(group) })));
+    // Rows out of batch order (mixed-adapter batches): zero updates for rows without one, joined and reordered.
+    const deltas = routing.groups.map((group) => (own(group.adapter) === null ? null : padZeros(delta(group), base.shape[1]!)));
+    const like = deltas.find((d) => d !== null)!;
     const joined = concat(deltas.map((d, i) => d ?? zeros([routing.groups[i]!.rows.size, ...like.shape.slice(1)], like.dtype)), 0);
-    return base.add(routing.inOrder ? joined : joined.indexSelect(0, routing.restore));
+    return base.add(joined.indexSelect(0, routing.restore));
   }
 
   /**

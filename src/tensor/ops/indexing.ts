@@ -207,9 +207,11 @@ function gatherBackward(shape: Shape, d: number, index: Tensor, g: Tensor): Tens
 function fitTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const out = zeros(shape, g.dtype);
-  let region = out;
-  g.shape.forEach((size, k) => (region = narrow(region, k, 0, size)));
-  copyInto(region, g);
+  const views: Tensor[] = [];
+  g.shape.forEach((size, k) => views.push(narrow(views.at(-1) ?? out, k, 0, size)));
+  copyInto(views.at(-1)!, g);
+  // The views would hold out's memory until the step's scope ends (see narrow's backward).
+  for (const view of views) view.dispose();
   return out;
 }
 

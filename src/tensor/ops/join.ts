@@ -119,6 +119,9 @@ export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
   }
   const out = full(shape, value, x.dtype);
   // Copy the part of x that survives cropping into its place in out.
+  // The views are disposed after: they would hold x's and out's memory until the step's scope
+  // ends (in backward, x is a gradient freed as soon as it is consumed).
+  const views: Tensor[] = [];
   noGrad(() => {
     let src = x;
     let dst = out;
@@ -127,9 +130,11 @@ export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
       if (length <= 0) return;
       src = narrow(src, k, Math.max(0, -before[k]!), length);
       dst = narrow(dst, k, Math.max(0, before[k]!), length);
+      views.push(src, dst);
     }
     copyInto(dst, src);
   });
+  for (const view of views) view.dispose();
   return record(out, 'pad', [x], (g) => [pad(g, padding.map((p) => -p))]);
 }
 

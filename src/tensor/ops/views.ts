@@ -3,7 +3,7 @@
 import { isFloating, type DType, checkDType } from '../dtype.js';
 import { IndexError, ShapeError, ValueError, formatShape } from '../errors.js';
 import { record } from '../autograd.js';
-import { normalizeDim, numel, type Shape } from '../shape.js';
+import { contiguousStrides, normalizeDim, numel, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cloneTensor, copyInto, zeros } from './create-ops.js';
 import { sumToShape } from './reduce.js';
@@ -81,7 +81,12 @@ export function view(x: Tensor, shape: Shape): Tensor {
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const target = resolveShape(x, shape);
   if (x.size === 0 || viewStrides(x, target) !== null) return view(x, target);
-  return view(contiguous(x), target);
+  // One op for the copy: a view of a separate contiguous() tensor would keep that tensor's memory
+  // until the step's scope ends, even where the view itself is freed sooner (a backward's gradients).
+  const copy = cloneTensor(x);
+  const out = viewOf(copy, target, contiguousStrides(target), 0);
+  copy.dispose();
+  return record(out, 'reshape', [x], (g) => [g.reshape(x.shape)]);
 }
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
@@ -124,7 +129,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const out = viewOf(x, shape, x.strides, x.offset + s * x.strides[d]!);
   return record(out, 'narrow', [x], (g) => {
     const full = zeros(x.shape, g.dtype);
-    copyInto(narrow(full, d, s, length), g);
+    // The view is disposed at once: it would hold full's memory until the step's scope ends,
+    // long after the backward consumed and freed full.
+    copyInto(narrow(full, d, s, length), g).dispose();
     return [full];
   });
 }
@@ -146,7 +153,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const out = viewOf(x, shape, strides, x.offset + s * x.strides[d]!);
   return record(out, 'slice', [x], (g) => {
     const full = zeros(x.shape, g.dtype);
-    copyInto(slice(full, d, s, e, step), g);
+    copyInto(slice(full, d, s, e, step), g).dispose();
     return [full];
   });
 }
