@@ -3,7 +3,7 @@
 // new one, never half of it; on failure the temporary file is removed. Folders likewise: filled
 // under a temporary name beside the target, then renamed to it.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Largest single write (Node rejects lengths of 2 GiB and more). */
@@ -16,8 +16,18 @@ export function temporaryPath(path: string): string {
 
 /** Writes `path` atomically; `write` fills the temporary file through `file`. */
 export async function writeAtomic(path: string, write: (file: FileHandle) => Promise<void>): Promise<void> {
+  await fillThenPublish(path, write, (temp) => rename(temp, path));
+}
+
+/** Fills a temporary file beside `path`, flushes it, then `publish`es it; the temporary file never outlives the call. */
+async function fillThenPublish<T>(
+  path: string,
+  write: (file: FileHandle) => Promise<void>,
+  publish: (temp: string) => Promise<T>,
+): Promise<T> {
   const temp = temporaryPath(path);
   const file = await open(temp, 'wx');
+  let published: T;
   try {
     try {
       await write(file);
@@ -25,12 +35,39 @@ export async function writeAtomic(path: string, write: (file: FileHandle) => Pro
     } finally {
       await file.close();
     }
-    await rename(temp, path);
+    published = await publish(temp);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
   await syncFolder(dirname(path));
+  return published;
+}
+
+/**
+ * Creates `path` holding `data`, atomically and only if it does not exist yet. The contents go to a
+ * temporary file that is then hard-linked to `path`: link(2) fails with EEXIST when `path` exists,
+ * so of several writers racing, exactly one creates it, and no reader sees it half-written (O_EXCL
+ * on `path` itself would give the first writer but show its file while still empty). Returns true
+ * when this call created it, false when it was there already (left untouched).
+ */
+export async function createFileOnce(path: string, data: string | Uint8Array): Promise<boolean> {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return fillThenPublish(
+    path,
+    (file) => writeAll(file, bytes),
+    async (temp) => {
+      try {
+        await link(temp, path);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        return false;
+      } finally {
+        await rm(temp, { force: true });
+      }
+    },
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ export type ToTrainer = { type: 'train'; jobs: GroupJob[]; stepDelay?: number } 
 export type FromTrainer =
   | { type: 'progress'; id: string; progress: JobProgress }
   | { type: 'resuming'; id: string; checkpoint: string }
-  | { type: 'done'; id: string; result: Record<string, unknown> }
+  /** recordedBefore: the job's done record existed already (another training process finished it first). */
+  | { type: 'done'; id: string; result: Record<string, unknown>; recordedBefore?: boolean }
   | { type: 'failed'; id: string; message: string }
   | { type: 'cancelled'; id: string; step: number };

@@ -1,10 +1,10 @@
 // Trains a group of queued jobs in the training process: one job as `peft train` runs it
 // (trainRecipe), several on one base as a concurrent run (MultiTrainer, `peft train` with jobs:).
 // Each job resumes from the newest checkpoint in its output folder (a job a dead worker left),
-// reports progress every step, stops at the next step when cancelled, and on completion writes
-// its done record atomically before saying so.
+// reports progress every step, stops at the next step when cancelled, and on completion creates
+// its done record (once: a second finisher of the same job leaves it as it is) before saying so.
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../io/atomic.js';
+import { createFileOnce } from '../io/atomic.js';
 import { latestCheckpoint, type TrainerCallback, type TrainerControl, type TrainerState } from '../train/index.js';
 import { finishJob, openJob, openRun, type JobRun } from '../cli/commands/train-multi.js';
 import { trainRecipe } from '../cli/commands/train.js';
@@ -33,10 +33,26 @@ export async function readDone(job: GroupJob): Promise<DoneRecord | null> {
   return record.job === job.id ? record : null;
 }
 
-async function complete(job: GroupJob, result: Record<string, unknown>, channel: GroupChannel): Promise<void> {
+/**
+ * Records the job's completion once. The first training process to finish the job creates its done
+ * record (createFileOnce: exclusive, atomic); one that finishes it later (the job was retaken after
+ * its first worker's lock lapsed while that worker still trained it) leaves the record as it is and
+ * reports the recorded result, marked as recorded before.
+ */
+export async function complete(job: GroupJob, result: Record<string, unknown>, channel: GroupChannel): Promise<void> {
   const record: DoneRecord = { job: job.id, result };
-  await writeFileAtomic(doneFile(job.recipe), `${JSON.stringify(record)}\n`);
-  channel.send({ type: 'done', id: job.id, result });
+  if (await createFileOnce(doneFile(job.recipe), `${JSON.stringify(record)}\n`)) {
+    channel.send({ type: 'done', id: job.id, result });
+    return;
+  }
+  const earlier = await readDone(job);
+  if (earlier !== null) channel.send({ type: 'done', id: job.id, result: earlier.result, recordedBefore: true });
+  else
+    channel.send({
+      type: 'failed',
+      id: job.id,
+      message: `${doneFile(job.recipe)} records the completion of another job; give this job an output folder of its own`,
+    });
 }
 
 /** Reports each step and turns a cancellation into a stop at the step's end. */
@@ -147,7 +163,7 @@ export async function trainGroup(jobs: readonly GroupJob[], channel: GroupChanne
   for (const job of jobs) {
     const done = await readDone(job);
     if (done !== null) {
-      channel.send({ type: 'done', id: job.id, result: done.result });
+      channel.send({ type: 'done', id: job.id, result: done.result, recordedBefore: true });
       continue;
     }
     pending.push(job);

@@ -4,8 +4,9 @@
 // and progress, and records each job's end. BullMQ's manual processing (getNextJob, extendLock,
 // moveToCompleted / moveToFailed) with its stalled-job check: a worker that dies stops renewing,
 // and after `lockDuration` its jobs go back to the queue, where another worker resumes them from
-// their last checkpoints. A job's completion is recorded once: moveToCompleted needs the job's
-// lock, so a worker that lost it cannot complete it a second time.
+// their last checkpoints. A job's completion is recorded once (completion.ts): moveToCompleted needs
+// the job's lock, so a worker that lost it cannot complete it a second time, and its training
+// process's done record is created only by the first to finish (train-group.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname, extname, join } from 'node:path';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type Job } from 'bullmq';
 import { QUEUE_NAME, type QueueConnection } from './connection.js';
 import { sharedBaseKey, type QueuedJob } from './job-data.js';
+import { recordCompletion } from './completion.js';
 import { CANCELLED, cancelKey } from './jobs.js';
 import type { FromTrainer, ToTrainer } from './protocol.js';
 
@@ -196,12 +198,7 @@ export class QueueWorker {
           return;
         case 'done':
           open.delete(message.id);
-          await job.moveToCompleted(message.result, token, false);
-          this.options.log(
-            'job_completed',
-            { id: job.id, name: job.name, result: message.result },
-            `job ${job.id} (${job.name}): completed`,
-          );
+          await recordCompletion(job, token, message, this.options.log);
           return;
         case 'failed':
           open.delete(message.id);

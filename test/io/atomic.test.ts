@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAll, writeAtomic, writeFileAtomic, writeFolderAtomic } from '../../src/io/atomic.js';
+import { createFileOnce, writeAll, writeAtomic, writeFileAtomic, writeFolderAtomic } from '../../src/io/atomic.js';
 import { tempDir } from './helpers.js';
 
 test('writeFileAtomic writes strings and bytes, replacing the old file, and leaves no temporary file', async () => {
@@ -53,7 +53,21 @@ test('writeFolderAtomic: the folder appears whole; a failed fill leaves nothing;
     await mkdir(join(folder, 'sub'));
   });
   assert.deepEqual((await readdir(path)).sort(), ['config.json', 'sub']);
-  await assert.rejects(writeFolderAtomic(path, (folder) => writeFile(join(folder, 'config.json'), '{"a": 2}')), /ENOTEMPTY|EEXIST/);
+  await assert.rejects(
+    writeFolderAtomic(path, (folder) => writeFile(join(folder, 'config.json'), '{"a": 2}')),
+    /ENOTEMPTY|EEXIST/,
+  );
   assert.equal(await readFile(join(path, 'config.json'), 'utf8'), '{"a": 1}');
   assert.deepEqual(await readdir(dir), ['encoder']);
+});
+
+test('createFileOnce: of writers racing for one path exactly one creates it; the others leave it untouched', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'done.json');
+  const created = await Promise.all(Array.from({ length: 8 }, (_, i) => createFileOnce(path, `writer ${i}\n`)));
+  assert.equal(created.filter(Boolean).length, 1, `created: ${created}`);
+  assert.equal(await readFile(path, 'utf8'), `writer ${created.indexOf(true)}\n`);
+  assert.equal(await createFileOnce(path, new Uint8Array([1, 2])), false);
+  assert.equal(await readFile(path, 'utf8'), `writer ${created.indexOf(true)}\n`, 'a later writer changes nothing');
+  assert.deepEqual(await readdir(dir), ['done.json'], 'no temporary file is left');
 });
