@@ -9,8 +9,10 @@
 //     (four separate processes, four copies of the base). Target <= 0.4x.
 //   - equivalence: each job's adapter from the together run against its alone run (max relative
 //     difference; the library's bound is 1e-5).
-// Rounds alternate the order of the two so that machine noise hits both.
-// Usage: node --import tsx bench/multi-train.ts [--shapes 1x128,4x256] [--steps 4] [--rounds 2] [--threads 2]
+// Rounds alternate the order of the two so that machine noise hits both. --checkpointing 1 runs
+// both sides with gradient checkpointing of the base's layers (the together run's option, each
+// alone run's gradientCheckpointing), so the memory comparison is like for like.
+// Usage: node --import tsx bench/multi-train.ts [--shapes 1x128,4x256] [--steps 4] [--rounds 2] [--threads 2] [--checkpointing 1]
 //        (workers: --worker together|<job> --shape BxS --steps N --out DIR)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +34,7 @@ const JOBS: Record<string, ConfigInput> = {
 const NAMES = Object.keys(JOBS);
 const threads = Number(arg('threads') ?? 2);
 const steps = Number(arg('steps') ?? 4);
+const checkpointing = arg('checkpointing') === '1';
 
 /** What a worker reports: seconds and CPU seconds of its steps after the first, peak RSS. */
 interface WorkerResult {
@@ -60,6 +63,7 @@ function jobData(name: string, batch: number, seq: number): Batch[] {
 }
 
 const jobArgs = (name: string): TrainingArguments => ({ maxSteps: steps, lr: 1e-3, loggingSteps: steps, shuffle: false, seed: NAMES.indexOf(name) + 1 });
+const aloneArgs = (name: string): TrainingArguments => ({ ...jobArgs(name), gradientCheckpointing: checkpointing });
 
 function base(): GPT2LMHeadModel {
   return withGenerator(new Generator(0), () => new GPT2LMHeadModel(gpt2SmallConfig()));
@@ -75,13 +79,14 @@ async function worker(kind: string, shape: string, out: string): Promise<WorkerR
     const trainer = new MultiTrainer({
       model: multi,
       jobs: NAMES.map((name) => ({ name, config: JOBS[name], trainDataset: jobData(name, batch, seq), args: jobArgs(name) })),
+      gradientCheckpointing: checkpointing,
     });
     // Before each joint step, and once more when all have ended: marks[1] is after the first step.
     await trainer.train({ beforeStep: mark });
     for (const name of NAMES) await multi.saveAdapter(name, join(out, `together-${name}`));
   } else {
     const peft = withGenerator(new Generator(NAMES.indexOf(kind) + 1), () => getPeftModel(base(), JOBS[kind]!));
-    await new Trainer({ model: peft, trainDataset: jobData(kind, batch, seq), args: jobArgs(kind), callbacks: [{ onStep: mark }] }).train();
+    await new Trainer({ model: peft, trainDataset: jobData(kind, batch, seq), args: aloneArgs(kind), callbacks: [{ onStep: mark }] }).train();
     await peft.savePretrained(join(out, `alone-${kind}`));
     marks.unshift(marks[0]!); // onStep marks the end of each step: marks[1] (after the first) is the start
   }
@@ -91,7 +96,7 @@ async function worker(kind: string, shape: string, out: string): Promise<WorkerR
 }
 
 function runWorker(kind: string, shape: string, out: string): WorkerResult {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--worker', kind, '--shape', shape, '--steps', String(steps), '--threads', String(threads), '--out', out], {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--worker', kind, '--shape', shape, '--steps', String(steps), '--threads', String(threads), '--checkpointing', checkpointing ? '1' : '0', '--out', out], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -140,7 +145,7 @@ if (workerKind !== undefined) {
     const differences = Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, await adapterDifference(join(out, `together-${n}`), join(out, `alone-${n}`))] as const)));
     const [batch, seq] = shapeOf(shape);
     emit('multi_train', {
-      model: 'gpt2-124M', base_dtype: 'float32', jobs: NAMES.join(','), batch, seq, steps_timed: steps - 1, rounds, threads, simd: native.simdLevel(),
+      model: 'gpt2-124M', base_dtype: 'float32', jobs: NAMES.join(','), gradient_checkpointing: checkpointing, batch, seq, steps_timed: steps - 1, rounds, threads, simd: native.simdLevel(),
       together_seconds: round(togetherSeconds), alone_sequential_seconds: round(aloneSeconds), speedup: round(aloneSeconds / togetherSeconds),
       together_cpu_seconds_per_thread: round(togetherCpu), alone_cpu_seconds_per_thread: round(aloneCpu), cpu_speedup: round(aloneCpu / togetherCpu),
       together_peak_rss_mb: round(togetherRss), alone_processes_peak_rss_mb: round(aloneRss), memory_ratio: round(togetherRss / aloneRss),

@@ -1,6 +1,6 @@
 // Mixed-adapter batches: one adapter name per batch row (null for the base model), set for the
 // length of one forward so that every tuner layer routes each row through its own adapter.
-import { tensor, withGenerator, type Generator, type Tensor } from '../tensor/index.js';
+import { registerCheckpointContext, tensor, withGenerator, type Generator, type Tensor } from '../tensor/index.js';
 
 /** Rows of the batch that share an adapter: `rows` is an int32 index tensor into dim 0. */
 export interface RowGroup {
@@ -82,3 +82,24 @@ export function withAdapterNames<T>(adapterNames: readonly (string | null)[], fn
     current = previous;
   }
 }
+
+// A checkpointed segment (gradient checkpointing) recomputed in backward routes its rows as its
+// forward did, each adapter drawing the random numbers it drew then (the same dropout masks).
+registerCheckpointContext(() => {
+  const routing = current;
+  if (routing === null) return null;
+  const generators = [...(routing.generators?.values() ?? [])];
+  const states = generators.map((g) => g.getState());
+  return (recompute) => {
+    const resume = generators.map((g) => g.getState());
+    generators.forEach((g, i) => g.setState(states[i]!));
+    const previous = current;
+    current = routing;
+    try {
+      return recompute();
+    } finally {
+      current = previous;
+      generators.forEach((g, i) => g.setState(resume[i]!));
+    }
+  };
+});

@@ -13,6 +13,8 @@ import { Tensor } from './tensor.js';
 export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tensor[]): Tensor {
   if (!isGradEnabled()) return fn(...inputs);
   const rngState = defaultGenerator.getState();
+  const contexts = contextCaptures.map((capture) => capture()).filter((c) => c !== null);
+  const inContext = <T>(run: () => T): T => contexts.reduce<() => T>((inner, context) => () => context(inner), run)();
   const out = noGrad(() => fn(...inputs));
   out.setGradFn({
     name: 'checkpoint',
@@ -23,7 +25,7 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tenso
       defaultGenerator.setState(rngState);
       try {
         const detached = inputs.map((x) => (x.requiresGrad ? x.detach().requiresGrad_() : x.detach()));
-        const recomputed = enableGrad(() => fn(...detached));
+        const recomputed = inContext(() => enableGrad(() => fn(...detached)));
         if (recomputed.shape.join() !== out.shape.join()) {
           throw new AutogradError('checkpoint: the recomputed segment returned a different shape; fn must be deterministic');
         }
@@ -35,4 +37,19 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tenso
     },
   });
   return out;
+}
+
+/** Runs a recomputation inside the state its forward ran in. */
+export type CheckpointContext = <T>(recompute: () => T) => T;
+
+const contextCaptures: (() => CheckpointContext | null)[] = [];
+
+/**
+ * Registers state beyond the default random stream that a checkpointed segment's forward depends
+ * on (mixed-adapter routing and its per-adapter random streams): `capture` runs when a segment is
+ * checkpointed and returns how to put that state back around the segment's recomputation, or null
+ * when there is none.
+ */
+export function registerCheckpointContext(capture: () => CheckpointContext | null): void {
+  contextCaptures.push(capture);
 }

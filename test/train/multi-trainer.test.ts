@@ -107,6 +107,25 @@ test('five jobs of four families trained together end where each alone ends (max
   assert.deepEqual(Object.fromEntries([...steps].map(([k, v]) => [k, v.length])), { lora8: 3, lora64: 6, ia3: 5, prompt: 4, houlsby: 2 });
 });
 
+test('with gradient checkpointing of the shared base, each layer is recomputed in backward and the jobs still end where each alone ends', async () => {
+  const all = cases().filter((c) => c.name !== 'houlsby'); // LoRA with dropout, IA3, prompt tuning
+  const model = await gpt2();
+  const multi = new MultiAdapterModel(model);
+  // Counts the first layer's attention forwards: a checkpointed layer runs it again in backward.
+  const attention = (model as unknown as { transformer: { h: { attn: { forward: (...a: unknown[]) => unknown } }[] } }).transformer.h[0]!.attn;
+  const forward = attention.forward.bind(attention);
+  let calls = 0;
+  attention.forward = (...a: unknown[]) => (calls++, forward(...a));
+  const results = await new MultiTrainer({ model: multi, jobs: all.map(spec), gradientCheckpointing: true }).train();
+  // The longest job (lora64) takes 6 joint steps; each runs the layer twice.
+  assert.equal(calls, 12);
+  for (const c of all) {
+    assert.equal(results.get(c.name)!.status, 'done');
+    const diff = relativeDifference(values(multi.adapterStateDict(c.name)), (await alone(c)).trained);
+    assert.ok(diff <= 1e-5, `${c.name}: together (checkpointed) vs alone, max relative difference ${diff}`);
+  }
+});
+
 test('a job whose loss turns NaN stops alone with its message; the others finish', async () => {
   const [lora, , ia3] = cases();
   const multi = new MultiAdapterModel(await gpt2());

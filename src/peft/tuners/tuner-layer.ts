@@ -115,7 +115,10 @@ export abstract class TunerLayer extends Module {
     if (this.merged) {
       throw new ValueError('a mixed-adapter batch cannot run while adapters are merged; call unmergeAdapter() first');
     }
-    if (!isGradEnabled() && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.hasOutputDelta(adapter))) {
+    // Inference's in-place shortcut; not for a training forward run without gradients (a
+    // checkpointed layer), which must draw and cut as its recomputation in backward will.
+    const inference = !isGradEnabled() && routing.generators === undefined && groups.every((g) => g.length === undefined);
+    if (inference && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.hasOutputDelta(adapter))) {
       return this.mixedDeltaForward(x, groups);
     }
     const own = (adapter: string | null): string | null => (adapter !== null && this.hasAdapter(adapter) ? adapter : null);

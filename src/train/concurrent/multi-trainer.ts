@@ -17,6 +17,7 @@ import type { TrainerCallback } from '../callbacks.js';
 import { latestCheckpoint } from '../checkpoints.js';
 import { TrainingArgumentError } from '../errors.js';
 import { TrainingJob, type TrainResult } from '../job.js';
+import { enableGradientCheckpointing } from '../memory.js';
 import { AdapterJobModel } from './job-model.js';
 
 export interface JobSpec {
@@ -43,6 +44,12 @@ export interface JobResult extends TrainResult {
 export interface MultiTrainerOptions {
   model: MultiAdapterModel;
   jobs: readonly JobSpec[];
+  /**
+   * Gradient checkpointing of the shared base's layers (a property of the run, not of a job):
+   * only each layer's input is kept for backward, the layer is recomputed there with the rows'
+   * routing and each job's random stream as in forward. Less memory, more compute; same adapters.
+   */
+  gradientCheckpointing?: boolean;
 }
 
 export interface MultiTrainOptions {
@@ -68,7 +75,7 @@ export class MultiTrainer {
   private readonly cancelled = new Set<string>();
   private resume = false;
 
-  constructor({ model, jobs }: MultiTrainerOptions) {
+  constructor({ model, jobs, gradientCheckpointing = false }: MultiTrainerOptions) {
     this.model = model;
     if (jobs.length === 0) throw new TrainingArgumentError('MultiTrainer needs at least one job');
     const names = jobs.map((j) => j.name);
@@ -81,6 +88,7 @@ export class MultiTrainer {
       this.checkSpec(spec);
     });
     for (const spec of jobs) this.addJob(spec);
+    if (gradientCheckpointing) enableGradientCheckpointing(model.model);
   }
 
   /** Refusals that name the job, before anything runs. */
@@ -91,7 +99,7 @@ export class MultiTrainer {
     if (this.entries.has(spec.name)) refuse('a job of this name is in the run already; pick another name');
     const args = spec.args ?? {};
     if (args.frozenDtype !== undefined) refuse('frozenDtype casts the base the jobs share; cast the model before building the run');
-    if (args.gradientCheckpointing) refuse('gradientCheckpointing is a property of the shared base; it is not available for concurrent runs');
+    if (args.gradientCheckpointing) refuse('gradientCheckpointing is a property of the shared base; set it for the whole run (the MultiTrainer option gradientCheckpointing)');
     const dir = args.outputDir;
     const other = [...this.entries.values()].find((e) => dir !== undefined && e.job.args.outputDir === dir);
     if (other !== undefined) refuse(`its outputDir ${dir} is job '${other.name}'s too; give each job its own`);
