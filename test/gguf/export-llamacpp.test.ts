@@ -68,7 +68,8 @@ async function exportModel(model: string, file: string): Promise<string> {
   return path;
 }
 
-for (const model of ['llama', 'qwen2', 'gpt2']) {
+// llama3rope: Llama 3 rope scaling, written as the converter does (rope_freqs.weight, no metadata).
+for (const model of ['llama', 'qwen2', 'gpt2', 'llama3rope']) {
   test(`${model}: the F32 GGUF peftjs writes gives HF's greedy tokens in llama.cpp`, async () => {
     const path = await exportModel(model, `${model}-F32.gguf`);
     const ids = await prompt(model);

@@ -35,7 +35,8 @@ async function logitsDiff(path: string, model: string, dtype?: 'float32' | 'bflo
 
 // Not mistral: its fixture's sliding window (4) has no place in a llama-architecture GGUF file (the
 // converter writes Mistral as llama, and llama.cpp's llama attends to every position).
-for (const model of ['llama', 'qwen2', 'gpt2']) {
+// llama3rope: Llama 3 rope scaling, read back from rope_freqs.weight into HF's llama3 parameters.
+for (const model of ['llama', 'qwen2', 'gpt2', 'llama3rope']) {
   test(`${model}: an F32 GGUF file gives the HF logits (1e-4)`, async () => {
     const diff = await logitsDiff(await ggufOf(model, 'F32'), model);
     assert.ok(diff < 1e-4, `max |diff| ${diff}`);
@@ -80,4 +81,11 @@ test('a GGUF file whose model cannot be built is refused and its file handle clo
   // The file reads, but llama has no seq2seq class: the refusal comes after the file was opened.
   await assert.rejects(AutoModelForSeq2SeqLM.fromPretrained(path), /seq2seq|Seq2Seq/);
   assert.equal(await openFds(), before);
+});
+
+test('llama3rope: rope_freqs.weight reads back as the llama3 rope parameters of the checkpoint', async () => {
+  const loaded = await AutoModelForCausalLM.fromPretrained(await ggufOf('llama3rope', 'F32'));
+  const hf = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'llama3rope'));
+  const rope = (m: { config: unknown }) => (m.config as { rope_parameters: unknown }).rope_parameters;
+  assert.deepEqual(rope(loaded), rope(hf));
 });

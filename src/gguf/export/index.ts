@@ -3,7 +3,9 @@
 // model file with its tokenizer (convert_hf_to_gguf.py's layout). Both written atomically.
 import type { PretrainedModel } from '../../models/index.js';
 import type { PeftModel } from '../../peft/index.js';
-import type { TokenizerFiles } from '../../io/index.js';
+import type { LlamaConfig, RopeParameters, TokenizerFiles } from '../../io/index.js';
+import { tensor } from '../../tensor/index.js';
+import { llama3RopeFactors, ROPE_FREQS_TENSOR } from '../rope-freqs.js';
 import { gguf, type GgufValue } from '../metadata.js';
 import { writeGguf } from '../writer.js';
 import type { GgmlTypeName } from '../format.js';
@@ -98,6 +100,14 @@ export async function writeLoraAdapterGguf(
   return { output, tensors: tensors.length };
 }
 
+/** Llama 3 rope scaling as the converter writes it: the divisors as rope_freqs.weight (no metadata). */
+function ropeFreqsTensor(config: PretrainedModel['config']) {
+  const rope = (config as { rope_parameters?: RopeParameters }).rope_parameters;
+  if (rope?.rope_type !== 'llama3') return [];
+  const factors = llama3RopeFactors(rope, (config as LlamaConfig).head_dim);
+  return [{ name: ROPE_FREQS_TENSOR, type: 'F32' as const, value: tensor(factors, [factors.length]) }];
+}
+
 /**
  * Writes `model` (float weights) and its tokenizer as a GGUF model file with matrices in `type`. The tokenizer
  * is a folder's tokenizer files, or another GGUF file's `tokenizer.*` metadata written as it is.
@@ -111,7 +121,7 @@ export async function writeModelGguf(
   if (!GGUF_MODEL_TYPES.includes(type))
     throw new GgufExportError(`model type must be one of ${GGUF_MODEL_TYPES.join(', ')}, not ${type}`);
   const arch = ggufArchitecture(model.config);
-  const tensors = modelTensors(model, arch, type);
+  const tensors = [...modelTensors(model, arch, type), ...ropeFreqsTensor(model.config)];
   const vocabSize = (model.config as { vocab_size: number }).vocab_size;
   const metadata = new Map<string, GgufValue>([
     ['general.architecture', gguf.str(arch.name)],

@@ -64,9 +64,10 @@ export function architectureMetadata(config: ModelConfig): Map<string, GgufValue
   if (rope.rope_type === 'linear') {
     set('rope.scaling.type', gguf.str('linear'));
     set('rope.scaling.factor', gguf.f32(rope.factor));
-  } else if (rope.rope_type !== 'default') {
+  } else if (rope.rope_type !== 'default' && rope.rope_type !== 'llama3') {
+    // llama3 has no metadata: its divisors are the tensor rope_freqs.weight (model-tensors.ts).
     throw new GgufExportError(
-      `rope_type '${rope.rope_type}' is not exported to GGUF yet; peftjs writes default and linear rope scaling`,
+      `rope_type '${rope.rope_type}' is not exported to GGUF yet; peftjs writes default, linear and llama3 rope scaling`,
     );
   }
   if (c.model_type === 'qwen2' && (c as Qwen2Config).sliding_window !== null) {

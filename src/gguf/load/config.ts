@@ -5,6 +5,7 @@ import { parseConfig, type ModelConfig } from '../../io/index.js';
 import { GgufFormatError } from '../errors.js';
 import type { GgufMetadata } from '../metadata.js';
 import type { GgufArchitectureName } from '../names.js';
+import { llama3RopeFromFactors, ROPE_FREQS_TENSOR } from '../rope-freqs.js';
 
 const ARCHITECTURES: Record<GgufArchitectureName, string> = {
   llama: 'LlamaForCausalLM',
@@ -34,12 +35,13 @@ export function ggufArchitectureOf(metadata: GgufMetadata): GgufArchitectureName
 /**
  * The config of a GGUF model. `tensorNames` are the file's tensor names (the output head is tied
  * when `output.weight` is absent); `vocabRows` is token_embd's row count (vocab_size when the
- * metadata does not say it).
+ * metadata does not say it); `ropeFreqs` is the file's rope_freqs.weight (Llama 3 rope scaling).
  */
 export function configFromGguf(
   metadata: GgufMetadata,
   tensorNames: ReadonlySet<string>,
   vocabRows: number,
+  ropeFreqs?: Float32Array,
 ): ModelConfig {
   const arch = ggufArchitectureOf(metadata);
   const required = (key: string): number => {
@@ -75,14 +77,8 @@ export function configFromGguf(
   }
   const hidden = required('embedding_length');
   const heads = required('attention.head_count');
-  const scaling = metadata.string(`${arch}.rope.scaling.type`);
-  if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') {
-    throw new GgufFormatError(
-      metadata.path,
-      `'${scaling}' rope scaling is not read yet; peftjs reads none and linear`,
-      `${arch}.rope.scaling.type`,
-    );
-  }
+  const headDim = optional('attention.key_length') ?? hidden / heads;
+  const theta = optional('rope.freq_base') ?? 10000;
   return parseConfig(
     {
       ...common,
@@ -92,14 +88,70 @@ export function configFromGguf(
       num_hidden_layers: required('block_count'),
       num_attention_heads: heads,
       num_key_value_heads: optional('attention.head_count_kv') ?? heads,
-      head_dim: optional('attention.key_length') ?? hidden / heads,
+      head_dim: headDim,
       max_position_embeddings: required('context_length'),
       rms_norm_eps: optional('attention.layer_norm_rms_epsilon') ?? 1e-6,
-      rope_theta: optional('rope.freq_base') ?? 10000,
-      rope_scaling: scaling === 'linear' ? { rope_type: 'linear', factor: optional('rope.scaling.factor') ?? 1 } : null,
+      rope_theta: theta,
+      rope_scaling: ropeScaling(metadata, arch, theta, headDim, ropeFreqs),
       ...(arch === 'llama' ? { attention_bias: tensorNames.has('blk.0.attn_q.bias') } : {}),
       hidden_act: 'silu',
     },
     metadata.path,
   );
+}
+
+/** HF's rope_scaling for the file's `<arch>.rope.scaling.*` metadata or its rope_freqs.weight (Llama 3). */
+function ropeScaling(
+  metadata: GgufMetadata,
+  arch: GgufArchitectureName,
+  theta: number,
+  headDim: number,
+  ropeFreqs: Float32Array | undefined,
+): Record<string, unknown> | null {
+  const key = (name: string) => `${arch}.rope.scaling.${name}`;
+  const type = metadata.string(key('type')) ?? 'none';
+  if (ropeFreqs !== undefined) {
+    const rope = llama3RopeFromFactors(ropeFreqs, theta, headDim);
+    if (rope !== null && 'mismatch' in rope)
+      throw new GgufFormatError(metadata.path, `cannot be read as rope scaling: ${rope.mismatch}`, ROPE_FREQS_TENSOR);
+    if (rope !== null && type !== 'none')
+      throw new GgufFormatError(metadata.path, `'${type}' and rope_freqs.weight (Llama 3) both scale rope; a file has one`, key('type'));
+    if (rope !== null) return rope;
+  }
+  const factor = metadata.number(key('factor'));
+  const needFactor = (): number => {
+    if (factor === undefined || !(factor > 0))
+      throw new GgufFormatError(metadata.path, `'${type}' rope scaling needs a positive factor`, key('factor'));
+    return factor;
+  };
+  switch (type) {
+    case 'none':
+      return null;
+    case 'linear':
+      return { rope_type: 'linear', factor: needFactor() };
+    case 'yarn': {
+      // convert_hf_to_gguf.py (ModelBase.set_gguf_parameters) writes these keys from HF's yarn parameters.
+      const original = metadata.count(key('original_context_length'));
+      if (original === undefined)
+        throw new GgufFormatError(metadata.path, "is missing; 'yarn' rope scaling states it", key('original_context_length'));
+      const optionalKey = (name: string, hf: string) => {
+        const v = metadata.number(key(name));
+        return v === undefined ? {} : { [hf]: v };
+      };
+      return {
+        rope_type: 'yarn',
+        factor: needFactor(),
+        original_max_position_embeddings: original,
+        ...optionalKey('yarn_attn_factor', 'attention_factor'),
+        ...optionalKey('yarn_beta_fast', 'beta_fast'),
+        ...optionalKey('yarn_beta_slow', 'beta_slow'),
+      };
+    }
+    default:
+      throw new GgufFormatError(
+        metadata.path,
+        `'${type}' rope scaling is not read yet; peftjs reads none, linear, yarn and Llama 3's rope_freqs.weight`,
+        key('type'),
+      );
+  }
 }

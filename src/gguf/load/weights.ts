@@ -10,6 +10,7 @@ import { GgufFormatError } from '../errors.js';
 import { BLOCK_LAYOUT, dequantizeGgml, ggmlTensor, isGgmlBlockType, type GgmlTensor } from '../quant/index.js';
 import type { GgufFile, GgufTensorInfo } from '../reader.js';
 import { ggufToHfName, type GgufArchitectureName } from '../names.js';
+import { ROPE_FREQS_TENSOR } from '../rope-freqs.js';
 
 const PLAIN: Partial<Record<string, DType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 /** GPT-2 tensors the converter transposed from Conv1D's [in, out] to [out, in]. */
@@ -28,6 +29,7 @@ export class GgufModelWeights {
   ) {
     const unknown: string[] = [];
     for (const info of file.tensors.values()) {
+      if (info.name === ROPE_FREQS_TENSOR) continue; // rope scaling, read into the config (open.ts)
       const hf = ggufToHfName(arch, info.name);
       if (hf === null) unknown.push(info.name);
       else this.byHfName.set(hf, info);
