@@ -3,7 +3,7 @@
 // with double quantisation at block 64 (QLoRA's format). Each comparison runs its variants interleaved,
 // run by run, in one process; records carry CPU seconds per call per thread beside the wall time.
 //  - bandwidth: a streaming read of 512 MB (native streamRead), the ceiling for memory-bound kernels;
-//  - qgemm: M = 128 and 512 rows against each linear shape, forward y = x·Wᵀ and input gradient
+//  - qgemm: M = 128 and 512 rows against each linear shape (Llama's and GPT-2's; --only q_proj,... picks), forward y = x·Wᵀ and input gradient
 //    gx = gy·W: linear4bit / linear4bitBackward vs the float32 GEMM over bf16 weights (GFLOP/s, ratio);
 //  - gemv_chain: one decoded token's products through every linear of the 16 layers (q, k, v, o, gate,
 //    up, down; M = 1), NF4 vs bf16, then the same plus the LM head (bf16 in both: transformers keeps the
@@ -11,6 +11,7 @@
 //    this is the weight-streaming part of a decode step. Tokens/s, bytes read per token, and
 //    bytes/s as a fraction of the bandwidth measured in the same alternation.
 // Usage: node --import tsx bench/quant.ts [--threads N] [--runs 5] [--layers 16] [--skip-gemm] [--skip-decode]
+//        [--only name,name]
 import { native } from '../src/tensor/native/index.js';
 import { floatToBf16 } from '../src/tensor/half.js';
 import { DYNAMIC_CODE, NF4_CODE } from '../src/quant/codes.js';
@@ -38,6 +39,14 @@ const LINEARS: [string, number, number][] = [
   ['gate_proj', intermediate, hidden],
   ['up_proj', intermediate, hidden],
   ['down_proj', hidden, intermediate],
+];
+
+/** GPT-2 124M's linears [name, out, in] (Conv1D's weight is stored [in, out]; as a linear it is [out, in]). */
+const GPT2_LINEARS: [string, number, number][] = [
+  ['gpt2.c_attn', 2304, 768],
+  ['gpt2.attn.c_proj', 768, 768],
+  ['gpt2.c_fc', 3072, 768],
+  ['gpt2.mlp.c_proj', 768, 3072],
 ];
 
 interface Sample {
@@ -125,7 +134,9 @@ emit('read_bandwidth', {
 
 // ---- quantised GEMM vs the bf16-weight GEMM
 if (!hasFlag('skip-gemm')) {
-  for (const [name, N, K] of LINEARS.filter(([n]) => ['q_proj', 'k_proj', 'gate_proj', 'down_proj'].includes(n))) {
+  // Every distinct shape: v_proj is k_proj's, up_proj gate_proj's.
+  const gemmShapes = [...LINEARS.filter(([n]) => !['v_proj', 'up_proj'].includes(n)), ...GPT2_LINEARS];
+  for (const [name, N, K] of gemmShapes.filter(([n]) => !arg('only') || arg('only')!.split(',').includes(n))) {
     const bits = bf16Bits(N * K);
     const w4 = nf4(bits, [N, K]);
     for (const M of [128, 512]) {
