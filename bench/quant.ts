@@ -134,8 +134,8 @@ emit('read_bandwidth', {
 
 // ---- quantised GEMM vs the bf16-weight GEMM
 if (!hasFlag('skip-gemm')) {
-  // Every distinct shape: v_proj is k_proj's, up_proj gate_proj's.
-  const gemmShapes = [...LINEARS.filter(([n]) => !['v_proj', 'up_proj'].includes(n)), ...GPT2_LINEARS];
+  // Every distinct shape: v_proj is k_proj's, o_proj q_proj's, up_proj gate_proj's.
+  const gemmShapes = [...LINEARS.filter(([n]) => !['v_proj', 'o_proj', 'up_proj'].includes(n)), ...GPT2_LINEARS];
   for (const [name, N, K] of gemmShapes.filter(([n]) => !arg('only') || arg('only')!.split(',').includes(n))) {
     const bits = bf16Bits(N * K);
     const w4 = nf4(bits, [N, K]);

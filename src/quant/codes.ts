@@ -30,7 +30,7 @@ export function code4(quantType: QuantType4): Float32Array {
  * torch.linspace(start, end, steps) in float32 as ATen's CPU kernel computes it (the first half
  * counted up from start, the second down from end, step = (end - start) / (steps - 1)).
  */
-function linspace32(start: number, end: number, steps: number): number[] {
+export function linspace32(start: number, end: number, steps: number): number[] {
   const s = f32(start);
   const e = f32(end);
   const step = f32((e - s) / (steps - 1));
