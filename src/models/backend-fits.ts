@@ -25,8 +25,9 @@ export async function loadedBytes(weights: WeightHeaders, dtype: DType): Promise
 
 /**
  * Throws WasmMemoryLimitError when the backend is WebAssembly and the weights loaded in `dtype`
- * exceed its memory. Quantising while loading shrinks them by a factor the headers cannot tell,
- * so such a load is not checked here (an allocation that fails still raises the typed error).
+ * exceed its memory. A load that quantises (bnb options, or a GGUF file's blocks kept as they are)
+ * shrinks them by a factor these headers do not tell, so it is not checked here (an allocation
+ * that fails still raises the typed error).
  */
 export async function ensureModelFitsBackend(
   weights: WeightHeaders,

@@ -108,7 +108,9 @@ export async function loadPretrained<T extends ModelTask>(
   const fresh: string[] = [];
   let model: PretrainedModel<TaskOutput<T>>;
   try {
-    await ensureModelFitsBackend(weights, dtype, dir, options.quantization !== undefined);
+    // A GGUF file's block-quantised weights stay quantised unless a dtype (or bnb quantisation) is asked for.
+    const keepGgml = gguf !== null && options.dtype === undefined && options.quantization === undefined;
+    await ensureModelFitsBackend(weights, dtype, dir, options.quantization !== undefined || keepGgml);
     // chooseArchitecture picked an entry of `task`, whose models return TaskOutput<T>.
     model = withoutInit(() => entry.build(config, dtype)) as PretrainedModel<TaskOutput<T>>;
     const unquantized = model.stateDict();
@@ -118,11 +120,9 @@ export async function loadPretrained<T extends ModelTask>(
       weights,
       options.quantization,
     );
-    // A GGUF file's block-quantised weights stay quantised unless a dtype (or bnb quantisation) is asked for.
-    const ggml =
-      gguf !== null && options.dtype === undefined && options.quantization === undefined
-        ? await installGgmlLayers(model, (key) => resolveKey(key, entry, unquantized), gguf.weights)
-        : null;
+    const ggml = keepGgml
+      ? await installGgmlLayers(model, (key) => resolveKey(key, entry, unquantized), gguf.weights)
+      : null;
     const own = model.stateDict() as Map<string, Parameter>;
     const sources = new Map<string, string>();
     const unexpected: string[] = [];
