@@ -4,6 +4,7 @@
 import type { NativeAddon } from '../index.js';
 import { kernelCaller, type WasmModule } from './marshal.js';
 import { jsMemoryKernels } from './memory.js';
+import { withContiguousCopy } from './contiguous-copy.js';
 
 export { WASM_MEMORY_LIMIT, WasmMemoryLimitError, ensureFits } from './memory-limit.js';
 
@@ -41,7 +42,8 @@ export async function createWasmBackend(factory: WasmFactory, options: WasmBacke
     ...(options.wasmBinary ? { wasmBinary: options.wasmBinary } : {}),
   });
   // In Node the pool's workers must not keep the process alive (a browser's Workers have no unref).
-  for (const worker of [...mod.PThread.unusedWorkers, ...mod.PThread.runningWorkers]) worker.unref?.();
+  const pool = mod.PThread;
+  if (pool !== undefined) for (const worker of [...pool.unusedWorkers, ...pool.runningWorkers]) worker.unref?.();
   const kernels: Record<string, unknown> = {};
   for (const [name, index] of Object.entries(mod.kernelTable())) kernels[name] = kernelCaller(mod, index, name);
   const setNumThreads = kernels.setNumThreads as (n: number) => void;
@@ -54,5 +56,6 @@ export async function createWasmBackend(factory: WasmFactory, options: WasmBacke
     }
     setNumThreads(n);
   };
+  kernels.copyStrided = withContiguousCopy(kernels.copyStrided as NativeAddon['copyStrided']);
   return Object.assign(kernels, jsMemoryKernels) as unknown as NativeAddon;
 }

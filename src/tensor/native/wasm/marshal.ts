@@ -15,8 +15,8 @@ export interface WasmModule {
   _malloc(bytes: number): number;
   _free(ptr: number): void;
   wasmMemory: { buffer: ArrayBufferLike };
-  /** Emscripten's thread pool: its Workers (worker_threads in Node). */
-  PThread: { unusedWorkers: Array<{ unref?: () => void }>; runningWorkers: Array<{ unref?: () => void }> };
+  /** Emscripten's thread pool: its Workers (worker_threads in Node); absent from the single-threaded build. */
+  PThread?: { unusedWorkers: Array<{ unref?: () => void }>; runningWorkers: Array<{ unref?: () => void }> };
 }
 
 type View = ArrayBufferView & { length: number };
