@@ -3,7 +3,8 @@
 // bf16, as a "-bnb-4bit" checkpoint loads). As transformers does, the tied embedding / LM head, the
 // norms and the rotary tables stay in bf16. The two variants are the same model object with its
 // linears swapped (no second copy of the embedding), timed alternately, round by round, with a
-// streaming read of 512 MB between them (the bandwidth on a shared machine moves with the load).
+// streaming read of 512 MB (three times) between them (the bandwidth on a shared machine moves with
+// the load). Each step's time outside the linears and the LM head is reported too.
 // Per variant: the median decode step (each step timed through onToken; the first, the prompt's
 // forward, left out), tokens/s, CPU seconds per step per thread, bytes read per token (every weight
 // once, the tied head counted once: the KV cache of these few tokens is under 1% and left out) and
@@ -38,10 +39,24 @@ const use = (layers: Module[]) => paths.forEach((p, i) => model.setSubmodule(p, 
 use(nf4Layers);
 const nf4Bytes = modelMemory(model).totalBytes;
 
+// Seconds spent inside the linears (the quantisable ones and the LM head) during the timed steps:
+// the rest of a step is embedding, norms, rotary, attention, sampling and JS per layer.
+let inLinears = 0;
+for (const layer of [...bf16Layers, ...nf4Layers, model.lm_head]) {
+  const forward = layer.forward.bind(layer);
+  layer.forward = (x) => {
+    const start = performance.now();
+    const y = forward(x);
+    inLinears += (performance.now() - start) / 1e3;
+    return y;
+  };
+}
+
 const prompt = randint(0, config.vocab_size, [1, 8]);
 interface Step {
   seconds: number;
   cpuPerThread: number;
+  linearSeconds: number;
 }
 /** One greedy generation; its decode steps (after the first token) with wall and CPU time each. */
 function decodeSteps(): Step[] {
@@ -54,10 +69,13 @@ function decodeSteps(): Step[] {
     onToken: (_, step) => {
       const used = process.cpuUsage(cpu);
       const now = performance.now();
-      if (step > 0)
-        steps.push({ seconds: (now - wall) / 1e3, cpuPerThread: (used.user + used.system) / 1e6 / threads });
+      if (step > 0) {
+        const cpuPerThread = (used.user + used.system) / 1e6 / threads;
+        steps.push({ seconds: (now - wall) / 1e3, cpuPerThread, linearSeconds: inLinears });
+      }
       wall = now;
       cpu = process.cpuUsage();
+      inLinears = 0;
     },
   });
   return steps;
@@ -66,6 +84,7 @@ function decodeSteps(): Step[] {
 const stream = randomFloats(128 << 20);
 const samples: Record<'bf16' | 'nf4' | 'stream', number[]> = { bf16: [], nf4: [], stream: [] };
 const cpus: Record<'bf16' | 'nf4', number[]> = { bf16: [], nf4: [] };
+const outsideLinears: Record<'bf16' | 'nf4', number[]> = { bf16: [], nf4: [] };
 for (const layers of [bf16Layers, nf4Layers]) {
   use(layers); // warm-up
   decodeSteps();
@@ -79,10 +98,13 @@ for (let r = 0; r < rounds; r++) {
     for (const s of decodeSteps()) {
       samples[name].push(s.seconds);
       cpus[name].push(s.cpuPerThread);
+      outsideLinears[name].push(s.seconds - s.linearSeconds);
     }
-    const start = performance.now();
-    native.streamRead(stream);
-    samples.stream.push((performance.now() - start) / 1e3);
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      native.streamRead(stream);
+      samples.stream.push((performance.now() - start) / 1e3);
+    }
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -106,6 +128,7 @@ for (const [name, bytes] of [
     decode_ms: round(median(samples[name]) * 1e3),
     tokens_per_s: round(tokensPerS[name]),
     cpu_ms_per_thread: round(median(cpus[name]) * 1e3),
+    outside_linears_ms: round(median(outsideLinears[name]) * 1e3),
     bytes_per_token: bytes,
     read_gb_per_s: round(bandwidth / 1e9),
     bandwidth_fraction: round((tokensPerS[name] * bytes) / bandwidth, 3),
