@@ -115,6 +115,14 @@ export function manualSeed(seed: number): void {
 
 function fill(shape: Shape, dtype: DType, draw: () => number): Tensor {
   const n = numel(checkShape(shape));
+  if (dtype === 'float32' || dtype === 'float64') {
+    // Drawn straight into the tensor (a float32 store rounds as the float64 -> float32 cast would), so
+    // its own allocation is the only one: on the wasm backend one too large is a typed WasmMemoryLimitError.
+    const out = Tensor.empty(shape, dtype);
+    const values = out.buffer as Float32Array | Float64Array;
+    for (let i = 0; i < n; i++) values[i] = draw();
+    return out;
+  }
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = draw();
   return tensor(values, shape, dtype);
