@@ -30,12 +30,13 @@ function target(t: Tensor, { start, delta }: RowUpdate): Tensor {
 
 /**
  * `base` with each update added onto its rows (and positions): out = base + delta there, base
- * elsewhere, element by element what base.add(zero-padded deltas joined) gives, with one copy of
- * base. The gradient of base is the output's own; each update's is a view of it.
+ * elsewhere, element by element what base.add(zero-padded deltas joined) gives, with at most one
+ * copy of base (none when base is a layer output nothing else reads). The gradient of base is the output's own; each update's is a view of it.
  */
 export function addToRows(base: Tensor, updates: readonly RowUpdate[]): Tensor {
   const dtype = updates.reduce((d, u) => promoteTypes(d, u.delta.dtype), base.dtype);
-  const out = cloneTensor(base, dtype);
+  // Into base's own memory (a view of it outside the graph) when nothing else reads it, else a copy.
+  const out = dtype === base.dtype && nobodyElseReads(base) ? base.detach() : cloneTensor(base, dtype);
   noGrad(() => {
     for (const update of updates) {
       const place = target(out, update);
@@ -49,4 +50,20 @@ export function addToRows(base: Tensor, updates: readonly RowUpdate[]): Tensor {
     base.requiresGrad ? convert(g, base) : null,
     ...updates.map((u) => (u.delta.requiresGrad ? convert(target(g, u), u.delta) : null)),
   ]);
+}
+
+/**
+ * True when the values of `t` (an op's output, a whole contiguous buffer) are read by nothing but
+ * its future consumers: every tensor holding its memory is `t` or a view `t` was made from, and none of
+ * their graph nodes saved that memory for backward (a layer's output: linear saves its input and
+ * weight, not its output). Then the update can go into that memory instead of a copy of it.
+ */
+function nobodyElseReads(t: Tensor): boolean {
+  // A leaf (a parameter, the caller's data) is never written.
+  if (t.gradFn === null || t.disposed || !t.isContiguous() || t.offset !== 0 || t.buffer.length !== t.size) return false;
+  const storage = t.storage;
+  const holders: Tensor[] = [];
+  for (let h: Tensor | undefined = t; h !== undefined; h = h.gradFn?.inputs.find((i) => !i.disposed && i.storage === storage)) holders.push(h);
+  if (storage.refCount !== holders.length) return false;
+  return holders.every((h) => !(h.gradFn?.saved ?? []).some((s) => !s.disposed && s.storage === storage));
 }

@@ -3,6 +3,7 @@
 import { AutogradError } from './errors.js';
 import { enableGrad, isGradEnabled, noGrad } from './grad-mode.js';
 import { defaultGenerator } from './random.js';
+import { tidy } from './scope.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -24,13 +25,17 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tenso
       const resumeState = defaultGenerator.getState();
       defaultGenerator.setState(rngState);
       try {
-        const detached = inputs.map((x) => (x.requiresGrad ? x.detach().requiresGrad_() : x.detach()));
-        const recomputed = inContext(() => enableGrad(() => fn(...detached)));
-        if (recomputed.shape.join() !== out.shape.join()) {
-          throw new AutogradError('checkpoint: the recomputed segment returned a different shape; fn must be deterministic');
-        }
-        if (recomputed.requiresGrad) recomputed.backward(g);
-        return detached.map((d) => d.grad);
+        // The recomputed activations are freed when the segment's backward ends (its own scope):
+        // left to the step's scope, every segment's would pile up and checkpointing save nothing.
+        return tidy(() => {
+          const detached = inputs.map((x) => (x.requiresGrad ? x.detach().requiresGrad_() : x.detach()));
+          const recomputed = inContext(() => enableGrad(() => fn(...detached)));
+          if (recomputed.shape.join() !== out.shape.join()) {
+            throw new AutogradError('checkpoint: the recomputed segment returned a different shape; fn must be deterministic');
+          }
+          if (recomputed.requiresGrad) recomputed.backward(g);
+          return detached.map((d) => d.grad);
+        });
       } finally {
         defaultGenerator.setState(resumeState);
       }

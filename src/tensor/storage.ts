@@ -99,6 +99,11 @@ export class Storage {
     return this.array === null;
   }
 
+  /** How many tensors hold this storage (a view holds its base's). */
+  get refCount(): number {
+    return this.refs;
+  }
+
   /** The backing array; callers check `released` first (Tensor does). */
   get data(): TypedArray {
     return this.array!;

@@ -27,3 +27,30 @@ test('addToRows equals base + zero-padded updates, values and gradients', () => 
     return null;
   });
 });
+
+test('addToRows writes into a layer output nothing else reads, and copies one that backward needs', () => {
+  tidy(() => {
+    const x = randn([4, 3]).requiresGrad_();
+    const w = randn([3, 3]);
+    const delta = randn([2, 3]).requiresGrad_();
+    // A matmul's output: its backward reads x and w, not the output, so the update goes into it.
+    const product = x.matmul(w);
+    const before = product.toFlatArray();
+    const out = addToRows(product, [{ start: 1, delta }]);
+    assert.equal(out.storage, product.storage);
+    // tanh saves its output for backward: it must stay as it is.
+    const squashed = x.tanh();
+    const kept = squashed.toFlatArray();
+    const out2 = addToRows(squashed, [{ start: 1, delta }]);
+    assert.notEqual(out2.storage, squashed.storage);
+    assert.deepEqual(squashed.toFlatArray(), kept);
+    // Same gradients as the out-of-place sum.
+    out.add(out2).sum().backward();
+    const expectedOut = before.map((v, i) => (i >= 3 && i < 9 ? Math.fround(v + delta.toFlatArray()[i - 3]!) : v));
+    assert.deepEqual(out.toFlatArray(), expectedOut);
+    assert.deepEqual(delta.grad!.toFlatArray(), new Array(6).fill(2));
+    delta.grad!.dispose();
+    x.grad!.dispose();
+    return null;
+  });
+});
