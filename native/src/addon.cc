@@ -18,6 +18,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_memory(env, exports);
   register_random(env, exports);
   register_ggml(env, exports);
+  register_sgmv(env, exports);
   return exports;
 }
 

@@ -16,5 +16,6 @@ void register_quant(Napi::Env env, Napi::Object exports);        // bind_quant.c
 void register_memory(Napi::Env env, Napi::Object exports);       // bind_memory.cc: tensor buffers the GC hands back
 void register_random(Napi::Env env, Napi::Object exports);       // bind_random.cc: fast normal samples for weight init
 void register_ggml(Napi::Env env, Napi::Object exports);         // bind_ggml.cc: ggml block types (GGUF), their linear layer
+void register_sgmv(Napi::Env env, Napi::Object exports);         // lora/bind_sgmv.cc: grouped LoRA (many adapters, one call)
 
 }  // namespace peftjs

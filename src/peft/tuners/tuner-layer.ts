@@ -118,7 +118,7 @@ export abstract class TunerLayer extends Module {
     // Inference's in-place shortcut; not for a training forward run without gradients (a
     // checkpointed layer), which must draw and cut as its recomputation in backward will.
     const inference = !isGradEnabled() && routing.generators === undefined && groups.every((g) => g.length === undefined);
-    if (inference && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.hasOutputDelta(adapter))) {
+    if (inference && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.addsToBaseOutput(adapter))) {
       return this.mixedDeltaForward(x, groups);
     }
     const own = (adapter: string | null): string | null => (adapter !== null && this.hasAdapter(adapter) ? adapter : null);
@@ -172,11 +172,27 @@ export abstract class TunerLayer extends Module {
    */
   private mixedDeltaForward(x: Tensor, groups: RowRouting['groups']): Tensor {
     const out = this.baseForward(x).contiguous();
-    for (const { adapter, rows } of groups) {
+    for (const { adapter, rows } of this.addGroupedDeltas_(out, x, groups)) {
       if (adapter === null || !this.hasAdapter(adapter)) continue;
       indexAdd_(out, 0, rows, this.outputDelta(x.indexSelect(0, rows), adapter)!);
     }
     return out;
+  }
+
+  /**
+   * Inference: whether adapter `name` only adds an update to its rows of the base output, which
+   * addGroupedDeltas_ or else outputDelta computes (DoRA's update reads those rows too).
+   */
+  protected addsToBaseOutput(name: string): boolean {
+    return this.hasOutputDelta(name);
+  }
+
+  /**
+   * Inference with additive adapters: adds into `out` (the base output) the updates of the groups
+   * it can take, LoRA's in one grouped kernel call (SGMV); returns the groups left for outputDelta.
+   */
+  protected addGroupedDeltas_(_out: Tensor, _x: Tensor, groups: readonly RowGroup[]): readonly RowGroup[] {
+    return groups;
   }
 
   /** Whether outputDelta gives adapter `name`'s effect (an update added to the base output). */

@@ -167,6 +167,15 @@ export interface NnKernels {
    * out [rows, Hq, fresh, D] = causal softmax(scale * q kᵀ) v from the pool (no gather), q float32 like out; query i
    * of row r sits at position cached[r] + i and sees keys (p - window, p] (window 0: all before it).
    */
+  /**
+   * Grouped LoRA (Punica's SGMV): for each segment s, out[row] += ((x[row] loraA[s]ᵀ) * scales[s]) loraB[s]ᵀ
+   * for the batch rows rows[starts[s]..starts[s+1]); x [batch, T, in] and out [batch, T, outFeatures]
+   * float32, loraA[s] [ranks[s], in] and loraB[s] [outFeatures, ranks[s]] float32 or bf16 bits.
+   * Native backend only (lora/bind_sgmv.cc).
+   */
+  sgmvLora?(x: Float32Array, out: Float32Array, batch: number, T: number, inFeatures: number, outFeatures: number, rows: Int32Array,
+    starts: Int32Array, ranks: Int32Array, scales: Float32Array, loraA: (Float32Array | Uint16Array)[], loraB: (Float32Array | Uint16Array)[]): void;
+
   pagedAttention(q: Float32Array, keys: Float32Array | Uint16Array, values: Float32Array | Uint16Array, blocks: Int32Array,
     cached: Int32Array, out: Float32Array, rows: number, kvHeads: number, fresh: number, D: number, blockSize: number,
     maxBlocks: number, Hq: number, scale: number, window: number): void;

@@ -1,10 +1,12 @@
 // A linear layer with LoRA adapters: y = W·x + b + s·B(A(dropout(x))), s = alpha/r (alpha/√r
 // with rsLoRA), and the DoRA variant. Names are HF PEFT's: lora_A.<adapter>, lora_B.<adapter>,
 // lora_dropout.<adapter>, lora_magnitude_vector.<adapter>.
-import { Tensor, linear, noGrad } from '../../../tensor/index.js';
+import { Tensor, indexAdd_, linear, noGrad } from '../../../tensor/index.js';
 import { Dropout, Linear, ModuleDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
 import type { BaseLayer } from '../tuner-layer.js';
+import type { RowGroup } from '../../mixed-batch.js';
+import { addLoraGroups_ } from './grouped.js';
 import { AdditiveTunerLayer } from '../additive-layer.js';
 import { DoraMagnitude, doraOutput, weightNorm } from './dora.js';
 import { initLoraWeights } from './init.js';
@@ -84,6 +86,25 @@ export class LoraLinear extends AdditiveTunerLayer {
     return linear(linear(x, a.weight), b.weight, b.bias).mul(s);
   }
 
+  /** DoRA's update reads the base output, so it is added in place too unless dropout recomputes W·x. */
+  protected override addsToBaseOutput(name: string): boolean {
+    return !this.usesDora(name) || !this.dropsInput(name);
+  }
+
+  /** Plain LoRA groups through the grouped kernel; DoRA groups from their rows of the base output. */
+  protected override addGroupedDeltas_(out: Tensor, x: Tensor, groups: readonly RowGroup[]): readonly RowGroup[] {
+    return addLoraGroups_(this, out, x, groups).filter(({ adapter, rows }) => {
+      if (adapter === null || !this.hasAdapter(adapter) || !this.usesDora(adapter)) return true;
+      indexAdd_(out, 0, rows, this.doraUpdate(x.indexSelect(0, rows), out.indexSelect(0, rows), adapter));
+      return false;
+    });
+  }
+
+  private dropsInput(name: string): boolean {
+    const dropout = this.lora_dropout.get(name)!;
+    return dropout.p > 0 && dropout.training;
+  }
+
   protected override hasOutputDelta(name: string): boolean {
     return !this.usesDora(name);
   }
@@ -93,21 +114,23 @@ export class LoraLinear extends AdditiveTunerLayer {
   }
 
   protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
-    const dropout = this.lora_dropout.get(name)!;
-    if (!this.usesDora(name)) return result.add(this.outputDelta(x, name));
+    return result.add(this.usesDora(name) ? this.doraUpdate(x, result, name) : this.outputDelta(x, name));
+  }
+
+  /** What DoRA adds to the base layer's output `result` for input `x`. */
+  private doraUpdate(x: Tensor, result: Tensor, name: string): Tensor {
     // DoRA reuses the base output when dropout is a no-op (as HF does), else recomputes W·x on the dropped input.
-    const droppedInput = dropout.p > 0 && dropout.training;
-    const input = droppedInput ? dropout.forward(x) : x;
+    const droppedInput = this.dropsInput(name);
+    const input = droppedInput ? this.lora_dropout.get(name)!.forward(x) : x;
     const bias = this.base_layer.bias;
     const baseOut = droppedInput ? linear(input, this.baseWeightOutIn()) : bias === null ? result : result.sub(bias);
-    const dora = doraOutput({
+    return doraOutput({
       magnitude: this.lora_magnitude_vector.get(name)!.weight,
       baseWeight: this.baseWeightOutIn(),
       delta: noGrad(() => this.deltaOutIn(name)),
       baseOut,
       loraOut: this.loraOutput(input, name),
     });
-    return result.add(dora);
   }
 
   /** The base weight as [out, in] (a view for GPT-2's Conv1D; dequantised for a quantised base, as HF's DoRA does). */
