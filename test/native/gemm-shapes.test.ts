@@ -28,6 +28,15 @@ test('moderate M: row counts around the 12-row tile and the 256-row limit, K acr
   check({ M: 20, N: 40, K: 300, batch: 3, broadcastB: true, alpha: 2 });
 });
 
+// The last panel of rows is computed by a tile of as many rows as remain (1 to 11 past the 12-row
+// panels on AVX-512, 1 to 5 past the 6-row ones on AVX2), on both the moderate-M and the packed path.
+test('every row count of a last partial panel, N and K tails, alpha and beta', () => {
+  for (let rest = 1; rest < 12; rest++) {
+    for (const M of [12 + rest, 264 + rest]) check({ M, N: 45, K: 21, alpha: 0.5, beta: rest % 2 ? 0 : 0.5 }, M);
+  }
+  check({ M: 128, N: 64, K: 40, transA: true, transB: true });
+});
+
 test('narrow N (N <= 16): every width, rows around the 12- and 4-row blocks, op(A) transposed or not', () => {
   for (const [transA, transB] of trans) {
     for (const N of [1, 5, 15, 16])

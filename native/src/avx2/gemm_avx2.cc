@@ -136,16 +136,18 @@ void pack_b_as(bool trans, const void* b, int64_t ldb, int64_t kc, int64_t nc, f
   }
 }
 
-// The 6x16 register tile: C[0:6, 0:16] = alpha * sum_k pa[k*6 + i] * pb[k*16 + j] + beta * C,
-// 12 ymm accumulators (the unroll pragmas keep them in registers), A broadcast and B loaded per k.
-// Partial tiles go through a local buffer.
-void tile_6x16(int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c, int64_t ldc, int m,
-               int n) {
-  __m256 acc[kMR][2];
+// The register tile, R rows of it (R = 6 but in a panel's last rows: computing only the rows that
+// exist saves what the zero padding would cost): C[0:R, 0:16] = alpha * sum_k pa[k*6 + i] * pb[k*16 + j]
+// + beta * C, 2R ymm accumulators (the unroll pragmas keep them in registers), A broadcast and B loaded
+// per k. Each row's sum runs in the same order whatever R is. A partial column panel goes through a
+// local buffer.
+template <int R>
+void tile(int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c, int64_t ldc, int n) {
+  __m256 acc[R][2];
   #pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   #pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) {
+  for (int i = 0; i < R; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kNR - 1), _MM_HINT_T0);
   }
@@ -153,44 +155,46 @@ void tile_6x16(int64_t kc, const float* pa, const float* pb, float alpha, float 
   for (int64_t k = 0; k < kc; ++k, pa += kMR, pb += kNR) {
     const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
     #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m256 a = _mm256_broadcast_ss(pa + i);
       acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
     }
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  if (m == kMR && n == kNR) {  // all loads of C before any store: C rows 4 KB apart would alias
+  if (n == kNR) {  // all loads of C before any store: C rows 4 KB apart would alias
     #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i)
+    for (int i = 0; i < R; ++i)
       #pragma GCC unroll 16
       for (int h = 0; h < 2; ++h) {
         acc[i][h] = _mm256_mul_ps(va, acc[i][h]);
         if (beta != 0.0f) acc[i][h] = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + i * ldc + 8 * h), acc[i][h]);
       }
     #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i)
+    for (int i = 0; i < R; ++i)
       #pragma GCC unroll 16
       for (int h = 0; h < 2; ++h) _mm256_storeu_ps(c + i * ldc + 8 * h, acc[i][h]);
     return;
   }
-  alignas(32) float tmp[kMR * kNR];
+  alignas(32) float tmp[R * kNR];
   #pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i)
+  for (int i = 0; i < R; ++i)
     #pragma GCC unroll 16
     for (int h = 0; h < 2; ++h) _mm256_store_ps(tmp + i * kNR + 8 * h, _mm256_mul_ps(va, acc[i][h]));
-  #pragma GCC unroll 16
-  for (int i = 0; i < m; ++i)
+  for (int i = 0; i < R; ++i)
     for (int j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? tmp[i * kNR + j] : tmp[i * kNR + j] + beta * c[i * ldc + j];
 }
+
+using TileFn = void (*)(int64_t, const float*, const float*, float, float, float*, int64_t, int);
+constexpr TileFn kTileByRows[kMR] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
 
 // C[0:mc, 0:nc] = alpha * packedA * packedB + beta * C, tile by tile (B panel outer, A panels inner).
 void macro_6x16(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb, float alpha, float beta, float* c,
                 int64_t ldc) {
   for (int64_t j = 0; j < nc; j += kNR)
     for (int64_t i = 0; i < mc; i += kMR)
-      tile_6x16(kc, pa + i * kc, pb + j * kc, alpha, beta, c + i * ldc + j, ldc, static_cast<int>(std::min<int64_t>(kMR, mc - i)),
-                static_cast<int>(std::min<int64_t>(kNR, nc - j)));
+      kTileByRows[std::min<int64_t>(kMR, mc - i) - 1](kc, pa + i * kc, pb + j * kc, alpha, beta, c + i * ldc + j, ldc,
+                                                       static_cast<int>(std::min<int64_t>(kNR, nc - j)));
 }
 
 inline float hsum(__m256 v) {
