@@ -2,15 +2,16 @@
 // random weights and the same adapters, exported to GGUF by peftjs. 8 streams, each with its own
 // LoRA adapter (r 16 on q_proj/v_proj, random A and B), 16-token prompts, greedy, N new tokens each.
 // - peftjs: one Service, all 8 requests at once: every decode step is one batch of 8 rows routed to
-//   their adapters (bf16 base, as `peft serve --dtype bfloat16`).
+//   their adapters (bf16 base, as `peft serve --dtype bfloat16`; with --type Q8_0 / Q4_0 / Q4_K the
+//   GGUF file of that type, its blocks kept quantised as fromPretrained(file.gguf) loads them).
 // - llama.cpp: one context per adapter (its API binds adapters to a context and cannot mix them in
-//   one batch), the 8 generations run concurrently over the BF16 GGUF base.
+//   one batch), the 8 generations run concurrently over the same GGUF file (BF16 by default).
 // Rounds alternate the two engines; each record: generated tokens/s of each, their ratio, CPU
 // seconds of this process per engine (llama.cpp's threads run in it too), load1.
 //
 // Needs the llama.cpp anchor's files (../shared/anchors/llamacpp/make_models.py, SmolLM2-135M shape):
 //   python3 make_models.py --out /tmp/llamacpp-anchor --types BF16 --lora-r 0
-//   PEFTJS_NUM_THREADS=2 node --import tsx bench/gguf-serve.ts --dir /tmp/llamacpp-anchor/smollm2-135m [--tokens 32] [--rounds 2]
+//   PEFTJS_NUM_THREADS=2 node --import tsx bench/gguf-serve.ts --dir /tmp/llamacpp-anchor/smollm2-135m [--tokens 32] [--rounds 2] [--type BF16]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +25,16 @@ import { arg, emit, round } from './lib/report.js';
 const DIR = arg('dir') ?? join(tmpdir(), 'llamacpp-anchor', 'smollm2-135m');
 const TOKENS = Number(arg('tokens') ?? 32);
 const ROUNDS = Number(arg('rounds') ?? 2);
+const TYPE = arg('type') ?? 'BF16';
+const GGUF = join(DIR, `model-${TYPE}.gguf`);
 const STREAMS = 8;
 const PROMPT = 16;
 const threads = native.numThreads();
 
-const base = await AutoModelForCausalLM.fromPretrained(join(DIR, 'hf'), { dtype: 'bfloat16' });
+const base =
+  TYPE === 'BF16'
+    ? await AutoModelForCausalLM.fromPretrained(join(DIR, 'hf'), { dtype: 'bfloat16' })
+    : await AutoModelForCausalLM.fromPretrained(GGUF);
 const vocab = (base.config as { vocab_size: number }).vocab_size;
 // The anchor's prompt generator: ids in [256, vocab - 1), no byte tokens, no EOS.
 function prompt(seed: number): number[] {
@@ -99,7 +105,7 @@ function peftjs(): Promise<number[][]> {
 }
 
 const llama = await getLlama({ gpu: false, build: 'never', maxThreads: threads, logLevel: 'error' as never });
-const model = await llama.loadModel({ modelPath: join(DIR, 'model-BF16.gguf'), gpuLayers: 0 });
+const model = await llama.loadModel({ modelPath: GGUF, gpuLayers: 0 });
 const contexts: LlamaContext[] = [];
 for (const name of names) {
   const lora = { adapters: [{ filePath: join(dir, `${name}.gguf`), scale: 1 }] };
@@ -134,6 +140,7 @@ await llamaCpp();
 const common = {
   model: 'smollm2-135m shape (random)',
   adapters: 'LoRA r16 q/v x8',
+  type: TYPE,
   streams: STREAMS,
   prompt: PROMPT,
   tokens: TOKENS,
@@ -152,7 +159,7 @@ for (let round_ = 0; round_ < ROUNDS; round_++) {
     peftjs_cpu_s: round(ours.cpuS),
     llamacpp_cpu_s: round(theirs.cpuS),
     streams_same_first_token: sameFirst,
-    llamacpp: 'node-llama-cpp, BF16 GGUF, one context per adapter',
+    llamacpp: `node-llama-cpp, ${TYPE} GGUF, one context per adapter`,
   });
 }
 

@@ -14,7 +14,7 @@
 //     [--types F32,Q8_0,Q4_0,Q4_K] [--prompt 128] [--new 32] [--rounds 3] [--train-steps 3]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { getLlama, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, type LlamaModel, type Token } from 'node-llama-cpp';
 import {
   AutoModelForCausalLM,
   getPeftModel,
@@ -73,7 +73,8 @@ interface Engine {
   dispose(): Promise<void> | void;
 }
 
-async function llamaCppEngine(model: LlamaModel, ids: number[]): Promise<Engine> {
+async function llamaCppEngine(model: LlamaModel, prompt: number[]): Promise<Engine> {
+  const ids = prompt as Token[];
   const context = await model.createContext({
     contextSize: PROMPT + NEW + 64,
     batchSize: Math.max(512, PROMPT),
@@ -149,7 +150,7 @@ for (const type of TYPES) {
   }
   const ours = (await AutoModelForCausalLM.fromPretrained(path)) as unknown as Generating;
   const theirs = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  const ids = prompt(Number((theirs.fileInfo.metadata as { llama: { vocab_size: number } }).llama.vocab_size));
+  const ids = prompt((ours as unknown as { config: { vocab_size: number } }).config.vocab_size);
   const engines = { peftjs: peftjsEngine(ours, ids), llamacpp: await llamaCppEngine(theirs, ids) };
   const runs: Record<string, Record<'prefill' | 'decode', { s: number; cpu: number }[]>> = {
     peftjs: { prefill: [], decode: [] },
@@ -210,7 +211,12 @@ if (TRAIN_STEPS > 0 && existsSync(fileOf('Q4_K'))) {
   const times: Record<string, { s: number; cpu: number }[]> = { q4k: [], bf16: [] };
   for (const s of Object.values(steps)) s.step(); // warm-up
   for (let r = 0; r < TRAIN_STEPS; r++) {
-    for (const [name, s] of Object.entries(steps)) times[name]!.push(await measured(() => s.step()));
+    for (const [name, s] of Object.entries(steps))
+      times[name]!.push(
+        await measured(() => {
+          s.step();
+        }),
+      );
   }
   const tokS = (name: string) => round(PROMPT / median(times[name]!.map((x) => x.s)));
   emit('gguf-speed-train', {
