@@ -38,9 +38,10 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
   };
   scalar_to(std::min(count, (kGroup - e0 % kGroup) % kGroup));
   const Code code{_mm256_loadu_ps(w.code), _mm256_loadu_ps(w.code + 8)};
+  BlockScaleWalk scales(w);
   for (; i + kGroup <= count; i += kGroup) {
     const int64_t e = e0 + i;  // a multiple of 16, so the group lies in one block
-    const Nibbles n = decode(w.packed + e / 2, code, _mm256_set1_ps(w.scale(e / w.block)));
+    const Nibbles n = decode(w.packed + e / 2, code, _mm256_set1_ps(scales.at(e)));
     const __m256 a = _mm256_unpacklo_ps(n.hi, n.lo), b = _mm256_unpackhi_ps(n.hi, n.lo);
     _mm256_storeu_ps(out + i, _mm256_permute2f128_ps(a, b, 0x20));
     _mm256_storeu_ps(out + i + 8, _mm256_permute2f128_ps(a, b, 0x31));

@@ -39,9 +39,10 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
   const __m512 code = _mm512_loadu_ps(w.code);
   const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i second = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  BlockScaleWalk scales(w);
   for (; i + kGroup <= count; i += kGroup) {
     const int64_t e = e0 + i;  // a multiple of 32, so the group lies in one block (block % 32 == 0)
-    const Nibbles n = decode(w.packed + e / 2, code, _mm512_set1_ps(w.scale(e / w.block)));
+    const Nibbles n = decode(w.packed + e / 2, code, _mm512_set1_ps(scales.at(e)));
     _mm512_storeu_ps(out + i, _mm512_permutex2var_ps(n.hi, first, n.lo));
     _mm512_storeu_ps(out + i + 16, _mm512_permutex2var_ps(n.hi, second, n.lo));
   }

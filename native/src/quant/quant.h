@@ -43,6 +43,28 @@ struct Weight4 {
   int nibble(int64_t e) const { return e & 1 ? packed[e >> 1] & 15 : packed[e >> 1] >> 4; }
 };
 
+// The scales of consecutive groups of a 4-bit weight walked in increasing order, each group inside one
+// block (a group of 16 or 32 elements; blocks are multiples of 32): a block's scale is decoded when
+// the walk enters it, not per group, and without an integer division per group.
+class BlockScaleWalk {
+ public:
+  explicit BlockScaleWalk(const Weight4& w) : w_(w) {}
+  // The scale of the group starting at element e (e not below the previous call's).
+  float at(int64_t e) {
+    if (e >= edge_) {
+      block_ = e / w_.block;
+      edge_ = (block_ + 1) * w_.block;
+      scale_ = w_.scale(block_);
+    }
+    return scale_;
+  }
+
+ private:
+  const Weight4& w_;
+  int64_t block_ = 0, edge_ = -1;  // edge_ -1: the first call decodes its block
+  float scale_ = 0.0f;
+};
+
 // Row-wise int8: W[r][c] = data[r * cols + c] * row_absmax[r] / 127.
 struct WeightInt8 {
   const int8_t* data;
