@@ -109,6 +109,17 @@ if (want('throughput')) {
   }
 }
 
+/** Runs `fn` with LoRA's grouped kernel (native sgmvLora) hidden, so mixed batches take the per-group path. */
+async function withoutGroupedKernel<T>(fn: () => Promise<T>): Promise<T> {
+  const kernel = native.sgmvLora;
+  native.sgmvLora = undefined;
+  try {
+    return await fn();
+  } finally {
+    native.sgmvLora = kernel;
+  }
+}
+
 if (want('mixed')) {
   const s = service();
   await warmUp(s);
@@ -117,6 +128,8 @@ if (want('mixed')) {
     const one = await streams(s, Array.from({ length: 8 }, () => 'lora0'));
     const eight = await streams(s, names16.slice(0, 8));
     emit('serve_mixed_8', { ...common, streams: 8, one_adapter_tok_s: one.tokens_per_s, eight_adapters_tok_s: eight.tokens_per_s, ratio: round(eight.tokens_per_s / one.tokens_per_s, 3), cpu_s_one: one.cpu_s, cpu_s_eight: eight.cpu_s });
+    const perGroup = await withoutGroupedKernel(() => streams(s, names16.slice(0, 8)));
+    emit('serve_sgmv_8', { ...common, streams: 8, adapters: 8, grouped_kernel_tok_s: eight.tokens_per_s, per_group_tok_s: perGroup.tokens_per_s, ratio: round(eight.tokens_per_s / perGroup.tokens_per_s, 3), cpu_s_kernel: eight.cpu_s, cpu_s_per_group: perGroup.cpu_s });
     const none = await streams(s, Array.from({ length: 8 }, () => 'gpt2'));
     const adapted = await streams(s, Array.from({ length: 8 }, () => 'lora0'));
     emit('serve_unmerged_vs_base', { ...common, streams: 8, base_tok_s: none.tokens_per_s, adapter_tok_s: adapted.tokens_per_s, ratio: round(adapted.tokens_per_s / none.tokens_per_s, 3) });
