@@ -149,23 +149,18 @@ void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads
 
 // The packed product for item b on `threads` threads. Columns go in chunks of at most kNC; each
 // chunk's rows of op(B) in slabs of whole KC blocks holding at most kMaxPackedB packed elements. Per
-// slab, one parallel pass packs op(B)[slab, chunk], and a second computes it: one task per thread,
-// each a fixed part of C (a range of rows, or of columns when there are few rows) that it computes
-// MC-row block by block, packing its own A blocks. Fixed parts keep each part of C in the cache of
-// the core that writes it from one call to the next (the caller usually runs task 0). Handed out in
-// many small tasks, C's lines went to either core; at K = 16 (LoRA's h B^T, 3 MB of C per 25 MFLOP)
-// two threads on a quiet machine used 2 x 200 us of CPU where one thread needs 140 us, most likely
-// that traffic between the cores. The chunk width does not depend on K, so a deep product (the LM head's input gradient:
-// K = 50257) packs each A block once per chunk, not once per few columns.
+// slab, one parallel pass packs op(B)[slab, chunk], and a second computes it in tasks of (MC-row
+// block x column part), each packing its own A blocks. The chunk width does not depend on K, so a
+// deep product (the LM head's input gradient: K = 50257) packs each A block once per chunk, not once
+// per few columns.
 template <typename T>
 void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
   const int64_t kc_len = block_len(p.K, kKC, 1);
+  const int64_t mc_len = block_len(p.M, kMC, kern.mr), m_blocks = ceil_div(p.M, mc_len);
   const int64_t nc_len = block_len(p.N, kNC, kern.nr);
   const int64_t slab_len = std::max<int64_t>(1, kMaxPackedB / (kc_len * nc_len)) * kc_len;
-  const int64_t row_parts = ceil_div(p.M, kern.mr) >= threads ? threads : 1;
-  const int64_t col_parts = std::min<int64_t>(threads / row_parts, ceil_div(nc_len, kern.nr));
-  const int64_t row_len = round_up(ceil_div(p.M, row_parts), kern.mr), mc_len = block_len(row_len, kMC, kern.mr);
-  const int64_t part_len = round_up(ceil_div(nc_len, col_parts), kern.nr);
+  const int64_t parts = threads == 1 ? 1 : std::min(ceil_div(2 * threads, m_blocks), ceil_div(nc_len, kern.nr));
+  const int64_t part_len = round_up(ceil_div(nc_len, parts), kern.nr);
   T* pb = scratch<T>(1, std::min(slab_len, round_up(p.K, kc_len)) * nc_len + kPackSlack);
   auto pool = [&](int64_t n, const std::function<void(int64_t)>& fn) {
     if (threads > 1 && n > 1) return parallel_for(n, fn);
@@ -186,18 +181,15 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
       } else {
         pool(k_blocks * groups, pack_b);
       }
-      pool(row_parts * col_parts, [&](int64_t t) {
-        const int64_t i0 = t / col_parts * row_len, i1 = std::min(p.M, i0 + row_len), j0 = t % col_parts * part_len;
-        if (i0 >= p.M || j0 >= nc) return;
+      pool(m_blocks * parts, [&](int64_t t) {
+        const int64_t ic = t / parts * mc_len, mc = std::min(mc_len, p.M - ic), j0 = t % parts * part_len;
+        if (j0 >= nc) return;
         T* pa = scratch<T>(0, mc_len * kc_len + kPackSlack);
-        for (int64_t ic = i0; ic < i1; ic += mc_len) {
-          const int64_t mc = std::min(mc_len, i1 - ic);
-          for (int64_t pc = 0; pc < kd; pc += kc_len) {
-            const int64_t kc = std::min(kc_len, kd - pc);
-            kern.pack_a(p.ta, p.a_at(b, ic, ks + pc), p.lda, mc, kc, pa);
-            kern.macro(mc, std::min(part_len, nc - j0), kc, pa, pb + pc * ncr + j0 * kc, p.alpha,
-                       ks + pc == 0 ? p.beta : T(1), p.c_at(b, ic, jc + j0), p.ldc);
-          }
+        for (int64_t pc = 0; pc < kd; pc += kc_len) {
+          const int64_t kc = std::min(kc_len, kd - pc);
+          kern.pack_a(p.ta, p.a_at(b, ic, ks + pc), p.lda, mc, kc, pa);
+          kern.macro(mc, std::min(part_len, nc - j0), kc, pa, pb + pc * ncr + j0 * kc, p.alpha,
+                     ks + pc == 0 ? p.beta : T(1), p.c_at(b, ic, jc + j0), p.ldc);
         }
       });
     }
@@ -229,12 +221,11 @@ void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int th
   pool(k_blocks, [&](int64_t t) {
     kern.pack_a(p.ta, p.a_at(b, 0, t * kc_len), p.lda, p.M, std::min(kc_len, p.K - t * kc_len), pa + t * a_block);
   });
-  // One task per thread, each a fixed range of column groups (fixed so that its columns of C stay in
-  // the cache of the core that writes them, as in packed()); a group is kStreamPanels panels packed
-  // together, so that each row of a row-major B is read kStreamPanels * NR wide: panel by panel, every
-  // row is another page (TLB misses) and packing took a fifth of the product.
+  // Tasks of a few column groups (enough tasks to even out the threads); a group is kStreamPanels
+  // panels packed together, so that each row of a row-major B is read kStreamPanels * NR wide: panel
+  // by panel, every row is another page (TLB misses) and packing took a fifth of the product.
   const int64_t group = kStreamPanels * kern.nr, groups = ceil_div(p.N, group);
-  const int64_t per_task = ceil_div(groups, threads);
+  const int64_t per_task = threads == 1 ? groups : std::max<int64_t>(1, std::min<int64_t>(4, groups / (4 * threads)));
   pool(ceil_div(groups, per_task), [&](int64_t t) {
     T* pb = scratch<T>(1, kc_len * group + kPackSlack);
     for (int64_t j = t * per_task * group; j < std::min(p.N, (t + 1) * per_task * group); j += group) {
