@@ -53,6 +53,14 @@ output: ${join(tempDir(), 'single')}
   assert.deepEqual(adapterBytes(join(out, 'lora')), adapterBytes(singleOut));
 });
 
+test('train jobs: training.gradient_checkpointing of the run checkpoints the shared base and gives every job the same adapter', async () => {
+  const out = join(tempDir(), 'checkpointed');
+  const run = await peft('train', RECIPE, '--output', out, '--set', 'training.gradient_checkpointing=true');
+  assert.equal(run.code, EXIT.OK, run.stderr);
+  const whole = await wholeRun();
+  for (const job of JOBS) assert.deepEqual(adapterBytes(join(out, job)), adapterBytes(join(whole, job)), job);
+});
+
 test('train jobs: SIGKILL mid-run, then --resume, gives every job the adapter of an uninterrupted run', async () => {
   const cut = join(tempDir(), 'cut');
   const child = start(['train', RECIPE, '--output', cut, '--step-delay', '150']);
@@ -130,4 +138,17 @@ test('the progress board keeps one line per job on a terminal, redrawn in place'
   assert.equal(lines.filter((l) => l.startsWith('b: [')).length, 1, lines.join('\n'));
   assert.match(lines.find((l) => l.startsWith('a: ['))!, /1\/4 .*loss 2\.5/);
   assert.match(lines.find((l) => l.startsWith('b: ['))!, /2\/4/);
+});
+
+test('train jobs: a job asking for gradient checkpointing the run does not have is refused, naming it', async () => {
+  const dir = tempDir();
+  const recipe = join(dir, 'multi.yaml');
+  writeFileSync(
+    recipe,
+    `model: ${join(HF, 'gpt2')}\njobs:\n  - name: ckpt\n    method: { peft_type: IA3 }\n    data: { train: ${join(DATA, 'causal.jsonl')}, format: text }\n    training: { gradient_checkpointing: true }\noutput: ${join(dir, 'out')}\n`,
+  );
+  const run = await peft('train', recipe);
+  assert.equal(run.code, EXIT.INPUT);
+  assert.match(run.stderr, /job 'ckpt': gradient_checkpointing is the run's/);
+  assert.ok(!existsSync(join(dir, 'out')), 'nothing was written');
 });

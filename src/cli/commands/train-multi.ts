@@ -71,7 +71,7 @@ export async function trainMultiCommand(recipePath: string, options: MultiTrainC
     await prepareJobOutput(run, job);
     runs.set(job.name, await openJob(run, job));
   }
-  const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec) });
+  const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec), gradientCheckpointing: recipe.training.gradient_checkpointing ?? false });
   const seen = new Set([...files.jobs, ...files.cancels.map((name) => join(jobsDir, `${name}${CANCEL_SUFFIX}`))]);
   for (const name of files.cancels) if (runs.has(name)) trainer.cancelJob(name);
   const started = performance.now();
@@ -99,6 +99,10 @@ function checkJobs(recipe: MultiRecipe, jobs: readonly JobRecipe[]): void {
     if (job.quantization !== undefined && JSON.stringify(job.quantization) !== JSON.stringify(recipe.quantization ?? null)) {
       throw new InputError(`job '${job.name}': its quantization differs from the run's (${JSON.stringify(recipe.quantization ?? null)}); the jobs of one run share one base, so run it separately`);
     }
+    const checkpointing = job.training.gradient_checkpointing;
+    if (checkpointing !== undefined && checkpointing !== (recipe.training.gradient_checkpointing ?? false)) {
+      throw new InputError(`job '${job.name}': gradient_checkpointing is the run's (the jobs share the base's layers); set it in the run's training: only`);
+    }
     const task = taskOf(job.data.format as never);
     if (task !== 'causal-lm') throw new InputError(`job '${job.name}': data format '${job.data.format}' trains a ${task} model; concurrent runs train causal LMs (text, instruction, chat)`);
   }
@@ -109,7 +113,7 @@ export async function openRun(recipe: MultiRecipe, options: MultiTrainCommandOpt
   const tokenizer = await openTokenizer(recipe.model);
   const quantization = quantizationOptions(recipe.quantization);
   const base = await openModel(recipe.model, 'causal-lm', { quantization }, warn);
-  // Without gradient checkpointing: a recomputed forward would draw the jobs' dropout masks again.
+  // Checkpointing, when the recipe asks for it, is MultiTrainer's (recomputed under the jobs' routing and random states).
   if (quantization) prepareModelForKbitTraining(base, { useGradientCheckpointing: false });
   return { recipe, tokenizer, model: new MultiAdapterModel(base), options, warn };
 }
@@ -136,7 +140,8 @@ export async function openJob(run: Run, job: JobRecipe): Promise<JobRun> {
     config: methodConfig(job.method, 'CAUSAL_LM', `job '${job.name}'`),
     trainDataset: data.train.batches(t.batch_size ?? 8) as IndexedBatches<Batch>,
     evalDataset: data.eval?.batches(t.eval_batch_size ?? t.batch_size ?? 8) as IndexedBatches<Batch> | undefined,
-    args: trainingArguments(t, output),
+    // gradient_checkpointing is the run's (MultiTrainer's option), not the job's.
+    args: { ...trainingArguments(t, output), gradientCheckpointing: undefined },
     callbacks: [metricsRecorder(log), run.options.board.job(job.name), ...(run.options.jobCallbacks?.(job.name) ?? [])],
   };
   return { recipe, spec, log };
