@@ -422,9 +422,14 @@ test('wrong field types and values are ConfigErrors naming the field', () => {
       /missing; rope_type 'llama3' needs it/,
     ],
     [
-      { model_type: 'llama', rope_scaling: { type: 'yarn', factor: 4 } },
+      { model_type: 'llama', rope_scaling: { type: 'longrope', factor: 4 } },
       'rope_scaling.type',
-      /one of 'default', 'linear', 'dynamic', 'llama3'/,
+      /one of 'default', 'linear', 'dynamic', 'llama3', 'yarn'/,
+    ],
+    [
+      { model_type: 'llama', rope_scaling: { type: 'yarn', factor: 4 } },
+      'rope_scaling.original_max_position_embeddings',
+      /missing; rope_type 'yarn' needs it/,
     ],
     [
       { model_type: 'llama', rope_scaling: { type: 'linear', factor: 0 } },

@@ -3,7 +3,7 @@
 // have `rope_theta` and `rope_scaling` ({type | rope_type, factor, ...} or null) at the top level.
 import type { Fields } from './fields.js';
 
-export const ROPE_TYPES = ['default', 'linear', 'dynamic', 'llama3'] as const;
+export const ROPE_TYPES = ['default', 'linear', 'dynamic', 'llama3', 'yarn'] as const;
 export type RopeType = (typeof ROPE_TYPES)[number];
 
 export type RopeParameters =
@@ -20,6 +20,18 @@ export type RopeParameters =
       low_freq_factor: number;
       high_freq_factor: number;
       original_max_position_embeddings: number;
+    }
+  /** YaRN: frequencies ramped between extrapolation and interpolation, cos/sin scaled by attention_factor. */
+  | {
+      rope_type: 'yarn';
+      rope_theta: number;
+      factor: number;
+      original_max_position_embeddings: number;
+      /** As given, else from factor (and mscale / mscale_all_dim) as HF computes it. */
+      attention_factor: number;
+      beta_fast: number;
+      beta_slow: number;
+      truncate: boolean;
     };
 
 /** Reads the rope fields of `f` (a decoder config); `max_position_embeddings` is the dynamic default. */
@@ -50,7 +62,35 @@ export function readRope(f: Fields, defaultTheta: number, maxPositionEmbeddings:
         high_freq_factor: required(params, 'high_freq_factor'),
         original_max_position_embeddings: requiredInt(params, 'original_max_position_embeddings'),
       };
+    case 'yarn':
+      return readYarn(params, theta, maxPositionEmbeddings);
   }
+}
+
+/** transformers' _compute_yarn_parameters (modeling_rope_utils.py): its defaults and attention factor. */
+function readYarn(params: Fields, theta: number, maxPositionEmbeddings: number): RopeParameters {
+  const original = requiredInt(params, 'original_max_position_embeddings');
+  // DeepSeek-V3 style configs give no factor: the ratio of the context lengths.
+  const factor = params.has('factor') ? required(params, 'factor') : maxPositionEmbeddings / original;
+  const mscale = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
+  const m = params.number('mscale', 0);
+  const mAll = params.number('mscale_all_dim', 0);
+  const attentionFactor = params.has('attention_factor')
+    ? params.number('attention_factor', 0)
+    : m && mAll
+      ? mscale(factor, m) / mscale(factor, mAll)
+      : mscale(factor);
+  return {
+    rope_type: 'yarn',
+    rope_theta: theta,
+    factor,
+    original_max_position_embeddings: original,
+    attention_factor: attentionFactor,
+    // HF: `get("beta_fast") or 32`, so 0 and null fall back too.
+    beta_fast: params.number('beta_fast', 0) || 32,
+    beta_slow: params.number('beta_slow', 0) || 1,
+    truncate: params.raw.truncate !== false,
+  };
 }
 
 function required(f: Fields, name: string): number {
