@@ -13,7 +13,8 @@ import { noGrad } from '../../tensor/index.js';
 import { LoraLinear } from '../../peft/tuners/lora/layer.js';
 import type { PeftModel } from '../../peft/index.js';
 import { GgufExportError } from './errors.js';
-import { permuteRopeRows } from './rope-permute.js';
+import { permuteRopeRows } from '../rope-permute.js';
+import { headsMismatch } from './model-tensors.js';
 
 /** A tensor to write, in row-major order (shape outermost first, as HF and numpy write it). */
 export interface ExportTensor {
@@ -87,7 +88,8 @@ export function loraAdapterTensors(
       // llama.cpp applies alpha / r; the rest of this layer's factor goes into B.
       const fold = layer.scaling.get(adapterName)! / (alpha / r);
       let bw = Math.abs(fold - 1) < 1e-7 ? b.weight : b.weight.mul(fold);
-      if (where.ropeHeads !== undefined) bw = permuteRopeRows(bw, where.ropeHeads, `${path}.lora_B`);
+      if (where.ropeHeads !== undefined)
+        bw = permuteRopeRows(bw, where.ropeHeads, 'to-ggml', (m) => headsMismatch(`${path}.lora_B`, m));
       tensors.push({ name: `${where.name}.lora_a`, value: a }, { name: `${where.name}.lora_b`, value: bw });
     }
   });

@@ -10,7 +10,12 @@ import { hfToGgufName } from '../names.js';
 import { GgufExportError } from './errors.js';
 import { fitsBlocks } from './encode.js';
 import type { GgufArchitecture } from './model-metadata.js';
-import { permuteRopeRows } from './rope-permute.js';
+import { permuteRopeRows } from '../rope-permute.js';
+
+/** The export error for Q/K rows that do not fit the model's head counts. */
+export function headsMismatch(what: string, message: string): GgufExportError {
+  return new GgufExportError(`${what}: ${message}; the model's head counts do not fit its weights`);
+}
 
 export interface ModelTensor {
   name: string;
@@ -54,7 +59,7 @@ export function modelTensors(model: Module, arch: GgufArchitecture, type: GgmlTy
     let v = conv1d.has(hfName) ? value.T.contiguous() : value;
     const rope = arch.ropePermute;
     if (rope !== null && /^blk\.\d+\.attn_[qk]\.(weight|bias)$/.test(name))
-      v = permuteRopeRows(v, name.includes('attn_q') ? rope.q : rope.k, hfName);
+      v = permuteRopeRows(v, name.includes('attn_q') ? rope.q : rope.k, 'to-ggml', (m) => headsMismatch(hfName, m));
     if (v.ndim > 2)
       throw new GgufExportError(`${hfName} has ${v.ndim} dimensions; GGUF model export writes vectors and matrices`);
     const matrixType = v.ndim === 2 ? matrixTypeFor(type, v.shape[1]!) : 'F32';

@@ -11,6 +11,7 @@ import { BLOCK_LAYOUT, dequantizeGgml, ggmlTensor, isGgmlBlockType, type GgmlTen
 import type { GgufFile, GgufTensorInfo } from '../reader.js';
 import { ggufToHfName, type GgufArchitectureName } from '../names.js';
 import { ROPE_FREQS_TENSOR } from '../rope-freqs.js';
+import { permuteRopeRows } from '../rope-permute.js';
 
 const PLAIN: Partial<Record<string, DType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 /** GPT-2 tensors the converter transposed from Conv1D's [in, out] to [out, in]. */
@@ -56,7 +57,12 @@ export class GgufModelWeights {
     let t = await this.read(info);
     const rope = ROPE_ROWS.exec(info.name);
     if (rope !== null && this.ropeHeads !== null)
-      t = replace(t, unpermuteRopeRows(t, rope[1] === 'q' ? this.ropeHeads.q : this.ropeHeads.k, info, this.file.path));
+      t = replace(
+        t,
+        permuteRopeRows(t, rope[1] === 'q' ? this.ropeHeads.q : this.ropeHeads.k, 'to-hf', (m) =>
+          headsError(m, info, this.file.path),
+        ),
+      );
     if (this.arch === 'gpt2' && GPT2_TRANSPOSED.test(info.name)) t = replace(t, t.T.contiguous());
     if (options.dtype === undefined || options.dtype === t.dtype) return t;
     return replace(t, t.to(options.dtype));
@@ -76,13 +82,22 @@ export class GgufModelWeights {
     const info = this.tensorOf(key);
     const type = info.type.name;
     if (!isGgmlBlockType(type) || info.shape.length !== 2) {
-      throw new GgufFormatError(this.file.path, `is ${type} of ${info.shape.length} dims, not a 2-D block-quantised tensor`, info.name);
+      throw new GgufFormatError(
+        this.file.path,
+        `is ${type} of ${info.shape.length} dims, not a 2-D block-quantised tensor`,
+        info.name,
+      );
     }
     const [rows, cols] = info.shape as [number, number];
     let bytes = await this.file.readBytes(info.name);
     const rope = ROPE_ROWS.exec(info.name);
     if (rope !== null && this.ropeHeads !== null) {
-      const order = unpermutedRowOrder(rows, rope[1] === 'q' ? this.ropeHeads.q : this.ropeHeads.k, info, this.file.path);
+      const order = unpermutedRowOrder(
+        rows,
+        rope[1] === 'q' ? this.ropeHeads.q : this.ropeHeads.k,
+        info,
+        this.file.path,
+      );
       bytes = reorderRows(bytes, order, (cols / BLOCK_LAYOUT[type].elements) * BLOCK_LAYOUT[type].bytes);
     }
     return ggmlTensor(type, [rows, cols], bytes);
@@ -134,33 +149,16 @@ function replace(previous: Tensor, next: Tensor): Tensor {
   return next;
 }
 
-/**
- * Rows of a llama Q or K weight (or bias) back in HF's order: the inverse of convert_hf_to_gguf.py's
- * LlamaModel.permute (`w.reshape(n_head, 2, d/2, ...).swapaxes(1, 2)`), i.e. reshape to
- * (n_head, d/2, 2, ...) and swap those axes back.
- */
-export function unpermuteRopeRows(w: Tensor, nHead: number, info: GgufTensorInfo, path: string): Tensor {
-  const rows = w.shape[0]!;
-  checkRopeHeads(rows, nHead, info, path);
-  const rest = w.shape.slice(1);
-  return w
-    .reshape([nHead, rows / nHead / 2, 2, ...rest])
-    .transpose(1, 2)
-    .contiguous()
-    .reshape([rows, ...rest]);
+function headsError(message: string, info: GgufTensorInfo, path: string): GgufFormatError {
+  return new GgufFormatError(path, `${message}; the head counts in the metadata do not fit`, info.name);
 }
 
 function checkRopeHeads(rows: number, nHead: number, info: GgufTensorInfo, path: string): void {
-  if (rows % (2 * nHead) !== 0) {
-    throw new GgufFormatError(
-      path,
-      `${rows} rows are not ${nHead} heads of an even head size; the head counts in the metadata do not fit`,
-      info.name,
-    );
-  }
+  if (rows % (2 * nHead) !== 0)
+    throw headsError(`${rows} rows are not ${nHead} heads of an even head size`, info, path);
 }
 
-/** unpermuteRopeRows as a row order: HF row i is file row order[i] (head h, pair p, half j ← h, j, p). */
+/** permuteRopeRows(..., 'to-hf') as a row order: HF row i is file row order[i] (head h, pair p, half j ← h, j, p). */
 export function unpermutedRowOrder(rows: number, nHead: number, info: GgufTensorInfo, path: string): Int32Array {
   checkRopeHeads(rows, nHead, info, path);
   const half = rows / nHead / 2;
