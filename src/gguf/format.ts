@@ -110,7 +110,8 @@ export interface GgmlTypeInfo {
 }
 
 /** Super-block size of the K-quants and i-quants (ggml's QK_K). */
-const QK_K = 256;
+/** QK_K: the elements of a K-quant super-block. */
+export const QK_K = 256;
 
 // [elements per block, bytes per block], as gguf-py's GGML_QUANT_SIZES.
 const SIZES: Record<GgmlTypeName, readonly [number, number]> = {

@@ -1,26 +1,33 @@
 // ggml's quantised block types (ggml-common.h): how many elements a block holds and how many bytes it
 // takes. A row of a ggml tensor is a whole number of blocks, so blocks never cross rows.
 import { ValueError } from '../../tensor/errors.js';
+import { ggmlType, QK_K, type GgmlTypeName } from '../format.js';
 
-/** The block types peftjs reads and computes with (what Q4_K_M / Q8_0 files contain). */
-export const GGML_BLOCK_TYPES = ['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q4_K', 'Q5_K', 'Q6_K', 'Q8_K'] as const;
+/** The block types peftjs reads and computes with (what Q4_K_M / Q8_0 files contain): a subset of format.ts's types. */
+export const GGML_BLOCK_TYPES = [
+  'Q4_0',
+  'Q4_1',
+  'Q5_0',
+  'Q5_1',
+  'Q8_0',
+  'Q4_K',
+  'Q5_K',
+  'Q6_K',
+  'Q8_K',
+] as const satisfies readonly GgmlTypeName[];
 export type GgmlBlockType = (typeof GGML_BLOCK_TYPES)[number];
 
-/** QK_K: the elements of a K-quant super-block. */
-export const QK_K = 256;
+export { QK_K };
 
-/** Elements and bytes of one block (the structs block_q4_0 ... block_q8_K of ggml-common.h). */
-export const BLOCK_LAYOUT: Readonly<Record<GgmlBlockType, { elements: number; bytes: number }>> = {
-  Q4_0: { elements: 32, bytes: 2 + 16 }, // d (f16), qs[16]
-  Q4_1: { elements: 32, bytes: 4 + 16 }, // d, m (f16), qs[16]
-  Q5_0: { elements: 32, bytes: 2 + 4 + 16 }, // d, qh[4], qs[16]
-  Q5_1: { elements: 32, bytes: 4 + 4 + 16 }, // d, m, qh[4], qs[16]
-  Q8_0: { elements: 32, bytes: 2 + 32 }, // d, qs[32] (int8)
-  Q4_K: { elements: QK_K, bytes: 4 + 12 + 128 }, // d, dmin (f16), scales[12], qs[128]
-  Q5_K: { elements: QK_K, bytes: 4 + 12 + 32 + 128 }, // d, dmin, scales[12], qh[32], qs[128]
-  Q6_K: { elements: QK_K, bytes: 128 + 64 + 16 + 2 }, // ql[128], qh[64], scales[16] (int8), d (f16, last)
-  Q8_K: { elements: QK_K, bytes: 4 + 256 + 32 }, // d (f32), qs[256] (int8), bsums[16] (int16)
-};
+/**
+ * Elements and bytes of one block (the structs block_q4_0 ... block_q8_K of ggml-common.h), from the one
+ * table of ggml types (format.ts). Q4_0: d (f16), qs[16]; Q4_1: d, m, qs[16]; Q5_0: d, qh[4], qs[16];
+ * Q5_1: d, m, qh[4], qs[16]; Q8_0: d, qs[32]; Q4_K: d, dmin, scales[12], qs[128]; Q5_K: d, dmin,
+ * scales[12], qh[32], qs[128]; Q6_K: ql[128], qh[64], scales[16], d (last); Q8_K: d (f32), qs[256], bsums[16].
+ */
+export const BLOCK_LAYOUT = Object.fromEntries(
+  GGML_BLOCK_TYPES.map((type) => [type, { elements: ggmlType(type).blockSize, bytes: ggmlType(type).typeSize }]),
+) as Readonly<Record<GgmlBlockType, { elements: number; bytes: number }>>;
 
 export function isGgmlBlockType(name: string): name is GgmlBlockType {
   return (GGML_BLOCK_TYPES as readonly string[]).includes(name);
