@@ -89,7 +89,7 @@ async function solo(adapter: string, requests: number): Promise<Run> {
 }
 
 const common = { model: 'gpt2-124M', dtype: 'bf16', tokens: TOKENS, prompt: PROMPT, threads };
-const names16 = [];
+const names16: string[] = [];
 for (let i = 0; i < 16; i++) names16.push(await makeAdapter(`lora${i}`, lora(16)));
 
 /** One untimed pass (first calls of each kernel shape, the thread pool, the allocator's pool). */
