@@ -22,10 +22,8 @@ export function weightNorm(weight: Tensor, delta: Tensor): Tensor {
 
 export interface DoraInputs {
   magnitude: Tensor;
-  /** W as [out, in]. */
-  baseWeight: Tensor;
-  /** s·BA as [out, in], detached. */
-  delta: Tensor;
+  /** ‖W + s·BA‖ per output (weightNorm), detached. */
+  norm: Tensor;
   /** W·x without the bias. */
   baseOut: Tensor;
   /** s·B(A(x)). */
@@ -33,7 +31,7 @@ export interface DoraInputs {
 }
 
 /** What DoRA adds to the base output: (m/‖W+ΔW‖ − 1)·W·x + (m/‖W+ΔW‖)·s·B(A(x)). */
-export function doraOutput({ magnitude, baseWeight, delta, baseOut, loraOut }: DoraInputs): Tensor {
-  const scale = magnitude.div(weightNorm(baseWeight, delta));
+export function doraOutput({ magnitude, norm, baseOut, loraOut }: DoraInputs): Tensor {
+  const scale = magnitude.div(norm);
   return scale.sub(1).mul(baseOut).add(scale.mul(loraOut));
 }

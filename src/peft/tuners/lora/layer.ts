@@ -1,7 +1,7 @@
 // A linear layer with LoRA adapters: y = W·x + b + s·B(A(dropout(x))), s = alpha/r (alpha/√r
 // with rsLoRA), and the DoRA variant. Names are HF PEFT's: lora_A.<adapter>, lora_B.<adapter>,
 // lora_dropout.<adapter>, lora_magnitude_vector.<adapter>.
-import { Tensor, indexAdd_, linear, noGrad } from '../../../tensor/index.js';
+import { Tensor, indexAdd_, isGradEnabled, keep, linear, noGrad } from '../../../tensor/index.js';
 import { Dropout, Linear, ModuleDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
 import type { BaseLayer } from '../tuner-layer.js';
@@ -34,6 +34,9 @@ export class LoraLinear extends AdditiveTunerLayer {
   readonly scaling = new Map<string, number>();
   readonly ranks = new Map<string, number>();
   readonly alphas = new Map<string, number>();
+  /** Whether DoRA's weight norms may be kept between forwards (see doraNorm): only for weights that never change. */
+  cacheDoraNorms = false;
+  private readonly doraNorms = new Map<string, Tensor>();
 
   constructor(base: BaseLayer, name: string, options: LoraLayerOptions) {
     super(base);
@@ -70,6 +73,8 @@ export class LoraLinear extends AdditiveTunerLayer {
       dict.delete(name);
     }
     for (const map of [this.scaling, this.ranks, this.alphas]) map.delete(name);
+    this.doraNorms.get(name)?.dispose();
+    this.doraNorms.delete(name);
   }
 
   usesDora(name: string): boolean {
@@ -126,11 +131,23 @@ export class LoraLinear extends AdditiveTunerLayer {
     const baseOut = droppedInput ? linear(input, this.baseWeightOutIn()) : bias === null ? result : result.sub(bias);
     return doraOutput({
       magnitude: this.lora_magnitude_vector.get(name)!.weight,
-      baseWeight: this.baseWeightOutIn(),
-      delta: noGrad(() => this.deltaOutIn(name)),
+      norm: this.doraNorm(name),
       baseOut,
       loraOut: this.loraOutput(input, name),
     });
+  }
+
+  /**
+   * ‖W + s·BA‖ per output. HF recomputes it in every forward; with cacheDoraNorms (set by the
+   * server, whose adapters and base never change once loaded) it is computed once per adapter at
+   * inference, which in a served step otherwise costs more than all of the layer's GEMMs.
+   */
+  private doraNorm(name: string): Tensor {
+    const cached = this.doraNorms.get(name);
+    if (cached !== undefined) return cached;
+    const norm = weightNorm(this.baseWeightOutIn(), noGrad(() => this.deltaOutIn(name)));
+    if (this.cacheDoraNorms && !isGradEnabled() && !this.training) this.doraNorms.set(name, keep(norm));
+    return norm;
   }
 
   /** The base weight as [out, in] (a view for GPT-2's Conv1D; dequantised for a quantised base, as HF's DoRA does). */
