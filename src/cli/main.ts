@@ -21,7 +21,7 @@ import { BENCH_MODES, benchCommand, type BenchOptions } from './commands/bench.j
 import { DEFAULT_OUTPUT, QUICKSTART_METHODS, quickstartCommand } from './commands/quickstart.js';
 import { summaryText } from './quickstart/summary.js';
 import { methodKey } from '../quickstart/methods.js';
-import { submitRecipe } from '../queue/submit.js';
+import { submitRecipes, type Submitted } from '../queue/submit.js';
 import { cancelJob, listJobs } from '../queue/jobs.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -125,7 +125,7 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
 
   program
     .command('submit')
-    .description('queue a training recipe on a Redis queue; `peft worker` processes train it (the recipe\'s paths and output folder must be on storage every worker sees)')
+    .description('queue a training recipe on a Redis queue (a recipe with jobs: queues each job); `peft worker` processes train it (the recipe\'s paths and output folder must be on storage every worker sees)')
     .argument('<recipe>', 'recipe.yaml')
     .requiredOption('--queue <url>', 'the queue\'s Redis, redis://host:port')
     .option('--output <dir>', 'output folder (overrides output:)')
@@ -134,8 +134,10 @@ export function buildProgram(stdout: NodeJS.WritableStream = process.stdout, std
     .addHelpText('after', example('peft submit recipe.yaml --queue redis://10.0.0.5:6379 --output /shared/runs/lora-1'))
     .action(async (recipe: string, o: { queue: string; output?: string; set: string[]; overwrite?: boolean }) => {
       const overrides: [string, unknown][] = [...(o.output ? [['output', resolve(o.output)] as [string, unknown]] : []), ...o.set.map(parseOverride)];
-      const job = await submitRecipe(o.queue, recipe, { overrides, overwrite: o.overwrite ?? false });
-      result({ ...job }, `queued job ${job.id} (${job.name}), output ${job.output}`);
+      const jobs = await submitRecipes(o.queue, recipe, { overrides, overwrite: o.overwrite ?? false });
+      const line = (job: Submitted) => `queued job ${job.id} (${job.name}), output ${job.output}`;
+      // One job: its fields; a recipe with jobs: the list.
+      result(jobs.length === 1 ? { ...jobs[0]! } : { jobs }, jobs.map(line).join('\n'));
     });
 
   program

@@ -1,5 +1,6 @@
-// Trains a group of queued jobs in the training process: one job as `peft train` runs it
-// (trainRecipe), several on one base as a concurrent run (MultiTrainer, `peft train` with jobs:).
+// Trains a group of queued jobs in the training process: jobs on a base that can be shared as a
+// concurrent run (MultiTrainer, `peft train` with jobs:), which jobs the worker takes meanwhile join
+// at the next step; a job whose base cannot be shared alone, as `peft train` runs it (trainRecipe).
 // Each job resumes from the newest checkpoint in its output folder (a job a dead worker left),
 // reports progress every step, stops at the next step when cancelled, and on completion creates
 // its done record (once: a second finisher of the same job leaves it as it is) before saying so.
@@ -12,7 +13,7 @@ import { ProgressBoard } from '../cli/progress-board.js';
 import { Progress } from '../cli/progress.js';
 import { MultiTrainer } from '../train/index.js';
 import type { JobRecipe, MultiRecipe } from '../cli/recipe/schema.js';
-import { doneFile, type DoneRecord } from './job-data.js';
+import { doneFile, sharedBaseKey, type DoneRecord } from './job-data.js';
 import type { FromTrainer, GroupJob } from './protocol.js';
 
 export interface GroupChannel {
@@ -21,6 +22,8 @@ export interface GroupChannel {
   cancelled(id: string): boolean;
   /** Milliseconds to wait after each step (tests). */
   stepDelay?: number;
+  /** The jobs the worker sent to join the run since last asked (each answered joined, done or failed). */
+  joining(): GroupJob[];
 }
 
 const discard = { write: () => true };
@@ -39,7 +42,11 @@ export async function readDone(job: GroupJob): Promise<DoneRecord | null> {
  * its first worker's lock lapsed while that worker still trained it) leaves the record as it is and
  * reports the recorded result, marked as recorded before.
  */
-export async function complete(job: GroupJob, result: Record<string, unknown>, channel: GroupChannel): Promise<void> {
+export async function complete(
+  job: GroupJob,
+  result: Record<string, unknown>,
+  channel: Pick<GroupChannel, 'send'>,
+): Promise<void> {
   const record: DoneRecord = { job: job.id, result };
   if (await createFileOnce(doneFile(job.recipe), `${JSON.stringify(record)}\n`)) {
     channel.send({ type: 'done', id: job.id, result });
@@ -120,7 +127,7 @@ function asJobRecipe(job: GroupJob): JobRecipe {
   };
 }
 
-async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel): Promise<void> {
+async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel, admitted: GroupJob[]): Promise<void> {
   const first = jobs[0]!.recipe;
   const recipe: MultiRecipe = {
     model: first.model,
@@ -143,8 +150,28 @@ async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel): 
   const runs = new Map<string, JobRun>();
   for (const job of recipe.jobs) runs.set(job.name, await openJob(run, job));
   const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec) });
+  // Jobs the worker took meanwhile (same base) join at the next step, as a job file joins `peft train`'s run.
+  const join = async (job: GroupJob) => {
+    if (!(await admit(job, channel))) return;
+    const name = `job-${job.id}`;
+    try {
+      byName.set(name, job);
+      const opened = await openJob(run, asJobRecipe(job));
+      trainer.addJob(opened.spec);
+      runs.set(name, opened);
+      admitted.push(job);
+      channel.send({ type: 'joined', id: job.id });
+    } catch (error) {
+      channel.send({ type: 'failed', id: job.id, message: (error as Error).message });
+    }
+  };
   const started = performance.now();
-  const results = await trainer.train({ resume: true });
+  const results = await trainer.train({
+    resume: true,
+    beforeStep: async () => {
+      for (const job of channel.joining()) await join(job);
+    },
+  });
   for (const [name, result] of results) {
     const job = byName.get(name)!;
     if (result.status === 'failed') {
@@ -157,24 +184,32 @@ async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel): 
   }
 }
 
-/** Trains the group; a job that fails is reported failed, the others go on where they can. */
-export async function trainGroup(jobs: readonly GroupJob[], channel: GroupChannel): Promise<void> {
-  const pending: GroupJob[] = [];
-  for (const job of jobs) {
-    const done = await readDone(job);
-    if (done !== null) {
-      channel.send({ type: 'done', id: job.id, result: done.result, recordedBefore: true });
-      continue;
-    }
-    pending.push(job);
-    const checkpoint = await latestCheckpoint(job.recipe.output);
-    if (checkpoint !== null) channel.send({ type: 'resuming', id: job.id, checkpoint });
+/** False when the job completed before (reported done); else true, having said whether it resumes. */
+async function admit(job: GroupJob, channel: GroupChannel): Promise<boolean> {
+  const done = await readDone(job);
+  if (done !== null) {
+    channel.send({ type: 'done', id: job.id, result: done.result, recordedBefore: true });
+    return false;
   }
+  const checkpoint = await latestCheckpoint(job.recipe.output);
+  if (checkpoint !== null) channel.send({ type: 'resuming', id: job.id, checkpoint });
+  return true;
+}
+
+/**
+ * Trains the group; a job that fails is reported failed, the others go on where they can. Jobs on a
+ * base that can be shared train as a concurrent run (even one alone), so that jobs queued meanwhile
+ * can join it (channel.joining); a job that cannot share its base trains as `peft train` runs it.
+ */
+export async function trainGroup(jobs: readonly GroupJob[], channel: GroupChannel): Promise<void> {
+  const admitted: GroupJob[] = [];
+  for (const job of jobs) if (await admit(job, channel)) admitted.push(job);
   try {
-    if (pending.length === 1) await trainAlone(pending[0]!, channel);
-    else if (pending.length > 1) await trainTogether(pending, channel);
+    if (admitted.length === 0) return;
+    if (sharedBaseKey(admitted[0]!.recipe) === null) await trainAlone(admitted[0]!, channel);
+    else await trainTogether([...admitted], channel, admitted);
   } catch (error) {
     // A job that already ended was reported; the worker ignores a second word on it.
-    for (const job of pending) channel.send({ type: 'failed', id: job.id, message: (error as Error).message });
+    for (const job of admitted) channel.send({ type: 'failed', id: job.id, message: (error as Error).message });
   }
 }

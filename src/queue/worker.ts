@@ -42,6 +42,54 @@ interface Held {
   token: string;
   /** A cancellation was forwarded to the training process. */
   cancelling: boolean;
+  /** Offered to the running group, not yet taken in: if the group ends first, it goes back to the queue. */
+  joining?: boolean;
+}
+
+/** What a try to take one more job on a base found. */
+type Taken = Held | 'none' | 'other-base';
+
+/**
+ * Takes queued jobs on a running group's base into it, one poll at a time. A job on another base at
+ * the head of the queue ends the joining for this group: that job goes next, and later same-base
+ * jobs do not jump it.
+ */
+class Joins {
+  private polling: Promise<void> = Promise.resolve();
+  private busy = false;
+  private open: boolean;
+
+  constructor(
+    private readonly base: string | null,
+    private readonly take: (base: string) => Promise<'took' | Exclude<Taken, Held>>,
+    private readonly warn: (error: unknown) => void,
+  ) {
+    this.open = base !== null;
+  }
+
+  poll(): void {
+    if (!this.open || this.busy) return;
+    this.busy = true;
+    this.polling = (async () => {
+      try {
+        for (let taken = 'took'; this.open && taken === 'took';) {
+          taken = await this.take(this.base!);
+          if (taken === 'other-base') this.open = false;
+        }
+      } catch (error) {
+        // Redis or the training process went away: the next poll tries again; a poll never fails the worker.
+        this.warn(error);
+      } finally {
+        this.busy = false;
+      }
+    })();
+  }
+
+  /** Waits for a poll in flight, and takes no more jobs. */
+  async idle(): Promise<void> {
+    this.open = false;
+    await this.polling;
+  }
 }
 
 export class QueueWorker {
@@ -97,16 +145,23 @@ export class QueueWorker {
     }
     const base = sharedBaseKey(first.data.recipe);
     while (base !== null && held.length < this.options.concurrency) {
-      const more = this.token();
-      const next = (await this.worker.getNextJob(more, { block: false })) as Job<QueuedJob> | undefined;
-      if (next === undefined) break;
-      if (sharedBaseKey(next.data.recipe) !== base) {
-        await next.moveToWait(more);
-        break;
-      }
-      held.push({ job: next, token: more, cancelling: false });
+      const next = await this.takeOnBase(base);
+      if (typeof next === 'string') break;
+      held.push(next);
     }
     return held;
+  }
+
+  /** The next queued job when it trains on `base`; one on another base is put back at the head of the queue. */
+  private async takeOnBase(base: string): Promise<Taken> {
+    const token = this.token();
+    const next = (await this.worker.getNextJob(token, { block: false })) as Job<QueuedJob> | undefined;
+    if (next === undefined) return 'none';
+    if (sharedBaseKey(next.data.recipe) !== base) {
+      await next.moveToWait(token);
+      return 'other-base';
+    }
+    return { job: next, token, cancelling: false };
   }
 
   private async train(group: Held[]): Promise<void> {
@@ -125,6 +180,7 @@ export class QueueWorker {
     child.on('message', (message: FromTrainer) => {
       handled = handled.then(() => this.handle(message, open));
     });
+    let running = true;
     const exited = new Promise<string>((done) => child.on('exit', (code, signal) => done(signal ?? `code ${code}`)));
     const message: ToTrainer = {
       type: 'train',
@@ -132,23 +188,61 @@ export class QueueWorker {
       stepDelay: this.options.stepDelay,
     };
     child.send(message);
-    const renewing = setInterval(() => void this.renew(open, child), Math.max(100, this.options.lockDuration / 4));
+    const joins = new Joins(
+      sharedBaseKey(group[0]!.job.data.recipe),
+      async (base) => {
+        if (this.stopping || open.size >= this.options.concurrency) return 'none';
+        const held = await this.takeOnBase(base);
+        if (typeof held === 'string') return held;
+        const { job, token } = held;
+        if (!running) {
+          await job.moveToWait(token);
+          return 'none';
+        }
+        held.joining = true;
+        open.set(job.id!, held);
+        this.options.log(
+          'job_started',
+          { id: job.id, name: job.name, joining: true },
+          `job ${job.id} (${job.name}): joins the group training on the same base`,
+        );
+        // A send to a training process that has just exited fails in the callback; its exit releases the job.
+        child.send({ type: 'join', job: { id: job.id!, ...job.data } } satisfies ToTrainer, () => {});
+        return 'took';
+      },
+      (error) =>
+        this.options.log(
+          'warning',
+          { message: (error as Error).message },
+          `taking jobs to join the group: ${(error as Error).message}`,
+        ),
+    );
+    const renewing = setInterval(
+      () =>
+        void this.renew(open, child).then(
+          () => joins.poll(),
+          (error: Error) => this.options.log('warning', { message: error.message }, `renewing locks: ${error.message}`),
+        ),
+      Math.max(100, this.options.lockDuration / 4),
+    );
     const how = await exited;
+    running = false;
     clearInterval(renewing);
+    await joins.idle();
     await handled;
     this.child = undefined;
     for (const held of open.values()) await this.release(held, how);
   }
 
-  /** A job the training process left unfinished: back to the queue when this worker stops, else failed. */
-  private async release({ job, token }: Held, how: string): Promise<void> {
+  /** A job the training process left unfinished: back to the queue when this worker stops or it never joined, else failed. */
+  private async release({ job, token, joining }: Held, how: string): Promise<void> {
     try {
-      if (this.stopping) {
+      if (this.stopping || joining === true) {
         await job.moveToWait(token);
         this.options.log(
           'job_returned',
           { id: job.id, name: job.name },
-          `job ${job.id} (${job.name}): back to the queue (this worker stops)`,
+          `job ${job.id} (${job.name}): back to the queue (${this.stopping ? 'this worker stops' : 'its group ended before it joined'})`,
         );
       } else
         await job.moveToFailed(new Error(`the training process exited (${how}) before the job ended`), token, false);
@@ -175,7 +269,7 @@ export class QueueWorker {
       }
       if (!held.cancelling && (await this.connection.client.hexists(cancelKey(this.connection), job.id!))) {
         held.cancelling = true;
-        child.send({ type: 'cancel', id: job.id! } satisfies ToTrainer);
+        child.send({ type: 'cancel', id: job.id! } satisfies ToTrainer, () => {});
       }
     }
   }
@@ -207,6 +301,24 @@ export class QueueWorker {
             'job_failed',
             { id: job.id, name: job.name, message: message.message },
             `job ${job.id} (${job.name}): failed: ${message.message}`,
+          );
+          return;
+        case 'joined':
+          held.joining = false;
+          this.options.log(
+            'job_joined',
+            { id: job.id, name: job.name },
+            `job ${job.id} (${job.name}): joined the running group`,
+          );
+          return;
+        case 'not_joined':
+          // The run had ended before the job could join: back to the queue, for the next group.
+          open.delete(message.id);
+          await job.moveToWait(token);
+          this.options.log(
+            'job_deferred',
+            { id: job.id, name: job.name },
+            `job ${job.id} (${job.name}): the group ended before it could join; back to the queue`,
           );
           return;
         case 'cancelled':

@@ -63,7 +63,7 @@ test('queue: two training processes finishing one job create its done record onc
   const output = tempDir();
   const job = (id: string) => ({ id, recipe: { output }, recipePath: 'recipe.yaml' }) as unknown as GroupJob;
   const sent: FromTrainer[] = [];
-  const channel = { send: (m: FromTrainer) => sent.push(m), cancelled: () => false };
+  const channel = { send: (m: FromTrainer) => sent.push(m) };
   // Both at once, as two workers' training processes would (either may win the creation).
   await Promise.all([complete(job('7'), { by: 'first' }, channel), complete(job('7'), { by: 'second' }, channel)]);
   const record = JSON.parse(await readFile(join(output, DONE_FILE), 'utf8')) as { job: string; result: { by: string } };

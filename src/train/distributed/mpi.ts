@@ -33,11 +33,12 @@ function addonPath(): string {
   return join(dir, 'build', 'Release', 'peftjs_mpi.node');
 }
 
-let addon: MpiAddon | null = null;
+/** Loaded addons by path (MPI is initialised once per process). */
+const addons = new Map<string, MpiAddon>();
 
-function loadAddon(): MpiAddon {
-  if (addon !== null) return addon;
-  const file = addonPath();
+function loadAddon(file: string): MpiAddon {
+  const loaded = addons.get(file);
+  if (loaded !== undefined) return loaded;
   if (!existsSync(file))
     throw new DistributedError(
       `this is a distributed run, but the MPI addon ${file} was not built (no mpi.h when peftjs was built); ${INSTALL_MPI}`,
@@ -46,12 +47,15 @@ function loadAddon(): MpiAddon {
   // RTLD_GLOBAL as mpi4py loads libmpi: Open MPI builds whose plugins are not linked against
   // libmpi find its symbols only in the global namespace.
   process.dlopen(module, file, constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL);
-  return (addon = module.exports);
+  addons.set(file, module.exports);
+  return module.exports;
 }
 
 export interface MpiOptions {
   /** Seconds a collective may take before the rank gives up (default PEFTJS_MPI_TIMEOUT, else 600). */
   timeoutSeconds?: number;
+  /** The MPI addon file (default: the package's build/Release/peftjs_mpi.node). */
+  addon?: string;
 }
 
 export class MpiCommunicator implements Communicator {
@@ -62,12 +66,12 @@ export class MpiCommunicator implements Communicator {
   private readonly timeoutMs: number;
   private closed = false;
 
-  constructor({ timeoutSeconds = Number(process.env.PEFTJS_MPI_TIMEOUT ?? 600) }: MpiOptions = {}) {
+  constructor({ timeoutSeconds = Number(process.env.PEFTJS_MPI_TIMEOUT ?? 600), addon }: MpiOptions = {}) {
     if (!(timeoutSeconds > 0))
       throw new DistributedError(
         `the MPI timeout must be a number of seconds > 0, not ${timeoutSeconds} (PEFTJS_MPI_TIMEOUT)`,
       );
-    this.mpi = loadAddon();
+    this.mpi = loadAddon(addon ?? addonPath());
     const { rank, size, library } = this.mpi.init();
     this.rank = rank;
     this.size = size;
