@@ -16,7 +16,8 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tenso
   const rngState = defaultGenerator.getState();
   const contexts = contextCaptures.map((capture) => capture()).filter((c) => c !== null);
   const inContext = <T>(run: () => T): T => contexts.reduce<() => T>((inner, context) => () => context(inner), run)();
-  const out = noGrad(() => fn(...inputs));
+  // The segment's intermediates are freed as soon as it has run (its own scope): only its output stays.
+  const out = tidy(() => noGrad(() => fn(...inputs)));
   out.setGradFn({
     name: 'checkpoint',
     inputs,
