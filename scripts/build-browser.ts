@@ -3,6 +3,7 @@
 //   peftjs-worker.js   the engine in a classic Worker (it loads peftjs-wasm.js with importScripts)
 //   index.js           the library itself as one ESM file, for pages that run the engine themselves
 //   peftjs-wasm.{js,wasm,worker.js}  the WebAssembly kernels (copied from build/wasm or dist/wasm)
+//   peftjs-wasm-st.{js,wasm}  the same, single-threaded, for pages that are not cross-origin isolated
 // A module X.ts with a sibling X.browser.ts is replaced by it (where a path means a URL, and the
 // kernels are WebAssembly only); the build fails if any node: import is left in an output.
 import * as esbuild from 'esbuild';
@@ -12,7 +13,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const WASM_FILES = ['peftjs-wasm.js', 'peftjs-wasm.wasm', 'peftjs-wasm.worker.js'];
+// The threaded kernels, and the single-threaded ones for pages that are not cross-origin isolated.
+const WASM_FILES = [
+  'peftjs-wasm.js',
+  'peftjs-wasm.wasm',
+  'peftjs-wasm.worker.js',
+  'peftjs-wasm-st.js',
+  'peftjs-wasm-st.wasm',
+];
 
 const browserSwaps: esbuild.Plugin = {
   name: 'peftjs-browser-swaps',
@@ -71,11 +79,11 @@ export async function buildBrowser(outDir = join(root, 'dist', 'web')): Promise<
     }
   }
   const wasmDir = [join(root, 'build', 'wasm'), join(root, 'dist', 'wasm')].find((d) =>
-    existsSync(join(d, WASM_FILES[1]!)),
+    WASM_FILES.every((f) => existsSync(join(d, f))),
   );
   if (wasmDir === undefined)
     throw new Error(
-      'the WebAssembly kernels are missing from build/wasm and dist/wasm; run `npm run build:wasm` first',
+      `the WebAssembly kernels (${WASM_FILES.join(', ')}) are missing from build/wasm and dist/wasm; run \`npm run build:wasm\` first`,
     );
   for (const file of WASM_FILES) await copyFile(join(wasmDir, file), join(outDir, file));
   return sizes;

@@ -1,9 +1,9 @@
 // The engine's Worker (bundled by scripts/build-browser.ts into dist/web/peftjs-worker.js, a
-// classic worker): loads Emscripten's peftjs-wasm.js from beside itself, starts the WebAssembly
+// classic worker): loads Emscripten's peftjs-wasm.js (or peftjs-wasm-st.js) from beside itself, starts the WebAssembly
 // kernels, then answers the page's requests (protocol.ts) one at a time, so the page stays
 // responsive however long a step takes. An error answers the request and leaves the worker usable;
 // a failed allocation is reported as out-of-memory, naming what to reduce.
-import { startWasmBackend, type BackendInfo } from '../tensor/native/index.browser.js';
+import { availableThreads, startWasmBackend, type BackendInfo } from '../tensor/native/index.browser.js';
 import type { WasmFactory } from '../tensor/native/wasm/backend.js';
 import { WasmMemoryLimitError } from '../tensor/native/wasm/memory-limit.js';
 import { Engine } from './engine.js';
@@ -18,7 +18,8 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
-const scriptUrl = new URL('peftjs-wasm.js', scope.location.href).href;
+// The threaded kernels where the page is cross-origin isolated, else the single-threaded build.
+const scriptUrl = new URL(availableThreads().script, scope.location.href).href;
 scope.importScripts(scriptUrl);
 
 let warning: string | undefined;

@@ -35,6 +35,24 @@ test('wasm gemm equals the native one within rounding, on both threads', () => {
     assert.ok(Math.abs(cWasm[i] - cNative[i]) < 1e-5, `C[${i}]: ${cWasm[i]} vs ${cNative[i]}`);
 });
 
+test('the single-threaded build (for pages without SharedArrayBuffer) gives the same gemm on one thread', async () => {
+  const stFile = file.replace(/peftjs-wasm\.js$/, 'peftjs-wasm-st.js');
+  const st = await createWasmBackend(createRequire(import.meta.url)(stFile) as WasmFactory, {
+    threads: 1,
+    wasmBinary: readFileSync(stFile.replace(/\.js$/, '.wasm')),
+  });
+  assert.equal(st.numThreads(), 1);
+  const [M, N, K] = [33, 20, 70];
+  const A = random(M * K, 3),
+    B = random(K * N, 4);
+  const cSt = new Float32Array(M * N),
+    cNative = new Float32Array(M * N);
+  st.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cSt, 0, N, 0, 1);
+  native.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cNative, 0, N, 0, 1);
+  for (let i = 0; i < M * N; i++)
+    assert.ok(Math.abs(cSt[i] - cNative[i]) < 1e-5, `C[${i}]: ${cSt[i]} vs ${cNative[i]}`);
+});
+
 test('views of one ArrayBuffer stay one buffer: an in-place AdamW step through subarrays', () => {
   const n = 16;
   const both = new Float32Array(4 * n).fill(0.5); // param, grad, m, v side by side

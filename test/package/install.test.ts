@@ -56,7 +56,13 @@ test('npm pack: the tarball installs into an empty project, builds its addon, im
       assert.ok(paths.includes(needed), `the tarball lacks ${needed}`);
     }
     assert.ok(paths.some((p) => p.startsWith('native/src/') && p.endsWith('.cc')), 'the native sources');
-    for (const f of ['dist/wasm/peftjs-wasm.js', 'dist/wasm/peftjs-wasm.wasm', 'dist/wasm/peftjs-wasm.worker.js']) {
+    for (const f of [
+      'dist/wasm/peftjs-wasm.js',
+      'dist/wasm/peftjs-wasm.wasm',
+      'dist/wasm/peftjs-wasm.worker.js',
+      'dist/wasm/peftjs-wasm-st.js',
+      'dist/wasm/peftjs-wasm-st.wasm',
+    ]) {
       assert.ok(paths.includes(f), `the tarball lacks the WebAssembly backend's ${f}`);
     }
     const extra = paths.filter((p) => !/^(dist|native\/src|native\/mpi)\//.test(p) && !['package.json', 'README.md', 'binding.gyp', 'scripts/build-native.cjs', 'scripts/list-native-sources.cjs', 'scripts/mpi-flags.cjs'].includes(p));

@@ -15,27 +15,36 @@ let started: BackendInfo | null = null;
 export interface StartOptions {
   /** Threads to use (default: the machine's, when the page is cross-origin isolated; else 1). */
   threads?: number;
-  /** Absolute URL of peftjs-wasm.js: its pthread workers load it again (default: beside this script). */
+  /** Absolute URL of the kernels' script (availableThreads().script) that made `factory`: its pthread workers load it again. */
   scriptUrl: string;
   /** Called with a one-line warning when threads are not available. */
   warn?: (message: string) => void;
 }
 
-/** The threads a page can have: several need SharedArrayBuffer, which needs cross-origin isolation. */
-export function availableThreads(): { threads: number; warning?: string } {
+/**
+ * The threads a page can have, and the build of the kernels to load for them: threads need
+ * SharedArrayBuffer, which needs cross-origin isolation; without it the threaded build cannot even
+ * instantiate (its memory is shared), so the single-threaded one (peftjs-wasm-st.js) is used.
+ */
+export function availableThreads(): {
+  threads: number;
+  script: 'peftjs-wasm.js' | 'peftjs-wasm-st.js';
+  warning?: string;
+} {
   const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   if (scope.crossOriginIsolated !== true || typeof SharedArrayBuffer === 'undefined') {
     return {
       threads: 1,
+      script: 'peftjs-wasm-st.js',
       warning:
         'peftjs: this page is not cross-origin isolated, so the engine runs on one thread; serve it with the headers ' +
         'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp for all cores',
     };
   }
-  return { threads: Math.max(1, scope.navigator?.hardwareConcurrency ?? 1) };
+  return { threads: Math.max(1, scope.navigator?.hardwareConcurrency ?? 1), script: 'peftjs-wasm.js' };
 }
 
-/** Starts the WebAssembly kernels (once); `factory` is peftjs-wasm.js's createPeftjsWasm. */
+/** Starts the WebAssembly kernels (once); `factory` is the createPeftjsWasm of the script availableThreads() names. */
 export async function startWasmBackend(factory: WasmFactory, options: StartOptions): Promise<BackendInfo> {
   if (started !== null) return started;
   const available = availableThreads();

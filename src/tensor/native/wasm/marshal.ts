@@ -14,7 +14,9 @@ export interface WasmModule {
   lastError(): { name: string; message: string };
   _malloc(bytes: number): number;
   _free(ptr: number): void;
-  wasmMemory: { buffer: ArrayBufferLike };
+  /** The heap's memory (the threaded build exports it); the single-threaded build has only HEAPU8. */
+  wasmMemory?: { buffer: ArrayBufferLike };
+  HEAPU8?: Uint8Array;
   /** Emscripten's thread pool: its Workers (worker_threads in Node); absent from the single-threaded build. */
   PThread?: { unusedWorkers: Array<{ unref?: () => void }>; runningWorkers: Array<{ unref?: () => void }> };
 }
@@ -74,6 +76,11 @@ function substitute(
   return value;
 }
 
+/** The heap's current buffer (a new one after each growth). */
+function heapBuffer(mod: WasmModule): ArrayBufferLike {
+  return mod.wasmMemory !== undefined ? mod.wasmMemory.buffer : mod.HEAPU8!.buffer;
+}
+
 /** Objects nest at most this deep in a kernel's arguments (QuantState4.nested.absmax). */
 const MAX_DEPTH = 3;
 
@@ -89,9 +96,9 @@ export function kernelCaller(mod: WasmModule, index: number, name: string): (...
         // Checked before malloc, whose 32-bit size argument would wrap a larger one into a small block.
         ensureFits(bytes, `${name}: an argument`);
         r.ptr = mod._malloc(Math.max(8, bytes)) >>> 0;
-        if (r.ptr === 0) throw heapExhausted(bytes, mod.wasmMemory.buffer.byteLength, `${name}: an argument`);
+        if (r.ptr === 0) throw heapExhausted(bytes, heapBuffer(mod).byteLength, `${name}: an argument`);
       }
-      let heap = mod.wasmMemory.buffer;
+      let heap = heapBuffer(mod);
       for (const [buffer, r] of ranges)
         new Uint8Array(heap, r.ptr, r.hi - r.lo).set(new Uint8Array(buffer, r.lo, r.hi - r.lo));
       const result = mod.call(
@@ -102,7 +109,7 @@ export function kernelCaller(mod: WasmModule, index: number, name: string): (...
         const e = mod.lastError();
         throw new (ERRORS[e.name] ?? Error)(e.message);
       }
-      heap = mod.wasmMemory.buffer;
+      heap = heapBuffer(mod);
       for (const [buffer, r] of ranges)
         new Uint8Array(buffer, r.lo, r.hi - r.lo).set(new Uint8Array(heap, r.ptr, r.hi - r.lo));
       return result;
