@@ -21,18 +21,22 @@ function random(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
 }
 
-test('wasm gemm equals the native one within rounding, on both threads', () => {
-  assert.equal(wasm.simdLevel(), 'simd128');
-  assert.equal(wasm.numThreads(), 2);
-  const [M, N, K] = [67, 45, 129];
-  const A = random(M * K, 1),
-    B = random(K * N, 2);
+/** `kernels`' gemm of an M x K by K x N product equals the native addon's within float32 rounding. */
+function assertGemmMatchesNative(kernels: typeof wasm, [M, N, K]: [number, number, number], seed: number): void {
+  const A = random(M * K, seed),
+    B = random(K * N, seed + 1);
   const cWasm = new Float32Array(M * N),
     cNative = new Float32Array(M * N);
-  wasm.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cWasm, 0, N, 0, 1);
+  kernels.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cWasm, 0, N, 0, 1);
   native.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cNative, 0, N, 0, 1);
   for (let i = 0; i < M * N; i++)
     assert.ok(Math.abs(cWasm[i] - cNative[i]) < 1e-5, `C[${i}]: ${cWasm[i]} vs ${cNative[i]}`);
+}
+
+test('wasm gemm equals the native one within rounding, on both threads', () => {
+  assert.equal(wasm.simdLevel(), 'simd128');
+  assert.equal(wasm.numThreads(), 2);
+  assertGemmMatchesNative(wasm, [67, 45, 129], 1);
 });
 
 test('the single-threaded build (for pages without SharedArrayBuffer) gives the same gemm on one thread', async () => {
@@ -42,15 +46,7 @@ test('the single-threaded build (for pages without SharedArrayBuffer) gives the 
     wasmBinary: readFileSync(stFile.replace(/\.js$/, '.wasm')),
   });
   assert.equal(st.numThreads(), 1);
-  const [M, N, K] = [33, 20, 70];
-  const A = random(M * K, 3),
-    B = random(K * N, 4);
-  const cSt = new Float32Array(M * N),
-    cNative = new Float32Array(M * N);
-  st.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cSt, 0, N, 0, 1);
-  native.gemm(false, false, M, N, K, 1, A, 0, K, 0, B, 0, 0, N, 0, 0, cNative, 0, N, 0, 1);
-  for (let i = 0; i < M * N; i++)
-    assert.ok(Math.abs(cSt[i] - cNative[i]) < 1e-5, `C[${i}]: ${cSt[i]} vs ${cNative[i]}`);
+  assertGemmMatchesNative(st, [33, 20, 70], 3);
 });
 
 test('views of one ArrayBuffer stay one buffer: an in-place AdamW step through subarrays', () => {
