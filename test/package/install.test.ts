@@ -52,7 +52,7 @@ test('npm pack: the tarball installs into an empty project, builds its addon, im
     const { filename, size, unpackedSize, files } = packed[0];
     const paths = files.map((f) => f.path);
     // binding.gyp runs scripts/mpi-flags.cjs to decide on the MPI addon: without it the native build fails.
-    for (const needed of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'scripts/build-native.cjs', 'scripts/list-native-sources.cjs', 'scripts/mpi-flags.cjs']) {
+    for (const needed of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'scripts/build-native.cjs', 'scripts/list-native-sources.cjs', 'scripts/mpi-flags.cjs']) {
       assert.ok(paths.includes(needed), `the tarball lacks ${needed}`);
     }
     assert.ok(paths.some((p) => p.startsWith('native/src/') && p.endsWith('.cc')), 'the native sources');
@@ -65,7 +65,7 @@ test('npm pack: the tarball installs into an empty project, builds its addon, im
     ]) {
       assert.ok(paths.includes(f), `the tarball lacks the WebAssembly backend's ${f}`);
     }
-    const extra = paths.filter((p) => !/^(dist|native\/src|native\/mpi)\//.test(p) && !['package.json', 'README.md', 'binding.gyp', 'scripts/build-native.cjs', 'scripts/list-native-sources.cjs', 'scripts/mpi-flags.cjs'].includes(p));
+    const extra = paths.filter((p) => !/^(dist|native\/src|native\/mpi)\//.test(p) && !['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'scripts/build-native.cjs', 'scripts/list-native-sources.cjs', 'scripts/mpi-flags.cjs'].includes(p));
     assert.deepEqual(extra, [], 'nothing besides the built code, the native sources and the install scripts');
     assert.deepEqual(paths.filter((p) => p.endsWith('.map') || p.endsWith('.tsbuildinfo')), [], 'no source maps (the TypeScript sources are not shipped)');
     // A module removed from src/ must not linger in dist/ (npm run build clears it first).
