@@ -27,14 +27,15 @@ export interface DoneRecord {
 
 export const doneFile = (recipe: Recipe) => join(recipe.output, DONE_FILE);
 
+/** Whether a job's recipe trains with gradient checkpointing (a quantised base does unless the recipe turns it off, as `peft train` does). */
+export const trainsWithCheckpointing = (recipe: Recipe): boolean => recipe.training.gradient_checkpointing ?? recipe.quantization !== undefined;
+
 /**
  * The base a job trains on, when it may share it with other jobs (the concurrent trainer: causal
- * LMs, without gradient checkpointing); null when it trains alone. Jobs with equal keys train together.
+ * LMs); null when it trains alone. Jobs with equal keys train together: same model, quantisation and
+ * gradient checkpointing (MultiTrainer checkpoints every job of a run or none).
  */
 export function sharedBaseKey(recipe: Recipe): string | null {
   if (taskOf(recipe.data.format as never) !== 'causal-lm') return null;
-  // A quantised base is prepared with gradient checkpointing unless the recipe turns it off (as `peft train` does).
-  const checkpointing = recipe.training.gradient_checkpointing ?? recipe.quantization !== undefined;
-  if (checkpointing) return null;
-  return JSON.stringify([recipe.model, recipe.quantization ?? null]);
+  return JSON.stringify([recipe.model, recipe.quantization ?? null, trainsWithCheckpointing(recipe)]);
 }

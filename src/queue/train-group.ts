@@ -13,7 +13,7 @@ import { ProgressBoard } from '../cli/progress-board.js';
 import { Progress } from '../cli/progress.js';
 import { MultiTrainer } from '../train/index.js';
 import type { JobRecipe, MultiRecipe } from '../cli/recipe/schema.js';
-import { doneFile, sharedBaseKey, type DoneRecord } from './job-data.js';
+import { doneFile, sharedBaseKey, trainsWithCheckpointing, type DoneRecord } from './job-data.js';
 import type { FromTrainer, GroupJob } from './protocol.js';
 
 export interface GroupChannel {
@@ -132,7 +132,7 @@ async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel, a
   const recipe: MultiRecipe = {
     model: first.model,
     quantization: first.quantization,
-    training: {},
+    training: { gradient_checkpointing: trainsWithCheckpointing(first) },
     jobs: jobs.map(asJobRecipe) as MultiRecipe['jobs'],
     output: first.output,
   };
@@ -149,7 +149,7 @@ async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel, a
   const run = await openRun(recipe, options, () => {});
   const runs = new Map<string, JobRun>();
   for (const job of recipe.jobs) runs.set(job.name, await openJob(run, job));
-  const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec) });
+  const trainer = new MultiTrainer({ model: run.model, jobs: [...runs.values()].map((r) => r.spec), gradientCheckpointing: trainsWithCheckpointing(first) });
   // Jobs the worker took meanwhile (same base) join at the next step, as a job file joins `peft train`'s run.
   const join = async (job: GroupJob) => {
     if (!(await admit(job, channel))) return;
