@@ -9,13 +9,15 @@
 //    up, down; M = 1), NF4 vs bf16, then the same plus the LM head (bf16 in both: transformers keeps the
 //    tied head unquantised). Not the whole model: attention, norms and the embedding are left out, so
 //    this is the weight-streaming part of a decode step. Tokens/s, bytes read per token, and
-//    bytes/s as a fraction of the bandwidth measured in the same alternation.
+//    bytes/s as a fraction of the bandwidth measured in the same alternation;
+//  - int8 (--int8): linearInt8 (LLM.int8's int8 × int8 product, VNNI where the CPU has it) vs the bf16
+//    GEMM, M = 1 and 128, on q_proj, gate_proj and down_proj.
 // Usage: node --import tsx bench/quant.ts [--threads N] [--runs 5] [--layers 16] [--skip-gemm] [--skip-decode]
-//        [--only name,name]
+//        [--only name,name] [--int8]
 import { native } from '../src/tensor/native/index.js';
 import { floatToBf16 } from '../src/tensor/half.js';
 import { DYNAMIC_CODE, NF4_CODE } from '../src/quant/codes.js';
-import { quantize4bitNative, quantize8bitNative } from '../src/quant/kernels.js';
+import { quantize4bitNative, quantize8bitNative, quantizeInt8Native } from '../src/quant/kernels.js';
 import type { QuantState4 } from '../src/quant/state.js';
 import { arg, emit, hasFlag, round } from './lib/report.js';
 import { randomFloats } from './lib/peak.js';
@@ -241,5 +243,36 @@ if (!hasFlag('skip-decode')) {
       bandwidth_gb_per_s: round(chainBandwidth / 1e9),
       targets: 'nf4 >= 0.7 of bandwidth; >= 2.5x bf16 tokens/s',
     });
+  }
+}
+
+// ---- int8 (LLM.int8 without outliers: activations quantised, int8 × int8 products) vs bf16 weights
+if (hasFlag('int8')) {
+  for (const [name, N, K] of LINEARS.filter(([n]) => ['q_proj', 'gate_proj', 'down_proj'].includes(n))) {
+    const bits = bf16Bits(N * K);
+    const w8 = quantizeInt8Native(bits, N, K, 'bfloat16');
+    for (const M of [1, 128]) {
+      const x = randomFloats(M * K);
+      const y = new Float32Array(M * N);
+      const t = interleaved({
+        int8: () => native.linearInt8(x, M, w8, null, y),
+        bf16: () => bf16Forward(x, M, bits, N, K, y),
+      });
+      emit('int8_linear', {
+        linear: name,
+        m: M,
+        n: N,
+        k: K,
+        threads,
+        simd,
+        int8_ms: round(t.int8!.seconds * 1e3),
+        bf16_ms: round(t.bf16!.seconds * 1e3),
+        int8_gops: round((2 * M * N * K) / t.int8!.seconds / 1e9),
+        bf16_gflops: round((2 * M * N * K) / t.bf16!.seconds / 1e9),
+        int8_cpu_ms_per_thread: round(t.int8!.cpuPerThread * 1e3),
+        bf16_cpu_ms_per_thread: round(t.bf16!.cpuPerThread * 1e3),
+        speed_ratio: round(t.bf16!.seconds / t.int8!.seconds, 3),
+      });
+    }
   }
 }

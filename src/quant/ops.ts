@@ -134,9 +134,11 @@ export function linear4bit(
 }
 
 /**
- * y = x·Wᵀ + bias over a row-wise int8 weight (W = data · rowAbsmax / 127): activations stay float32
- * (no activation quantisation, unlike LLM.int8's int8 × int8 product), so the result is the float
- * product with the dequantised weight up to summation order.
+ * y = x·Wᵀ + bias over a row-wise int8 weight (W = data · rowAbsmax / 127), as bitsandbytes'
+ * Linear8bitLt with threshold 0: x rounded to float16 and quantised to int8 per row, the int8 × int8
+ * product summed exactly in int32 (VNNI where the CPU has it), dequantised with both row scales
+ * (src/quant/reference.ts referenceLinearInt8 is the same arithmetic in TypeScript). The input gradient
+ * is gy·W with the dequantised W in float32, as MatMul8bitLt's backward.
  */
 export function linearInt8(x: Tensor, w: QuantStateInt8, bias: Tensor | null = null): Tensor {
   return quantLinear(INT8, x, w, bias, 'float32');

@@ -4,6 +4,7 @@
 import { dequantize4bitArray, quantize4bitArray, quantize8bitArray } from './blockwise.js';
 import { blockAbsmax, quantizeState4, type Quantize4bitOptions } from './functional.js';
 import type { QuantState4, QuantStateInt8 } from './state.js';
+import { f16ToFloat, floatToF16 } from '../tensor/half.js';
 
 const f32 = Math.fround;
 
@@ -49,4 +50,27 @@ export function referenceDequantizeInt8(state: QuantStateInt8): Float32Array {
     for (let c = 0; c < cols; c++) out[r * cols + c] = f32(f32(state.data[r * cols + c]! * s) * INV_127);
   }
   return out;
+}
+
+/** bitsandbytes' MM_DEQUANT_CONST, 1 / 127² as float32 (int8_mm_dequant). */
+const MM_DEQUANT = f32(6.200124e-5);
+
+/**
+ * Linear8bitLt's forward with threshold 0 (MatMul8bitLt, bitsandbytes' default backend): x [M, K]
+ * rounded to float16 and quantised row-wise as int8_vectorwise_quant, the exact integer sums with the
+ * int8 weight, then int8_mm_dequant: acc * (sx * sw) * (1/127²) in float32, + bias.
+ */
+export function referenceLinearInt8(x: Float32Array, M: number, w: QuantStateInt8, bias: Float32Array | null = null): Float32Array {
+  const [N, K] = w.shape as [number, number];
+  const half = Float32Array.from(x, (v) => f16ToFloat(floatToF16(v)));
+  const q = referenceQuantizeInt8(half, M, K);
+  const y = new Float32Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += q.data[i * K + k]! * w.data[j * K + k]!;
+      const v = f32(f32(f32(acc) * f32(q.rowAbsmax[i]! * w.rowAbsmax[j]!)) * MM_DEQUANT);
+      y[i * N + j] = bias ? f32(v + bias[j]!) : v;
+    }
+  return y;
 }

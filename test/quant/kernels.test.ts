@@ -2,7 +2,7 @@
 // (src/quant/blockwise.ts, functional.ts): the same packed bytes, absmax, nested codes and int8 rows on
 // random data of sizes that are not multiples of the block (blocks crossing rows, odd counts), on
 // values at the code midpoints, zeros and -0, and bf16 sources; and (in child processes) the AVX2 and
-// portable kernels, which also rerun linear.test.ts.
+// portable kernels, which also rerun linear.test.ts and int8-matmul.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -128,12 +128,13 @@ test('bad arguments are refused with errors that name them', () => {
   assert.throws(() => native.quantizeInt8Rows(x, 0, 8, 9, new Int8Array(72), new Float32Array(8)), /src must hold 72/);
 });
 
-test('AVX2 and portable kernels pass these tests and linear.test.ts (child processes)', { skip: simdChild }, () => {
+test('AVX2 and portable kernels pass these tests, linear.test.ts and int8-matmul.test.ts (child processes)', { skip: simdChild }, () => {
   const linear = fileURLToPath(new URL('./linear.test.ts', import.meta.url));
+  const int8 = fileURLToPath(new URL('./int8-matmul.test.ts', import.meta.url));
   for (const level of ['avx2', 'portable']) {
     const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: level, PEFTJS_QUANT_TEST_CHILD: '1' };
     delete env.NODE_TEST_CONTEXT; // a plain script: its own exit status, not the parent runner's protocol
-    for (const file of [fileURLToPath(import.meta.url), linear]) {
+    for (const file of [fileURLToPath(import.meta.url), linear, int8]) {
       const run = spawnSync(process.execPath, ['--import', 'tsx', file], { env, encoding: 'utf8' });
       assert.equal(run.status, 0, `${level} run of ${file} failed:\n${run.stdout}\n${run.stderr}`);
     }

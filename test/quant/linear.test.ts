@@ -1,14 +1,15 @@
 // linear4bit / linearInt8 against dequantise-then-matmul in float64: forward (few-row kernels that read
 // the quantised data, the GEMM decoding W in its packing, rows that do not start a block), input and bias
 // gradients, any leading shape, compute dtype rounding, and results that do not depend on the thread
-// count. Run again under PEFTJS_SIMD=avx2 and portable by kernels.test.ts.
+// count. linearInt8's forward is LLM.int8's (activations quantised too): bit-equal to its TypeScript
+// reference instead. Run again under PEFTJS_SIMD=avx2 and portable by kernels.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/index.js';
 import { native } from '../../src/tensor/native/index.js';
 import { bf16ToFloat, floatToBf16 } from '../../src/tensor/half.js';
 import { quantizeState4 } from '../../src/quant/functional.js';
-import { referenceDequantizeState4 as dequantizeState4 } from '../../src/quant/reference.js';
+import { referenceDequantizeState4 as dequantizeState4, referenceLinearInt8 } from '../../src/quant/reference.js';
 import { dequantizeInt8Native, quantizeInt8Native } from '../../src/quant/kernels.js';
 import { linear4bit, linearInt8 } from '../../src/quant/ops.js';
 import { linear } from '../../src/tensor/ops/matmul.js';
@@ -57,6 +58,8 @@ interface Layer {
   K: number;
   dequantised: Float32Array;
   forward: (x: Tensor, bias: Tensor | null) => Tensor;
+  /** The exact forward, where it is not the float product with the dequantised weight. */
+  exact?: (x: Float32Array, M: number, bias: Float32Array) => Float32Array;
 }
 
 function layers(N: number, K: number, seed: number): Layer[] {
@@ -70,7 +73,14 @@ function layers(N: number, K: number, seed: number): Layer[] {
   four('nf4/64 double quant', quantizeState4(w, [N, K], { quantType: 'nf4', blockSize: 64, doubleQuant: true }));
   four('fp4/128', quantizeState4(w, [N, K], { quantType: 'fp4', blockSize: 128 }));
   const int8: QuantStateInt8 = quantizeInt8Native(w, N, K);
-  out.push({ name: 'int8', N, K, dequantised: dequantizeInt8Native(int8), forward: (x, b) => linearInt8(x, int8, b) });
+  out.push({
+    name: 'int8',
+    N,
+    K,
+    dequantised: dequantizeInt8Native(int8),
+    forward: (x, b) => linearInt8(x, int8, b),
+    exact: (x, M, b) => referenceLinearInt8(x, M, int8, b),
+  });
   return out;
 }
 
@@ -83,7 +93,7 @@ const SHAPES: [number, number][] = [
 ];
 const ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 70];
 
-test('forward equals dequantise-then-matmul for 1-9, 16 and 70 rows', () => {
+test('forward equals dequantise-then-matmul (int8: its reference) for 1-9, 16 and 70 rows', () => {
   SHAPES.forEach(([N, K], s) => {
     for (const layer of layers(N, K, s + 1)) {
       const bias = gaussian(50 + s, N);
@@ -91,6 +101,10 @@ test('forward equals dequantise-then-matmul for 1-9, 16 and 70 rows', () => {
         const x = gaussian(M * 7 + s, M * K);
         const y = layer.forward(Tensor.fromArray(x, [M, K], 'float32'), Tensor.fromArray(bias, [N], 'float32'));
         assert.deepEqual(y.shape, [M, N]);
+        if (layer.exact) {
+          assert.deepEqual(y.data(), layer.exact(x, M, bias), `${layer.name} [${N}, ${K}] M=${M}`);
+          continue;
+        }
         const ref = reference(x, M, layer.dequantised, N, K, bias);
         assertClose(y.data() as Float32Array, ref.y, ref.mag, K, `${layer.name} [${N}, ${K}] M=${M}`);
       }

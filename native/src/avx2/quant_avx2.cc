@@ -99,30 +99,35 @@ void dequant8(const WeightInt8& w, int64_t e0, int64_t count, float* out) {
   }
 }
 
+// vpmaddubsw multiplies unsigned by signed bytes into saturating int16 pair sums: |w| as the unsigned
+// side and q with w's sign as the signed one (q is in [-127, 127], so negating it cannot overflow, and
+// 2 * 128 * 127 stays below 32767: no pair saturates, even for w = -128).
 template <int M>
-void gemv8_rows(const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+void dot8_rows(const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc) {
   const int64_t K = w.cols;
+  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t j = j0; j < j1; ++j) {
     const int8_t* row = w.data + j * K;
-    __m256 acc[M][2];
-    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    __m256i sum[M];
+    for (int i = 0; i < M; ++i) sum[i] = _mm256_setzero_si256();
     int64_t k = 0;
-    for (; k + 16 <= K; k += 16) {
-      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k));
-      const __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
-      const __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8)));
+    for (; k + 32 <= K; k += 32) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k));
+      const __m256i wabs = _mm256_abs_epi8(wv);
       for (int i = 0; i < M; ++i) {
-        acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i * K + k), w0, acc[i][0]);
-        acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i * K + k + 8), w1, acc[i][1]);
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + i * K + k));
+        const __m256i pairs = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xv, wv));
+        sum[i] = _mm256_add_epi32(sum[i], _mm256_madd_epi16(pairs, ones));
       }
     }
     for (int i = 0; i < M; ++i) {
-      const __m256 v = _mm256_add_ps(acc[i][0], acc[i][1]);
-      __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-      float sum = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-      for (int64_t kk = k; kk < K; ++kk) sum += x[i * K + kk] * static_cast<float>(row[kk]);
-      y[i * ldy + j] = sum * (w.row_absmax[j] * kInv127);
+      __m128i h = _mm_add_epi32(_mm256_castsi256_si128(sum[i]), _mm256_extracti128_si256(sum[i], 1));
+      h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+      h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+      int32_t total = _mm_cvtsi128_si32(h);
+      const auto* x = reinterpret_cast<const int8_t*>(xq + i * K);
+      for (int64_t kk = k; kk < K; ++kk) total += int32_t{x[kk]} * int32_t{row[kk]};
+      acc[i * ldacc + (j - j0)] = total;
     }
   }
 }
@@ -131,14 +136,14 @@ void gemv4(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1,
   with_rows(m, [&](auto M) { gemv4_rows<M()>(w, xp, j0, j1, y, ldy); });
 }
 
-void gemv8(int64_t m, const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  with_rows(m, [&](auto M) { gemv8_rows<M()>(w, x, j0, j1, y, ldy); });
-}
-
 }  // namespace
 
+void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc) {
+  with_rows(m, [&](auto M) { dot8_rows<M()>(xq, w, j0, j1, acc, ldacc); });
+}
+
 const Kernels& kernels_avx2() {
-  static const Kernels k{kGroup, dequant4, gemv4, dequant8, gemv8};
+  static const Kernels k{kGroup, dequant4, gemv4, dequant8, dot8_avx2, 0};
   return k;
 }
 

@@ -40,22 +40,21 @@ void dequant8(const WeightInt8& w, int64_t e0, int64_t count, float* out) {
   }
 }
 
-void gemv8(int64_t m, const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+void dot8(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc) {
   const int64_t K = w.cols;
-  for (int64_t j = j0; j < j1; ++j) {
-    const int8_t* row = w.data + j * K;
+  for (int64_t j = j0; j < j1; ++j)
     for (int64_t i = 0; i < m; ++i) {
-      float acc = 0.0f;
-      for (int64_t k = 0; k < K; ++k) acc += x[i * K + k] * static_cast<float>(row[k]);
-      y[i * ldy + j] = acc * (w.row_absmax[j] * kInv127);
+      const auto* x = reinterpret_cast<const int8_t*>(xq + i * K);
+      int32_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) sum += int32_t{x[k]} * int32_t{w.data[j * K + k]};
+      acc[i * ldacc + (j - j0)] = sum;
     }
-  }
 }
 
 }  // namespace
 
 const Kernels& kernels_portable() {
-  static const Kernels k{kGroup, dequant4, gemv4, dequant8, gemv8};
+  static const Kernels k{kGroup, dequant4, gemv4, dequant8, dot8, 0};
   return k;
 }
 

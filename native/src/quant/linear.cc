@@ -74,16 +74,11 @@ Source source4(const Weight4& w) {
   return s;
 }
 
+// The int8 weight for the input gradient (its forward is int8_matmul.cc's).
 Source source8(const WeightInt8& w) {
   const auto& k = detail::kernels_for_cpu();
-  return Source{w.rows,
-                w.cols,
-                1.0,
-                [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant8(w, e0, n, out); },
-                [&w, &k](int64_t m, const float* x, int64_t j0, int64_t j1, float* y) {
-                  k.gemv8(m, w, x, j0, j1, y, w.rows);
-                },
-                0};
+  return Source{w.rows, w.cols, 1.0, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant8(w, e0, n, out); },
+                nullptr, 0};
 }
 
 }  // namespace
@@ -144,9 +139,6 @@ void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, 
 }
 void linear4bit_backward(const float* gy, int64_t M, const Weight4& w, float* gx) {
   if (!empty_product(M, w.cols, w.rows, nullptr, gx)) backward(source4(w), gy, M, gx);
-}
-void linear_int8(const float* x, int64_t M, const WeightInt8& w, const float* bias, float* y) {
-  if (!empty_product(M, w.rows, w.cols, bias, y)) forward(source8(w), x, M, bias, y);
 }
 void linear_int8_backward(const float* gy, int64_t M, const WeightInt8& w, float* gx) {
   if (!empty_product(M, w.cols, w.rows, nullptr, gx)) backward(source8(w), gy, M, gx);

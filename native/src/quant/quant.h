@@ -94,6 +94,8 @@ void dequantize_int8_rows(const WeightInt8& w, float* out);
 // x, y, gy, gx are row-major and contiguous. Results do not depend on the thread count.
 void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y);
 void linear4bit_backward(const float* gy, int64_t M, const Weight4& w, float* gx);
+// The int8 layer's input gradient is the float product with the dequantised W (as MatMul8bitLt's
+// backward); its forward (int8_matmul.cc) quantises x and multiplies int8 by int8, as LLM.int8 does.
 void linear_int8(const float* x, int64_t M, const WeightInt8& w, const float* bias, float* y);
 void linear_int8_backward(const float* gy, int64_t M, const WeightInt8& w, float* gx);
 
@@ -111,9 +113,16 @@ struct Kernels {
   void (*gemv4)(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy);
   // out[0:count] = elements [e0, e0 + count) of w, dequantised.
   void (*dequant8)(const WeightInt8& w, int64_t e0, int64_t count, float* out);
-  // y[i * ldy + j] = sum_k x[i * cols + k] * W[j][k] for i < m (<= 8), j in [j0, j1).
-  void (*gemv8)(int64_t m, const WeightInt8& w, const float* x, int64_t j0, int64_t j1, float* y, int64_t ldy);
+  // acc[i * ldacc + j - j0] = sum_k q[i][k] * w.data[j * cols + k], exact in int32, for i < m (<= 8) and
+  // j in [j0, j1). Row i of the int8 activations q is xq[i * cols:], each stored as the byte q + dot8_shift:
+  // 128 for VNNI's vpdpbusd, which multiplies unsigned by signed bytes (the kernel subtracts 128 * the
+  // row sum of W, as oneDNN and ggml do), else 0.
+  void (*dot8)(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc);
+  int dot8_shift;
 };
+
+// The int8 kernels of the AVX2 file, also the AVX-512 level's on CPUs without VNNI.
+void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc);
 
 const Kernels& kernels_portable();
 const Kernels& kernels_avx2();
