@@ -23,7 +23,7 @@ function model(quantised: boolean) {
   manualSeed(0);
   const base = new GPT2LMHeadModel(config, 'bfloat16');
   if (quantised) {
-    for (const path of quantizableLinears(base, 'gpt2', [])) {
+    for (const path of quantizableLinears(base, 'gpt2', null)) {
       const layer = base.getSubmodule(path) as Linear | Conv1D;
       base.setSubmodule(path, Linear4bit.fromLinear(layer, { quantType: 'nf4', blockSize: 64, doubleQuant: true }));
       layer.weight.dispose();

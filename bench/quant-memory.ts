@@ -25,7 +25,7 @@ const builders: Record<string, (dtype: 'float32' | 'bfloat16') => Module & { con
 
 /** Replaces every linear transformers would quantise by its int8 / NF4 version of random weights. */
 function quantize(model: Module & { config: { model_type: string } }, variant: 'int8' | 'nf4-dq'): void {
-  for (const path of quantizableLinears(model, model.config.model_type, [])) {
+  for (const path of quantizableLinears(model, model.config.model_type, null)) {
     const layer = model.getSubmodule(path) as Linear | Conv1D;
     const shape: [number, number] = [layer.outFeatures, layer.inFeatures];
     const values = noGrad(() => {

@@ -173,6 +173,7 @@ export async function loadPretrained<T extends ModelTask>(
       noGrad(() => target.copy_(value));
       value.dispose();
     }
+    quant?.finish();
   } finally {
     await weights.close();
   }

@@ -16,12 +16,16 @@ export interface QuantizationOptions {
   blockSize?: number;
   /** The dtype quantised layers compute in (bnb_4bit_compute_dtype): float32 by default. */
   computeDtype?: DType;
-  /** Module names (or path ends) kept in full precision besides transformers' defaults (llm_int8_skip_modules). */
+  /**
+   * Module names (or path ends) kept in full precision (llm_int8_skip_modules). Unset: transformers'
+   * defaults (output heads such as lm_head, weights tied to an embedding). A list replaces those
+   * defaults, as in transformers: `[]` quantises the LM head too (T5's `wo` stays float either way).
+   */
   skipModules?: string[];
 }
 
-/** The checked options, every field filled. */
-export type ResolvedQuantization = Required<QuantizationOptions>;
+/** The checked options, every field filled (skipModules null: transformers' defaults). */
+export type ResolvedQuantization = Required<Omit<QuantizationOptions, 'skipModules'>> & { skipModules: string[] | null };
 
 export function resolveQuantization(options: QuantizationOptions): ResolvedQuantization {
   if (options.bits !== 4 && options.bits !== 8) {
@@ -33,7 +37,7 @@ export function resolveQuantization(options: QuantizationOptions): ResolvedQuant
     doubleQuant: options.doubleQuant ?? false,
     blockSize: checkBlockSize(options.blockSize ?? 64),
     computeDtype: checkDType(options.computeDtype ?? 'float32'),
-    skipModules: options.skipModules ?? [],
+    skipModules: options.skipModules ? [...options.skipModules] : null,
   };
 }
 
@@ -48,7 +52,7 @@ export function bitsAndBytesConfig(q: ResolvedQuantization): Record<string, unkn
     bnb_4bit_use_double_quant: q.doubleQuant,
     llm_int8_enable_fp32_cpu_offload: false,
     llm_int8_has_fp16_weight: false,
-    llm_int8_skip_modules: q.skipModules.length > 0 ? q.skipModules : null,
+    llm_int8_skip_modules: q.skipModules,
     llm_int8_threshold: 6.0,
     load_in_4bit: q.bits === 4,
     load_in_8bit: q.bits === 8,
@@ -76,7 +80,7 @@ export function readBitsAndBytesConfig(raw: unknown): ResolvedQuantization | nul
     type: (c.bnb_4bit_quant_type as QuantType4 | undefined) ?? 'fp4',
     doubleQuant: c.bnb_4bit_use_double_quant === true,
     computeDtype: typeof c.bnb_4bit_compute_dtype === 'string' ? torchDType(c.bnb_4bit_compute_dtype) : 'float32',
-    skipModules: Array.isArray(skip) ? skip.map(String) : [],
+    skipModules: Array.isArray(skip) ? skip.map(String) : undefined,
   });
 }
 

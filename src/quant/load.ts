@@ -1,8 +1,8 @@
 // Quantisation while loading a model folder, one tensor at a time, and loading folders saved
 // quantised by transformers + bitsandbytes. Which layers are quantised follows transformers:
-// every Linear (and GPT-2 Conv1D) except the output heads, weights tied to an embedding, the
-// model's keep-in-float32 modules (T5's `wo`) and the user's skip list
-// (integrations/bitsandbytes.py replace_with_bnb_linear, get_keys_to_not_convert).
+// every Linear (and GPT-2 Conv1D) except the output heads and weights tied to an embedding (or, in
+// their place, the user's skip list) and the model's keep-in-float32 modules (T5's `wo`)
+// (quantizers/quantizer_bnb_4bit.py, integrations/bitsandbytes.py get_keys_to_not_convert).
 import { Tensor, noGrad, ValueError } from '../tensor/index.js';
 import { Conv1D, Embedding, Linear, type Module, type Parameter } from '../nn/index.js';
 import type { ModelConfig } from '../io/index.js';
@@ -21,11 +21,14 @@ function isSkipped(path: string, names: readonly string[]): boolean {
   return names.some((n) => path === n || path.endsWith(`.${n}`) || path.startsWith(`${n}.`) || path.includes(`.${n}.`));
 }
 
-/** The paths of the layers quantisation replaces, in module order. */
-export function quantizableLinears(model: Module, modelType: string, skipModules: readonly string[]): string[] {
+/**
+ * The paths of the layers quantisation replaces, in module order. skipModules null: transformers'
+ * defaults are kept in full precision; a list replaces them (llm_int8_skip_modules).
+ */
+export function quantizableLinears(model: Module, modelType: string, skipModules: readonly string[] | null): string[] {
   const embeddings = new Set<Tensor>();
-  for (const [, m] of model.namedModules()) if (m instanceof Embedding) embeddings.add(m.weight);
-  const skip = [...OUTPUT_HEADS, ...(KEEP_IN_FP32[modelType] ?? []), ...skipModules];
+  if (skipModules === null) for (const [, m] of model.namedModules()) if (m instanceof Embedding) embeddings.add(m.weight);
+  const skip = [...(skipModules ?? OUTPUT_HEADS), ...(KEEP_IN_FP32[modelType] ?? [])];
   return [...model.namedModules()]
     .filter(([path, m]) => path !== '' && (m instanceof Linear || m instanceof Conv1D) && !(m instanceof Linear4bit || m instanceof Linear8bitLt))
     .filter(([path, m]) => !isSkipped(path, skip) && !embeddings.has((m as Linear).weight))
@@ -47,6 +50,12 @@ export interface QuantizedLoad {
   readonly filled: ReadonlySet<Tensor>;
   /** Quantises and installs the checkpoint value of `path` if it is a weight to quantise; else false. */
   take(path: string, read: () => Promise<Tensor>): Promise<boolean>;
+  /**
+   * After every tensor is read: quantises the layers to quantise whose weight no key of their own
+   * filled, i.e. came through a tie (an LM head tied to the embedding, when skipModules does not keep
+   * it); the embedding keeps its full-precision weight.
+   */
+  finish(): void;
 }
 
 /**
@@ -90,6 +99,15 @@ export async function beginQuantizedLoad(
       value.dispose();
       pending.delete(modulePath);
       return true;
+    },
+    finish() {
+      for (const modulePath of pending) {
+        const layer = model.getSubmodule(modulePath) as Linear | Conv1D;
+        const copy = noGrad(() => layer.weight.clone());
+        model.setSubmodule(modulePath, quantizeLayer(layer, copy, quantization));
+        copy.dispose();
+      }
+      pending.clear();
     },
   };
 }
@@ -149,6 +167,9 @@ async function loadPrequantized(
     }
   }
   if (prefixes.length === 0) throw new ValueError(`config.json says the model is bitsandbytes ${q.bits}-bit but the weights hold no quantised layer`);
+  // A quantised head tied to the embedding (saved with skipModules: []) leaves the embedding its weight.
+  const embeddings = new Set<Tensor>();
+  for (const [, m] of model.namedModules()) if (m instanceof Embedding) embeddings.add(m.weight);
   for (const [prefix, quantType] of prefixes) {
     const weightPath = resolveKey(`${prefix}.weight`);
     const modulePath = weightPath?.slice(0, -'.weight'.length);
@@ -168,7 +189,7 @@ async function loadPrequantized(
       replacement = new Linear8bitLt(await readQuantStateInt8(prefix, [layer.outFeatures, layer.inFeatures], get), freeze(layer.bias));
       for (const k of [`${prefix}.weight`, `${prefix}.SCB`, `${prefix}.weight_format`]) if (keys.has(k)) consumedKeys.add(k);
     }
-    layer.weight.dispose();
+    if (!embeddings.has(layer.weight)) layer.weight.dispose();
     model.setSubmodule(modulePath!, replacement);
     filled.add(replacement.weight);
   }

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, loadSafetensors, saveSafetensors, tensor } from '../../src/index.js';
+import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, loadSafetensors, saveSafetensors, tensor, type Embedding, type Module } from '../../src/index.js';
+import { quantizeState4 } from '../../src/quant/functional.js';
 import { Linear4bit, Linear8bitLt } from '../../src/quant/linear.js';
 import { pythonFloat } from '../../src/quant/serialize.js';
 import { FIXTURES } from '../helpers/parity.js';
@@ -81,13 +82,18 @@ test('save → load → save of a quantised model is byte-identical', async () =
   }
 });
 
-test('transformers\' modules kept unquantised: T5 keeps wo and lm_head; skipModules adds more; int8 loads', async () => {
-  const t5 = await AutoModelForSeq2SeqLM.fromPretrained(join(FIXTURES, 't5'), { quantization: { bits: 4, skipModules: ['q'] } });
-  const kinds = new Map([...t5.namedModules()].map(([p, m]) => [p, m.constructor.name]));
+test('transformers\' modules kept unquantised: T5 keeps wo and lm_head; a skipModules list replaces the defaults; int8 loads', async () => {
+  const kindsOf = (m: { namedModules(): Iterable<[string, object]> }) => new Map([...m.namedModules()].map(([p, x]) => [p, x.constructor.name]));
+  const byDefault = kindsOf(await AutoModelForSeq2SeqLM.fromPretrained(join(FIXTURES, 't5'), { quantization: { bits: 4 } }));
+  assert.equal(byDefault.get('lm_head'), 'Linear');
+  assert.equal(byDefault.get('encoder.block.0.layer.1.DenseReluDense.wo'), 'Linear');
+  // llm_int8_skip_modules given: it replaces get_keys_to_not_convert (the head is quantised, T5's
+  // tied one from the embedding's values); _keep_in_fp32_modules still apply
+  const kinds = kindsOf(await AutoModelForSeq2SeqLM.fromPretrained(join(FIXTURES, 't5'), { quantization: { bits: 4, skipModules: ['q'] } }));
   assert.equal(kinds.get('encoder.block.0.layer.1.DenseReluDense.wo'), 'Linear');
   assert.equal(kinds.get('encoder.block.0.layer.0.SelfAttention.q'), 'Linear');
   assert.equal(kinds.get('encoder.block.0.layer.0.SelfAttention.k'), 'Linear4bit');
-  assert.equal(kinds.get('lm_head'), 'Linear');
+  assert.equal(kinds.get('lm_head'), 'Linear4bit');
   const int8 = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'gpt2'), { quantization: { bits: 8 } });
   assert.ok(int8.getSubmodule('transformer.h.0.attn.c_attn') instanceof Linear8bitLt);
   const ids = await inputIds('gpt2');
@@ -109,6 +115,29 @@ test('transformers\' modules kept unquantised: T5 keeps wo and lm_head; skipModu
     assert.deepEqual(again.forward({ inputIds: ids }).logits.toFlatArray(), logits.toFlatArray());
     await again.savePretrained(join(dir, 'b'));
     assert.ok(bytes.equals(await readFile(join(dir, 'b', 'model.safetensors'))), 'int8 save → load → save is byte-identical');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('skipModules: [] quantises a tied LM head (the embedding stays full precision), saved and reloaded as such', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'peftjs-q4-'));
+  try {
+    const float = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'qwen2'));
+    const model = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, 'qwen2'), { quantization: { bits: 4, skipModules: [] } });
+    const head = model.getSubmodule('lm_head');
+    assert.ok(head instanceof Linear4bit, 'lm_head quantised');
+    const embedding = (m: Module) => (m.getSubmodule('model.embed_tokens') as Embedding).weight;
+    assert.deepEqual(embedding(model).toFlatArray(), embedding(float).toFlatArray(), 'the embedding keeps its values');
+    const values = embedding(float).to('float32').contiguous().data<'float32'>();
+    assert.deepEqual(head.quantState.packed, quantizeState4(values, head.quantState.shape, { quantType: 'nf4' }).packed, 'the head holds the embedding quantised');
+    await model.savePretrained(dir);
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    assert.deepEqual(config.quantization_config.llm_int8_skip_modules, []);
+    const again = await AutoModelForCausalLM.fromPretrained(dir);
+    assert.ok(again.getSubmodule('lm_head') instanceof Linear4bit);
+    const ids = await inputIds('qwen2');
+    assert.deepEqual(again.forward({ inputIds: ids }).logits.toFlatArray(), model.forward({ inputIds: ids }).logits.toFlatArray());
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
