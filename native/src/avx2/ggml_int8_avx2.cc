@@ -1,64 +1,66 @@
-// AVX2 kernel of the integer path over ggml blocks (native/src/ggml/int8_dot.h): one block per 256-bit
-// vector, vpmaddubsw of |w| by x signed as w (ggml's mul_sum_i8_pairs; |w| ≤ 128 and |x| ≤ 127 cannot
-// saturate) and vpmaddwd into the 8 lanes; even and odd blocks in two accumulators, which are the two
-// halves of the 16 lanes of the reference arithmetic. A tile of 2 rows of x by 2 rows of W.
+// AVX2 kernel of the integer path over ggml blocks (native/src/ggml/int8_dot.h): each half of a panel
+// (8 rows in the lanes); per block and row of x, 8 times vpmaddubsw of |w| by the 4 broadcast
+// activation bytes signed as w (ggml's mul_sum_i8_pairs; |w| ≤ 128 and |x| ≤ 127 cannot saturate) and
+// vpmaddwd into the 8 lanes. Up to 4 rows of x at a time.
 #include <immintrin.h>
+
+#include <cstring>
 
 #include "ggml/int8_dot.h"
 
 namespace peftjs::ggml::detail {
 namespace {
 
-// lane_tree of int8_dot.h: lo holds lanes 0-7, hi lanes 8-15.
-inline float lane_tree(__m256 lo, __m256 hi) {
-  const __m256 s8 = _mm256_add_ps(lo, hi);
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-}
-
-template <int MI, int NJ>
-void tile(const Q8Acts& x, int64_t i0, const I8Weights& w, int64_t j0, float* y, int64_t ldy) {
-  const int64_t nbp = x.nbp, stride = nbp * kQ8Block;
+template <int MI>
+void tile(const Q8Acts& x, int64_t i0, const Panel& p, int half, int rows, float* y, int64_t ldy) {
+  const int64_t nb = x.nb, K = nb * kQ8Block;
   const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  __m256 acc[2][MI][NJ];
-  for (int h = 0; h < 2; ++h)
-    for (int i = 0; i < MI; ++i)
-      for (int j = 0; j < NJ; ++j) acc[h][i][j] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nbp; ++b) {
-    const int h = static_cast<int>(b & 1);
-    __m256i wv[NJ], aw[NJ];
-    __m256 sv[NJ];
-    for (int j = 0; j < NJ; ++j) {
-      wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.w + (j0 + j) * stride + b * kQ8Block));
-      aw[j] = _mm256_sign_epi8(wv[j], wv[j]);
-      sv[j] = _mm256_broadcast_ss(w.sw + (j0 + j) * nbp + b);
+  __m256 acc[MI];
+  for (int i = 0; i < MI; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* wb = p.w + b * kQ8Block * kPanelRows + half * 32;
+    __m256i wv[8], aw[8];
+    for (int g = 0; g < 8; ++g) {
+      wv[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + g * 64));
+      aw[g] = _mm256_sign_epi8(wv[g], wv[g]);
     }
+    const __m256 sw = _mm256_loadu_ps(p.sw + b * kPanelRows + half * 8);
     for (int i = 0; i < MI; ++i) {
-      const __m256i xs = _mm256_xor_si256(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xu + (i0 + i) * stride + b * kQ8Block)), flip);
-      const __m256 dv = _mm256_broadcast_ss(x.dx + (i0 + i) * nbp + b);
-      for (int j = 0; j < NJ; ++j) {
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[j], _mm256_sign_epi8(xs, wv[j])), ones);
-        acc[h][i][j] = _mm256_fmadd_ps(_mm256_mul_ps(sv[j], dv), _mm256_cvtepi32_ps(p), acc[h][i][j]);
+      const uint8_t* xb = x.xu + (i0 + i) * K + b * kQ8Block;
+      __m256i sx = _mm256_setzero_si256();
+      for (int g = 0; g < 8; ++g) {
+        int32_t four;
+        std::memcpy(&four, xb + 4 * g, 4);
+        // xu is x + 128: flipping the top bit gives x as int8 (the panel's nws is not needed here).
+        const __m256i xs = _mm256_xor_si256(_mm256_set1_epi32(four), flip);
+        sx = _mm256_add_epi32(sx, _mm256_madd_epi16(_mm256_maddubs_epi16(aw[g], _mm256_sign_epi8(xs, wv[g])), ones));
       }
+      const __m256 d = _mm256_mul_ps(sw, _mm256_set1_ps(x.dx[(i0 + i) * nb + b]));
+      acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sx), acc[i]);
     }
   }
-  for (int i = 0; i < MI; ++i)
-    for (int j = 0; j < NJ; ++j) y[(i0 + i) * ldy + j0 + j] = lane_tree(acc[0][i][j], acc[1][i][j]);
+  alignas(32) float out[8];
+  for (int i = 0; i < MI; ++i) {
+    _mm256_store_ps(out, acc[i]);
+    std::memcpy(y + (i0 + i) * ldy + half * 8, out, sizeof(float) * static_cast<size_t>(rows));
+  }
 }
 
 template <int MI>
-void tile_rows(const Q8Acts& x, int64_t i0, const I8Weights& w, int64_t n, float* y, int64_t ldy) {
-  int64_t j = 0;
-  for (; j + 2 <= n; j += 2) tile<MI, 2>(x, i0, w, j, y, ldy);
-  if (j < n) tile<MI, 1>(x, i0, w, j, y, ldy);
+void tile_panel(const Q8Acts& x, int64_t i0, const Panel& p, int rows, float* y, int64_t ldy) {
+  tile<MI>(x, i0, p, 0, rows < 8 ? rows : 8, y, ldy);
+  if (rows > 8) tile<MI>(x, i0, p, 1, rows - 8, y, ldy);
 }
 
-void int_dot(const Q8Acts& x, int64_t m, const I8Weights& w, int64_t n, float* y, int64_t ldy) {
+void int_dot(const Q8Acts& x, int64_t m, const Panel& p, int rows, float* y, int64_t ldy) {
   int64_t i = 0;
-  for (; i + 2 <= m; i += 2) tile_rows<2>(x, i, w, n, y, ldy);
-  if (i < m) tile_rows<1>(x, i, w, n, y, ldy);
+  for (; i + 4 <= m; i += 4) tile_panel<4>(x, i, p, rows, y, ldy);
+  switch (m - i) {
+    case 3: return tile_panel<3>(x, i, p, rows, y, ldy);
+    case 2: return tile_panel<2>(x, i, p, rows, y, ldy);
+    case 1: return tile_panel<1>(x, i, p, rows, y, ldy);
+    default: return;
+  }
 }
 
 }  // namespace

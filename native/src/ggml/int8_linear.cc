@@ -1,6 +1,6 @@
 // The integer path of the linear layer over Q4_0 / Q5_0 / Q8_0 weights (int8_dot.h): activations
-// quantised to Q8_0 blocks once per call, then per task a few rows of W unpacked to int8 and multiplied
-// into every row of x by the kernel of this CPU. The portable kernel here is the reference arithmetic.
+// quantised to Q8_0 blocks once per call, then per task panels of 16 rows of W unpacked to int8 and
+// multiplied into every row of x by the kernel of this CPU. The portable kernel here is the reference arithmetic.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -16,26 +16,14 @@
 namespace peftjs::ggml {
 namespace {
 
-using detail::I8Weights;
+using detail::kPanelRows;
+using detail::Panel;
 using detail::kQ8Block;
 using detail::Q8Acts;
 
-constexpr int64_t kUnpackRows = 16;  // rows of W unpacked at a time (≤ 16 · cols bytes, in L1 / L2)
-
-int64_t padded_blocks(int64_t cols) {
-  const int64_t nb = cols / kQ8Block;
-  return nb + (nb & 1);
-}
-
-// quantize_row_q8_0 (ggml-cpu, x86): one row of x into nbp blocks of xu (+128) and dx.
-void quantize_row(const float* x, int64_t cols, int64_t nbp, uint8_t* xu, float* dx) {
-  const int64_t nb = cols / kQ8Block;
-  for (int64_t b = 0; b < nbp; ++b, xu += kQ8Block) {
-    if (b >= nb) {
-      std::memset(xu, 128, kQ8Block);
-      dx[b] = 0.0f;
-      continue;
-    }
+// quantize_row_q8_0 (ggml-cpu, x86): one row of x into nb blocks of xu (+128) and dx.
+void quantize_row(const float* x, int64_t nb, uint8_t* xu, float* dx) {
+  for (int64_t b = 0; b < nb; ++b, xu += kQ8Block) {
     const float* v = x + b * kQ8Block;
     float amax = 0.0f;
     for (int t = 0; t < kQ8Block; ++t) amax = std::max(amax, std::fabs(v[t]));
@@ -75,54 +63,53 @@ float unpack_block<Type::Q5_0>(const uint8_t* b, int8_t* w) {
   return half_at(b);
 }
 
+// Rows [j0, j0 + n) of W (n ≤ 16) as a panel (int8_dot.h).
 template <Type T>
-void unpack_rows(const Weight& wt, int64_t j0, int64_t n, int64_t nbp, int8_t* w, int32_t* nws, float* sw) {
+void pack_panel(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw) {
   const int64_t nb = wt.cols / kQ8Block, bytes = Block<T>::kBytes;
-  for (int64_t r = 0; r < n; ++r) {
-    const uint8_t* row = wt.data + (j0 + r) * wt.row_bytes();
-    for (int64_t b = 0; b < nbp; ++b) {
-      int8_t* wb = w + (r * nbp + b) * kQ8Block;
-      if (b < nb) {
-        sw[r * nbp + b] = unpack_block<T>(row + b * bytes, wb);
-      } else {
-        std::memset(wb, 0, kQ8Block);
-        sw[r * nbp + b] = 0.0f;
-      }
-      for (int l = 0; l < 8; ++l)
-        nws[(r * nbp + b) * 8 + l] = -128 * (wb[4 * l] + wb[4 * l + 1] + wb[4 * l + 2] + wb[4 * l + 3]);
+  alignas(64) int8_t v[kQ8Block];
+  for (int64_t r = 0; r < kPanelRows; ++r) {
+    const uint8_t* row = r < n ? wt.data + (j0 + r) * wt.row_bytes() : nullptr;
+    for (int64_t b = 0; b < nb; ++b) {
+      float scale = 0.0f;
+      if (r < n)
+        scale = unpack_block<T>(row + b * bytes, v);
+      else
+        std::memset(v, 0, kQ8Block);
+      int32_t sum = 0;
+      for (int g = 0; g < kQ8Block / 4; ++g)
+        for (int t = 0; t < 4; ++t) {
+          w[b * kQ8Block * kPanelRows + g * 4 * kPanelRows + r * 4 + t] = v[4 * g + t];
+          sum += v[4 * g + t];
+        }
+      nws[b * kPanelRows + r] = -128 * sum;
+      sw[b * kPanelRows + r] = scale;
     }
   }
 }
 
-void unpack(const Weight& wt, int64_t j0, int64_t n, int64_t nbp, int8_t* w, int32_t* nws, float* sw) {
+void pack(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw) {
   switch (wt.type) {
-    case Type::Q8_0: return unpack_rows<Type::Q8_0>(wt, j0, n, nbp, w, nws, sw);
-    case Type::Q4_0: return unpack_rows<Type::Q4_0>(wt, j0, n, nbp, w, nws, sw);
-    default: return unpack_rows<Type::Q5_0>(wt, j0, n, nbp, w, nws, sw);
+    case Type::Q8_0: return pack_panel<Type::Q8_0>(wt, j0, n, w, nws, sw);
+    case Type::Q4_0: return pack_panel<Type::Q4_0>(wt, j0, n, w, nws, sw);
+    default: return pack_panel<Type::Q5_0>(wt, j0, n, w, nws, sw);
   }
 }
 
 // The reference arithmetic (int8_dot.h), one output at a time.
-void int_dot_reference(const Q8Acts& x, int64_t m, const I8Weights& w, int64_t n, float* y, int64_t ldy) {
-  const int64_t nbp = x.nbp, stride = nbp * kQ8Block;
+void int_dot_reference(const Q8Acts& x, int64_t m, const Panel& p, int rows, float* y, int64_t ldy) {
+  const int64_t nb = x.nb;
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      const uint8_t* xr = x.xu + i * stride;
-      const int8_t* wr = w.w + j * stride;
-      float acc[16] = {};
-      for (int64_t b = 0; b < nbp; ++b) {
-        const float d = w.sw[j * nbp + b] * x.dx[i * nbp + b];
-        float* lanes = acc + 8 * (b & 1);
-        for (int l = 0; l < 8; ++l) {
-          int32_t s = w.nws[(j * nbp + b) * 8 + l];
-          for (int t = 0; t < 4; ++t) {
-            const int64_t k = b * kQ8Block + 4 * l + t;
-            s += static_cast<int32_t>(xr[k]) * wr[k];
-          }
-          lanes[l] = std::fma(d, static_cast<float>(s), lanes[l]);
-        }
+    for (int r = 0; r < rows; ++r) {
+      const uint8_t* xr = x.xu + i * nb * kQ8Block;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = p.nws[b * kPanelRows + r];
+        for (int k = 0; k < kQ8Block; ++k)
+          s += static_cast<int32_t>(xr[b * kQ8Block + k]) * p.w[b * kQ8Block * kPanelRows + (k / 4) * 4 * kPanelRows + r * 4 + k % 4];
+        acc = std::fma(p.sw[b * kPanelRows + r] * x.dx[i * nb + b], static_cast<float>(s), acc);
       }
-      y[i * ldy + j] = detail::lane_tree(acc);
+      y[i * ldy + r] = acc;
     }
 }
 
@@ -151,25 +138,25 @@ bool has_int8_dot(Type t) {
 }
 
 void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias, float* y) {
-  const int64_t K = wt.cols, N = wt.rows, nbp = padded_blocks(K), stride = nbp * kQ8Block;
-  std::vector<uint8_t> xu(static_cast<size_t>(M * stride));
-  std::vector<float> dx(static_cast<size_t>(M * nbp));
+  const int64_t K = wt.cols, N = wt.rows, nb = K / kQ8Block;
+  std::vector<uint8_t> xu(static_cast<size_t>(M * K));
+  std::vector<float> dx(static_cast<size_t>(M * nb));
   parallel_range(M, std::max<int64_t>(1, 4096 / K), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) quantize_row(x + i * K, K, nbp, xu.data() + i * stride, dx.data() + i * nbp);
+    for (int64_t i = i0; i < i1; ++i) quantize_row(x + i * K, nb, xu.data() + i * K, dx.data() + i * nb);
   });
-  const Q8Acts acts{nbp, xu.data(), dx.data()};
+  const Q8Acts acts{nb, xu.data(), dx.data()};
   const detail::IntDot dot = int_dot_for_cpu();
-  parallel_range(N, kUnpackRows, [&](int64_t j0, int64_t j1) {
+  parallel_range((N + kPanelRows - 1) / kPanelRows, 1, [&](int64_t p0, int64_t p1) {
     thread_local ThreadScratch scratch;
-    const size_t wbytes = static_cast<size_t>(kUnpackRows * stride), nwsbytes = static_cast<size_t>(kUnpackRows * nbp * 8 * 4);
-    auto* base = static_cast<uint8_t*>(scratch.reserve(wbytes + nwsbytes + static_cast<size_t>(kUnpackRows * nbp * 4)));
+    const size_t wbytes = static_cast<size_t>(K * kPanelRows), sums = static_cast<size_t>(nb * kPanelRows * 4);
+    auto* base = static_cast<uint8_t*>(scratch.reserve(wbytes + 2 * sums));
     auto* w = reinterpret_cast<int8_t*>(base);
     auto* nws = reinterpret_cast<int32_t*>(base + wbytes);
-    auto* sw = reinterpret_cast<float*>(base + wbytes + nwsbytes);
-    for (int64_t j = j0; j < j1; j += kUnpackRows) {
-      const int64_t n = std::min(kUnpackRows, j1 - j);
-      unpack(wt, j, n, nbp, w, nws, sw);
-      dot(acts, M, I8Weights{nbp, w, nws, sw}, n, y + j, N);
+    auto* sw = reinterpret_cast<float*>(base + wbytes + sums);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t j = p * kPanelRows, n = std::min<int64_t>(kPanelRows, N - j);
+      pack(wt, j, n, w, nws, sw);
+      dot(acts, M, detail::Panel{nb, w, nws, sw}, static_cast<int>(n), y + j, N);
     }
   });
   if (bias)
