@@ -1,6 +1,6 @@
 // The integer path of ggml block types (native/src/ggml/int8_dot.h: x as Q8_0 blocks, int8 weight
-// blocks, integer dot products): the AVX-512 VNNI, AVX2 and portable (reference) kernels give the same
-// floats bit for bit, over shapes that leave partial tiles and panels, weights at the ends of their
+// blocks, integer dot products; many rows through packed panels, few rows through the direct kernels):
+// the AVX-512 VNNI, AVX2 and portable (reference) kernels give the same floats bit for bit, over shapes that leave partial tiles and panels, weights at the ends of their
 // ranges (Q8_0's -128) and activation blocks of zeros; and they compute the float64 product of the
 // dequantised weight and x as its Q8_0 blocks (the arithmetic, not only agreement between kernels).
 import { test } from 'node:test';
@@ -16,11 +16,14 @@ const SHAPES = [
   [9, 37, 224], // M: one 8-row tile and 1 row; N: two panels and 5 rows; K: 7 blocks
   [70, 16, 512],
   [13, 3, 32],
+  [1, 37, 224], // few rows: the direct kernels
+  [3, 20, 96],
+  [8, 5, 512],
 ] as const;
 
 /** Q8_0 blocks of random int8 values (-128 and 127 included) with random positive scales. */
 function extremeQ8(rows: number, cols: number): Uint8Array {
-  const data = new Uint8Array((rows * cols) / 32 * 34);
+  const data = new Uint8Array(((rows * cols) / 32) * 34);
   let s = 7;
   for (let b = 0; b < data.length; b += 34) {
     data[b] = 0x00;
@@ -62,34 +65,36 @@ if (process.env.PEFTJS_INT8_TEST_CHILD === '1') {
       assert.equal(run.status, 0, run.stderr);
       const child = JSON.parse(run.stdout) as { simd: string; outputs: Record<string, string> };
       assert.equal(child.simd, simd);
-      for (const [name, y] of Object.entries(here)) assert.equal(child.outputs[name], y, `${name}: ${native.simdLevel()} vs ${simd}`);
+      for (const [name, y] of Object.entries(here))
+        assert.equal(child.outputs[name], y, `${name}: ${native.simdLevel()} vs ${simd}`);
     }
   });
 
-  test('the product is that of the dequantised weight and x as Q8_0 blocks (and differs from float x)', () => {
-    const [M, N, K] = [9, 37, 224];
-    const x = gaussian(1, M * K);
-    const xq = q8Activations(x);
-    for (const type of INT8_TYPES) {
-      const data = type === 'Q8_0' ? extremeQ8(N, K) : quantizeGgml(type, gaussian(2, N * K));
-      const W = dequantizeReference(type, data, N * K);
-      const y = new Float32Array(M * N);
-      native.ggmlLinear(x, M, ggmlTensor(type, [N, K], data), null, y);
-      let [errQ, errF, scale] = [0, 0, 0];
-      for (let i = 0; i < M; i++)
-        for (let j = 0; j < N; j++) {
-          let [sq, sf] = [0, 0];
-          for (let k = 0; k < K; k++) {
-            sq += xq[i * K + k]! * W[j * K + k]!;
-            sf += x[i * K + k]! * W[j * K + k]!;
+  for (const M of [9, 2])
+    test(`the product is that of the dequantised weight and x as Q8_0 blocks (and differs from float x), M=${M}`, () => {
+      const [N, K] = [37, 224];
+      const x = gaussian(1, M * K);
+      const xq = q8Activations(x);
+      for (const type of INT8_TYPES) {
+        const data = type === 'Q8_0' ? extremeQ8(N, K) : quantizeGgml(type, gaussian(2, N * K));
+        const W = dequantizeReference(type, data, N * K);
+        const y = new Float32Array(M * N);
+        native.ggmlLinear(x, M, ggmlTensor(type, [N, K], data), null, y);
+        let [errQ, errF, scale] = [0, 0, 0];
+        for (let i = 0; i < M; i++)
+          for (let j = 0; j < N; j++) {
+            let [sq, sf] = [0, 0];
+            for (let k = 0; k < K; k++) {
+              sq += xq[i * K + k]! * W[j * K + k]!;
+              sf += x[i * K + k]! * W[j * K + k]!;
+            }
+            errQ = Math.max(errQ, Math.abs(y[i * N + j]! - sq));
+            errF = Math.max(errF, Math.abs(y[i * N + j]! - sf));
+            scale = Math.max(scale, Math.abs(sq));
           }
-          errQ = Math.max(errQ, Math.abs(y[i * N + j]! - sq));
-          errF = Math.max(errF, Math.abs(y[i * N + j]! - sf));
-          scale = Math.max(scale, Math.abs(sq));
-        }
-      assert.ok(errQ <= 1e-6 * scale, `${type}: |y - Q8_0 reference| ${errQ} (scale ${scale})`);
-      // Activation quantisation moves the result (what llama.cpp's prompt processing does too), boundedly.
-      assert.ok(errF > errQ && errF < 0.02 * scale, `${type}: |y - float reference| ${errF} (scale ${scale})`);
-    }
-  });
+        assert.ok(errQ <= 1e-6 * scale, `${type}: |y - Q8_0 reference| ${errQ} (scale ${scale})`);
+        // Activation quantisation moves the result (what llama.cpp's prompt processing does too), boundedly.
+        assert.ok(errF > errQ && errF < 0.02 * scale, `${type}: |y - float reference| ${errF} (scale ${scale})`);
+      }
+    });
 }

@@ -7,7 +7,13 @@ import { after, before, test } from 'node:test';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, noGrad, readTokenizerFiles, type Tensor } from '../../src/index.js';
+import {
+  AutoModelForCausalLM,
+  AutoModelForSeq2SeqLM,
+  noGrad,
+  readTokenizerFiles,
+  type Tensor,
+} from '../../src/index.js';
 import { writeModelGguf } from '../../src/gguf/export/index.js';
 import { GgufFile } from '../../src/gguf/reader.js';
 import { configFromGguf } from '../../src/gguf/load/config.js';

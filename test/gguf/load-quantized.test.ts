@@ -63,7 +63,9 @@ async function fileTensorBytes(path: string): Promise<number> {
 }
 
 function logits(model: Module, ids: Tensor): Tensor {
-  return noGrad(() => (model as unknown as { forward(i: unknown): { logits: Tensor } }).forward({ inputIds: ids }).logits);
+  return noGrad(
+    () => (model as unknown as { forward(i: unknown): { logits: Tensor } }).forward({ inputIds: ids }).logits,
+  );
 }
 
 for (const [type, make] of [
@@ -103,7 +105,12 @@ for (const [type, make] of [
 test('a LoRA trains over a Q4_0 base (its loss falls, the blocks stay frozen) and merges into it', async () => {
   const model = await AutoModelForCausalLM.fromPretrained(await fixtureGguf('Q4_0'));
   manualSeed(5);
-  const peft = getPeftModel(model, { peftType: 'LORA', r: 4, loraAlpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] });
+  const peft = getPeftModel(model, {
+    peftType: 'LORA',
+    r: 4,
+    loraAlpha: 8,
+    targetModules: ['q_proj', 'v_proj', 'down_proj'],
+  });
   const trainable = peft.parameters().filter((p) => p.requiresGrad);
   assert.ok(trainable.every((p) => p.dtype === 'float32'));
   const optimizer = new AdamW(trainable, { lr: 0.02 });

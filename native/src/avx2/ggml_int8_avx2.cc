@@ -68,3 +68,20 @@ void int_dot(const Q8Acts& x, int64_t m, const Panel& p, int rows, float* y, int
 IntDot int_dot_avx2() { return int_dot; }
 
 }  // namespace peftjs::ggml::detail
+
+// The few-row kernel (native/src/ggml/int8_gemv_impl.h) with vpmaddubsw / vpmaddwd.
+#include "ggml/int8_gemv_impl.h"
+
+namespace peftjs::ggml::detail {
+namespace {
+
+struct Avx2Dot {
+  static __m256i dot_u(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
+  static __m256i dot_s(__m256i w, __m256i s) { return dot_u(_mm256_sign_epi8(w, w), _mm256_sign_epi8(s, w)); }
+};
+
+}  // namespace
+
+GemvInt gemv_int_avx2(Type t) { return gemv_int_for<Avx2Dot>(t); }
+
+}  // namespace peftjs::ggml::detail

@@ -66,3 +66,27 @@ PEFTJS_VNNI void int_dot(const Q8Acts& x, int64_t m, const Panel& p, int rows, f
 IntDot int_dot_avx512_vnni() { return int_dot; }
 
 }  // namespace peftjs::ggml::detail
+
+// The few-row kernel (native/src/ggml/int8_gemv_impl.h) with 256-bit vpdpbusd; its helpers are compiled
+// for VNNI here (the headers they need are included above, outside the target region).
+#include "ggml/blocks.h"
+#include "quant/quant.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
+#include "ggml/int8_gemv_impl.h"
+
+namespace peftjs::ggml::detail {
+namespace {
+
+struct VnniDot {
+  static __m256i dot_u(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+  static __m256i dot_s(__m256i w, __m256i s) { return dot_u(_mm256_sign_epi8(w, w), _mm256_sign_epi8(s, w)); }
+};
+
+}  // namespace
+
+GemvInt gemv_int_avx512_vnni(Type t) { return gemv_int_for<VnniDot>(t); }
+
+}  // namespace peftjs::ggml::detail
+#pragma GCC pop_options

@@ -18,7 +18,8 @@ namespace peftjs::ggml {
 // True for the block types with an integer path (Q4_0, Q5_0, Q8_0) where this build has one (x86).
 bool has_int8_dot(Type t);
 
-// y [M, rows] = x [M, cols]·Wᵀ (+ bias) through the integer path; has_int8_dot(w.type) must hold.
+// y [M, rows] = x [M, cols]·Wᵀ (+ bias) through the integer path (any M: many rows through panels, few
+// through the direct kernels below); has_int8_dot(w.type) must hold.
 void linear_int8(const float* x, int64_t M, const Weight& w, const float* bias, float* y);
 
 namespace detail {
@@ -50,6 +51,23 @@ using IntDot = void (*)(const Q8Acts& x, int64_t m, const Panel& p, int rows, fl
 IntDot int_dot_portable();
 IntDot int_dot_avx2();
 IntDot int_dot_avx512_vnni();
+
+// Few rows (decode) read W's blocks directly, with a per-row arithmetic of their own (ggml's): 8 float
+// lanes, lane l of block b gets fma(dw · dx, float(Σ of the products of elements 4l..4l+3), lane) in
+// block order; then lane_tree8 (l + (l + 4), then + 2, + 1). x as signed int8 rows (xs), per block its
+// scale (dx) and its 8 lane sums of 4 values (xsum, for the offsets of Q4_0's and Q5_0's unsigned values).
+struct Q8Few {
+  int64_t nb;
+  const int8_t* xs;
+  const int32_t* xsum;
+  const float* dx;
+};
+
+// y[i * ldy + j] = row i of x · row j of w, for i < m (≤ 8), j in [j0, j1).
+using GemvInt = void (*)(int64_t m, const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy);
+GemvInt gemv_int_portable(Type t);
+GemvInt gemv_int_avx2(Type t);
+GemvInt gemv_int_avx512_vnni(Type t);
 
 }  // namespace detail
 }  // namespace peftjs::ggml

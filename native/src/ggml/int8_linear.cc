@@ -21,6 +21,14 @@ using detail::Panel;
 using detail::kQ8Block;
 using detail::Q8Acts;
 
+constexpr int64_t kFewRows = 8;  // at most this many rows of x: the direct few-row kernels
+
+void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
+  if (!bias) return;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) y[i * N + j] += bias[j];
+}
+
 // quantize_row_q8_0 (ggml-cpu, x86): one row of x into nb blocks of xu (+128) and dx.
 void quantize_row(const float* x, int64_t nb, uint8_t* xu, float* dx) {
   for (int64_t b = 0; b < nb; ++b, xu += kQ8Block) {
@@ -113,6 +121,60 @@ void int_dot_reference(const Q8Acts& x, int64_t m, const Panel& p, int rows, flo
     }
 }
 
+// The few-row reference arithmetic (int8_dot.h), from the blocks' dequantised int8 values.
+template <Type T>
+void gemv_int_reference(int64_t m, const detail::Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const int64_t nb = x.nb, K = nb * kQ8Block;
+  alignas(64) int8_t v[kQ8Block];
+  for (int64_t j = j0; j < j1; ++j) {
+    const uint8_t* row = w.data + j * w.row_bytes();
+    for (int64_t i = 0; i < m; ++i) {
+      float acc[8] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const float d = unpack_block<T>(row + b * Block<T>::kBytes, v) * x.dx[i * nb + b];
+        for (int l = 0; l < 8; ++l) {
+          int32_t s = 0;
+          for (int t = 0; t < 4; ++t) s += v[4 * l + t] * static_cast<int32_t>(x.xs[i * K + b * kQ8Block + 4 * l + t]);
+          acc[l] = std::fma(d, static_cast<float>(s), acc[l]);
+        }
+      }
+      float s4[4];
+      for (int l = 0; l < 4; ++l) s4[l] = acc[l] + acc[l + 4];
+      y[i * ldy + j] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+    }
+  }
+}
+
+detail::GemvInt gemv_int_for_cpu(Type t) {
+#if PEFTJS_X86
+  if (simd_level() == Simd::Avx512 && __builtin_cpu_supports("avx512vnni")) return detail::gemv_int_avx512_vnni(t);
+  if (simd_level() >= Simd::Avx2) return detail::gemv_int_avx2(t);
+#endif
+  return detail::gemv_int_portable(t);
+}
+
+// Few rows: x quantised as signed int8 with its lane sums, then W's rows in tasks of ~64 KB of blocks.
+void linear_int8_few(const float* x, int64_t M, const Weight& wt, float* y) {
+  const int64_t K = wt.cols, N = wt.rows, nb = K / kQ8Block;
+  thread_local ThreadScratch scratch;
+  const size_t xbytes = static_cast<size_t>(M * K), sums = static_cast<size_t>(M * nb * 8 * 4);
+  auto* base = static_cast<uint8_t*>(scratch.reserve(xbytes + sums + static_cast<size_t>(M * nb * 4)));
+  auto* xs = reinterpret_cast<int8_t*>(base);
+  auto* xsum = reinterpret_cast<int32_t*>(base + xbytes);
+  auto* dx = reinterpret_cast<float*>(base + xbytes + sums);
+  for (int64_t i = 0; i < M; ++i) {
+    uint8_t* xu = reinterpret_cast<uint8_t*>(xs + i * K);
+    quantize_row(x + i * K, nb, xu, dx + i * nb);
+    for (int64_t k = 0; k < K; ++k) xs[i * K + k] = static_cast<int8_t>(xu[k] - 128);
+    for (int64_t g = 0; g < K / 4; ++g)
+      xsum[i * nb * 8 + g] = xs[i * K + 4 * g] + xs[i * K + 4 * g + 1] + xs[i * K + 4 * g + 2] + xs[i * K + 4 * g + 3];
+  }
+  const detail::Q8Few q{nb, xs, xsum, dx};
+  const detail::GemvInt gemv = gemv_int_for_cpu(wt.type);
+  const int64_t rows_per_task = std::max<int64_t>(1, (int64_t{1} << 16) / wt.row_bytes());
+  parallel_range(N, rows_per_task, [&](int64_t j0, int64_t j1) { gemv(M, q, wt, j0, j1, y, N); });
+}
+
 detail::IntDot int_dot_for_cpu() {
 #if PEFTJS_X86
   static const detail::IntDot best = [] {
@@ -130,6 +192,13 @@ detail::IntDot int_dot_for_cpu() {
 
 namespace detail {
 IntDot int_dot_portable() { return int_dot_reference; }
+GemvInt gemv_int_portable(Type t) {
+  switch (t) {
+    case Type::Q4_0: return gemv_int_reference<Type::Q4_0>;
+    case Type::Q5_0: return gemv_int_reference<Type::Q5_0>;
+    default: return gemv_int_reference<Type::Q8_0>;
+  }
+}
 }  // namespace detail
 
 bool has_int8_dot(Type t) {
@@ -138,6 +207,10 @@ bool has_int8_dot(Type t) {
 }
 
 void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias, float* y) {
+  if (M <= kFewRows) {
+    linear_int8_few(x, M, wt, y);
+    return add_bias(M, wt.rows, bias, y);
+  }
   const int64_t K = wt.cols, N = wt.rows, nb = K / kQ8Block;
   std::vector<uint8_t> xu(static_cast<size_t>(M * K));
   std::vector<float> dx(static_cast<size_t>(M * nb));
@@ -159,9 +232,7 @@ void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias,
       dot(acts, M, detail::Panel{nb, w, nws, sw}, static_cast<int>(n), y + j, N);
     }
   });
-  if (bias)
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) y[i * N + j] += bias[j];
+  add_bias(M, N, bias, y);
 }
 
 }  // namespace peftjs::ggml

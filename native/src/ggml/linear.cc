@@ -7,7 +7,6 @@
 #include "ggml/blocks.h"
 #include "ggml/int8_dot.h"
 #include "quant/driver.h"
-#include "quant/quant.h"
 #include "threadpool.h"
 
 namespace peftjs::ggml {
@@ -74,8 +73,8 @@ void get_rows(const Weight& w, const int32_t* ids, int64_t n, float* out) {
 
 void linear(const float* x, int64_t M, const Weight& w, const float* bias, float* y) {
   if (quant::empty_product(M, w.rows, w.cols, bias, y)) return;
-  // Many rows (prompt processing, training) over Q4_0 / Q5_0 / Q8_0: llama.cpp's integer arithmetic.
-  if (M > quant::detail::kGemvRows && has_int8_dot(w.type)) return linear_int8(x, M, w, bias, y);
+  // Q4_0 / Q5_0 / Q8_0: llama.cpp's integer arithmetic (x as Q8_0 blocks).
+  if (has_int8_dot(w.type)) return linear_int8(x, M, w, bias, y);
   quant::forward(source(w), x, M, bias, y);
 }
 

@@ -1,0 +1,90 @@
+// The few-row integer kernel (decode) over raw Q4_0 / Q5_0 / Q8_0 blocks (int8_dot.h), written once for
+// AVX2 and AVX-512 VNNI: `D` gives the integer dot of one block into 8 lanes (D::dot_u: unsigned weight
+// bytes by signed x, D::dot_s: signed by signed; each lane the exact sum of 4 products). Each block of a
+// row of W is unpacked once in registers (ggml's bytes_from_nibbles_32 / bytes_from_bits_32) and
+// multiplied into every row of x. Included by native/src/{avx2,avx512}/ggml_int8_*.cc.
+#pragma once
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "ggml/blocks.h"
+#include "ggml/int8_dot.h"
+#include "quant/quant.h"
+
+namespace peftjs::ggml::detail {
+// Everything here is per translation unit (each is compiled for its own instruction set).
+namespace {
+
+// lane_tree8 of int8_dot.h on a vector.
+inline float tree8(__m256 a) {
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// The 32 nibbles of qs[16] as bytes: low nibbles (elements 0-15), then high nibbles (16-31).
+inline __m256i nibbles(const uint8_t* qs) {
+  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+}
+
+// Byte k = 0x10 where bit k of the 32-bit qh is set, else 0 (Q5_0's fifth bits).
+inline __m256i fifth_bits(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+  __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuf);
+  bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
+}
+
+template <typename D, Type T, int M>
+void gemv_int_rows(const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  constexpr int64_t kBytes = Block<T>::kBytes;
+  const int64_t nb = x.nb, K = nb * kQ8Block;
+  for (int64_t j = j0; j < j1; ++j) {
+    const uint8_t* row = w.data + j * w.row_bytes();
+    __m256 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = row + b * kBytes;
+      const float dw = half_at(blk);
+      __m256i q;
+      if constexpr (T == Type::Q4_0) q = nibbles(blk + 2);
+      if constexpr (T == Type::Q5_0) q = _mm256_or_si256(nibbles(blk + 6), fifth_bits(blk + 2));
+      if constexpr (T == Type::Q8_0) q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+      for (int i = 0; i < M; ++i) {
+        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xs + i * K + b * kQ8Block));
+        __m256i s;
+        if constexpr (T == Type::Q8_0) {
+          s = D::dot_s(q, xs);
+        } else {  // unsigned q = value + offset: Σ value · x = Σ q · x - offset · Σ x
+          const __m256i xsum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xsum + (i * nb + b) * 8));
+          const __m256i corr = T == Type::Q4_0 ? _mm256_slli_epi32(xsum, 3) : _mm256_slli_epi32(xsum, 4);
+          s = _mm256_sub_epi32(D::dot_u(q, xs), corr);
+        }
+        const __m256 d = _mm256_set1_ps(dw * x.dx[i * nb + b]);
+        acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[i]);
+      }
+    }
+    for (int i = 0; i < M; ++i) y[i * ldy + j] = tree8(acc[i]);
+  }
+}
+
+template <typename D, Type T>
+void gemv_int_type(int64_t m, const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  quant::detail::with_rows(m, [&](auto rows) { gemv_int_rows<D, T, decltype(rows)::value>(x, w, j0, j1, y, ldy); });
+}
+
+template <typename D>
+GemvInt gemv_int_for(Type t) {
+  switch (t) {
+    case Type::Q4_0: return gemv_int_type<D, Type::Q4_0>;
+    case Type::Q5_0: return gemv_int_type<D, Type::Q5_0>;
+    default: return gemv_int_type<D, Type::Q8_0>;
+  }
+}
+
+}  // namespace
+}  // namespace peftjs::ggml::detail
