@@ -4,7 +4,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
+#include "elementwise/half.h"
 #include "quant/quant.h"
 
 namespace peftjs::quant::detail {
@@ -136,6 +138,37 @@ void gemv4(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1,
   with_rows(m, [&](auto M) { gemv4_rows<M()>(w, xp, j0, j1, y, ldy); });
 }
 
+// int8_vectorwise_quant of one row of x in float16, 8 lanes at a time: vcvtps2ph / vcvtph2ps round to
+// float16 as float_to_f16 does (to nearest even, overflow to inf), vcvtps2dq rounds half to even as
+// nearbyint does; the row's tail takes the scalar path of the same operations.
+void quantize_row8(const float* x, int64_t K, int shift, uint8_t* out, float* absmax) {
+  const auto half = [](__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); };
+  const auto half1 = [](float v) { return f16_to_float(float_to_f16(v)); };
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 mv = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) mv = _mm256_max_ps(_mm256_andnot_ps(sign, half(_mm256_loadu_ps(x + k))), mv);
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  float m = std::max(_mm_cvtss_f32(h), _mm_cvtss_f32(_mm_movehdup_ps(h)));
+  for (; k < K; ++k) m = std::max(m, std::fabs(half1(x[k])));
+  const float scale = 127.0f / m;
+  const __m256 vs = _mm256_set1_ps(scale);
+  const __m128i vshift = _mm_set1_epi8(static_cast<char>(shift));
+  for (k = 0; k + 8 <= K; k += 8) {
+    __m256 v = _mm256_mul_ps(half(_mm256_loadu_ps(x + k)), vs);
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));  // NaN -> 0
+    const __m256i q = _mm256_cvtps_epi32(v);  // |q| <= 127: the saturating packs keep it
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + k), _mm_add_epi8(_mm_packs_epi16(w, w), vshift));
+  }
+  for (; k < K; ++k) {
+    const float v = half1(x[k]) * scale;
+    out[k] = static_cast<uint8_t>((std::isnan(v) ? 0 : static_cast<int>(std::nearbyint(v))) + shift);
+  }
+  *absmax = m;
+}
+
 }  // namespace
 
 void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc) {
@@ -143,7 +176,7 @@ void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 }
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{kGroup, dequant4, gemv4, dequant8, dot8_avx2, 0};
+  static const Kernels k{kGroup, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
   return k;
 }
 

@@ -145,6 +145,19 @@ void dequant8(const WeightInt8& w, int64_t e0, int64_t count, float* out) {
 // saturation. The activations come shifted to q + 128 (unsigned); sum (q + 128) w - 128 sum w = sum q w,
 // with sum w taken by the same instruction against bytes of 1. A masked load zeroes the K tail on both
 // sides, so it adds nothing to either sum.
+// vpdpbusd into accumulators `sum` (x rows) and `wsum` (bytes of 1) for the bytes of W row `w` and
+// the x rows at `x` (row stride K) selected by `mask`.
+template <int M>
+__attribute__((target("avx512vnni"))) inline void dpbusd_masked(__mmask64 mask, const int8_t* w, const uint8_t* x,
+                                                                int64_t K, __m512i* sum, __m512i& wsum) {
+  const __m512i wv = _mm512_maskz_loadu_epi8(mask, w);
+  wsum = _mm512_dpbusd_epi32(wsum, _mm512_set1_epi8(1), wv);
+  for (int i = 0; i < M; ++i) sum[i] = _mm512_dpbusd_epi32(sum[i], _mm512_maskz_loadu_epi8(mask, x + i * K), wv);
+}
+
+// Each W row is read in 64-byte-aligned pieces (a masked load up to the first boundary, one at the
+// end): unaligned 64-byte loads of a streamed weight cross a cache line every time and ran at half
+// the speed of AVX2's 32-byte ones. Two accumulators per sum, alternating, hide vpdpbusd's latency.
 template <int M>
 __attribute__((target("avx512vnni"))) void dot8_vnni_rows(const uint8_t* xq, const WeightInt8& w, int64_t j0,
                                                           int64_t j1, int32_t* acc, int64_t ldacc) {
@@ -152,18 +165,53 @@ __attribute__((target("avx512vnni"))) void dot8_vnni_rows(const uint8_t* xq, con
   const __m512i ones = _mm512_set1_epi8(1);
   for (int64_t j = j0; j < j1; ++j) {
     const int8_t* row = w.data + j * K;
-    __m512i sum[M], wsum = _mm512_setzero_si512();
-    for (int i = 0; i < M; ++i) sum[i] = _mm512_setzero_si512();
-    for (int64_t k = 0; k < K; k += 64) {
-      const __mmask64 mask = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
-      const __m512i wv = _mm512_maskz_loadu_epi8(mask, row + k);
+    __m512i sum[M], sum2[M], wsum = _mm512_setzero_si512(), wsum2 = _mm512_setzero_si512();
+    for (int i = 0; i < M; ++i) sum[i] = sum2[i] = _mm512_setzero_si512();
+    const auto mask_of = [](int64_t n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; };
+    int64_t k = std::min<int64_t>(K, (64 - (reinterpret_cast<uintptr_t>(row) & 63)) & 63);
+    if (k > 0) dpbusd_masked<M>(mask_of(k), row, xq, K, sum, wsum);
+    for (; k + 128 <= K; k += 128) {
+      _mm_prefetch(reinterpret_cast<const char*>(row + k + 1024), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(row + k + 1088), _MM_HINT_T0);
+      const __m512i wv = _mm512_load_si512(row + k), wv2 = _mm512_load_si512(row + k + 64);
       wsum = _mm512_dpbusd_epi32(wsum, ones, wv);
-      for (int i = 0; i < M; ++i)
-        sum[i] = _mm512_dpbusd_epi32(sum[i], _mm512_maskz_loadu_epi8(mask, xq + i * K + k), wv);
+      wsum2 = _mm512_dpbusd_epi32(wsum2, ones, wv2);
+      for (int i = 0; i < M; ++i) {
+        sum[i] = _mm512_dpbusd_epi32(sum[i], _mm512_loadu_si512(xq + i * K + k), wv);
+        sum2[i] = _mm512_dpbusd_epi32(sum2[i], _mm512_loadu_si512(xq + i * K + k + 64), wv2);
+      }
     }
+    for (; k < K; k += 64) dpbusd_masked<M>(mask_of(K - k), row + k, xq + k, K, sum, wsum);
+    wsum = _mm512_add_epi32(wsum, wsum2);
     const int32_t correction = 128 * _mm512_reduce_add_epi32(wsum);
-    for (int i = 0; i < M; ++i) acc[i * ldacc + (j - j0)] = _mm512_reduce_add_epi32(sum[i]) - correction;
+    for (int i = 0; i < M; ++i)
+      acc[i * ldacc + (j - j0)] = _mm512_reduce_add_epi32(_mm512_add_epi32(sum[i], sum2[i])) - correction;
   }
+}
+
+// int8_vectorwise_quant of one row of x in float16, 16 lanes at a time (masked for the tail):
+// vcvtps2ph / vcvtph2ps round to float16 as float_to_f16 does (to nearest even, overflow to inf),
+// vcvtps2dq rounds half to even as nearbyint does.
+void quantize_row8(const float* x, int64_t K, int shift, uint8_t* out, float* absmax) {
+  const auto half = [](__m512 v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); };
+  const auto mask_of = [](int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); };
+  __m512 mv = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16)
+    mv = _mm512_max_ps(_mm512_abs_ps(half(_mm512_maskz_loadu_ps(mask_of(K - k), x + k))), mv);
+  // (not _mm512_reduce_max_ps: GCC 12's header trips -Wuninitialized in it)
+  const __m256 m8 = _mm256_max_ps(_mm512_extractf32x8_ps(mv, 0), _mm512_extractf32x8_ps(mv, 1));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  const float m = std::max(_mm_cvtss_f32(m4), _mm_cvtss_f32(_mm_movehdup_ps(m4)));
+  const __m512 vs = _mm512_set1_ps(127.0f / m);
+  const __m512i vshift = _mm512_set1_epi32(shift);
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 mask = mask_of(K - k);
+    const __m512 v = _mm512_mul_ps(half(_mm512_maskz_loadu_ps(mask, x + k)), vs);
+    const __m512i q = _mm512_cvtps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v));  // NaN -> 0
+    _mm512_mask_cvtepi32_storeu_epi8(out + k, mask, _mm512_add_epi32(q, vshift));
+  }
+  *absmax = m;
 }
 
 bool has_vnni() {
@@ -182,8 +230,8 @@ void dot8_vnni(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 }  // namespace
 
 const Kernels& kernels_avx512() {
-  static const Kernels k = has_vnni() ? Kernels{kGroup, dequant4, gemv4, dequant8, dot8_vnni, 128}
-                                      : Kernels{kGroup, dequant4, gemv4, dequant8, dot8_avx2, 0};
+  static const Kernels k = has_vnni() ? Kernels{kGroup, dequant4, gemv4, dequant8, dot8_vnni, 128, quantize_row8}
+                                      : Kernels{kGroup, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
   return k;
 }
 

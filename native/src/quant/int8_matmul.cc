@@ -4,14 +4,13 @@
 //      q = round(x * (127 / s)) half to even (0 where that is NaN: a zero row);
 //   2. int8_linear_matmul: the exact int32 sums of q·Wqᵀ;
 //   3. int8_mm_dequant: y = acc * (s_x * s_w) * 6.200124e-05 (1/127² in float32), + bias, in float32.
-// Step 2 is the instruction set's int8 kernel (VNNI's vpdpbusd, AVX2's vpmaddubsw, or plain C++); the
-// sums are exact integers, so every path gives the same bits. Steps 1 and 3 are plain float32 code
-// here, built without FMA (this file is in the generic group), so no product is fused with the next.
+// Steps 1 and 2 are the instruction set's kernels (F16C conversions; VNNI's vpdpbusd, AVX2's vpmaddubsw,
+// or plain C++): step 1 rounds each value once per operation as the scalar code does and step 2's sums
+// are exact integers, so every path gives the same bits. Step 3 is plain float32 code here, built
+// without FMA (this file is in the generic group), so no product is fused with the next.
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
-#include "elementwise/half.h"
 #include "quant/driver.h"
 #include "quant/quant.h"
 #include "thread_scratch.h"
@@ -23,19 +22,6 @@ namespace {
 constexpr float kMmDequant = 6.200124e-05f;  // bitsandbytes' MM_DEQUANT_CONST
 constexpr int64_t kPanelBytes = 1 << 16;  // rows of W multiplied by every row of x while in L2
 
-// One row of x quantised as in step 1, stored as bytes q + shift (the kernel's activation encoding).
-void quantize_row(const float* x, int64_t K, int shift, uint8_t* out, float* absmax) {
-  float m = 0.0f;
-  for (int64_t k = 0; k < K; ++k) m = std::max(m, std::fabs(f16_to_float(float_to_f16(x[k]))));
-  const float scale = 127.0f / m;
-  for (int64_t k = 0; k < K; ++k) {
-    const float v = f16_to_float(float_to_f16(x[k])) * scale;
-    const int q = std::isnan(v) ? 0 : static_cast<int>(std::nearbyint(v));
-    out[k] = static_cast<uint8_t>(q + shift);
-  }
-  *absmax = m;
-}
-
 }  // namespace
 
 void linear_int8(const float* x, int64_t M, const WeightInt8& w, const float* bias, float* y) {
@@ -45,7 +31,7 @@ void linear_int8(const float* x, int64_t M, const WeightInt8& w, const float* bi
   std::vector<uint8_t> xq(static_cast<size_t>(M * K));
   std::vector<float> sx(static_cast<size_t>(M));
   parallel_range(M, std::max<int64_t>(1, (1 << 14) / K), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) quantize_row(x + i * K, K, kern.dot8_shift, xq.data() + i * K, &sx[i]);
+    for (int64_t i = i0; i < i1; ++i) kern.quantize_row8(x + i * K, K, kern.dot8_shift, xq.data() + i * K, &sx[i]);
   });
   const int64_t panel = std::max<int64_t>(1, kPanelBytes / K);
   parallel_range(N, std::min(N, panel), [&](int64_t c0, int64_t c1) {

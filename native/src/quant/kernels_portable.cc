@@ -1,5 +1,9 @@
 // Portable quantised-weight kernels (plain C++), and the choice of kernels for this CPU.
+#include <algorithm>
+#include <cmath>
+
 #include "cpu.h"
+#include "elementwise/half.h"
 #include "quant/quant.h"
 
 namespace peftjs::quant::detail {
@@ -51,10 +55,22 @@ void dot8(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t
     }
 }
 
+void quantize_row8(const float* x, int64_t K, int shift, uint8_t* out, float* absmax) {
+  float m = 0.0f;
+  for (int64_t k = 0; k < K; ++k) m = std::max(m, std::fabs(f16_to_float(float_to_f16(x[k]))));
+  const float scale = 127.0f / m;
+  for (int64_t k = 0; k < K; ++k) {
+    const float v = f16_to_float(float_to_f16(x[k])) * scale;
+    const int q = std::isnan(v) ? 0 : static_cast<int>(std::nearbyint(v));
+    out[k] = static_cast<uint8_t>(q + shift);
+  }
+  *absmax = m;
+}
+
 }  // namespace
 
 const Kernels& kernels_portable() {
-  static const Kernels k{kGroup, dequant4, gemv4, dequant8, dot8, 0};
+  static const Kernels k{kGroup, dequant4, gemv4, dequant8, dot8, 0, quantize_row8};
   return k;
 }
 

@@ -119,6 +119,10 @@ struct Kernels {
   // row sum of W, as oneDNN and ggml do), else 0.
   void (*dot8)(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc);
   int dot8_shift;
+  // One row of activations x[0:K] quantised as bitsandbytes' int8_vectorwise_quant of x in float16:
+  // absmax = max |f16(x)|, q = round(f16(x) * (127 / absmax)) half to even (0 where NaN), stored as
+  // the bytes q + shift.
+  void (*quantize_row8)(const float* x, int64_t K, int shift, uint8_t* out, float* absmax);
 };
 
 // The int8 kernels of the AVX2 file, also the AVX-512 level's on CPUs without VNNI.
