@@ -1,5 +1,6 @@
 // The integer path of ggml block types (native/src/ggml/int8_dot.h: x as Q8_0 blocks, int8 weight
-// blocks, integer dot products; many rows through packed panels, few rows through the direct kernels):
+// blocks, integer dot products; many rows through packed panels, few rows through the direct kernels,
+// which also read Q4_K):
 // the AVX-512 VNNI, AVX2 and portable (reference) kernels give the same floats bit for bit, over shapes that leave partial tiles and panels, weights at the ends of their
 // ranges (Q8_0's -128) and activation blocks of zeros; and they compute the float64 product of the
 // dequantised weight and x as its Q8_0 blocks (the arithmetic, not only agreement between kernels).
@@ -49,6 +50,19 @@ function outputs(): Record<string, string> {
       out[`${type} ${M}x${N}x${K}`] = Buffer.from(y.buffer).toString('base64');
     }
   }
+  for (const M of [1, 3, 8]) {
+    // Q4_K: few rows only (its many-row products stay on the float GEMM).
+    const [N, K] = [21, 512];
+    const y = new Float32Array(M * N);
+    native.ggmlLinear(
+      gaussian(M, M * K),
+      M,
+      ggmlTensor('Q4_K', [N, K], quantizeGgml('Q4_K', gaussian(N, N * K))),
+      null,
+      y,
+    );
+    out[`Q4_K ${M}x${N}x${K}`] = Buffer.from(y.buffer).toString('base64');
+  }
   return out;
 }
 
@@ -72,10 +86,10 @@ if (process.env.PEFTJS_INT8_TEST_CHILD === '1') {
 
   for (const M of [9, 2])
     test(`the product is that of the dequantised weight and x as Q8_0 blocks (and differs from float x), M=${M}`, () => {
-      const [N, K] = [37, 224];
+      const [N, K] = [37, 256];
       const x = gaussian(1, M * K);
       const xq = q8Activations(x);
-      for (const type of INT8_TYPES) {
+      for (const type of [...INT8_TYPES, ...(M <= 8 ? (['Q4_K'] as const) : [])]) {
         const data = type === 'Q8_0' ? extremeQ8(N, K) : quantizeGgml(type, gaussian(2, N * K));
         const W = dequantizeReference(type, data, N * K);
         const y = new Float32Array(M * N);

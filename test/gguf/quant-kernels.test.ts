@@ -71,8 +71,8 @@ test('linear over every type: few rows and many rows, forward and input gradient
       const x = gaussian(M + 11, M * K);
       const y = new Float32Array(M * N);
       native.ggmlLinear(x, M, w, null, y);
-      // Q4_0 / Q5_0 / Q8_0 take llama.cpp's integer path: x as Q8_0 blocks.
-      const xs = INT8_TYPES.includes(type) ? q8Activations(x) : x;
+      // Q4_0 / Q5_0 / Q8_0 (and Q4_K for few rows) take llama.cpp's integer path: x as Q8_0 blocks.
+      const xs = INT8_TYPES.includes(type) || (type === 'Q4_K' && M <= 8) ? q8Activations(x) : x;
       assertClose(y, reference(xs, M, W, N, K), `${type} forward M=${M}`);
       const gy = gaussian(M + 13, M * N);
       const gx = new Float32Array(M * K);

@@ -15,11 +15,12 @@
 
 namespace peftjs::ggml {
 
-// True for the block types with an integer path (Q4_0, Q5_0, Q8_0) where this build has one (x86).
-bool has_int8_dot(Type t);
+// True where this build (x86) has an integer path for M rows of x over type t: Q4_0, Q5_0, Q8_0 for any
+// M; Q4_K for few rows (M ≤ 8; its many-row products stay on the float GEMM).
+bool has_int8_dot(Type t, int64_t M);
 
 // y [M, rows] = x [M, cols]·Wᵀ (+ bias) through the integer path (any M: many rows through panels, few
-// through the direct kernels below); has_int8_dot(w.type) must hold.
+// through the direct kernels below); has_int8_dot(w.type, M) must hold.
 void linear_int8(const float* x, int64_t M, const Weight& w, const float* bias, float* y);
 
 namespace detail {

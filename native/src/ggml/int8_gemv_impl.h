@@ -1,4 +1,4 @@
-// The few-row integer kernel (decode) over raw Q4_0 / Q5_0 / Q8_0 blocks (int8_dot.h), written once for
+// The few-row integer kernel (decode) over raw Q4_0 / Q5_0 / Q8_0 / Q4_K blocks (int8_dot.h), written once for
 // AVX2 and AVX-512 VNNI: `D` gives the integer dot of one block into 8 lanes (D::dot_u: unsigned weight
 // bytes by signed x, D::dot_s: signed by signed; each lane the exact sum of 4 products). Each block of a
 // row of W is unpacked once in registers (ggml's bytes_from_nibbles_32 / bytes_from_bits_32) and
@@ -72,6 +72,46 @@ void gemv_int_rows(const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, floa
   }
 }
 
+// Q4_K: per sub-block s of 32 (its own 6-bit scale and min), the nibbles' dot and the min's term
+// fma(-(dmin · min · dx), float(lane sum of x), lane).
+template <typename D, int M>
+void gemv_q4k_rows(const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const int64_t nb = x.nb, K = nb * kQ8Block;
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  for (int64_t j = j0; j < j1; ++j) {
+    const uint8_t* row = w.data + j * w.row_bytes();
+    __m256 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t sb = 0; sb < nb / 8; ++sb) {
+      const uint8_t* blk = row + sb * Block<Type::Q4_K>::kBytes;
+      const float d = half_at(blk), dmin = half_at(blk + 2);
+      for (int pair = 0; pair < 4; ++pair) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * pair));
+        const __m256i halves[2] = {_mm256_and_si256(v, low), _mm256_and_si256(_mm256_srli_epi16(v, 4), low)};
+        for (int h = 0; h < 2; ++h) {
+          uint8_t sc, mn;
+          scale_min_k4(2 * pair + h, blk + 4, &sc, &mn);
+          const float d1 = d * sc, m1 = dmin * mn;
+          const int64_t b = sb * 8 + 2 * pair + h;
+          for (int i = 0; i < M; ++i) {
+            const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xs + i * K + b * kQ8Block));
+            const __m256i xsum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xsum + (i * nb + b) * 8));
+            const float dx = x.dx[i * nb + b];
+            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * dx), _mm256_cvtepi32_ps(D::dot_u(halves[h], xs)), acc[i]);
+            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(-(m1 * dx)), _mm256_cvtepi32_ps(xsum), acc[i]);
+          }
+        }
+      }
+    }
+    for (int i = 0; i < M; ++i) y[i * ldy + j] = tree8(acc[i]);
+  }
+}
+
+template <typename D>
+void gemv_q4k(int64_t m, const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  quant::detail::with_rows(m, [&](auto rows) { gemv_q4k_rows<D, decltype(rows)::value>(x, w, j0, j1, y, ldy); });
+}
+
 template <typename D, Type T>
 void gemv_int_type(int64_t m, const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
   quant::detail::with_rows(m, [&](auto rows) { gemv_int_rows<D, T, decltype(rows)::value>(x, w, j0, j1, y, ldy); });
@@ -82,6 +122,7 @@ GemvInt gemv_int_for(Type t) {
   switch (t) {
     case Type::Q4_0: return gemv_int_type<D, Type::Q4_0>;
     case Type::Q5_0: return gemv_int_type<D, Type::Q5_0>;
+    case Type::Q4_K: return gemv_q4k<D>;
     default: return gemv_int_type<D, Type::Q8_0>;
   }
 }

@@ -145,6 +145,37 @@ void gemv_int_reference(int64_t m, const detail::Q8Few& x, const Weight& w, int6
   }
 }
 
+// Q4_K's few-row reference (int8_gemv_impl.h's gemv_q4k_rows).
+void gemv_q4k_reference(int64_t m, const detail::Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const int64_t nb = x.nb, K = nb * kQ8Block;
+  for (int64_t j = j0; j < j1; ++j)
+    for (int64_t i = 0; i < m; ++i) {
+      float acc[8] = {};
+      for (int64_t sb = 0; sb < nb / 8; ++sb) {
+        const uint8_t* blk = w.data + j * w.row_bytes() + sb * Block<Type::Q4_K>::kBytes;
+        const float d = half_at(blk), dmin = half_at(blk + 2);
+        for (int sub = 0; sub < 8; ++sub) {
+          uint8_t sc, mn;
+          scale_min_k4(sub, blk + 4, &sc, &mn);
+          const float d1 = d * sc, m1 = dmin * mn;
+          const int64_t b = sb * 8 + sub;
+          const float dx = x.dx[i * nb + b];
+          const uint8_t* qs = blk + 16 + 32 * (sub / 2);
+          const int shift = 4 * (sub % 2);
+          for (int l = 0; l < 8; ++l) {
+            int32_t s = 0;
+            for (int t = 0; t < 4; ++t) s += ((qs[4 * l + t] >> shift) & 0xF) * static_cast<int32_t>(x.xs[i * K + b * kQ8Block + 4 * l + t]);
+            acc[l] = std::fma(d1 * dx, static_cast<float>(s), acc[l]);
+            acc[l] = std::fma(-(m1 * dx), static_cast<float>(x.xsum[(i * nb + b) * 8 + l]), acc[l]);
+          }
+        }
+      }
+      float s4[4];
+      for (int l = 0; l < 4; ++l) s4[l] = acc[l] + acc[l + 4];
+      y[i * ldy + j] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+    }
+}
+
 detail::GemvInt gemv_int_for_cpu(Type t) {
 #if PEFTJS_X86
   if (simd_level() == Simd::Avx512 && __builtin_cpu_supports("avx512vnni")) return detail::gemv_int_avx512_vnni(t);
@@ -196,14 +227,16 @@ GemvInt gemv_int_portable(Type t) {
   switch (t) {
     case Type::Q4_0: return gemv_int_reference<Type::Q4_0>;
     case Type::Q5_0: return gemv_int_reference<Type::Q5_0>;
+    case Type::Q4_K: return gemv_q4k_reference;
     default: return gemv_int_reference<Type::Q8_0>;
   }
 }
 }  // namespace detail
 
-bool has_int8_dot(Type t) {
+bool has_int8_dot(Type t, int64_t M) {
   // Off in the WebAssembly build: its portable kernel's fused multiply-adds are software there.
-  return PEFTJS_X86 && (t == Type::Q4_0 || t == Type::Q5_0 || t == Type::Q8_0);
+  if (!PEFTJS_X86) return false;
+  return t == Type::Q4_0 || t == Type::Q5_0 || t == Type::Q8_0 || (t == Type::Q4_K && M <= kFewRows);
 }
 
 void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias, float* y) {
