@@ -1,7 +1,9 @@
 // GEMM speed: square sizes and transformer shapes (M x K x N), B in float32 and bf16, as GFLOP/s and
 // as a fraction of the FMA peak measured in this process at the same thread count (at the start, and
 // again after each shape: the higher of the two is the denominator).
-// Usage: node --import tsx bench/gemm.ts [--threads N] [--runs 7] [--trans-b]
+// Usage: node --import tsx bench/gemm.ts [--threads N] [--runs 7] [--trans-b] [--shapes 1024x1024x1024,...]
+//   [--b-types f32,bf16]
+//   --shapes keeps the listed shapes (M x K x N, both layouts of a LoRA shape); --b-types the B formats.
 //   --trans-b stores B as N x K (nn.Linear weights) instead of K x N. The LoRA shapes run in both
 //   layouts anyway: a LoRA layer multiplies by its r x in and out x r weights stored N x K.
 import { native } from '../src/tensor/native/index.js';
@@ -15,7 +17,7 @@ const threads = native.numThreads();
 const runs = Number(arg('runs') ?? 7);
 const transBAll = hasFlag('trans-b');
 
-const shapes: [number, number, number, boolean?][] = [
+const allShapes: [number, number, number, boolean?][] = [
   [256, 256, 256],
   [512, 512, 512],
   [1024, 1024, 1024],
@@ -31,6 +33,13 @@ const shapes: [number, number, number, boolean?][] = [
   [128, 768, 50257, true],
   [1, 4096, 4096],
 ];
+const only = arg('shapes')?.split(',');
+const shapes = only ? allShapes.filter(([m, k, n]) => only.includes(`${m}x${k}x${n}`)) : allShapes;
+if (only && shapes.length === 0) throw new Error(`--shapes ${only.join(',')}: none of them is a shape of this bench`);
+const bTypes = (arg('b-types')?.split(',') ?? ['f32', 'bf16']).map((name) => {
+  if (name !== 'f32' && name !== 'bf16') throw new Error(`--b-types: "${name}" is not f32 or bf16`);
+  return name === 'f32' ? 0 : 1;
+});
 
 const simd = native.simdLevel();
 const width = fmaWidth();
@@ -38,7 +47,7 @@ const measurePeak = (seconds: number) => measureFmaPeak(threads, seconds);
 const peak = measurePeak(0.5);
 emit('fma_peak', { width, threads, gflops: round(peak) });
 
-for (const bType of [0, 1] as const) {
+for (const bType of bTypes) {
   for (const [M, K, N, storedNK] of shapes) {
     const transB = storedNK ?? transBAll;
     const A = randomFloats(M * K);

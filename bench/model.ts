@@ -4,23 +4,26 @@
 // figure to watch. Anchors (../shared/anchors, 2 cores): PyTorch with
 // OpenBLAS decodes 10.2 new tokens/s at batch 1, HF transformers 9.2. Decoding is bound by
 // memory bandwidth: every new token streams all weights once.
-// Usage: node --import tsx bench/model.ts [--prompt 128] [--new 32]
+// Usage: node --import tsx bench/model.ts [--prompt 128] [--new 32] [--prefill-only] [--dtype float32]
+//   --prefill-only: only the batch-1 forward of the prompt (the quiet-machine figure).
 import { GPT2LMHeadModel, noGrad, randint, tidy, native, type DType } from '../src/index.js';
-import { arg, emit, round } from './lib/report.js';
+import { arg, emit, hasFlag, round } from './lib/report.js';
 import { time } from './lib/timing.js';
 import { measureFmaPeak } from './lib/peak.js';
 import { gpt2ForwardFlopsPerToken, gpt2SmallConfig } from './lib/models.js';
 
 const promptLen = Number(arg('prompt') ?? 128);
 const newTokens = Number(arg('new') ?? 32);
+const prefillOnly = hasFlag('prefill-only');
+const dtypes = (arg('dtype')?.split(',') ?? ['float32', 'bfloat16']) as DType[];
 const config = gpt2SmallConfig();
 const threads = native.numThreads();
 const peak = measureFmaPeak(threads);
 
-for (const dtype of ['float32', 'bfloat16'] as DType[]) {
+for (const dtype of dtypes) {
   const model = new GPT2LMHeadModel(config, dtype).eval();
   const weightBytes = model.parameters().reduce((n, p) => n + p.storage.byteLength, 0);
-  for (const batch of [1, 8]) {
+  for (const batch of prefillOnly ? [1] : [1, 8]) {
     const ids = randint(0, config.vocab_size, [batch, promptLen]);
     const runs = batch === 1 ? 7 : 3;
     const cpuStart = process.cpuUsage();
@@ -35,6 +38,7 @@ for (const dtype of ['float32', 'bfloat16'] as DType[]) {
       tokens_per_s: round((batch * promptLen) / fwd.median), gflops: round(flops / fwd.median / 1e9),
       peak_gflops: round(near), fraction_of_peak: round(flops / fwd.median / 1e9 / near, 3),
     });
+    if (prefillOnly) continue;
     const prompt = randint(0, config.vocab_size, [batch, 32]);
     // The first new token needs the prompt's forward (prefill); the rest are single-token decode steps,
     // timed one by one through onToken.
