@@ -220,11 +220,13 @@ void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int th
   pool(k_blocks, [&](int64_t t) {
     kern.pack_a(p.ta, p.a_at(b, 0, t * kc_len), p.lda, p.M, std::min(kc_len, p.K - t * kc_len), pa + t * a_block);
   });
-  // Tasks of a few column groups (enough tasks to even out the threads); a group is kStreamPanels
-  // panels packed together, so that each row of a row-major B is read kStreamPanels * NR wide: panel
-  // by panel, every row is another page (TLB misses) and packing took a fifth of the product.
+  // Tasks of a few column groups; a group is kStreamPanels panels packed together, so that each row
+  // of a row-major B is read kStreamPanels * NR wide: panel by panel, every row is another page (TLB
+  // misses) and packing took a fifth of the product. One group per task until there are 16 per
+  // thread: the last round of tasks leaves threads idle (GPT-2's c_attn, 18 groups, was 9 tasks of
+  // two: 5 on one thread, 4 on the other).
   const int64_t group = kStreamPanels * kern.nr, groups = ceil_div(p.N, group);
-  const int64_t per_task = threads == 1 ? groups : std::max<int64_t>(1, std::min<int64_t>(4, groups / (4 * threads)));
+  const int64_t per_task = threads == 1 ? groups : std::max<int64_t>(1, std::min<int64_t>(4, groups / (16 * threads)));
   pool(ceil_div(groups, per_task), [&](int64_t t) {
     T* pb = scratch<T>(1, kc_len * group + kPackSlack);
     for (int64_t j = t * per_task * group; j < std::min(p.N, (t + 1) * per_task * group); j += group) {
