@@ -16,9 +16,11 @@ namespace {
 
 using gemm_detail::Kernels;
 
-// Block depth: a deep KC means few passes over C. It fixes the order of each C element's sum, so it
-// must not change (results are compared bit for bit); the A block's rows are the Kernels' mc.
+// Block sizes, tuned on Zen 3 (32 KB L1, 512 KB L2): the A block (MC x KC, 144 KB) stays in L2, a
+// B micro-panel (KC x 16, 32 KB) is read from L1/L2; a deep KC means few passes over C. MC = 144 for
+// Zen 5's 1 MB L2 was tried: 2-3% slower at 1024^3 and 1024x768x3072 on 2 threads (f1f1e54, reverted).
 constexpr int64_t kKC = 512;
+constexpr int64_t kMC = 72;
 constexpr int64_t kSerialPackB = 1 << 15;  // elements of op(B) the caller packs alone (LoRA's K = r)
 constexpr int64_t kStreamPanels = 4;   // B panels packed together (see panel_stream)
 constexpr int64_t kNC = 4096;             // columns of op(B) per chunk
@@ -155,7 +157,7 @@ void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads
 template <typename T>
 void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
   const int64_t kc_len = block_len(p.K, kKC, 1);
-  const int64_t mc_len = block_len(p.M, kern.mc, kern.mr), m_blocks = ceil_div(p.M, mc_len);
+  const int64_t mc_len = block_len(p.M, kMC, kern.mr), m_blocks = ceil_div(p.M, mc_len);
   const int64_t nc_len = block_len(p.N, kNC, kern.nr);
   const int64_t slab_len = std::max<int64_t>(1, kMaxPackedB / (kc_len * nc_len)) * kc_len;
   const int64_t parts = threads == 1 ? 1 : std::min(ceil_div(2 * threads, m_blocks), ceil_div(nc_len, kern.nr));

@@ -69,9 +69,6 @@ struct Kernels {
   // Products of up to this many rows stream op(B) panel by panel instead of packing it in slabs (see
   // panel_stream in gemm.cc); 0: never.
   int64_t stream_m;
-  // Rows of op(A) per packed block: the block (mc x KC, KC = 512) stays in the core's L2 while every
-  // column of the packed B slab streams past it from L3, so op(B) is read from L3 once per block.
-  int64_t mc;
 };
 
 constexpr int kNarrowN = 16;  // the most columns narrow_n handles

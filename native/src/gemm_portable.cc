@@ -58,7 +58,7 @@ void macro(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, T alpha
 
 template <typename T, int MR, int NR>
 Kernels<T> portable() {
-  return {MR, NR, pack_a<T, MR>, pack_b<T, NR>, macro<T, MR, NR>, nullptr, nullptr, 0, 72};
+  return {MR, NR, pack_a<T, MR>, pack_b<T, NR>, macro<T, MR, NR>, nullptr, nullptr, 0};
 }
 
 }  // namespace

@@ -11,8 +11,6 @@ namespace peftjs::gemm_detail {
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
-// Tuned on Zen 3 (512 KB L2): the 72 x 512 A block (144 KB) stays in L2 beside the 32 KB B micro-panels.
-constexpr int64_t kMC = 72;
 
 template <BType BT>
 inline const void* b_elem(const void* b, int64_t i) {
@@ -356,7 +354,7 @@ void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, 
 }
 
 const Kernels<float>& kernels_f32_avx2() {
-  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_6x16, small_m_avx2, nullptr, 0, kMC};
+  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_6x16, small_m_avx2, nullptr, 0};
   return k;
 }
 

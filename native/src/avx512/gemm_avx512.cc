@@ -11,10 +11,6 @@ namespace peftjs::gemm_detail {
 namespace {
 
 constexpr int kMR = 12, kNR = 32;
-// AVX-512 cores have 1 MB of L2 or more (Zen 4/5, Skylake-X and later): a 144 x 512 A block (288 KB)
-// leaves room for the B micro-panels, and halves the L3 reads of packed B against 72-row blocks,
-// which both cores make at once on 2 threads (BLIS's Skylake-X sgemm blocks 480 x 384).
-constexpr int64_t kMC = 144;
 
 // The register tile, R rows of it (R = 12 but in a panel's last rows: computing only the rows that
 // exist saves what the zero padding would cost, a 32nd of the work at M = 128):
@@ -121,7 +117,7 @@ void narrow_n(int64_t m, int64_t n, int64_t K, const float* a, int64_t rsa, int6
 }  // namespace
 
 const Kernels<float>& kernels_f32_avx512() {
-  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_12x32, small_m_avx2, narrow_n, 256, kMC};
+  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_12x32, small_m_avx2, narrow_n, 256};
   return k;
 }
 
