@@ -2,7 +2,8 @@
 // with the GPT-2 fixture's tokenizer) served on 127.0.0.1 to headless Chromium (COOP/COEP: the
 // WebAssembly kernels on every core), against the same Engine code in Node on the native backend.
 // Records: the page's time to load the model (config, 475 MB of weights and tokenizer fetched from
-// the server), and LoRA training tokens/s (r = 16 on c_attn, c_proj, c_fc, batch x seq tokens per
+// the server; then, apart, the weights file fetched as a Blob and read through, the two parts of
+// that time that are not building the model), and LoRA training tokens/s (r = 16 on c_attn, c_proj, c_fc, batch x seq tokens per
 // step, the steps after the first), page and Node alternated --rounds times; CPU seconds per thread
 // are the whole Chromium process tree's, or this process's, over the steps.
 // Usage: node --import tsx bench/browser.ts [--batch 1] [--seq 128] [--steps 4] [--rounds 2]
@@ -71,10 +72,21 @@ try {
     load(l: object): Promise<{ loadMs: number; backend: { threads: number; simd: string } }>;
     train(s: object): Promise<{ tokensPerSecond: number; losses: number[] }>;
   };
+  const loadCpuBefore = await treeCpuSeconds(browserServer.process().pid!);
   const loaded = await page.evaluate(async (url) => {
     const started = performance.now();
     const info = await (globalThis as unknown as { peftEngine: PageEngine }).peftEngine.load({ url });
     return { ...info, wallMs: performance.now() - started };
+  }, modelUrl);
+  const loadCpu = (await treeCpuSeconds(browserServer.process().pid!)) - loadCpuBefore;
+  // Where the load's time goes: the weights file fetched as the engine fetches it (a Blob), then
+  // read through in the slices the engine reads (io/files/blobs.ts); the rest is building the model.
+  const parts = await page.evaluate(async (url) => {
+    const started = performance.now();
+    const blob = await (await fetch(`${url}/model.safetensors`)).blob();
+    const fetched = performance.now();
+    for (let at = 0; at < blob.size; at += 64 << 20) await blob.slice(at, at + (64 << 20)).arrayBuffer();
+    return { bytes: blob.size, fetchMs: fetched - started, readMs: performance.now() - fetched };
   }, modelUrl);
   emit('browser_model_load', {
     model: 'gpt2-124M',
@@ -85,6 +97,14 @@ try {
     threads: loaded.backend.threads,
     seconds: round(loaded.loadMs / 1000),
     page_wall_seconds: round(loaded.wallMs / 1000),
+    cpu_seconds: round(loadCpu),
+  });
+  emit('browser_model_load_parts', {
+    model: 'gpt2-124M',
+    where: 'chromium',
+    weights_mb: round(parts.bytes / 2 ** 20),
+    fetch_as_blob_seconds: round(parts.fetchMs / 1000),
+    read_blob_seconds: round(parts.readMs / 1000),
   });
   const engine = new Engine(() => ({ name: 'native', simd: native.simdLevel(), threads: native.numThreads() }));
   await engine.load({ url: modelUrl });
