@@ -102,6 +102,13 @@ function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: bo
           'pass { retainGraph: true } to the first call to keep it',
       );
     }
+    const into = node.addInto === undefined ? undefined : grads.get(node.inputs[0]!);
+    if (into !== undefined && ownedPending(into, g, grads, disposable)) {
+      node.addInto!(into, g);
+      if (disposable(g) && ![...grads.values()].includes(g)) g.dispose();
+      if (!retainGraph) freeNode(node);
+      continue;
+    }
     const inputGrads = node.backward(g);
     for (let i = 0; i < node.inputs.length; i++) {
       const input = node.inputs[i]!;
@@ -124,12 +131,27 @@ function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: bo
       }
     }
     if (disposable(g) && !inputGrads.includes(g) && ![...grads.values()].includes(g)) g.dispose();
-    if (!retainGraph) {
-      node.backward = null;
-      node.saved = [];
-      node.inputs = [];
-    }
+    if (!retainGraph) freeNode(node);
   }
+}
+
+function freeNode(node: GradNode): void {
+  node.backward = null;
+  node.saved = [];
+  node.inputs = [];
+}
+
+/**
+ * Whether `into`, a pending gradient, may be written in place: this backward made it, no leaf
+ * keeps it, it is its own memory (no other tensor views it) of g's dtype, and it is pending for
+ * one input only.
+ */
+function ownedPending(into: Tensor, g: Tensor, grads: ReadonlyMap<Tensor, Tensor>, disposable: (t: Tensor) => boolean): boolean {
+  if (!disposable(into) || into === g || into.dtype !== g.dtype || into.storage.refCount !== 1) return false;
+  if (!into.isContiguous() || into.offset !== 0 || into.buffer.length !== into.size) return false;
+  let pending = 0;
+  for (const t of grads.values()) if (t === into) pending++;
+  return pending === 1;
 }
 
 function accumulateLeafGrad(leaf: Tensor, g: Tensor, firstNewId: number, heldByLeaves: Set<Tensor>): void {

@@ -17,6 +17,13 @@ export interface GradNode {
   saved: Tensor[];
   /** Returns one gradient per input (null where none flows); null once the graph is freed. */
   backward: ((grad: Tensor) => (Tensor | null | undefined)[]) | null;
+  /**
+   * For an op whose gradient is zero outside a part of its one input (a narrow): adds the output's
+   * gradient `grad` into `into` (the input's pending gradient, which backward owns) in place,
+   * instead of a zero-filled input-sized gradient added to it. Several narrows of one tensor (a
+   * batch's row groups) then cost one input-sized gradient, not one each.
+   */
+  addInto?: (into: Tensor, grad: Tensor) => void;
 }
 
 let nextId = 1;

@@ -84,3 +84,23 @@ test('views are differentiable (float64 finite differences)', () => {
   gradcheck((x: Tensor) => x.select(1, 2).unsqueeze(1).expand([2, 5, 4]), [x]);
   gradcheck((x: Tensor) => x.flatten().view([4, 6]).squeeze().T, [x]);
 });
+
+test('narrows of one tensor add their gradients into one pending gradient, and never into one another input shares', () => {
+  // h's row groups (as a joint batch's): the first narrow's backward makes h's gradient, the
+  // others add into it in place; the values are those of zero-padded gradients summed.
+  const x = param([4, 3]);
+  const h = x.mul(2);
+  const weights = [tensor([[1, 2, 3]]), tensor([[4, 5, 6], [7, 8, 9]]), tensor([[10, 11, 12]])];
+  [h.narrow(0, 0, 1), h.narrow(0, 1, 2), h.narrow(0, 3, 1), h.narrow(1, 2, 1)]
+    .map((part, i) => part.mul(weights[i] ?? 13).sum())
+    .reduce((a, b) => a.add(b))
+    .backward();
+  const rows = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]];
+  assert.deepEqual(x.grad!.toArray(), rows.map((row) => row.map((w, j) => 2 * (w + (j === 2 ? 13 : 0)))));
+  // add's backward gives one gradient tensor to both its inputs: a narrow of one of them must not write into it.
+  const y = param([2, 2]);
+  const a = y.mul(3);
+  const b = y.mul(5);
+  a.add(b).sum().add(a.narrow(0, 1, 1).sum()).backward();
+  assert.deepEqual(y.grad!.toArray(), [[8, 8], [11, 11]]);
+});

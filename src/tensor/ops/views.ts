@@ -5,6 +5,7 @@ import { IndexError, ShapeError, ValueError, formatShape } from '../errors.js';
 import { record } from '../autograd.js';
 import { contiguousStrides, normalizeDim, numel, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { add } from './arith.js';
 import { cloneTensor, copyInto, zeros } from './create-ops.js';
 import { sumToShape } from './reduce.js';
 import { method } from './method.js';
@@ -127,13 +128,22 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const shape = [...x.shape];
   shape[d] = length;
   const out = viewOf(x, shape, x.strides, x.offset + s * x.strides[d]!);
-  return record(out, 'narrow', [x], (g) => {
+  // The views are disposed at once: they would hold the gradient's memory until the step's scope
+  // ends, long after the backward consumed and freed it.
+  const recorded = record(out, 'narrow', [x], (g) => {
     const full = zeros(x.shape, g.dtype);
-    // The view is disposed at once: it would hold full's memory until the step's scope ends,
-    // long after the backward consumed and freed full.
     copyInto(narrow(full, d, s, length), g).dispose();
     return [full];
   });
+  if (recorded.gradFn !== null) {
+    recorded.gradFn.addInto = (into, g) => {
+      const place = narrow(into, d, s, length);
+      const sum = add(place, g);
+      copyInto(place, sum).dispose();
+      sum.dispose();
+    };
+  }
+  return recorded;
 }
 
 /** Python-style slice along dim: start (inclusive), end (exclusive), step > 0; negatives count from the end. */
