@@ -55,13 +55,26 @@ function padColumns(t: Tensor, width: number, value: number): Tensor {
   return concat([t, full(shape, value, t.dtype)], 1);
 }
 
+/** The base's pass over every batch at once, and each batch's head on its own rows of it. */
+export interface JointForward {
+  /** The base's last hidden states of the joint batch [rows of every batch, longest length, hidden]. */
+  hidden: Tensor;
+  /** Batch i's rows and own positions of `t` (`hidden` or a tensor of its shape), a view. */
+  rows(i: number, t?: Tensor): Tensor;
+  /**
+   * Batch i's output from `own` (its rows of the hidden states, rows(i) or a tensor of that shape):
+   * its logits (virtual tokens first) and its causal-LM loss when it has labels. The head runs per
+   * batch because the logits are the largest tensors of a step: a caller can take one batch's
+   * loss and gradient and free its logits before the next batch's exist.
+   */
+  head(i: number, own: Tensor): ModelOutput;
+}
+
 /**
- * Runs every batch through `model` in one forward; returns one output per batch, in order: its
- * logits (its rows, its own positions, virtual tokens first) and its causal-LM loss when it has
- * labels. `generators`: each adapter's random stream (its dropout's), see RowRouting.
+ * Runs every batch's rows through the frozen base in one forward (`generators`: each adapter's
+ * random stream, its dropout's; see RowRouting). The heads run when the caller asks (head()).
  */
-export function forwardAdapters(model: MultiAdapterModel, batches: readonly AdapterBatch[], generators?: ReadonlyMap<string, Generator>): ModelOutput[] {
-  if (batches.length === 0) return [];
+export function forwardBase(model: MultiAdapterModel, batches: readonly AdapterBatch[], generators?: ReadonlyMap<string, Generator>): JointForward {
   const parts = batches.map((b) => partOf(model, b));
   const lengths = parts.map((p) => p.virtual + p.seq);
   const width = Math.max(...lengths);
@@ -69,7 +82,7 @@ export function forwardAdapters(model: MultiAdapterModel, batches: readonly Adap
   const names = parts.flatMap((p) => new Array<string>(p.rows).fill(p.adapter));
   const masked = parts.some((p, i) => p.mask !== undefined || lengths[i] !== width);
   const ownLengths = new Map(parts.map((p, i) => [p.adapter, lengths[i]!]));
-  return withAdapterNames(
+  const hidden = withAdapterNames(
     names,
     () => {
       const ids = concat(parts.map((p) => padColumns(p.ids, tokens, 0)), 0);
@@ -77,23 +90,37 @@ export function forwardAdapters(model: MultiAdapterModel, batches: readonly Adap
         ? concat(parts.map((p) => padColumns(prependColumns(p.mask ?? ones([p.rows, p.seq], 'int64'), p.virtual, 1), width, 0)), 0)
         : undefined;
       const inputs: ModelInputs = parts.some((p) => p.encoder !== null) ? { inputsEmbeds: withPrompts(model, parts, ids, width) } : { inputIds: ids };
-      // The head runs per batch (below), on its own rows and positions: the logits are the largest
-      // tensors of a step, and slices of joint logits would each get a gradient of the joint size.
-      const hidden = model.model.forward({ ...inputs, attentionMask, logitsToKeep: 1 }).lastHiddenState;
-      if (hidden === undefined) throw new ValueError(`${model.model.constructor.name} gives no hidden states; concurrent training needs a causal LM`);
-      let row = 0;
-      return parts.map((p, i) => {
-        let own = hidden.narrow(0, row, p.rows);
-        row += p.rows;
-        if (lengths[i] !== width) own = own.narrow(1, 0, lengths[i]!);
-        // The head's own routing: this batch's rows only (a head with adapters of this job).
-        const logits = withAdapterNames(new Array<string>(p.rows).fill(p.adapter), () => model.head.forward(own), { generators });
-        const labels = p.labels && p.virtual > 0 ? prependColumns(p.labels, p.virtual, -100) : p.labels;
-        return { logits, loss: labels && causalLMLoss(logits, labels) };
-      });
+      return model.model.forward({ ...inputs, attentionMask, logitsToKeep: 1 }).lastHiddenState;
     },
     { generators, lengths: ownLengths },
   );
+  if (hidden === undefined) throw new ValueError(`${model.model.constructor.name} gives no hidden states; concurrent training needs a causal LM`);
+  const starts = parts.map((_, i) => parts.slice(0, i).reduce((sum, p) => sum + p.rows, 0));
+  return {
+    hidden,
+    rows(i, t = hidden) {
+      const own = t.narrow(0, starts[i]!, parts[i]!.rows);
+      return lengths[i] === width ? own : own.narrow(1, 0, lengths[i]!);
+    },
+    head(i, own) {
+      const p = parts[i]!;
+      // The head's own routing: this batch's rows only (a head with adapters of this job).
+      const logits = withAdapterNames(new Array<string>(p.rows).fill(p.adapter), () => model.head.forward(own), { generators });
+      const labels = p.labels && p.virtual > 0 ? prependColumns(p.labels, p.virtual, -100) : p.labels;
+      return { logits, loss: labels && causalLMLoss(logits, labels) };
+    },
+  };
+}
+
+/**
+ * Runs every batch through `model` in one forward; returns one output per batch, in order: its
+ * logits (its rows, its own positions, virtual tokens first) and its causal-LM loss when it has
+ * labels. `generators`: each adapter's random stream (its dropout's), see RowRouting.
+ */
+export function forwardAdapters(model: MultiAdapterModel, batches: readonly AdapterBatch[], generators?: ReadonlyMap<string, Generator>): ModelOutput[] {
+  if (batches.length === 0) return [];
+  const joint = forwardBase(model, batches, generators);
+  return batches.map((_, i) => joint.head(i, joint.rows(i)));
 }
 
 /** The joint input embeddings: each batch's token embeddings, its virtual tokens in front, padded to `width`. */

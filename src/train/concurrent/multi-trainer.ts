@@ -8,9 +8,9 @@
 //
 // Jobs end on their own (a finished job leaves the batch), can be cancelled or added while the
 // run goes on, and a job that fails (a NaN loss, a batch the model refuses) stops alone.
-import { Generator, tidy, withGenerator, type Tensor } from '../../tensor/index.js';
+import { Generator, copyInto, tidy, withGenerator, zerosLike } from '../../tensor/index.js';
 import type { ConfigInput } from '../../peft/index.js';
-import { forwardAdapters, type MultiAdapterModel } from '../../peft/concurrent/index.js';
+import { forwardBase, type MultiAdapterModel } from '../../peft/concurrent/index.js';
 import { DEFAULT_SEED, type TrainingArguments } from '../arguments.js';
 import type { Batch, BatchSource } from '../batches.js';
 import type { TrainerCallback } from '../callbacks.js';
@@ -237,26 +237,39 @@ export class MultiTrainer {
     }
   }
 
+  /**
+   * The base's forward runs once for every batch; then each job's head, loss and the head's
+   * backward run one job at a time (its logits, the step's largest tensors, are freed before the
+   * next job's exist), each leaving the gradient of its rows of the hidden states in one joint
+   * gradient; one backward through the base takes it. The values are those of one backward of
+   * the summed losses: each hidden row's gradient comes from its own job's loss only.
+   */
   private jointStep(step: readonly { entry: Entry; batch: Batch }[]): (number | Error)[] {
     const generators = new Map(step.map(({ entry }) => [entry.name, entry.job.generator]));
     return tidy(() => {
-      const outputs = forwardAdapters(this.model, step.map(({ entry, batch }) => ({ adapter: entry.name, batch })), generators);
-      let total: Tensor | null = null;
-      const losses = outputs.map(({ loss }, i): number | Error => {
-        const { job } = step[i]!.entry;
-        if (loss === undefined) return new TrainingArgumentError('the batch has no labels: training batches need them');
-        const value = loss.item();
-        try {
-          job.checkLoss(value);
-        } catch (error) {
-          return error as Error;
-        }
-        const accumulation = job.args.gradientAccumulationSteps;
-        const scaled = accumulation > 1 ? loss.div(accumulation) : loss;
-        total = total === null ? scaled : total.add(scaled);
-        return value;
-      });
-      (total as Tensor | null)?.backward();
+      const joint = forwardBase(this.model, step.map(({ entry, batch }) => ({ adapter: entry.name, batch })), generators);
+      const hiddenGrad = zerosLike(joint.hidden);
+      let backward = false;
+      const losses = step.map(({ entry: { job } }, i): number | Error =>
+        tidy(() => {
+          const own = joint.rows(i).detach().requiresGrad_();
+          const { loss } = joint.head(i, own);
+          if (loss === undefined) return new TrainingArgumentError('the batch has no labels: training batches need them');
+          const value = loss.item();
+          try {
+            job.checkLoss(value);
+          } catch (error) {
+            return error as Error;
+          }
+          const accumulation = job.args.gradientAccumulationSteps;
+          (accumulation > 1 ? loss.div(accumulation) : loss).backward();
+          copyInto(joint.rows(i, hiddenGrad), own.grad!);
+          own.grad!.dispose();
+          backward = true;
+          return value;
+        }),
+      );
+      if (backward) joint.hidden.backward(hiddenGrad);
       return losses;
     });
   }
