@@ -86,34 +86,42 @@ export class Engine {
   step(): boolean {
     if (!this.scheduler.hasWork) return false;
     const plan = this.scheduler.schedule();
-    const groups = new Map<object, Sequence[]>();
-    for (const seq of plan.decode) {
-      const request = this.requests.get(seq)!;
-      const group = request.group ?? request.runner;
-      const rows = groups.get(group);
-      if (rows) rows.push(seq);
-      else groups.set(group, [seq]);
+    const decode = new Batches();
+    for (const seq of plan.decode) decode.add(this.groupOf(seq), 1, seq);
+    for (const rows of decode.values()) this.forwardRows(rows, 1);
+    // Prompt chunks of the same length and group run in one forward (16 arriving prompts cost one
+    // 16-row forward per layer, not 16 one-row forwards): the weights are read once for all of them.
+    const prefill = new Batches();
+    for (const { seq, n } of plan.prefill) {
+      if (seq.state !== 'running') continue;
+      const rest = this.writeVirtualKeys(seq, n);
+      if (rest === 0) continue;
+      // Prompt tuning's virtual embeddings are built for one row at a time.
+      if (seq.computed < seq.offset && seq.virtual?.embeds) this.forwardRows([seq], rest);
+      else prefill.add(this.groupOf(seq), rest, seq);
     }
-    for (const rows of groups.values()) this.forwardRows(rows, 1);
-    for (const { seq, n } of plan.prefill) if (seq.state === 'running') this.prefill(seq, n);
+    for (const [n, rows] of prefill.entries()) this.forwardRows(rows, n);
     return true;
   }
 
-  /** A prompt chunk; prefix tuning's virtual positions are written into the blocks, not computed. */
-  private prefill(seq: Sequence, n: number): void {
+  private groupOf(seq: Sequence): object {
+    const request = this.requests.get(seq)!;
+    return request.group ?? request.runner;
+  }
+
+  /** Prefix tuning's virtual positions of a prompt chunk are written into the blocks, not computed; returns the positions left. */
+  private writeVirtualKeys(seq: Sequence, n: number): number {
     const keysValues = seq.virtual?.keysValues;
-    if (keysValues && seq.computed < seq.offset) {
-      const count = Math.min(n, seq.offset - seq.computed);
-      const start = seq.computed;
-      noGrad(() => tidy(() => {
-        const cache = new StepCache(this.pool, [{ blocks: seq.blocks, cached: start }], count);
-        keysValues.forEach(([k, v], layer) => cache.update(layer, k.narrow(2, start, count), v.narrow(2, start, count)));
-      }));
-      seq.computed += count;
-      this.scheduler.publishFull(seq);
-      n -= count;
-    }
-    if (n > 0) this.forwardRows([seq], n);
+    if (!keysValues || seq.computed >= seq.offset) return n;
+    const count = Math.min(n, seq.offset - seq.computed);
+    const start = seq.computed;
+    noGrad(() => tidy(() => {
+      const cache = new StepCache(this.pool, [{ blocks: seq.blocks, cached: start }], count);
+      keysValues.forEach(([k, v], layer) => cache.update(layer, k.narrow(2, start, count), v.narrow(2, start, count)));
+    }));
+    seq.computed += count;
+    this.scheduler.publishFull(seq);
+    return n - count;
   }
 
   /** Computes the next n positions of each row (one forward), then samples where a row is complete. */
@@ -200,5 +208,26 @@ export class Engine {
       return;
     }
     setImmediate(() => this.loop());
+  }
+}
+
+/** Rows that can share one forward: the same group (model variant) and the same number of new positions. */
+class Batches {
+  private readonly byGroup = new Map<object, Map<number, Sequence[]>>();
+
+  add(group: object, n: number, seq: Sequence): void {
+    let byLength = this.byGroup.get(group);
+    if (!byLength) this.byGroup.set(group, (byLength = new Map()));
+    const rows = byLength.get(n);
+    if (rows) rows.push(seq);
+    else byLength.set(n, [seq]);
+  }
+
+  *entries(): Generator<[number, Sequence[]]> {
+    for (const byLength of this.byGroup.values()) yield* byLength.entries();
+  }
+
+  *values(): Generator<Sequence[]> {
+    for (const [, rows] of this.entries()) yield rows;
   }
 }

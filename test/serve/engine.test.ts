@@ -43,6 +43,29 @@ test('llama: every layer-method family in one engine (one model tree per method,
   assert.ok(new Set(solos.map((s) => s.join())).size >= 6);
 });
 
+test('batched prefill: prompt chunks of one length share a forward (across adapters and cache hits), each with its solo greedy tokens', async () => {
+  const methods = ['lora', 'lora_dora', 'ia3'];
+  const service = await openService('gpt2', methods, { blockSize: 4 });
+  await warm(service, methods);
+  const system = prompt(8, 4);
+  await run(service, 'lora', [...system, 1, 2, 3, 4, 5], { temperature: 0, maxTokens: 1 });
+  // Rows per prefill forward, seen from the engine.
+  const engine = service.engine as unknown as { forwardRows(rows: unknown[], n: number): void };
+  const forwardRows = engine.forwardRows.bind(engine);
+  let widest = 0;
+  engine.forwardRows = (rows, n) => {
+    if (n > 1) widest = Math.max(widest, rows.length);
+    forwardRows(rows, n);
+  };
+  const hits = service.engine.pool.hits;
+  // The last row's first 8 positions are cached (2 blocks): it computes 9 positions like the others, after a longer past.
+  const cases = [null, 'lora', 'lora_dora', 'ia3', 'lora', 'lora'].map((m, i) => ({ model: m ?? service.modelName, method: m, prompt: i === 5 ? [...system, ...prompt(9, 9)] : prompt(9, i) }));
+  const results = await Promise.all(cases.map((c) => run(service, c.model, c.prompt, { temperature: 0, maxTokens: 6 })));
+  assert.ok(service.engine.pool.hits - hits >= 2, 'the cached system prompt was reused');
+  assert.ok(widest >= 3, `rows prefilled in one forward: ${widest}`);
+  for (const [i, c] of cases.entries()) assert.deepEqual(results[i]!.tokens, await soloGreedy(service, 'gpt2', c.method, c.prompt, 6), `${c.method ?? 'base'} row ${i}`);
+});
+
 test('preemption: a KV pool too small for every stream recomputes the newest later, with the same greedy tokens', async () => {
   const service = await openService('gpt2', ['lora'], { blockSize: 4, kvCacheMb: 0.07 });
   await warm(service, ['lora']);
