@@ -13,6 +13,7 @@ import { cloneModule } from '../nn/index.js';
 import type { PretrainedModel } from '../models/index.js';
 import { PeftModel } from '../peft/peft-model.js';
 import { LoraLinear } from '../peft/tuners/lora/layer.js';
+import { LycorisLayer } from '../peft/tuners/lycoris/layer.js';
 import { CONFIG_FILE, readAdapterConfig, WEIGHTS_FILE } from '../peft/files.js';
 import { BlobSource, type FileSource } from '../io/index.js';
 import { configFromJson } from '../peft/config/make-config.js';
@@ -201,11 +202,16 @@ export class AdapterRegistry {
     const internal = `a${this.nextInternal++}`;
     const tree = await this.treeFor(peftType, name, files, internal);
     tree.eval();
-    // Served weights never change once loaded: DoRA's weight norms are computed once, not per step.
-    for (const [, m] of tree.namedModules()) if (m instanceof LoraLinear) m.cacheDoraNorms = true;
+    // Served weights never change once loaded: DoRA's weight norms are computed once, not per step,
+    // and LoHa's and LoKr's ΔW are built now (counted in the adapter's resident bytes).
+    let kept = 0;
+    for (const [, m] of tree.namedModules()) {
+      if (m instanceof LoraLinear) m.cacheDoraNorms = true;
+      if (m instanceof LycorisLayer) kept += m.keepDeltas();
+    }
     this.loads++;
     const prompt = tree.base_model instanceof PromptTunerModel ? virtualPrefix(tree.base_model, internal, this.dtype) : null;
-    const entry: Resident = { internal, tree, hash, bytes: weightBytes.length, pins: 0, lastUsed: ++this.clock, virtual: prompt };
+    const entry: Resident = { internal, tree, hash, bytes: weightBytes.length + kept, pins: 0, lastUsed: ++this.clock, virtual: prompt };
     this.resident.set(name, entry);
     this.evictCold(name);
     return entry;

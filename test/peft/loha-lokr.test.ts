@@ -13,6 +13,7 @@ import {
 import '../../src/peft/tuners/loha/index.js';
 import '../../src/peft/tuners/lokr/index.js';
 import { LoKrLinear, factorization } from '../../src/peft/tuners/lokr/index.js';
+import { LycorisLayer } from '../../src/peft/tuners/lycoris/layer.js';
 import { FIXTURES, loadCase, maxAbsDiff, modelInputs } from '../helpers/parity.js';
 import { parityTests } from '../helpers/peft-parity.js';
 
@@ -192,4 +193,21 @@ test('LOKR: small r factors w2 (and w1 with decompose_both) into rank-r products
   assert.deepEqual(q.lokr_w1.get('default')!.shape, [2, 2]);
   assert.deepEqual(q.lokr_w2_a.get('default')!.shape, [16, 1]);
   assert.deepEqual(q.deltaOutIn('default').shape, [32, 32]);
+});
+
+test('keepDeltas (the server): inference forwards use the ΔW built once, equal to the rebuilt one; training rebuilds it', async () => {
+  for (const peftType of PEFT_TYPES) {
+    const peft = getPeftModel(await llama(), { peftType, r: 4, targetModules: TARGETS, initWeights: false });
+    peft.eval();
+    const fresh = await logits(peft);
+    const layers = [...peft.model.namedModules()].map(([, m]) => m).filter((m): m is LycorisLayer => m instanceof LycorisLayer);
+    const bytes = layers.reduce((n, m) => n + m.keepDeltas(), 0);
+    assert.equal(bytes, layers.reduce((n, m) => n + m.outFeatures * m.inFeatures * 4, 0), `${peftType}: one float32 ΔW per layer`);
+    assert.equal(maxAbsDiff(await logits(peft), fresh), 0, `${peftType}: the kept ΔW is the one a forward builds`);
+    // Kept, not rebuilt: zeroing a factor in place does not reach no-grad eval forwards, but does reach training ones.
+    for (const p of peft.adapterStateDict().values()) p.fill_(0);
+    assert.equal(maxAbsDiff(await logits(peft), fresh), 0, `${peftType}: kept`);
+    peft.train();
+    assert.ok(maxAbsDiff(await logits(peft), fresh) > 0, `${peftType}: training forwards rebuild ΔW`);
+  }
 });

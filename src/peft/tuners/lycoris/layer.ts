@@ -1,7 +1,8 @@
 // What LoHa and LoKr layers share (HF PEFT's LycorisLayer): both build a full update ΔW [out, in]
 // from their factors and add x·ΔWᵀ to the base output, as HF does (so gradients flow through ΔW).
 // Rank dropout zeroes random output rows of ΔW and module dropout skips the adapter, in training only.
-import { Tensor, bernoulli, linear, rand } from '../../../tensor/index.js';
+import { Tensor, bernoulli, isGradEnabled, keep, linear, noGrad, rand } from '../../../tensor/index.js';
+import { DTYPES } from '../../../tensor/dtype.js';
 import type { ParameterDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
 import { AdditiveTunerLayer } from '../additive-layer.js';
@@ -21,6 +22,8 @@ export abstract class LycorisLayer extends AdditiveTunerLayer {
   readonly scaling = new Map<string, number>();
   readonly rankDropout = new Map<string, number>();
   readonly moduleDropout = new Map<string, number>();
+  /** ΔW per adapter, kept by keepDeltas (served adapters, whose weights never change once loaded). */
+  private readonly deltas = new Map<string, Tensor>();
 
   /** The dicts that hold adapter weights (HF's adapter_layer_names). */
   protected abstract adapterDicts(): ParameterDict[];
@@ -60,12 +63,30 @@ export abstract class LycorisLayer extends AdditiveTunerLayer {
       dict.delete(name);
     }
     for (const map of [this.ranks, this.alphas, this.scaling, this.rankDropout, this.moduleDropout]) map.delete(name);
+    this.deltas.get(name)?.dispose();
+    this.deltas.delete(name);
+  }
+
+  /**
+   * Builds every adapter's ΔW once and keeps it for inference forwards (HF rebuilds it in each:
+   * for LoHa two rank-r products and an elementwise product per layer, which in a served decode
+   * step costs more than the layer's own GEMM). Returns the bytes kept, for the server's budget.
+   */
+  keepDeltas(): number {
+    let bytes = 0;
+    for (const name of this.adapterNames()) {
+      if (!this.deltas.has(name)) this.deltas.set(name, keep(noGrad(() => this.deltaOutIn(name))));
+      const delta = this.deltas.get(name)!;
+      bytes += delta.size * DTYPES[delta.dtype].bytes;
+    }
+    return bytes;
   }
 
   protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
     // HF draws one number per forward and keeps the adapter when it exceeds module_dropout.
     if (this.training && this.moduleDropout.get(name)! > 0 && rand([1]).item() <= this.moduleDropout.get(name)!) return result;
-    let delta = this.deltaOutIn(name);
+    const kept = this.training || isGradEnabled() ? undefined : this.deltas.get(name);
+    let delta = kept ?? this.deltaOutIn(name);
     const p = this.rankDropout.get(name)!;
     if (this.training && p > 0) delta = delta.mul(this.rowMask(delta.shape[0]!, p, this.rankDropoutRescales(name)));
     return result.add(linear(x, delta));
