@@ -140,7 +140,7 @@ export function dequantize4bit(quantized: QuantState4 | Quantized4bit, dtype: DT
   return cast;
 }
 
-/** int8_vectorwise_quant without outliers: each row scaled by 127 / its absmax, rounded half to even. */
+/** int8_vectorwise_quant without outliers of the weight in float16 (as Int8Params): each row scaled by 127 / its absmax, rounded half to even. */
 export function quantizeInt8(x: Tensor): QuantStateInt8 {
   if (x.ndim !== 2) throw new ValueError(`int8 quantisation takes a 2-d weight [out, in]; this one is [${x.shape.join(', ')}]`);
   const [rows, cols] = x.shape as [number, number];

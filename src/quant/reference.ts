@@ -22,10 +22,12 @@ function roundHalfEven(v: number): number {
 }
 
 /**
- * int8_vectorwise_quant without outliers (bitsandbytes/backends/default/ops.py): row absmax s,
+ * int8_vectorwise_quant without outliers (bitsandbytes/backends/default/ops.py) of the values in
+ * float16 (Int8Params._quantize and MatMul8bitLt cast to float16 first): row absmax s,
  * round(x * (127 / s)) half to even; an all-zero row gives 0 * inf = NaN there, cast to 0.
  */
-export function referenceQuantizeInt8(values: Float32Array, rows: number, cols: number): QuantStateInt8 {
+export function referenceQuantizeInt8(wide: Float32Array, rows: number, cols: number): QuantStateInt8 {
+  const values = Float32Array.from(wide, (v) => f16ToFloat(floatToF16(v)));
   const data = new Int8Array(values.length);
   const rowAbsmax = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -57,13 +59,12 @@ const MM_DEQUANT = f32(6.200124e-5);
 
 /**
  * Linear8bitLt's forward with threshold 0 (MatMul8bitLt, bitsandbytes' default backend): x [M, K]
- * rounded to float16 and quantised row-wise as int8_vectorwise_quant, the exact integer sums with the
+ * quantised row-wise as int8_vectorwise_quant (in float16), the exact integer sums with the
  * int8 weight, then int8_mm_dequant: acc * (sx * sw) * (1/127²) in float32, + bias.
  */
 export function referenceLinearInt8(x: Float32Array, M: number, w: QuantStateInt8, bias: Float32Array | null = null): Float32Array {
   const [N, K] = w.shape as [number, number];
-  const half = Float32Array.from(x, (v) => f16ToFloat(floatToF16(v)));
-  const q = referenceQuantizeInt8(half, M, K);
+  const q = referenceQuantizeInt8(x, M, K);
   const y = new Float32Array(M * N);
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {

@@ -197,7 +197,7 @@ test('bytes per parameter: 4.127 bits (~0.516 bytes) with double quantisation at
   assert.equal(quantStateBytes(plain), n / 2 + (n / 64) * 4 + 16 * 4);
 });
 
-test('int8: row-wise absmax, round half to even, dequantised as (q * s) * (1/127)', () => {
+test('int8: row-wise absmax of the float16 weight, round half to even, dequantised as (q * s) * (1/127)', () => {
   const w = tensor([[1, -0.5, 0.25, 0], [0, 0, 0, 0], [127, 63.5, -64.5, 0.5]], [3, 4]);
   const s = quantizeInt8(w);
   assert.deepEqual([...s.rowAbsmax], [1, 0, 127]);
@@ -207,6 +207,9 @@ test('int8: row-wise absmax, round half to even, dequantised as (q * s) * (1/127
   const back = dequantizeInt8(s).toFlatArray();
   assert.equal(back[0], f32(f32(127 * 1) * f32(7.874015718698502e-3)));
   assert.ok(Math.abs(back[8]! - 127) < 1e-4);
+  // The weight is cast to float16 first (Int8Params._quantize): 0.49999921 becomes 0.5, 63.5 rounds to 64
+  // (in float32 it would be 63.4999 -> 63).
+  assert.deepEqual([...quantizeInt8(tensor([[1, 0.49999921]], [1, 2])).data], [127, 64]);
 });
 
 test('bad options are refused with the accepted values named', () => {

@@ -11,7 +11,8 @@
 // bitsandbytes' CUDA kernel (csrc/kernels.cu kQuantizeBlockwise) differs only at code boundaries, in
 // FP4's tiny values, and in all-zero blocks; dequantisation is the same everywhere.
 // - int8 rows: int8_vectorwise_quant without outliers (default/ops.py; csrc/kernels.cu
-//   kInt8VectorQuant): absmax per row, 127 / absmax in float32, round half to even.
+//   kInt8VectorQuant) of the weight in float16, as Int8Params._quantize casts it first: absmax per
+//   row, 127 / absmax in float32, round half to even (the activations' row quantiser, Kernels::quantize_row8).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -95,17 +96,16 @@ void quantize_blockwise_8bit(const float* src, int64_t n, int64_t block, const f
 }
 
 void quantize_int8_rows(const void* src, BType type, int64_t rows, int64_t cols, int8_t* out, float* row_absmax) {
+  const auto& kern = detail::kernels_for_cpu();
   parallel_range(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
+    std::vector<float> wide(type == BType::F32 ? 0 : static_cast<size_t>(cols));
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t e0 = r * cols, e1 = e0 + cols;
-      float m = 0.0f;
-      for (int64_t e = e0; e < e1; ++e) m = std::max(m, std::fabs(gemm_detail::load_b<float>(src, type, e)));
-      row_absmax[r] = m;
-      const float scale = 127.0f / m;
-      for (int64_t e = e0; e < e1; ++e) {
-        const float v = std::nearbyint(gemm_detail::load_b<float>(src, type, e) * scale);
-        out[e] = std::isnan(v) ? 0 : static_cast<int8_t>(std::fmax(-128.0f, std::fmin(127.0f, v)));
+      const float* row = static_cast<const float*>(src) + r * cols;
+      if (type != BType::F32) {
+        for (int64_t c = 0; c < cols; ++c) wide[c] = gemm_detail::load_b<float>(src, type, r * cols + c);
+        row = wide.data();
       }
+      kern.quantize_row8(row, cols, 0, reinterpret_cast<uint8_t*>(out + r * cols), row_absmax + r);
     }
   });
 }
