@@ -11,10 +11,10 @@ test('detectLaunch reads mpirun, PMI and Slurm variables, and refuses nonsense',
     launcher: 'mpirun',
   });
   assert.deepEqual(detectLaunch({ PMI_RANK: '2', PMI_SIZE: '3' }), { rank: 2, size: 3, launcher: 'pmi' });
-  assert.deepEqual(detectLaunch({ SLURM_PROCID: '0', SLURM_NTASKS: '2' }), { rank: 0, size: 2, launcher: 'srun' });
+  assert.deepEqual(detectLaunch({ SLURM_PROCID: '0', SLURM_STEP_NUM_TASKS: '2' }), { rank: 0, size: 2, launcher: 'srun' });
   assert.throws(
-    () => detectLaunch({ SLURM_PROCID: '2', SLURM_NTASKS: '2' }),
-    (e: Error) => e instanceof DistributedError && /SLURM_PROCID=2/.test(e.message),
+    () => detectLaunch({ SLURM_PROCID: '2', SLURM_STEP_NUM_TASKS: '2' }),
+    (e: Error) => e instanceof DistributedError && /SLURM_PROCID=2 and SLURM_STEP_NUM_TASKS=2/.test(e.message),
   );
 });
 

@@ -1,7 +1,7 @@
 // Data-parallel training: one job over several processes (mpirun, srun).
 export { LocalCommunicator, type Communicator, type ReduceBuffer } from './communicator.js';
 export { MpiCommunicator, INSTALL_MPI, type MpiOptions } from './mpi.js';
-export { detectLaunch, type Launch } from './launch.js';
+export { checkWorld, detectLaunch, type Launch } from './launch.js';
 export { openCommunicator } from './open.js';
 export { DistributedError } from './errors.js';
 export { DataParallel } from './data-parallel.js';

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Communicator, ReduceBuffer } from './communicator.js';
 import { DistributedError } from './errors.js';
+import { checkWorld, detectLaunch } from './launch.js';
 
 interface MpiAddon {
   init(): { rank: number; size: number; threadLevel: number; library: string };
@@ -73,6 +74,13 @@ export class MpiCommunicator implements Communicator {
       );
     this.mpi = loadAddon(addon ?? addonPath());
     const { rank, size, library } = this.mpi.init();
+    try {
+      checkWorld({ rank, size }, detectLaunch());
+    } catch (error) {
+      // A world of one (MPI's singleton) has no peer to wait for in MPI_Finalize.
+      if (size === 1) this.mpi.finalize();
+      throw error;
+    }
     this.rank = rank;
     this.size = size;
     this.library = library.trim().split('\n')[0]!;
