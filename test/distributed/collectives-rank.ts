@@ -30,6 +30,8 @@ console.log(
     ints: [...ints],
     fromRoot: [...fromRoot],
     tickedDuring,
+    // Set for MPI_Init by MpiCommunicator: a waiting rank yields its core.
+    yieldWhenIdle: process.env.OMPI_MCA_mpi_yield_when_idle,
   }),
 );
 comm.close();

@@ -50,6 +50,7 @@ test(
         ints: [3, -3],
         fromRoot: [9, 9, 9, 9, 9],
         tickedDuring: true,
+        yieldWhenIdle: '1',
       });
     }
   },
