@@ -11,7 +11,7 @@ import { finishJob, openJob, openRun, type JobRun } from '../cli/commands/train-
 import { trainRecipe } from '../cli/commands/train.js';
 import { ProgressBoard } from '../cli/progress-board.js';
 import { Progress } from '../cli/progress.js';
-import { MultiTrainer } from '../train/index.js';
+import { MultiTrainer, type JobResult } from '../train/index.js';
 import type { JobRecipe, MultiRecipe } from '../cli/recipe/schema.js';
 import { doneFile, sharedBaseKey, trainsWithCheckpointing, type DoneRecord } from './job-data.js';
 import type { FromTrainer, GroupJob } from './protocol.js';
@@ -166,22 +166,26 @@ async function trainTogether(jobs: readonly GroupJob[], channel: GroupChannel, a
     }
   };
   const started = performance.now();
-  const results = await trainer.train({
+  // Each job is finished (adapter, report, done record) and reported as soon as it ends, while the
+  // group's longer jobs train on: the queue sees it completed then, not at the group's end.
+  const ended = async (name: string, result: JobResult) => {
+    const job = byName.get(name)!;
+    try {
+      if (result.status === 'failed') throw result.error!;
+      const summary = await finishJob(run, runs.get(name)!, result, trainer, started);
+      if (result.status === 'cancelled') channel.send({ type: 'cancelled', id: job.id, step: result.globalStep });
+      else await complete(job, summary, channel);
+    } catch (error) {
+      channel.send({ type: 'failed', id: job.id, message: (error as Error).message });
+    }
+  };
+  await trainer.train({
     resume: true,
     beforeStep: async () => {
       for (const job of channel.joining()) await join(job);
     },
+    onJobEnd: ended,
   });
-  for (const [name, result] of results) {
-    const job = byName.get(name)!;
-    if (result.status === 'failed') {
-      channel.send({ type: 'failed', id: job.id, message: result.error!.message });
-      continue;
-    }
-    const summary = await finishJob(run, runs.get(name)!, result, trainer, started);
-    if (result.status === 'cancelled') channel.send({ type: 'cancelled', id: job.id, step: result.globalStep });
-    else await complete(job, summary, channel);
-  }
 }
 
 /** False when the job completed before (reported done); else true, having said whether it resumes. */

@@ -19,7 +19,11 @@ const send = (message: FromTrainer) => {
 let joining: GroupJob[] | null = [];
 const notJoined = (job: GroupJob) => send({ type: 'not_joined', id: job.id });
 
-process.on('disconnect', () => process.exit(ORPHANED));
+/** Set when this process closes the channel itself, its group done: then it ends normally (exit code 0). */
+let finished = false;
+process.on('disconnect', () => {
+  if (!finished) process.exit(ORPHANED);
+});
 process.on('message', (message: ToTrainer) => {
   switch (message.type) {
     case 'cancel':
@@ -42,6 +46,9 @@ process.on('message', (message: ToTrainer) => {
           joining = null;
         })
         .then(() => sent)
-        .then(() => process.disconnect?.());
+        .then(() => {
+          finished = true;
+          process.disconnect?.();
+        });
   }
 });

@@ -34,6 +34,8 @@ test('queue: a job queued while a group trains on its base joins the running gro
   assert.ok(at(`job_started ${joiner} joining`) >= 0, log.join('\n'));
   assert.ok(at(`job_joined ${joiner}`) > at(`job_started ${joiner} joining`), log.join('\n'));
   assert.ok(at(`job_joined ${joiner}`) < at(`job_completed ${long}`), 'it joined while the long job trained');
+  // The shorter job is completed in the queue when it ends, not when its group does.
+  assert.ok(at(`job_completed ${joiner}`) >= 0 && at(`job_completed ${joiner}`) < at(`job_completed ${long}`), log.join('\n'));
   assert.equal(log.filter((e) => e.startsWith('job_started')).length, 2, 'one group: no second one started');
 
   for (const [name, set] of Object.entries(settings)) {

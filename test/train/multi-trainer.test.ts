@@ -1,6 +1,7 @@
 // MultiTrainer: jobs of five kinds (LoRA r=8 and r=64, IA3, prompt tuning, Houlsby adapters) trained
 // together on one GPT-2 base end with the adapters each job trained alone gives; jobs of different
-// lengths, batch shapes, schedules, accumulation and clipping; a failing job stops alone; bad jobs
+// lengths, batch shapes, schedules, accumulation and clipping; a failing job stops alone (each job's
+// end is reported as it happens); bad jobs
 // are refused before anything runs, naming them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,7 +139,20 @@ test('a job whose loss turns NaN stops alone with its message; the others finish
     model: multi,
     jobs: [spec(lora!), spec(ia3!), nanJob, { name: 'bad', config: { peftType: 'IA3' }, trainDataset: badRows, args: { maxSteps: 2 } }],
   });
-  const results = await trainer.train();
+  // onJobEnd: each job once, as soon as it ends, while the longer ones still train.
+  const ended: string[] = [];
+  const results = await trainer.train({
+    onJobEnd: (name, result) => {
+      const running = [...trainer.statuses()].filter(([, s]) => s === 'running').map(([n]) => n);
+      ended.push(`${name} ${result.status} (running: ${running.join(' ')})`);
+    },
+  });
+  assert.deepEqual(ended, [
+    'bad failed (running: lora8 ia3 nan)',
+    'nan failed (running: lora8 ia3)',
+    'ia3 done (running: lora8)',
+    'lora8 done (running: )',
+  ]);
   assert.equal(results.get('lora8')!.status, 'done');
   assert.equal(results.get('ia3')!.status, 'done');
   assert.equal(results.get('nan')!.status, 'failed');

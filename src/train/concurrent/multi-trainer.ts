@@ -57,6 +57,8 @@ export interface MultiTrainOptions {
   resume?: boolean;
   /** Called before each step (and before the first): the place to add and cancel jobs from outside. */
   beforeStep?: () => void | Promise<void>;
+  /** Called once for each job as soon as it ends (done, failed or cancelled), before the run goes on. */
+  onJobEnd?: (name: string, result: JobResult) => void | Promise<void>;
 }
 
 /** A job and where it stands. */
@@ -73,6 +75,8 @@ export class MultiTrainer {
   private readonly model: MultiAdapterModel;
   private readonly entries = new Map<string, Entry>();
   private readonly cancelled = new Set<string>();
+  /** Jobs whose end onJobEnd was told. */
+  private readonly reported = new Set<string>();
   private resume = false;
 
   constructor({ model, jobs, gradientCheckpointing = false }: MultiTrainerOptions) {
@@ -141,7 +145,7 @@ export class MultiTrainer {
   }
 
   /** Trains every job to its end; jobs added meanwhile too. Returns each job's result. */
-  async train({ resume = false, beforeStep }: MultiTrainOptions = {}): Promise<Map<string, JobResult>> {
+  async train({ resume = false, beforeStep, onJobEnd }: MultiTrainOptions = {}): Promise<Map<string, JobResult>> {
     this.resume = resume;
     for (;;) {
       await beforeStep?.();
@@ -157,6 +161,8 @@ export class MultiTrainer {
           this.fail(entry, error);
         }
       }
+      // Every end so far (this round's, and a failure while recording the last step) is told before the next step.
+      await this.reportEnded(onJobEnd);
       if (step.length === 0) {
         if (this.running().length === 0) break;
         continue;
@@ -176,6 +182,14 @@ export class MultiTrainer {
       }
     }
     return new Map([...this.entries].map(([name, e]) => [name, e.result!]));
+  }
+
+  private async reportEnded(onJobEnd: MultiTrainOptions['onJobEnd']): Promise<void> {
+    for (const entry of this.entries.values()) {
+      if (entry.status === 'running' || this.reported.has(entry.name)) continue;
+      this.reported.add(entry.name);
+      await onJobEnd?.(entry.name, entry.result!);
+    }
   }
 
   private running(): Entry[] {
