@@ -11,12 +11,16 @@ function run(cmd, args) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-/** MPICH's -compile_info / -link_info print a whole command line: drop the compiler and the source placeholders. */
-function flagsOnly(line) {
+/**
+ * MPICH's -compile_info / -link_info print a whole command line (Debian's mpicc.mpich prints the same
+ * one for both, with -L, -l and -Wl): keep the compiler's (-I, -D) or the linker's (-L, -l, -Wl) flags.
+ */
+function flagsOnly(line, kind) {
+  const keep = kind === 'compile' ? /^-[ID]|^-pthread$/ : /^-[LlW]|^-pthread$/;
   return line
     .split(/\s+/)
     .slice(1)
-    .filter((w) => /^-[ILlW]|^-pthread$/.test(w))
+    .filter((w) => keep.test(w))
     .join(' ');
 }
 
@@ -24,7 +28,7 @@ function find() {
   const openmpi = [run('mpicc', ['--showme:compile']), run('mpicc', ['--showme:link'])];
   if (openmpi[0] !== null && openmpi[1] !== null) return { cflags: openmpi[0], libs: openmpi[1] };
   const mpich = [run('mpicc', ['-compile_info']), run('mpicc', ['-link_info'])];
-  if (mpich[0] !== null && mpich[1] !== null) return { cflags: flagsOnly(mpich[0]), libs: flagsOnly(mpich[1]) };
+  if (mpich[0] !== null && mpich[1] !== null) return { cflags: flagsOnly(mpich[0], 'compile'), libs: flagsOnly(mpich[1], 'link') };
   for (const pkg of ['ompi', 'mpich', 'mpi']) {
     const cflags = run('pkg-config', ['--cflags', pkg]);
     const libs = run('pkg-config', ['--libs', pkg]);

@@ -15,19 +15,28 @@ export function mpiUnavailable(): string | null {
   return null;
 }
 
-/** The process ids of ranks 0 .. np - 1 among mpirun's children (read from their environment). */
+/** A process's children (its threads' children: /proc lists them per thread). */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(/\s+/).map(Number);
+}
+
+/**
+ * The process ids of ranks 0 .. np - 1 among the launcher's descendants (mpirun's children; MPICH's
+ * mpiexec starts them under a proxy), read from their environment.
+ */
 export function rankPids(mpirunPid: number | undefined, np: number): number[] {
-  const children = readFileSync(`/proc/${mpirunPid}/task/${mpirunPid}/children`, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .map(Number);
   const pids: number[] = [];
-  for (const pid of children) {
-    const rank = /(?:^|\0)OMPI_COMM_WORLD_RANK=(\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
+  const seen: number[] = [];
+  for (let queue = childrenOf(mpirunPid!); queue.length > 0; ) {
+    const pid = queue.shift()!;
+    seen.push(pid);
+    const rank = /(?:^|\0)(?:OMPI_COMM_WORLD_RANK|PMI_RANK)=(\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
     if (rank !== undefined) pids[Number(rank)] = pid;
+    else queue.push(...childrenOf(pid));
   }
   if (pids.filter((p) => p !== undefined).length !== np)
-    throw new Error(`found ${pids.length} of ${np} ranks among mpirun's children ${children.join(' ')}`);
+    throw new Error(`found ${pids.length} of ${np} ranks among the launcher's processes ${seen.join(' ')}`);
   return pids;
 }
 
@@ -37,15 +46,26 @@ export interface RankOutput {
   stderr: string;
 }
 
+/**
+ * The launcher of np ranks: Open MPI's mpirun, or the command PEFTJS_TEST_MPIEXEC names (e.g.
+ * mpiexec.mpich, with the MPI addon built against MPICH), which takes the flags every MPI's mpiexec does.
+ */
+function launcher(np: number): string[] {
+  const mpiexec = process.env.PEFTJS_TEST_MPIEXEC;
+  if (mpiexec) return [mpiexec, '-n', String(np)];
+  return ['mpirun', '--oversubscribe', '--bind-to', 'none', '-np', String(np)];
+}
+
 /** `mpirun -np <np> node --import tsx <args>` in the package root; killed after `timeoutMs`. */
 export function mpirun(
   np: number,
   args: string[],
   { timeoutMs = 120_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<RankOutput> & { pid: number | undefined } {
+  const [command, ...flags] = launcher(np);
   const child = spawn(
-    'mpirun',
-    ['--oversubscribe', '--bind-to', 'none', '-np', String(np), 'node', '--import', 'tsx', ...args],
+    command!,
+    [...flags, 'node', '--import', 'tsx', ...args],
     {
       cwd: ROOT,
       // Open MPI refuses root unless told; loopback only.

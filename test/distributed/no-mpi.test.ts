@@ -46,6 +46,20 @@ test('build detection: PEFTJS_NO_MPI=1, or an MPI without mpi.h, leaves the MPI 
   assert.equal(detect('--libs', { PATH: path }), '-L/opt/mpi/lib -lmpi -Wl,-rpath,/opt/mpi/lib');
 });
 
+test("MPICH's mpicc (-compile_info / -link_info, one whole command line for both): compile flags to the compiler, link flags to the linker", () => {
+  const include = join(tempDir(), 'include');
+  mkdirSync(include);
+  writeFileSync(join(include, 'mpi.h'), '');
+  const bin = join(tempDir(), 'bin');
+  mkdirSync(bin);
+  // As Debian's mpicc.mpich: an unknown option goes to gcc, which fails.
+  const line = `gcc -Wl,-z,relro -I${include} -L/opt/mpich/lib -lmpich`;
+  writeFileSync(join(bin, 'mpicc'), `#!/bin/sh\ncase "$1" in -compile_info|-link_info) echo "${line}";; *) exit 1;; esac\n`);
+  chmodSync(join(bin, 'mpicc'), 0o755);
+  assert.equal(detect('--cflags', { PATH: bin }), `-I${include}`);
+  assert.equal(detect('--libs', { PATH: bin }), '-Wl,-z,relro -L/opt/mpich/lib -lmpich -Wl,-rpath,/opt/mpich/lib');
+});
+
 test('a distributed run without the MPI addon fails with a DistributedError naming what to install', () => {
   const missing = join(tempDir(), 'build/Release/peftjs_mpi.node');
   assert.throws(
