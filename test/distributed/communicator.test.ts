@@ -32,7 +32,7 @@ test(
   'MPI collectives on 3 ranks: sums in place (f32, f64, i32), broadcast from rank 1, barrier off the JS thread',
   { skip: skip ?? false },
   async () => {
-    const out = await mpirun(3, ['test/distributed/collectives-rank.ts'], { timeoutMs: 60_000 });
+    const out = await mpirun(3, ['test/distributed/collectives-rank.ts'], { timeoutMs: 120_000 });
     assert.equal(out.code, 0, out.stderr);
     const ranks = out.stdout
       .trim()
