@@ -1,6 +1,6 @@
 // The integer path of ggml block types (native/src/ggml/int8_dot.h: x as Q8_0 blocks, int8 weight
-// blocks, integer dot products; many rows through packed panels, few rows through the direct kernels,
-// which also read Q4_K):
+// blocks, integer dot products; many rows through packed panels, few rows through the direct kernels;
+// Q4_0, Q5_0, Q8_0 and Q4_K):
 // the AVX-512 VNNI, AVX2 and portable (reference) kernels give the same floats bit for bit, over shapes that leave partial tiles and panels, weights at the ends of their
 // ranges (Q8_0's -128) and activation blocks of zeros; and they compute the float64 product of the
 // dequantised weight and x as its Q8_0 blocks (the arithmetic, not only agreement between kernels).
@@ -43,15 +43,15 @@ function outputs(): Record<string, string> {
   for (const [M, N, K] of SHAPES) {
     const x = gaussian(M + K, M * K);
     x.fill(0, 0, 32); // a block of zeros: scale 0
-    for (const type of INT8_TYPES) {
+    for (const type of ['Q4_0', 'Q5_0', 'Q8_0'] as const) {
       const data = type === 'Q8_0' && K === 224 ? extremeQ8(N, K) : quantizeGgml(type, gaussian(N + 3, N * K));
       const y = new Float32Array(M * N);
       native.ggmlLinear(x, M, ggmlTensor(type, [N, K], data), null, y);
       out[`${type} ${M}x${N}x${K}`] = Buffer.from(y.buffer).toString('base64');
     }
   }
-  for (const M of [1, 3, 8]) {
-    // Q4_K: few rows only (its many-row products stay on the float GEMM).
+  for (const M of [1, 3, 8, 9, 21]) {
+    // Q4_K: 256-element blocks, a scale and a min per sub-block of 32.
     const [N, K] = [21, 512];
     const y = new Float32Array(M * N);
     native.ggmlLinear(
@@ -89,7 +89,7 @@ if (process.env.PEFTJS_INT8_TEST_CHILD === '1') {
       const [N, K] = [37, 256];
       const x = gaussian(1, M * K);
       const xq = q8Activations(x);
-      for (const type of [...INT8_TYPES, ...(M <= 8 ? (['Q4_K'] as const) : [])]) {
+      for (const type of INT8_TYPES) {
         const data = type === 'Q8_0' ? extremeQ8(N, K) : quantizeGgml(type, gaussian(2, N * K));
         const W = dequantizeReference(type, data, N * K);
         const y = new Float32Array(M * N);

@@ -77,7 +77,11 @@ export async function llamaCppTokenize(modelPath: string, text: string, specialT
 }
 
 /** llama.cpp's text of token ids (llama_detokenize without removing BOS/EOS; special tokens' text if asked). */
-export async function llamaCppDetokenize(modelPath: string, ids: readonly number[], specialTokens: boolean): Promise<string> {
+export async function llamaCppDetokenize(
+  modelPath: string,
+  ids: readonly number[],
+  specialTokens: boolean,
+): Promise<string> {
   return withLlamaCppVocab(modelPath, (model) => model.detokenize(ids as never[], specialTokens));
 }
 

@@ -73,7 +73,7 @@ for (const [type, make] of [
   ['Q4_0', () => fixtureGguf('Q4_0')],
   ['Q4_K', wideQ4kGguf],
 ] as const) {
-  test(`${type}: loads as ggml layers over the file's blocks and computes what the dequantised load computes (Q8_0 / Q4_0: within llama.cpp's activation quantisation)`, async () => {
+  test(`${type}: loads as ggml layers over the file's blocks and computes what the dequantised load computes (within llama.cpp's activation quantisation)`, async () => {
     const path = await make();
     const quantized = await AutoModelForCausalLM.fromPretrained(path);
     const modules = new Map(quantized.namedModules());
@@ -94,10 +94,9 @@ for (const [type, make] of [
     const [q, d] = [logits(quantized, ids), logits(dequantized, ids)];
     const diff = q.sub(d).abs().max().item();
     const scale = d.abs().max().item();
-    // The fixture's prompts (16 rows) over Q8_0 / Q4_0 take llama.cpp's integer path (x as Q8_0 blocks),
-    // which moves these logits by about 2% of their scale (0.064 and 0.073 of 3.2); Q4_K's rows compute
-    // as the dequantised load does.
-    const bound = type === 'Q4_K' ? 1e-5 * Math.max(1, scale) : 0.03 * scale;
+    // The prompts (16 rows) take llama.cpp's integer path (x as Q8_0 blocks), which moves these logits
+    // by about 2% of their scale (Q8_0 0.064 and Q4_0 0.073 of 3.2, Q4_K 0.112 of 6.2).
+    const bound = 0.03 * scale;
     assert.ok(diff <= bound, `${type}: max |quantised - dequantised| logits ${diff} (scale ${scale})`);
   });
 }

@@ -23,4 +23,4 @@ export function q8Activations(x: Float32Array): Float32Array {
 }
 
 /** The block types whose many-row products take the integer path. */
-export const INT8_TYPES: readonly GgmlBlockType[] = ['Q4_0', 'Q5_0', 'Q8_0'];
+export const INT8_TYPES: readonly GgmlBlockType[] = ['Q4_0', 'Q5_0', 'Q8_0', 'Q4_K'];

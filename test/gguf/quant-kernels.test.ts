@@ -1,7 +1,7 @@
 // The native kernels of ggml's block types (native/src/ggml/) against the TypeScript reference
 // (src/gguf/quant/reference-dequantize.ts): dequantised values bit-equal, partial blocks (column slabs),
 // the linear layer for few rows (SIMD block kernels) and many rows (dequantised slabs through the GEMM);
-// for Q4_0 / Q5_0 / Q8_0 the integer path, with x as its Q8_0 blocks, equal to a float64 product with
+// for Q4_0 / Q5_0 / Q8_0 / Q4_K the integer path, with x as its Q8_0 blocks, equal to a float64 product with
 // the dequantised weight, its input gradient, the embedding lookup, and
 // typed refusals of bad weights. In child processes the AVX2 and portable kernels run the same tests.
 import { test } from 'node:test';
@@ -71,8 +71,8 @@ test('linear over every type: few rows and many rows, forward and input gradient
       const x = gaussian(M + 11, M * K);
       const y = new Float32Array(M * N);
       native.ggmlLinear(x, M, w, null, y);
-      // Q4_0 / Q5_0 / Q8_0 (and Q4_K for few rows) take llama.cpp's integer path: x as Q8_0 blocks.
-      const xs = INT8_TYPES.includes(type) || (type === 'Q4_K' && M <= 8) ? q8Activations(x) : x;
+      // Q4_0 / Q5_0 / Q8_0 / Q4_K take llama.cpp's integer path: x as Q8_0 blocks.
+      const xs = INT8_TYPES.includes(type) ? q8Activations(x) : x;
       assertClose(y, reference(xs, M, W, N, K), `${type} forward M=${M}`);
       const gy = gaussian(M + 13, M * N);
       const gx = new Float32Array(M * K);

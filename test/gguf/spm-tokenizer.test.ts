@@ -31,7 +31,8 @@ const TEXTS = [
 ];
 
 // Words the vocabulary's pieces come from (so merges happen); 🙂, 語, Z, Q, ~ stay out (byte fallback).
-const CORPUS = 'hello world the theater thesis then there were three leading spaces and newlines trailing space unicode café – 日本 naïve aaaa bbbb abab';
+const CORPUS =
+  'hello world the theater thesis then there were three leading spaces and newlines trailing space unicode café – 日本 naïve aaaa bbbb abab';
 
 /** A seeded generator (mulberry32), so the vocabulary is the same on every run. */
 function random(seed: number): () => number {

@@ -35,8 +35,12 @@ void tile(const Q8Acts& x, int64_t i0, const Panel& p, int half, int rows, float
         const __m256i xs = _mm256_xor_si256(_mm256_set1_epi32(four), flip);
         sx = _mm256_add_epi32(sx, _mm256_madd_epi16(_mm256_maddubs_epi16(aw[g], _mm256_sign_epi8(xs, wv[g])), ones));
       }
-      const __m256 d = _mm256_mul_ps(sw, _mm256_set1_ps(x.dx[(i0 + i) * nb + b]));
-      acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sx), acc[i]);
+      const __m256 dx = _mm256_set1_ps(x.dx[(i0 + i) * nb + b]);
+      acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(sw, dx), _mm256_cvtepi32_ps(sx), acc[i]);
+      if (p.mw) {  // Q4_K: acc - (mw · dx) · Σx, fused as the reference's fma(-(mw · dx), Σx, acc)
+        const __m256 xs = _mm256_set1_ps(static_cast<float>(x.xsum[(i0 + i) * nb + b]));
+        acc[i] = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_loadu_ps(p.mw + b * kPanelRows + half * 8), dx), xs, acc[i]);
+      }
     }
   }
   alignas(32) float out[8];

@@ -19,7 +19,7 @@ namespace {
 
 #define PEFTJS_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
-template <int MI>
+template <int MI, bool kMins>
 PEFTJS_VNNI void tile(const Q8Acts& x, int64_t i0, const Panel& p, int rows, float* y, int64_t ldy) {
   const int64_t nb = x.nb, K = nb * kQ8Block;
   __m512 acc[MI];
@@ -38,27 +38,37 @@ PEFTJS_VNNI void tile(const Q8Acts& x, int64_t i0, const Panel& p, int rows, flo
         std::memcpy(&four, xb + 4 * g, 4);
         s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32(four), wv[g]);
       }
-      const __m512 d = _mm512_mul_ps(sw, _mm512_set1_ps(x.dx[(i0 + i) * nb + b]));
-      acc[i] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[i]);
+      const __m512 dx = _mm512_set1_ps(x.dx[(i0 + i) * nb + b]);
+      acc[i] = _mm512_fmadd_ps(_mm512_mul_ps(sw, dx), _mm512_cvtepi32_ps(s), acc[i]);
+      if constexpr (kMins) {  // Q4_K: acc - (mw · dx) · Σx, fused as the reference's fma(-(mw · dx), Σx, acc)
+        const __m512 xs = _mm512_set1_ps(static_cast<float>(x.xsum[(i0 + i) * nb + b]));
+        acc[i] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(p.mw + b * kPanelRows), dx), xs, acc[i]);
+      }
     }
   }
   const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1);
   for (int i = 0; i < MI; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy, keep, acc[i]);
 }
 
-PEFTJS_VNNI void int_dot(const Q8Acts& x, int64_t m, const Panel& p, int rows, float* y, int64_t ldy) {
+template <bool kMins>
+PEFTJS_VNNI void int_dot_for(const Q8Acts& x, int64_t m, const Panel& p, int rows, float* y, int64_t ldy) {
   int64_t i = 0;
-  for (; i + 8 <= m; i += 8) tile<8>(x, i, p, rows, y, ldy);
+  for (; i + 8 <= m; i += 8) tile<8, kMins>(x, i, p, rows, y, ldy);
   switch (m - i) {
-    case 7: return tile<7>(x, i, p, rows, y, ldy);
-    case 6: return tile<6>(x, i, p, rows, y, ldy);
-    case 5: return tile<5>(x, i, p, rows, y, ldy);
-    case 4: return tile<4>(x, i, p, rows, y, ldy);
-    case 3: return tile<3>(x, i, p, rows, y, ldy);
-    case 2: return tile<2>(x, i, p, rows, y, ldy);
-    case 1: return tile<1>(x, i, p, rows, y, ldy);
+    case 7: return tile<7, kMins>(x, i, p, rows, y, ldy);
+    case 6: return tile<6, kMins>(x, i, p, rows, y, ldy);
+    case 5: return tile<5, kMins>(x, i, p, rows, y, ldy);
+    case 4: return tile<4, kMins>(x, i, p, rows, y, ldy);
+    case 3: return tile<3, kMins>(x, i, p, rows, y, ldy);
+    case 2: return tile<2, kMins>(x, i, p, rows, y, ldy);
+    case 1: return tile<1, kMins>(x, i, p, rows, y, ldy);
     default: return;
   }
+}
+
+PEFTJS_VNNI void int_dot(const Q8Acts& x, int64_t m, const Panel& p, int rows, float* y, int64_t ldy) {
+  if (p.mw) return int_dot_for<true>(x, m, p, rows, y, ldy);
+  int_dot_for<false>(x, m, p, rows, y, ldy);
 }
 
 }  // namespace

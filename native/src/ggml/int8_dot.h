@@ -1,7 +1,8 @@
 // Prompt processing over ggml's block types as llama.cpp computes it: the activations quantised to Q8_0
 // blocks (ggml-cpu's quantize_row_q8_0 on x86: d = amax / 127, q = round-to-nearest-even(x · 127 / amax),
 // d kept as f16), the weight blocks that are int8 values times one scale per 32 elements (Q4_0, Q5_0,
-// Q8_0) unpacked to int8, and per block an exact integer dot product scaled in float by the product of
+// Q8_0; Q4_K as nibbles per sub-block of 32 with its scale and min) unpacked to int8, and per block an
+// exact integer dot product scaled in float by the product of
 // the two blocks' scales, as ggml_vec_dot_q4_0_q8_0 and its siblings do:
 //   y = Σ_b fma(sw_b · dx_b, float(Σ_k w_k · x_k over block b), ·)   (blocks in order, one float sum).
 // The integer sums are exact, so the AVX-512 (VNNI), AVX2 and portable kernels give the same floats
@@ -15,12 +16,11 @@
 
 namespace peftjs::ggml {
 
-// True where this build (x86) has an integer path for M rows of x over type t: Q4_0, Q5_0, Q8_0 for any
-// M; Q4_K for few rows (M ≤ 8; its many-row products stay on the float GEMM).
-bool has_int8_dot(Type t, int64_t M);
+// True for the block types with an integer path (Q4_0, Q5_0, Q8_0, Q4_K) where this build has one (x86).
+bool has_int8_dot(Type t);
 
 // y [M, rows] = x [M, cols]·Wᵀ (+ bias) through the integer path (any M: many rows through panels, few
-// through the direct kernels below); has_int8_dot(w.type, M) must hold.
+// through the direct kernels below); has_int8_dot(w.type) must hold.
 void linear_int8(const float* x, int64_t M, const Weight& w, const float* bias, float* y);
 
 namespace detail {
@@ -35,16 +35,20 @@ struct Q8Acts {
   int64_t nb;
   const uint8_t* xu;
   const float* dx;
+  const int32_t* xsum;  // per block the sum of its values (signed), for the mins of Q4_K panels
 };
 
 // A panel of 16 rows of W: per block b, w[b·512 + g·64 + r·4 + t] = value 4g + t of row r's block b;
 // sw[b·16 + r] the scale of row r's block b; nws[b·16 + r] = -128 · Σ of its values (what the +128 of
 // xu adds to an unsigned-by-signed dot product). Rows past the end of W are zeros.
+// Q4_K panels hold the nibbles (0-15) per sub-block of 32, sw = d · scale, and mw = dmin · min, which
+// adds fma(-(mw · dx), float(block sum of x), ·) after the block's term; other types have mw null.
 struct Panel {
   int64_t nb;
   const int8_t* w;
   const int32_t* nws;
   const float* sw;
+  const float* mw;
 };
 
 // y[i * ldy + r] = row i of x · row r of the panel, for i < m, r < rows (≤ 16).

@@ -94,8 +94,39 @@ void pack_panel(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws
   }
 }
 
-void pack(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw) {
+// Rows of Q4_K as a panel: per sub-block of 32 its nibbles, sw = d · scale and mw = dmin · min.
+void pack_q4k(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw, float* mw) {
+  const int64_t nb = wt.cols / kQ8Block;
+  alignas(64) int8_t v[kQ8Block];
+  for (int64_t r = 0; r < kPanelRows; ++r) {
+    const uint8_t* row = r < n ? wt.data + (j0 + r) * wt.row_bytes() : nullptr;
+    for (int64_t b = 0; b < nb; ++b) {
+      float scale = 0.0f, min = 0.0f;
+      if (r < n) {
+        const uint8_t* blk = row + (b / 8) * Block<Type::Q4_K>::kBytes;
+        const int sub = static_cast<int>(b % 8);
+        uint8_t sc, mn;
+        scale_min_k4(sub, blk + 4, &sc, &mn);
+        scale = half_at(blk) * sc;
+        min = half_at(blk + 2) * mn;
+        const uint8_t* qs = blk + 16 + 32 * (sub / 2);
+        for (int l = 0; l < kQ8Block; ++l) v[l] = static_cast<int8_t>((qs[l] >> (4 * (sub % 2))) & 0xF);
+      } else {
+        std::memset(v, 0, kQ8Block);
+      }
+      int32_t sum = 0;
+      for (int k = 0; k < kQ8Block; ++k) sum += v[k];
+      for (int g = 0; g < kQ8Block / 4; ++g) std::memcpy(w + b * kQ8Block * kPanelRows + g * 4 * kPanelRows + r * 4, v + 4 * g, 4);
+      nws[b * kPanelRows + r] = -128 * sum;
+      sw[b * kPanelRows + r] = scale;
+      mw[b * kPanelRows + r] = min;
+    }
+  }
+}
+
+void pack(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw, float* mw) {
   switch (wt.type) {
+    case Type::Q4_K: return pack_q4k(wt, j0, n, w, nws, sw, mw);
     case Type::Q8_0: return pack_panel<Type::Q8_0>(wt, j0, n, w, nws, sw);
     case Type::Q4_0: return pack_panel<Type::Q4_0>(wt, j0, n, w, nws, sw);
     default: return pack_panel<Type::Q5_0>(wt, j0, n, w, nws, sw);
@@ -114,6 +145,7 @@ void int_dot_reference(const Q8Acts& x, int64_t m, const Panel& p, int rows, flo
         for (int k = 0; k < kQ8Block; ++k)
           s += static_cast<int32_t>(xr[b * kQ8Block + k]) * p.w[b * kQ8Block * kPanelRows + (k / 4) * 4 * kPanelRows + r * 4 + k % 4];
         acc = std::fma(p.sw[b * kPanelRows + r] * x.dx[i * nb + b], static_cast<float>(s), acc);
+        if (p.mw) acc = std::fma(-(p.mw[b * kPanelRows + r] * x.dx[i * nb + b]), static_cast<float>(x.xsum[i * nb + b]), acc);
       }
       y[i * ldy + r] = acc;
     }
@@ -231,10 +263,9 @@ GemvInt gemv_int_portable(Type t) {
 }
 }  // namespace detail
 
-bool has_int8_dot(Type t, int64_t M) {
+bool has_int8_dot(Type t) {
   // Off in the WebAssembly build: its portable kernel's fused multiply-adds are software there.
-  if (!PEFTJS_X86) return false;
-  return t == Type::Q4_0 || t == Type::Q5_0 || t == Type::Q8_0 || (t == Type::Q4_K && M <= kFewRows);
+  return PEFTJS_X86 && (t == Type::Q4_0 || t == Type::Q5_0 || t == Type::Q8_0 || t == Type::Q4_K);
 }
 
 void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias, float* y) {
@@ -245,22 +276,32 @@ void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias,
   const int64_t K = wt.cols, N = wt.rows, nb = K / kQ8Block;
   std::vector<uint8_t> xu(static_cast<size_t>(M * K));
   std::vector<float> dx(static_cast<size_t>(M * nb));
+  std::vector<int32_t> xsum(static_cast<size_t>(M * nb));
   parallel_range(M, std::max<int64_t>(1, 4096 / K), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) quantize_row(x + i * K, nb, xu.data() + i * K, dx.data() + i * nb);
+    for (int64_t i = i0; i < i1; ++i) {
+      quantize_row(x + i * K, nb, xu.data() + i * K, dx.data() + i * nb);
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t s = 0;
+        for (int t = 0; t < kQ8Block; ++t) s += xu[i * K + b * kQ8Block + t] - 128;
+        xsum[i * nb + b] = s;
+      }
+    }
   });
-  const Q8Acts acts{nb, xu.data(), dx.data()};
+  const Q8Acts acts{nb, xu.data(), dx.data(), xsum.data()};
+  const bool mins = wt.type == Type::Q4_K;
   const detail::IntDot dot = int_dot_for_cpu();
   parallel_range((N + kPanelRows - 1) / kPanelRows, 1, [&](int64_t p0, int64_t p1) {
     thread_local ThreadScratch scratch;
     const size_t wbytes = static_cast<size_t>(K * kPanelRows), sums = static_cast<size_t>(nb * kPanelRows * 4);
-    auto* base = static_cast<uint8_t*>(scratch.reserve(wbytes + 2 * sums));
+    auto* base = static_cast<uint8_t*>(scratch.reserve(wbytes + 3 * sums));
     auto* w = reinterpret_cast<int8_t*>(base);
     auto* nws = reinterpret_cast<int32_t*>(base + wbytes);
     auto* sw = reinterpret_cast<float*>(base + wbytes + sums);
+    auto* mw = reinterpret_cast<float*>(base + wbytes + 2 * sums);
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t j = p * kPanelRows, n = std::min<int64_t>(kPanelRows, N - j);
-      pack(wt, j, n, w, nws, sw);
-      dot(acts, M, detail::Panel{nb, w, nws, sw}, static_cast<int>(n), y + j, N);
+      pack(wt, j, n, w, nws, sw, mw);
+      dot(acts, M, detail::Panel{nb, w, nws, sw, mins ? mw : nullptr}, static_cast<int>(n), y + j, N);
     }
   });
   add_bias(M, N, bias, y);

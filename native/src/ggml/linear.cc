@@ -73,8 +73,8 @@ void get_rows(const Weight& w, const int32_t* ids, int64_t n, float* out) {
 
 void linear(const float* x, int64_t M, const Weight& w, const float* bias, float* y) {
   if (quant::empty_product(M, w.rows, w.cols, bias, y)) return;
-  // Q4_0 / Q5_0 / Q8_0 (and Q4_K for few rows): llama.cpp's integer arithmetic (x as Q8_0 blocks).
-  if (has_int8_dot(w.type, M)) return linear_int8(x, M, w, bias, y);
+  // Q4_0 / Q5_0 / Q8_0 / Q4_K: llama.cpp's integer arithmetic (x as Q8_0 blocks).
+  if (has_int8_dot(w.type)) return linear_int8(x, M, w, bias, y);
   quant::forward(source(w), x, M, bias, y);
 }
 
