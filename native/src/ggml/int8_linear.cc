@@ -29,6 +29,13 @@ void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
     for (int64_t j = 0; j < N; ++j) y[i * N + j] += bias[j];
 }
 
+// Round half to even (nearbyint in the default rounding mode) for |v| < 2^22: adding and subtracting
+// 1.5 · 2^23 leaves v rounded to an integer. Inline, where this translation unit's nearbyint is a call.
+inline float round_even(float v) {
+  constexpr float kMagic = 12582912.0f;
+  return (v + kMagic) - kMagic;
+}
+
 // quantize_row_q8_0 (ggml-cpu, x86): one row of x into nb blocks of xu (+128) and dx.
 void quantize_row(const float* x, int64_t nb, uint8_t* xu, float* dx) {
   for (int64_t b = 0; b < nb; ++b, xu += kQ8Block) {
@@ -36,7 +43,7 @@ void quantize_row(const float* x, int64_t nb, uint8_t* xu, float* dx) {
     float amax = 0.0f;
     for (int t = 0; t < kQ8Block; ++t) amax = std::max(amax, std::fabs(v[t]));
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    for (int t = 0; t < kQ8Block; ++t) xu[t] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(v[t] * id)) + 128);
+    for (int t = 0; t < kQ8Block; ++t) xu[t] = static_cast<uint8_t>(static_cast<int>(round_even(v[t] * id)) + 128);
     dx[b] = f16_to_float(float_to_f16(amax / 127.0f));
   }
 }
