@@ -78,6 +78,16 @@ float unpack_block<Type::Q5_0>(const uint8_t* b, int8_t* w) {
   return half_at(b);
 }
 
+// Block b of panel row r: its 32 codes interleaved by groups of 4 bytes, -128 · their sum and its scale.
+inline void store_block(const int8_t* v, int64_t b, int64_t r, float scale, int8_t* w, int32_t* nws, float* sw) {
+  int32_t sum = 0;
+  for (int k = 0; k < kQ8Block; ++k) sum += v[k];
+  // Whole groups of 4 bytes (one 32-bit move each: the pack is a large part of a prompt's time).
+  for (int g = 0; g < kQ8Block / 4; ++g) std::memcpy(w + b * kQ8Block * kPanelRows + g * 4 * kPanelRows + r * 4, v + 4 * g, 4);
+  nws[b * kPanelRows + r] = -128 * sum;
+  sw[b * kPanelRows + r] = scale;
+}
+
 // Rows [j0, j0 + n) of W (n ≤ 16) as a panel (int8_dot.h).
 template <Type T>
 void pack_panel(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw) {
@@ -91,12 +101,7 @@ void pack_panel(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws
         scale = unpack_block<T>(row + b * bytes, v);
       else
         std::memset(v, 0, kQ8Block);
-      int32_t sum = 0;
-      for (int k = 0; k < kQ8Block; ++k) sum += v[k];
-      // Whole groups of 4 bytes (one 32-bit move each: the pack is a large part of a prompt's time).
-      for (int g = 0; g < kQ8Block / 4; ++g) std::memcpy(w + b * kQ8Block * kPanelRows + g * 4 * kPanelRows + r * 4, v + 4 * g, 4);
-      nws[b * kPanelRows + r] = -128 * sum;
-      sw[b * kPanelRows + r] = scale;
+      store_block(v, b, r, scale, w, nws, sw);
     }
   }
 }
@@ -121,11 +126,7 @@ void pack_q4k(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, 
       } else {
         std::memset(v, 0, kQ8Block);
       }
-      int32_t sum = 0;
-      for (int k = 0; k < kQ8Block; ++k) sum += v[k];
-      for (int g = 0; g < kQ8Block / 4; ++g) std::memcpy(w + b * kQ8Block * kPanelRows + g * 4 * kPanelRows + r * 4, v + 4 * g, 4);
-      nws[b * kPanelRows + r] = -128 * sum;
-      sw[b * kPanelRows + r] = scale;
+      store_block(v, b, r, scale, w, nws, sw);
       mw[b * kPanelRows + r] = min;
     }
   }
