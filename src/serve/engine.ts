@@ -88,7 +88,7 @@ export class Engine {
     const plan = this.scheduler.schedule();
     const decode = new Batches();
     for (const seq of plan.decode) decode.add(this.groupOf(seq), 1, seq);
-    for (const rows of decode.values()) this.forwardRows(rows, 1);
+    for (const [n, rows] of decode.entries()) this.forwardRows(rows, n);
     // Prompt chunks of the same length and group run in one forward (16 arriving prompts cost one
     // 16-row forward per layer, not 16 one-row forwards): the weights are read once for all of them.
     const prefill = new Batches();
@@ -225,9 +225,5 @@ class Batches {
 
   *entries(): Generator<[number, Sequence[]]> {
     for (const byLength of this.byGroup.values()) yield* byLength.entries();
-  }
-
-  *values(): Generator<Sequence[]> {
-    for (const [, rows] of this.entries()) yield rows;
   }
 }
