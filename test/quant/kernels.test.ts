@@ -12,7 +12,14 @@ import { native } from '../../src/tensor/native/index.js';
 import { floatToBf16, bf16ToFloat } from '../../src/tensor/half.js';
 import { DYNAMIC_CODE, FP4_CODE, NF4_CODE } from '../../src/quant/codes.js';
 import { quantize4bitArray, quantize8bitArray } from '../../src/quant/blockwise.js';
-import { referenceDequantizeInt8, referenceDequantizeState4, referenceQuantizeInt8, referenceQuantizeState4 } from '../../src/quant/reference.js';
+import {
+  referenceDequantizeInt8,
+  referenceDequantizeState4,
+  referenceLinearInt8,
+  referenceQuantizeInt8,
+  referenceQuantizeState4,
+} from '../../src/quant/reference.js';
+import { linearInt8 } from '../../src/quant/ops.js';
 import {
   dequantize4bitNative,
   dequantizeInt8Native,
@@ -110,6 +117,32 @@ test('int8 rows: native data, row absmax and dequantised values equal the refere
   assert.deepEqual([...got.data.slice(0, 6)], [127, 0, 2, 2, -2, 0]);
   assert.deepEqual(got, ref);
   assert.deepEqual(dequantizeInt8Native(got), referenceDequantizeInt8(ref));
+});
+
+// bitsandbytes' int8_vectorwise_quant (default backend, the one the CPU runs) takes the row max with
+// torch.max, which propagates NaN: the row's absmax is NaN, 127 / NaN makes every code NaN, cast to 0.
+// The native quantisers used vmaxps / std::max, which drop a NaN operand (a finite absmax, the other
+// elements quantised). Rows of 40 put the NaN in the SIMD body and in the scalar tail (AVX2 takes 8 at
+// a time, AVX-512 16); the forward of the int8 layer then gives NaN rows, as there.
+test('int8 rows: a NaN in a row makes its absmax NaN and its codes 0, as the reference (torch.max)', () => {
+  const [rows, cols] = [4, 40];
+  const x = gaussian(6, rows * cols);
+  x[3] = NaN; // row 0, body
+  x[cols + 39] = NaN; // row 1, tail
+  x[2 * cols + 17] = NaN; // row 2, second SIMD step
+  const got = quantizeInt8Native(x, rows, cols);
+  const ref = referenceQuantizeInt8(x, rows, cols);
+  for (let r = 0; r < 3; r++) {
+    assert.ok(Number.isNaN(got.rowAbsmax[r]), `row ${r} absmax ${got.rowAbsmax[r]}`);
+    assert.deepEqual([...got.data.subarray(r * cols, (r + 1) * cols)], new Array(cols).fill(0), `row ${r} codes`);
+  }
+  assert.ok(Number.isFinite(got.rowAbsmax[3]));
+  assert.deepEqual(got.data, ref.data);
+  assert.deepEqual([...got.rowAbsmax], [...ref.rowAbsmax]); // arrays: NaN equals NaN whatever its bits
+  const w = quantizeInt8Native(gaussian(7, 3 * cols), 3, cols);
+  const y = linearInt8(Tensor.fromArray(x, [rows, cols], 'float32'), w, null).data() as Float32Array;
+  assert.deepEqual([...y], [...referenceLinearInt8(x, rows, w)]);
+  assert.ok(y.subarray(0, 9).every(Number.isNaN) && y.subarray(9).every(Number.isFinite));
 });
 
 test('bad arguments are refused with errors that name them', () => {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "elementwise/half.h"
 #include "quant/quant.h"
@@ -145,13 +146,18 @@ void quantize_row8(const float* x, int64_t K, int shift, uint8_t* out, float* ab
   const auto half = [](__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); };
   const auto half1 = [](float v) { return f16_to_float(float_to_f16(v)); };
   const __m256 sign = _mm256_set1_ps(-0.0f);
-  __m256 mv = _mm256_setzero_ps();
+  __m256 mv = _mm256_setzero_ps(), nan = _mm256_setzero_ps();  // NaN lanes seen (vmaxps drops them)
   int64_t k = 0;
-  for (; k + 8 <= K; k += 8) mv = _mm256_max_ps(_mm256_andnot_ps(sign, half(_mm256_loadu_ps(x + k))), mv);
+  for (; k + 8 <= K; k += 8) {
+    const __m256 v = _mm256_andnot_ps(sign, half(_mm256_loadu_ps(x + k)));
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    mv = _mm256_max_ps(v, mv);
+  }
   __m128 h = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
   h = _mm_max_ps(h, _mm_movehl_ps(h, h));
   float m = std::max(_mm_cvtss_f32(h), _mm_cvtss_f32(_mm_movehdup_ps(h)));
-  for (; k < K; ++k) m = std::max(m, std::fabs(half1(x[k])));
+  if (_mm256_movemask_ps(nan)) m = std::numeric_limits<float>::quiet_NaN();
+  for (; k < K; ++k) m = nan_max(m, std::fabs(half1(x[k])));
   const float scale = 127.0f / m;
   const __m256 vs = _mm256_set1_ps(scale);
   const __m128i vshift = _mm_set1_epi8(static_cast<char>(shift));

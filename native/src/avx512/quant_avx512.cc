@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 // GCC 12's AVX-512 headers initialise a placeholder from itself (`__m512i __Y = __Y;`) in the widening
@@ -196,13 +197,17 @@ void quantize_row8(const float* x, int64_t K, int shift, uint8_t* out, float* ab
   const auto half = [](__m512 v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); };
   const auto mask_of = [](int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); };
   __m512 mv = _mm512_setzero_ps();
-  for (int64_t k = 0; k < K; k += 16)
-    mv = _mm512_max_ps(_mm512_abs_ps(half(_mm512_maskz_loadu_ps(mask_of(K - k), x + k))), mv);
+  __mmask16 nan = 0;  // vmaxps drops a NaN operand; bitsandbytes' row max (torch.max) keeps it
+  for (int64_t k = 0; k < K; k += 16) {
+    const __m512 v = _mm512_abs_ps(half(_mm512_maskz_loadu_ps(mask_of(K - k), x + k)));
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    mv = _mm512_max_ps(v, mv);
+  }
   // (not _mm512_reduce_max_ps: GCC 12's header trips -Wuninitialized in it)
   const __m256 m8 = _mm256_max_ps(_mm512_extractf32x8_ps(mv, 0), _mm512_extractf32x8_ps(mv, 1));
   __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
   m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-  const float m = std::max(_mm_cvtss_f32(m4), _mm_cvtss_f32(_mm_movehdup_ps(m4)));
+  const float m = nan ? std::numeric_limits<float>::quiet_NaN() : std::max(_mm_cvtss_f32(m4), _mm_cvtss_f32(_mm_movehdup_ps(m4)));
   const __m512 vs = _mm512_set1_ps(127.0f / m);
   const __m512i vshift = _mm512_set1_epi32(shift);
   for (int64_t k = 0; k < K; k += 16) {

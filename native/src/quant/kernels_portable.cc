@@ -57,7 +57,7 @@ void dot8(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t
 
 void quantize_row8(const float* x, int64_t K, int shift, uint8_t* out, float* absmax) {
   float m = 0.0f;
-  for (int64_t k = 0; k < K; ++k) m = std::max(m, std::fabs(f16_to_float(float_to_f16(x[k]))));
+  for (int64_t k = 0; k < K; ++k) m = nan_max(m, std::fabs(f16_to_float(float_to_f16(x[k]))));
   const float scale = 127.0f / m;
   for (int64_t k = 0; k < K; ++k) {
     const float v = f16_to_float(float_to_f16(x[k])) * scale;

@@ -65,6 +65,9 @@ class BlockScaleWalk {
   float scale_ = 0.0f;
 };
 
+// max(a, b) that keeps a NaN from either side, as torch.max does (std::max(a, NaN) returns a).
+inline float nan_max(float a, float b) { return a != a ? a : b != b ? b : (a < b ? b : a); }
+
 // Row-wise int8: W[r][c] = data[r * cols + c] * row_absmax[r] / 127.
 struct WeightInt8 {
   const int8_t* data;
@@ -120,7 +123,7 @@ struct Kernels {
   void (*dot8)(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc);
   int dot8_shift;
   // One row of activations x[0:K] quantised as bitsandbytes' int8_vectorwise_quant of x in float16:
-  // absmax = max |f16(x)|, q = round(f16(x) * (127 / absmax)) half to even (0 where NaN), stored as
+  // absmax = max |f16(x)| (NaN if any element is NaN, as torch.max), q = round(f16(x) * (127 / absmax)) half to even (0 where NaN), stored as
   // the bytes q + shift.
   void (*quantize_row8)(const float* x, int64_t K, int shift, uint8_t* out, float* absmax);
 };
