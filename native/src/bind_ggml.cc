@@ -4,6 +4,7 @@
 // the rows, so the kernels never read out of bounds.
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "ggml/ggml.h"
 #include "modules.h"
@@ -102,6 +103,33 @@ void linear(const Napi::CallbackInfo& info) {
   ggml::linear(c.f32(info[0], "x", M * w.cols), M, w, bias, c.f32(info[4], "y", M * w.rows));
 }
 
+// ggmlLinearMany(x, M, weights[], biases[] (each Float32Array | null), ys[]): ys[w] [M, rows_w] = x [M, cols]·W_wᵀ
+// + bias_w, for weights of the same cols read from one x (q/k/v, gate/up) in one call.
+void linear_many(const Napi::CallbackInfo& info) {
+  Call c{info, "ggmlLinearMany"};
+  c.arity(5);
+  const int64_t M = c.size(info[1], "M");
+  if (!info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray()) c.type_error("weights, biases and ys must be arrays");
+  const Napi::Array wa = info[2].As<Napi::Array>(), ba = info[3].As<Napi::Array>(), ya = info[4].As<Napi::Array>();
+  const uint32_t n = wa.Length();
+  if (n == 0 || ba.Length() != n || ya.Length() != n)
+    c.range_error("weights, biases and ys must have the same length (at least 1), got " + str(n) + ", " + str(ba.Length()) + ", " + str(ya.Length()));
+  std::vector<Weight> ws;
+  std::vector<const float*> biases;
+  std::vector<float*> ys;
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::string at = "[" + std::to_string(i) + "]";
+    ws.push_back(weight(c, wa.Get(i)));
+    if (ws[i].cols != ws[0].cols)
+      c.range_error("weights" + at + " has " + str(ws[i].cols) + " cols, weights[0] " + str(ws[0].cols) + ": they must read the same x");
+    const Napi::Value b = ba.Get(i);
+    biases.push_back(b.IsNull() ? nullptr : c.f32(b, "biases" + at, ws[i].rows));
+    ys.push_back(c.f32(ya.Get(i), "ys" + at, M * ws[i].rows));
+  }
+  const float* x = c.f32(info[0], "x", M * ws[0].cols);
+  ggml::linear_many(x, M, ws.data(), biases.data(), ys.data(), static_cast<int>(n));
+}
+
 // ggmlLinearBackward(gy, M, weight, gx): gx [M, cols] = gy [M, rows]·W.
 void linear_backward(const Napi::CallbackInfo& info) {
   Call c{info, "ggmlLinearBackward"};
@@ -117,6 +145,7 @@ void register_ggml(Napi::Env env, Napi::Object exports) {
   exports.Set("ggmlDequantize", Napi::Function::New(env, dequantize));
   exports.Set("ggmlGetRows", Napi::Function::New(env, get_rows));
   exports.Set("ggmlLinear", Napi::Function::New(env, linear));
+  exports.Set("ggmlLinearMany", Napi::Function::New(env, linear_many));
   exports.Set("ggmlLinearBackward", Napi::Function::New(env, linear_backward));
 }
 

@@ -13,6 +13,7 @@ import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js
 import { rotaryTables } from './rope.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit } from './init-weights.js';
+import { ggmlLinearShared } from '../gguf/quant/linear.js';
 
 export type LlamaFamilyConfig = LlamaConfig | Qwen2Config | MistralConfig;
 
@@ -56,9 +57,15 @@ export class LlamaAttention extends Module {
   }
 
   forward(h: Tensor, ctx: LayerContext): Tensor {
-    const q = applyRotaryEmb(splitHeads(this.q_proj.forward(h), this.heads), ctx.cos, ctx.sin);
-    const k = applyRotaryEmb(splitHeads(this.k_proj.forward(h), this.kvHeads), ctx.cos, ctx.sin);
-    const v = splitHeads(this.v_proj.forward(h), this.kvHeads);
+    // GGUF block-type weights: q, k and v in one call (x quantised once, one job over their rows).
+    const [qh, kh, vh] = ggmlLinearShared(h, [this.q_proj, this.k_proj, this.v_proj]) ?? [
+      this.q_proj.forward(h),
+      this.k_proj.forward(h),
+      this.v_proj.forward(h),
+    ];
+    const q = applyRotaryEmb(splitHeads(qh!, this.heads), ctx.cos, ctx.sin);
+    const k = applyRotaryEmb(splitHeads(kh!, this.kvHeads), ctx.cos, ctx.sin);
+    const v = splitHeads(vh!, this.kvHeads);
     const options = { causal: true, keyPaddingMask: ctx.mask, slidingWindow: this.window, dropoutP: this.training ? this.dropoutP : 0 };
     const out = ctx.cache ? ctx.cache.attend(this.layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
     return this.o_proj.forward(mergeHeads(out));
@@ -81,7 +88,8 @@ export class LlamaMLP extends Module {
   }
 
   forward(h: Tensor): Tensor {
-    return this.down_proj.forward(this.act(this.gate_proj.forward(h)).mul(this.up_proj.forward(h)));
+    const [gate, up] = ggmlLinearShared(h, [this.gate_proj, this.up_proj]) ?? [this.gate_proj.forward(h), this.up_proj.forward(h)];
+    return this.down_proj.forward(this.act(gate!).mul(up!));
   }
 }
 

@@ -37,6 +37,9 @@ void get_rows(const Weight& w, const int32_t* ids, int64_t n, float* out);
 // decoding W while it packs it, native/src/quant/driver.h).
 void linear(const float* x, int64_t M, const Weight& w, const float* bias, float* y);
 void linear_backward(const float* gy, int64_t M, const Weight& w, float* gx);
+// ys[w] = linear(x, M, ws[w], biases[w]) for `count` weights of the same cols that read the same x (a
+// layer's q/k/v or gate/up): with the integer path x is quantised once and one job covers them all.
+void linear_many(const float* x, int64_t M, const Weight* ws, const float* const* biases, float* const* ys, int count);
 
 namespace detail {
 

@@ -23,6 +23,11 @@ bool has_int8_dot(Type t);
 // through the direct kernels below); has_int8_dot(w.type) must hold.
 void linear_int8(const float* x, int64_t M, const Weight& w, const float* bias, float* y);
 
+// ys[w] [M, ws[w].rows] = x·ws[w]ᵀ (+ biases[w], each may be null) for `count` weights with an integer
+// path and the same cols that read the same x (q/k/v, gate/up): with few rows x is quantised once and one
+// job covers the rows of all of them; each output is what linear_int8 gives for its weight alone.
+void linear_int8_many(const float* x, int64_t M, const Weight* ws, const float* const* biases, float* const* ys, int count);
+
 namespace detail {
 
 constexpr int kQ8Block = 32;

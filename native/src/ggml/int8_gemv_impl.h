@@ -39,72 +39,110 @@ inline __m256i fifth_bits(const uint8_t* qh) {
   return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
 }
 
-template <typename D, Type T, int M>
-void gemv_int_rows(const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+// A block's f16 scale through F16C (both translation units have it): the exact conversion half_at's
+// portable code does, without its branches in the innermost loop.
+inline float half_f16c(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// How many rows of W one pass carries: independent accumulator chains hide the latency of the fused
+// multiply-adds (one row's blocks form one chain), as many as the 16 vector registers leave room for.
+template <int M>
+constexpr int kWRows = M <= 2 ? 4 : (M <= 4 ? 2 : 1);
+
+// Rows [j, j + R) of W by the M rows of x; each output is the one-row arithmetic of int8_dot.h.
+template <typename D, Type T, int M, int R>
+void gemv_int_pass(const Q8Few& x, const Weight& w, int64_t j, float* y, int64_t ldy) {
   constexpr int64_t kBytes = Block<T>::kBytes;
-  const int64_t nb = x.nb, K = nb * kQ8Block;
-  for (int64_t j = j0; j < j1; ++j) {
-    const uint8_t* row = w.data + j * w.row_bytes();
-    __m256 acc[M];
-    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* blk = row + b * kBytes;
-      const float dw = half_at(blk);
+  const int64_t nb = x.nb, K = nb * kQ8Block, row_bytes = w.row_bytes();
+  const uint8_t* rows = w.data + j * row_bytes;
+  __m256 acc[R][M];
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < M; ++i) acc[r][i] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i xs[M], corr[M];
+    for (int i = 0; i < M; ++i) {
+      xs[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xs + i * K + b * kQ8Block));
+      if constexpr (T != Type::Q8_0) {  // unsigned q = value + offset: Σ value · x = Σ q · x - offset · Σ x
+        const __m256i xsum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xsum + (i * nb + b) * 8));
+        corr[i] = T == Type::Q4_0 ? _mm256_slli_epi32(xsum, 3) : _mm256_slli_epi32(xsum, 4);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* blk = rows + r * row_bytes + b * kBytes;
+      const float dw = half_f16c(blk);
       __m256i q;
       if constexpr (T == Type::Q4_0) q = nibbles(blk + 2);
       if constexpr (T == Type::Q5_0) q = _mm256_or_si256(nibbles(blk + 6), fifth_bits(blk + 2));
       if constexpr (T == Type::Q8_0) q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
       for (int i = 0; i < M; ++i) {
-        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xs + i * K + b * kQ8Block));
         __m256i s;
-        if constexpr (T == Type::Q8_0) {
-          s = D::dot_s(q, xs);
-        } else {  // unsigned q = value + offset: Σ value · x = Σ q · x - offset · Σ x
-          const __m256i xsum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xsum + (i * nb + b) * 8));
-          const __m256i corr = T == Type::Q4_0 ? _mm256_slli_epi32(xsum, 3) : _mm256_slli_epi32(xsum, 4);
-          s = _mm256_sub_epi32(D::dot_u(q, xs), corr);
-        }
+        if constexpr (T == Type::Q8_0)
+          s = D::dot_s(q, xs[i]);
+        else
+          s = _mm256_sub_epi32(D::dot_u(q, xs[i]), corr[i]);
         const __m256 d = _mm256_set1_ps(dw * x.dx[i * nb + b]);
-        acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[i]);
+        acc[r][i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[r][i]);
       }
     }
-    for (int i = 0; i < M; ++i) y[i * ldy + j] = tree8(acc[i]);
   }
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < M; ++i) y[i * ldy + j + r] = tree8(acc[r][i]);
+}
+
+template <typename D, Type T, int M>
+void gemv_int_rows(const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  constexpr int R = kWRows<M>;
+  int64_t j = j0;
+  for (; j + R <= j1; j += R) gemv_int_pass<D, T, M, R>(x, w, j, y, ldy);
+  for (; j < j1; ++j) gemv_int_pass<D, T, M, 1>(x, w, j, y, ldy);
 }
 
 // Q4_K: per sub-block s of 32 (its own 6-bit scale and min), the nibbles' dot and the min's term
 // fma(-(dmin · min · dx), float(lane sum of x), lane).
-template <typename D, int M>
-void gemv_q4k_rows(const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  const int64_t nb = x.nb, K = nb * kQ8Block;
+template <typename D, int M, int R>
+void gemv_q4k_pass(const Q8Few& x, const Weight& w, int64_t j, float* y, int64_t ldy) {
+  const int64_t nb = x.nb, K = nb * kQ8Block, row_bytes = w.row_bytes();
   const __m256i low = _mm256_set1_epi8(0x0F);
-  for (int64_t j = j0; j < j1; ++j) {
-    const uint8_t* row = w.data + j * w.row_bytes();
-    __m256 acc[M];
-    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
-    for (int64_t sb = 0; sb < nb / 8; ++sb) {
-      const uint8_t* blk = row + sb * Block<Type::Q4_K>::kBytes;
-      const float d = half_at(blk), dmin = half_at(blk + 2);
-      for (int pair = 0; pair < 4; ++pair) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * pair));
-        const __m256i halves[2] = {_mm256_and_si256(v, low), _mm256_and_si256(_mm256_srli_epi16(v, 4), low)};
-        for (int h = 0; h < 2; ++h) {
+  const uint8_t* rows = w.data + j * row_bytes;
+  __m256 acc[R][M];
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < M; ++i) acc[r][i] = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < nb / 8; ++sb) {
+    for (int pair = 0; pair < 4; ++pair) {
+      for (int h = 0; h < 2; ++h) {
+        const int64_t b = sb * 8 + 2 * pair + h;
+        for (int r = 0; r < R; ++r) {
+          const uint8_t* blk = rows + r * row_bytes + sb * Block<Type::Q4_K>::kBytes;
+          const float d = half_f16c(blk), dmin = half_f16c(blk + 2);
+          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * pair));
+          const __m256i q = h == 0 ? _mm256_and_si256(v, low) : _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
           uint8_t sc, mn;
           scale_min_k4(2 * pair + h, blk + 4, &sc, &mn);
           const float d1 = d * sc, m1 = dmin * mn;
-          const int64_t b = sb * 8 + 2 * pair + h;
           for (int i = 0; i < M; ++i) {
             const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xs + i * K + b * kQ8Block));
             const __m256i xsum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.xsum + (i * nb + b) * 8));
             const float dx = x.dx[i * nb + b];
-            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * dx), _mm256_cvtepi32_ps(D::dot_u(halves[h], xs)), acc[i]);
-            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(-(m1 * dx)), _mm256_cvtepi32_ps(xsum), acc[i]);
+            acc[r][i] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * dx), _mm256_cvtepi32_ps(D::dot_u(q, xs)), acc[r][i]);
+            acc[r][i] = _mm256_fmadd_ps(_mm256_set1_ps(-(m1 * dx)), _mm256_cvtepi32_ps(xsum), acc[r][i]);
           }
         }
       }
     }
-    for (int i = 0; i < M; ++i) y[i * ldy + j] = tree8(acc[i]);
   }
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < M; ++i) y[i * ldy + j + r] = tree8(acc[r][i]);
+}
+
+template <typename D, int M>
+void gemv_q4k_rows(const Q8Few& x, const Weight& w, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  constexpr int R = kWRows<M>;
+  int64_t j = j0;
+  for (; j + R <= j1; j += R) gemv_q4k_pass<D, M, R>(x, w, j, y, ldy);
+  for (; j < j1; ++j) gemv_q4k_pass<D, M, 1>(x, w, j, y, ldy);
 }
 
 template <typename D>

@@ -222,9 +222,9 @@ detail::GemvInt gemv_int_for_cpu(Type t) {
   return detail::gemv_int_portable(t);
 }
 
-// Few rows: x quantised as signed int8 with its lane sums, then W's rows in tasks of ~64 KB of blocks.
-void linear_int8_few(const float* x, int64_t M, const Weight& wt, float* y) {
-  const int64_t K = wt.cols, N = wt.rows, nb = K / kQ8Block;
+// Few rows: x [M, K] quantised as signed int8 rows with their lane sums, into this thread's scratch.
+detail::Q8Few quantize_few(const float* x, int64_t M, int64_t K) {
+  const int64_t nb = K / kQ8Block;
   thread_local ThreadScratch scratch;
   const size_t xbytes = static_cast<size_t>(M * K), sums = static_cast<size_t>(M * nb * 8 * 4);
   auto* base = static_cast<uint8_t*>(scratch.reserve(xbytes + sums + static_cast<size_t>(M * nb * 4)));
@@ -238,10 +238,19 @@ void linear_int8_few(const float* x, int64_t M, const Weight& wt, float* y) {
     for (int64_t g = 0; g < K / 4; ++g)
       xsum[i * nb * 8 + g] = xs[i * K + 4 * g] + xs[i * K + 4 * g + 1] + xs[i * K + 4 * g + 2] + xs[i * K + 4 * g + 3];
   }
-  const detail::Q8Few q{nb, xs, xsum, dx};
+  return detail::Q8Few{nb, xs, xsum, dx};
+}
+
+// Rows of W per task of the few-row kernels: ~32 KB of blocks, so that the tasks of one or several
+// weights spread evenly over the threads.
+int64_t few_rows_per_task(const Weight& w) { return std::max<int64_t>(1, (int64_t{1} << 15) / w.row_bytes()); }
+
+// Few rows: x quantised once, then W's rows in tasks.
+void linear_int8_few(const float* x, int64_t M, const Weight& wt, float* y) {
+  const detail::Q8Few q = quantize_few(x, M, wt.cols);
   const detail::GemvInt gemv = gemv_int_for_cpu(wt.type);
-  const int64_t rows_per_task = std::max<int64_t>(1, (int64_t{1} << 16) / wt.row_bytes());
-  parallel_range(N, rows_per_task, [&](int64_t j0, int64_t j1) { gemv(M, q, wt, j0, j1, y, N); });
+  const int64_t N = wt.rows, per = few_rows_per_task(wt);
+  parallel_for((N + per - 1) / per, [&](int64_t t) { gemv(M, q, wt, t * per, std::min(N, (t + 1) * per), y, N); });
 }
 
 detail::IntDot int_dot_for_cpu() {
@@ -313,6 +322,30 @@ void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias,
     }
   });
   add_bias(M, N, bias, y);
+}
+
+void linear_int8_many(const float* x, int64_t M, const Weight* ws, const float* const* biases, float* const* ys, int count) {
+  if (M > kFewRows) {
+    for (int w = 0; w < count; ++w) linear_int8(x, M, ws[w], biases[w], ys[w]);
+    return;
+  }
+  const detail::Q8Few q = quantize_few(x, M, ws[0].cols);
+  struct Task {
+    int w;
+    int64_t j0, j1;
+  };
+  std::vector<Task> tasks;
+  std::vector<detail::GemvInt> gemv(static_cast<size_t>(count));
+  for (int w = 0; w < count; ++w) {
+    gemv[static_cast<size_t>(w)] = gemv_int_for_cpu(ws[w].type);
+    const int64_t per = few_rows_per_task(ws[w]);
+    for (int64_t j = 0; j < ws[w].rows; j += per) tasks.push_back({w, j, std::min(ws[w].rows, j + per)});
+  }
+  parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t t) {
+    const Task& k = tasks[static_cast<size_t>(t)];
+    gemv[static_cast<size_t>(k.w)](M, q, ws[k.w], k.j0, k.j1, ys[k.w], ws[k.w].rows);
+  });
+  for (int w = 0; w < count; ++w) add_bias(M, ws[w].rows, biases[w], ys[w]);
 }
 
 }  // namespace peftjs::ggml

@@ -78,6 +78,12 @@ void linear(const float* x, int64_t M, const Weight& w, const float* bias, float
   quant::forward(source(w), x, M, bias, y);
 }
 
+void linear_many(const float* x, int64_t M, const Weight* ws, const float* const* biases, float* const* ys, int count) {
+  if (M > 0 && std::all_of(ws, ws + count, [](const Weight& w) { return has_int8_dot(w.type); }))
+    return linear_int8_many(x, M, ws, biases, ys, count);
+  for (int w = 0; w < count; ++w) linear(x, M, ws[w], biases[w], ys[w]);
+}
+
 void linear_backward(const float* gy, int64_t M, const Weight& w, float* gx) {
   if (!quant::empty_product(M, w.cols, w.rows, nullptr, gx)) quant::backward(source(w), gy, M, gx);
 }

@@ -3,7 +3,7 @@
 // block bytes and whose forward computes y = x·Wᵀ + b from them (native/src/ggml/); GgmlEmbedding looks
 // rows up in a quantised table (pure Q4_0 / Q8_0 files quantise token_embd, which is also the tied
 // output matrix: one GgmlTensor may serve both).
-import { Tensor, noGrad, type DType } from '../../tensor/index.js';
+import { Tensor, isGradEnabled, noGrad, type DType } from '../../tensor/index.js';
 import { DTypeError } from '../../tensor/errors.js';
 import { Linear, Module, Parameter } from '../../nn/index.js';
 import { native } from '../../tensor/native/index.js';
@@ -22,6 +22,49 @@ const GGML_LINEAR: QuantLinear<GgmlTensor> = {
 /** y = x·Wᵀ + bias over a ggml block-type weight W [out, in]; gradients reach x and the bias. */
 export function ggmlLinear(x: Tensor, w: GgmlTensor, bias: Tensor | null = null): Tensor {
   return quantLinear(GGML_LINEAR, x, w, bias, 'float32');
+}
+
+/** Whether this build computes the block types with llama.cpp's integer kernels (x86), where sharing x pays. */
+let integerPath: boolean | undefined;
+function hasIntegerPath(): boolean {
+  integerPath ??= ['avx512', 'avx2'].includes(native.simdLevel());
+  return integerPath;
+}
+
+/**
+ * x·Wᵀ + b of each layer, for layers that read the same x (a decoder layer's q/k/v or gate/up), in one
+ * native call: x is quantised to Q8_0 blocks once and one job spreads all their rows over the threads,
+ * where separate calls pay that and a thread hand-off each (a decode step is ~200 such calls). Each
+ * output is what the layer's forward gives, bit for bit. null (the caller runs the layers one by one)
+ * unless every layer is a plain GgmlLinear over the same input width, x is float32 and no gradient is
+ * recorded (decode and prompt processing; training takes the layers' own forwards, adapters included).
+ */
+export function ggmlLinearShared(x: Tensor, layers: readonly Module[]): Tensor[] | null {
+  if (x.dtype !== 'float32' || !hasIntegerPath()) return null;
+  const width = x.shape[x.ndim - 1];
+  if (!layers.every((l) => l.constructor === GgmlLinear)) return null;
+  const linears = layers as readonly GgmlLinear[];
+  if (!linears.every((l) => l.ggml.shape[1] === width && (l.bias === null || l.bias.dtype === 'float32'))) return null;
+  if (isGradEnabled() && (x.requiresGrad || linears.some((l) => l.bias?.requiresGrad))) return null;
+  const rows = x.size / width!;
+  const lead = x.shape.slice(0, -1);
+  const xc = x.isContiguous() ? x : x.contiguous();
+  const biases = linears.map((l) => (l.bias ? l.bias.contiguous() : null));
+  const outs = linears.map((l) => Tensor.empty([...lead, l.ggml.shape[0]], 'float32'));
+  native.ggmlLinearMany(
+    f32Of(xc),
+    rows,
+    linears.map((l) => l.ggml),
+    biases.map((b) => (b ? f32Of(b) : null)),
+    outs.map(f32Of),
+  );
+  if (xc !== x) xc.dispose();
+  biases.forEach((b, i) => b !== linears[i]!.bias && b?.dispose());
+  return outs;
+}
+
+function f32Of(t: Tensor): Float32Array {
+  return (t.buffer as Float32Array).subarray(t.offset, t.offset + t.size);
 }
 
 function bytesTensor(t: GgmlTensor): Tensor {

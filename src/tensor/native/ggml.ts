@@ -11,6 +11,11 @@ export interface GgmlKernels {
   ggmlGetRows(weight: GgmlTensor, ids: Int32Array, out: Float32Array): void;
   /** y [M, rows] = x [M, cols]·Wᵀ + bias. */
   ggmlLinear(x: Float32Array, M: number, weight: GgmlTensor, bias: Float32Array | null, y: Float32Array): void;
+  /**
+   * ys[w] [M, rows_w] = x [M, cols]·W_wᵀ + biases[w] for weights of the same cols read from one x (a
+   * layer's q/k/v or gate/up): x is quantised once and one job covers all their rows.
+   */
+  ggmlLinearMany(x: Float32Array, M: number, weights: GgmlTensor[], biases: (Float32Array | null)[], ys: Float32Array[]): void;
   /** gx [M, cols] = gy [M, rows]·W. */
   ggmlLinearBackward(gy: Float32Array, M: number, weight: GgmlTensor, gx: Float32Array): void;
 }
