@@ -99,3 +99,34 @@ test('a row of the product is the same bits whether M selects the moderate-M or 
     }
   }
 });
+
+// Wide products on several threads give each thread its own columns and its own packed op(B) (the
+// packed path's column split): C must be the same bits as on one thread, for every layout and for a
+// last column range that ends in a partial panel, with K over two blocks and beta accumulating.
+test('the column split of wide products on 2 threads gives the 1-thread bits', () => {
+  const [M, K, N] = [300, 600, 600];
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed));
+  const a = values(M * K, 1);
+  const bf32 = values(K * N, 2);
+  const bf16 = Uint16Array.from(bf32, (v) => new Uint32Array(new Float32Array([v]).buffer)[0]! >>> 16);
+  const c0 = values(M * N, 3);
+  const before = native.numThreads();
+  try {
+    for (const [transA, transB] of trans) {
+      for (const [bType, b] of [
+        [0, bf32],
+        [1, bf16],
+      ] as const) {
+        const product = (threads: number) => {
+          native.setNumThreads(threads);
+          const c = c0.slice();
+          native.gemm(transA, transB, M, N, K, 0.75, a, 0, transA ? M : K, 0, b, 0, bType, transB ? K : N, 0, 0.5, c, 0, N, 0, 1);
+          return c;
+        };
+        assert.deepEqual(product(2), product(1), `transA ${transA}, transB ${transB}, bType ${bType}`);
+      }
+    }
+  } finally {
+    native.setNumThreads(before);
+  }
+});
