@@ -10,6 +10,7 @@
 #include "elementwise/half.h"
 #include "ggml/blocks.h"
 #include "ggml/int8_dot.h"
+#include "next_operand.h"
 #include "thread_scratch.h"
 #include "threadpool.h"
 
@@ -245,12 +246,27 @@ detail::Q8Few quantize_few(const float* x, int64_t M, int64_t K) {
 // weights spread evenly over the threads.
 int64_t few_rows_per_task(const Weight& w) { return std::max<int64_t>(1, (int64_t{1} << 15) / w.row_bytes()); }
 
+// Decoding streams every weight from memory once per token, in the same order each time, with the
+// step's other operations in between: after a few-row product the weight that followed it last time
+// goes to the idle workers to prefetch meanwhile (as gemm.cc does for float weights). Per calling thread.
+constexpr int64_t kPrefetchBytes = 8 << 20;
+thread_local NextOperand next_weight;
+
+void note_weight(const Weight& w) { next_weight.note(w.data, w.rows * w.row_bytes()); }
+
+void prefetch_after(const Weight& w) {
+  const NextOperand::Next next = next_weight.after(w.data);
+  if (next.b != nullptr) prefetch_async(next.b, std::min(next.bytes, kPrefetchBytes));
+}
+
 // Few rows: x quantised once, then W's rows in tasks.
 void linear_int8_few(const float* x, int64_t M, const Weight& wt, float* y) {
+  note_weight(wt);
   const detail::Q8Few q = quantize_few(x, M, wt.cols);
   const detail::GemvInt gemv = gemv_int_for_cpu(wt.type);
   const int64_t N = wt.rows, per = few_rows_per_task(wt);
   parallel_for((N + per - 1) / per, [&](int64_t t) { gemv(M, q, wt, t * per, std::min(N, (t + 1) * per), y, N); });
+  prefetch_after(wt);
 }
 
 detail::IntDot int_dot_for_cpu() {
@@ -337,6 +353,7 @@ void linear_int8_many(const float* x, int64_t M, const Weight* ws, const float* 
   std::vector<Task> tasks;
   std::vector<detail::GemvInt> gemv(static_cast<size_t>(count));
   for (int w = 0; w < count; ++w) {
+    note_weight(ws[w]);
     gemv[static_cast<size_t>(w)] = gemv_int_for_cpu(ws[w].type);
     const int64_t per = few_rows_per_task(ws[w]);
     for (int64_t j = 0; j < ws[w].rows; j += per) tasks.push_back({w, j, std::min(ws[w].rows, j + per)});
@@ -345,6 +362,7 @@ void linear_int8_many(const float* x, int64_t M, const Weight* ws, const float* 
     const Task& k = tasks[static_cast<size_t>(t)];
     gemv[static_cast<size_t>(k.w)](M, q, ws[k.w], k.j0, k.j1, ys[k.w], ws[k.w].rows);
   });
+  prefetch_after(ws[count - 1]);
   for (int w = 0; w < count; ++w) add_bias(M, ws[w].rows, biases[w], ys[w]);
 }
 
