@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "cpu.h"
+#include "gemm_small_m.h"
 #include "next_operand.h"
 #include "thread_scratch.h"
 #include "threadpool.h"
@@ -112,20 +113,33 @@ void scale_c(const Problem<T>& p, int64_t b) {
   }
 }
 
+// op(A) of item b as a row-major matrix: in place, or copied when transposed. Returns its row stride.
+template <typename T>
+int64_t row_major_a(const Problem<T>& p, int64_t b, const T*& a) {
+  a = p.a_at(b, 0, 0);
+  if (!p.ta) return p.lda;
+  T* buf = scratch<T>(2, p.M * p.K);
+  for (int64_t i = 0; i < p.M; ++i)
+    for (int64_t k = 0; k < p.K; ++k) buf[i * p.K + k] = *p.a_at(b, i, k);
+  a = buf;
+  return p.K;
+}
+
+// 9 to 32 rows against a bf16 B stored N x K: gemm_small_m.h (each element summed as in the paths below).
+void small_m_bf16(const Problem<float>& p, int64_t b, int threads) {
+  const float* a;
+  const int64_t lda = row_major_a(p, b, a);
+  gemm_small_m::sgemm_bf16(p.M, p.N, p.K, block_len(p.K, kKC, 1), p.alpha, a, lda,
+                           static_cast<const uint16_t*>(p.b_at(b, 0, 0)), p.ldb, p.beta, p.c_at(b, 0, 0), p.ldc, threads);
+}
+
 // Few rows: op(A) (copied to a row-major buffer when transposed) against op(B), streamed once.
 // Stored N x K, B is shared out in column chunks (whole rows of B each); stored K x N, in row ranges
 // of B (contiguous memory) whose partial products are summed into C afterwards.
 template <typename T>
 void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
-  const T* a = p.a_at(b, 0, 0);
-  int64_t lda = p.lda;
-  if (p.ta) {
-    T* buf = scratch<T>(2, p.M * p.K);
-    for (int64_t i = 0; i < p.M; ++i)
-      for (int64_t k = 0; k < p.K; ++k) buf[i * p.K + k] = *p.a_at(b, i, k);
-    a = buf;
-    lda = p.K;
-  }
+  const T* a;
+  const int64_t lda = row_major_a(p, b, a);
   T* c = p.c_at(b, 0, 0);
   if (threads == 1) {
     return kern.small_m(p.M, 0, p.N, p.K, a, lda, p.tb, p.b_at(b, 0, 0), p.bt, p.ldb, p.alpha, p.beta, c, p.ldc);
@@ -312,6 +326,9 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
     if (p.K == 0 || p.alpha == T(0)) return scale_c(p, b);
     if (kern.small_m && p.M <= gemm_detail::kSmallM && !p.dec) {
       return prefetch ? small_m_then_prefetch(p, kern, b, item_threads) : small_m(p, kern, b, item_threads);
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.bt == BType::BF16 && !p.dec && gemm_small_m::takes(p.M, p.tb)) return small_m_bf16(p, b, item_threads);
     }
     if (kern.narrow_n && p.N <= gemm_detail::kNarrowN) return narrow(p, kern, b, item_threads);
     if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
