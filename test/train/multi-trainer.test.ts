@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, MultiAdapterModel, full, getPeftModel, manualSeed, noGrad, tensor, type ConfigInput, type PretrainedModel } from '../../src/index.js';
+import { AutoModelForCausalLM, MultiAdapterModel, forwardAdapters, full, getPeftModel, manualSeed, noGrad, tensor, type ConfigInput, type PretrainedModel } from '../../src/index.js';
 import { MultiTrainer, NonFiniteLossError, Trainer, type Batch, type JobSpec, type TrainingArguments } from '../../src/train/index.js';
 import { FIXTURES } from '../helpers/parity.js';
 import { tokenBatches } from './helpers.js';
@@ -125,6 +125,21 @@ test('with gradient checkpointing of the shared base, each layer is recomputed i
     const diff = relativeDifference(values(multi.adapterStateDict(c.name)), (await alone(c)).trained);
     assert.ok(diff <= 1e-5, `${c.name}: together (checkpointed) vs alone, max relative difference ${diff}`);
   }
+});
+
+test('a joint forward runs the LM head once per job on its own rows, never over the whole joint batch', async () => {
+  const multi = new MultiAdapterModel(await gpt2());
+  multi.addAdapter('lora', { peftType: 'LORA', r: 2 });
+  multi.addAdapter('prompt', { peftType: 'PROMPT_TUNING', numVirtualTokens: 3 });
+  const head = multi.head;
+  const forward = head.forward.bind(head);
+  const shapes: number[][] = [];
+  head.forward = (hidden) => (shapes.push([...hidden.shape]), forward(hidden));
+  const [lora, prompt] = [tokenBatches(1, 2, 6, 1)[0]!, tokenBatches(1, 1, 5, 2)[0]!];
+  const outputs = noGrad(() => forwardAdapters(multi, [{ adapter: 'lora', batch: lora }, { adapter: 'prompt', batch: prompt }]));
+  // Each job's rows and own positions (prompt tuning's 3 virtual tokens first); no logits for the padded joint batch.
+  assert.deepEqual(shapes.map((s) => s.slice(0, 2)), [[2, 6], [1, 8]]);
+  assert.deepEqual(outputs.map((o) => o.logits.shape.slice(0, 2)), [[2, 6], [1, 8]]);
 });
 
 test('a job whose loss turns NaN stops alone with its message; the others finish', async () => {

@@ -90,11 +90,10 @@ export function forwardBase(model: MultiAdapterModel, batches: readonly AdapterB
         ? concat(parts.map((p) => padColumns(prependColumns(p.mask ?? ones([p.rows, p.seq], 'int64'), p.virtual, 1), width, 0)), 0)
         : undefined;
       const inputs: ModelInputs = parts.some((p) => p.encoder !== null) ? { inputsEmbeds: withPrompts(model, parts, ids, width) } : { inputIds: ids };
-      return model.model.forward({ ...inputs, attentionMask, logitsToKeep: 1 }).lastHiddenState;
+      return model.hiddenStates({ ...inputs, attentionMask });
     },
     { generators, lengths: ownLengths },
   );
-  if (hidden === undefined) throw new ValueError(`${model.model.constructor.name} gives no hidden states; concurrent training needs a causal LM`);
   const starts = parts.map((_, i) => parts.slice(0, i).reduce((sum, p) => sum + p.rows, 0));
   return {
     hidden,

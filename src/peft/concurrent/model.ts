@@ -4,7 +4,7 @@
 // routes each batch row through its own adapter only (mixed-batch routing). Prompt methods prepend
 // their virtual tokens to their own rows (see forward.ts).
 import { Module, Parameter } from '../../nn/index.js';
-import type { PretrainedModel } from '../../models/index.js';
+import { getArchitecture, type ModelInputs, type PretrainedModel } from '../../models/index.js';
 import type { Tensor } from '../../tensor/index.js';
 import type { PeftConfig } from '../config/peft-config.js';
 import { makeConfig, type ConfigInput } from '../config/make-config.js';
@@ -41,6 +41,22 @@ export class MultiAdapterModel extends Module {
   /** The output head (lm_head): hidden states → logits. */
   get head(): Module & { forward(hidden: Tensor): Tensor } {
     return (this.model as unknown as { lm_head: Module & { forward(hidden: Tensor): Tensor } }).lm_head;
+  }
+
+  /**
+   * The base's final hidden states for `inputs`, without the LM head: through the model's base
+   * module (GPT-2's transformer, Llama's model) where its architecture names one, else the whole
+   * model asked for one position of logits (an LM head over every row's last position, unused).
+   */
+  hiddenStates(inputs: ModelInputs): Tensor {
+    const prefix = getArchitecture(this.model.constructor.name)?.basePrefix;
+    const body = prefix === undefined ? undefined : (this.model as unknown as Record<string, unknown>)[prefix];
+    if (body instanceof Module && typeof (body as { hiddenStates?: unknown }).hiddenStates === 'function') {
+      return (body as unknown as { hiddenStates(inputs: ModelInputs): Tensor }).hiddenStates(inputs);
+    }
+    const hidden = this.model.forward({ ...inputs, logitsToKeep: 1 }).lastHiddenState;
+    if (hidden === undefined) throw new PeftConfigError(`${this.model.constructor.name} gives no hidden states; concurrent training needs a causal LM`);
+    return hidden;
   }
 
   /** The adapters, in the order they were added. */
