@@ -212,28 +212,6 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
   }
 }
 
-// op(B)'s columns [j0, j0 + n) of p, and C's: the same product over fewer columns (B not decoded).
-template <typename T>
-Problem<T> column_range(const Problem<T>& p, int64_t j0, int64_t n) {
-  Problem<T> q = p;
-  q.N = n;
-  q.B = p.b_at(0, 0, j0);
-  q.C = p.c_at(0, 0, j0);
-  return q;
-}
-
-// Wide products on several threads: one column range per thread, each packed on that thread alone
-// (its own op(B) slab in its own scratch, all of op(A)'s rows). Sharing one packed slab made each
-// thread read op(B) panels the other had just written: at 1024^3 on 2 threads the two cores then ran
-// at ~76 % of their peak each against ~88 % for two independent 1-thread GEMMs. Packing op(A) once per
-// thread instead of once costs less than that. Each C element's sum is the same (K blocks are cut by K
-// alone), so results are bit-identical to the shared-slab path.
-template <typename T>
-void packed_by_columns(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
-  const int64_t part = round_up(ceil_div(p.N, threads), kern.nr), parts = ceil_div(p.N, part);
-  parallel_for(parts, [&](int64_t t) { packed(column_range(p, t * part, std::min(part, p.N - t * part)), kern, b, 1); });
-}
-
 // Moderate M (up to Kernels::stream_m rows, e.g. a prompt's tokens against a weight): the packed path would
 // pack a slab of op(B) (megabytes, written to L3 and read back once per MC block), which costs a
 // quarter of the product when M is this small. Here all of op(A) is packed once (it fits in L2), and
@@ -276,6 +254,33 @@ void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int th
         kern.macro(p.M, nc, kc, pa + pc / kc_len * a_block, pb, p.alpha, pc == 0 ? p.beta : T(1), p.c_at(b, 0, j), p.ldc);
       }
     }
+  });
+}
+
+// op(B)'s columns [j0, j0 + n) of p, and C's: the same product over fewer columns (B not decoded).
+template <typename T>
+Problem<T> column_range(const Problem<T>& p, int64_t j0, int64_t n) {
+  Problem<T> q = p;
+  q.N = n;
+  q.B = p.b_at(0, 0, j0);
+  q.C = p.c_at(0, 0, j0);
+  return q;
+}
+
+// Wide products on several threads: one column range per thread, each computed on that thread alone
+// by the packed or the moderate-M path (its own packed op(B) in its own scratch, and its own packed
+// op(A), all rows of it). Sharing packed operands between threads made each core read panels the
+// other had just written: at 1024^3 on 2 threads the cores ran at ~76 % of their peak each against
+// ~88 % for two independent 1-thread GEMMs, and the prompt shapes (128 rows) lost 10-20 %. Packing
+// op(A) once per thread instead of once costs less than that. A C element's sum does not depend on
+// the columns beside it (K blocks are cut by K alone), so the bits are those of one thread.
+template <typename T>
+void by_columns(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
+  const int64_t part = round_up(ceil_div(p.N, threads), kern.nr), parts = ceil_div(p.N, part);
+  parallel_for(parts, [&](int64_t t) {
+    const Problem<T> q = column_range(p, t * part, std::min(part, p.N - t * part));
+    if (q.M <= kern.stream_m) return panel_stream(q, kern, b, 1);
+    packed(q, kern, b, 1);
   });
 }
 
@@ -331,10 +336,10 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
       if (p.bt == BType::BF16 && !p.dec && gemm_small_m::takes(p.M, p.tb)) return small_m_bf16(p, b, item_threads);
     }
     if (kern.narrow_n && p.N <= gemm_detail::kNarrowN) return narrow(p, kern, b, item_threads);
-    if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
     if (item_threads > 1 && !p.dec && p.N >= kMinColumnsPerThread * item_threads) {
-      return packed_by_columns(p, kern, b, item_threads);
+      return by_columns(p, kern, b, item_threads);
     }
+    if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
     packed(p, kern, b, item_threads);
   };
   if (threads > 1 && p.batch >= threads &&

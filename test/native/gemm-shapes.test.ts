@@ -100,11 +100,15 @@ test('a row of the product is the same bits whether M selects the moderate-M or 
   }
 });
 
-// Wide products on several threads give each thread its own columns and its own packed op(B) (the
-// packed path's column split): C must be the same bits as on one thread, for every layout and for a
-// last column range that ends in a partial panel, with K over two blocks and beta accumulating.
+// Wide products on several threads give each thread its own columns and its own packed operands
+// (the column split, over the packed and the moderate-M path): C must be the same bits as on one
+// thread, for every layout and for a last column range that ends in a partial panel, with K over two
+// blocks and beta accumulating.
 test('the column split of wide products on 2 threads gives the 1-thread bits', () => {
-  const [M, K, N] = [300, 600, 600];
+  for (const M of [128, 300]) columnSplitMatchesOneThread(M, 600, 600);
+});
+
+function columnSplitMatchesOneThread(M: number, K: number, N: number): void {
   const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed));
   const a = values(M * K, 1);
   const bf32 = values(K * N, 2);
@@ -123,10 +127,10 @@ test('the column split of wide products on 2 threads gives the 1-thread bits', (
           native.gemm(transA, transB, M, N, K, 0.75, a, 0, transA ? M : K, 0, b, 0, bType, transB ? K : N, 0, 0.5, c, 0, N, 0, 1);
           return c;
         };
-        assert.deepEqual(product(2), product(1), `transA ${transA}, transB ${transB}, bType ${bType}`);
+        assert.deepEqual(product(2), product(1), `M ${M}, transA ${transA}, transB ${transB}, bType ${bType}`);
       }
     }
   } finally {
     native.setNumThreads(before);
   }
-});
+}
