@@ -2,7 +2,9 @@
 // layer (random weights, nothing downloaded), against batch-1 PeftModel.generate one request after
 // another; mixed adapters, ranks and methods; adapter loading. Each record: generated tokens/s,
 // wall and CPU seconds (CPU per thread = cpu_s / wall_s / threads), load1.
-// Usage: node --import tsx bench/serve.ts [--tokens 32] [--streams 1,4,16,64] [--only throughput,mixed,...]
+// The ratio targets (mixed, registered, families, ranks) run --rounds interleaved rounds and end with a
+// `_median` record (median of the rounds' wall and CPU ratios): one round of two was not a figure.
+// Usage: node --import tsx bench/serve.ts [--tokens 32] [--streams 1,4,16,64] [--rounds 2] [--only throughput,mixed,...]
 import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { gpt2SmallConfig } from './lib/models.js';
 const TOKENS = Number(arg('tokens') ?? 32);
 const STREAMS = (arg('streams') ?? '1,4,16,64').split(',').map(Number);
 const ONLY = arg('only')?.split(',') ?? null;
+const ROUNDS = Number(arg('rounds') ?? 2);
 const PROMPT = 16;
 const want = (name: string) => ONLY === null || ONLY.includes(name);
 const config = gpt2SmallConfig();
@@ -67,6 +70,12 @@ async function streams(s: Service, models: readonly string[]): Promise<Run> {
     tokens_per_s: round((models.length * TOKENS) / wall), wall_s: round(wall), cpu_s: round((used.user + used.system) / 1e6),
     ttft_p50_ms: round(pct(ttft, 0.5)), ttft_p99_ms: round(pct(ttft, 0.99)), itl_p50_ms: round(pct(itl, 0.5)), itl_p99_ms: round(pct(itl, 0.99)),
   };
+}
+
+/** The median of each listed field over the rounds' records, as one record. */
+function emitMedian(bench: string, rounds: Record<string, number>[], fields: readonly string[], extra: object = {}): void {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  emit(`${bench}_median`, { ...common, rounds: rounds.length, ...extra, ...Object.fromEntries(fields.map((f) => [f, round(median(rounds.map((r) => r[f]!)), 3)])) });
 }
 
 function pct(values: number[], q: number): number {
@@ -148,17 +157,25 @@ async function withoutGroupedKernel<T>(fn: () => Promise<T>): Promise<T> {
 if (want('mixed')) {
   const s = service();
   await warmUp(s);
-  // Interleaved, twice each, so that load changes hit both.
-  for (let k = 0; k < 2; k++) {
+  // Interleaved rounds, so that load changes hit both.
+  const mixed: Record<string, number>[] = [];
+  const unmerged: Record<string, number>[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
     const one = await streams(s, Array.from({ length: 8 }, () => 'lora0'));
     const eight = await streams(s, names16.slice(0, 8));
-    emit('serve_mixed_8', { ...common, streams: 8, one_adapter_tok_s: one.tokens_per_s, eight_adapters_tok_s: eight.tokens_per_s, ratio: round(eight.tokens_per_s / one.tokens_per_s, 3), cpu_s_one: one.cpu_s, cpu_s_eight: eight.cpu_s, cpu_ratio: round(one.cpu_s / eight.cpu_s, 3) });
+    const m = { one_adapter_tok_s: one.tokens_per_s, eight_adapters_tok_s: eight.tokens_per_s, ratio: round(eight.tokens_per_s / one.tokens_per_s, 3), cpu_s_one: one.cpu_s, cpu_s_eight: eight.cpu_s, cpu_ratio: round(one.cpu_s / eight.cpu_s, 3) };
+    mixed.push(m);
+    emit('serve_mixed_8', { ...common, streams: 8, ...m });
     const perGroup = await withoutGroupedKernel(() => streams(s, names16.slice(0, 8)));
     emit('serve_sgmv_8', { ...common, streams: 8, adapters: 8, grouped_kernel_tok_s: eight.tokens_per_s, per_group_tok_s: perGroup.tokens_per_s, ratio: round(eight.tokens_per_s / perGroup.tokens_per_s, 3), cpu_s_kernel: eight.cpu_s, cpu_s_per_group: perGroup.cpu_s });
     const none = await streams(s, Array.from({ length: 8 }, () => 'gpt2'));
     const adapted = await streams(s, Array.from({ length: 8 }, () => 'lora0'));
-    emit('serve_unmerged_vs_base', { ...common, streams: 8, base_tok_s: none.tokens_per_s, adapter_tok_s: adapted.tokens_per_s, ratio: round(adapted.tokens_per_s / none.tokens_per_s, 3), cpu_s_base: none.cpu_s, cpu_s_adapter: adapted.cpu_s, cpu_ratio: round(none.cpu_s / adapted.cpu_s, 3) });
+    const u = { base_tok_s: none.tokens_per_s, adapter_tok_s: adapted.tokens_per_s, ratio: round(adapted.tokens_per_s / none.tokens_per_s, 3), cpu_s_base: none.cpu_s, cpu_s_adapter: adapted.cpu_s, cpu_ratio: round(none.cpu_s / adapted.cpu_s, 3) };
+    unmerged.push(u);
+    emit('serve_unmerged_vs_base', { ...common, streams: 8, ...u });
   }
+  emitMedian('serve_mixed_8', mixed, ['ratio', 'cpu_ratio'], { streams: 8 });
+  emitMedian('serve_unmerged_vs_base', unmerged, ['ratio', 'cpu_ratio'], { streams: 8 });
 }
 
 if (want('latency')) {
@@ -176,11 +193,22 @@ if (want('registered')) {
   const hot = Array.from({ length: 32 }, (_, i) => `x${i}`);
   const sMany = service([many]);
   const sFew = service([few]);
-  for (let k = 0; k < 2; k++) {
-    const a = await streams(sFew, hot);
-    const b = await streams(sMany, hot);
-    emit('serve_registered', { ...common, streams: 32, hot: 32, registered_few: 32, registered_many: 1000, few_tok_s: a.tokens_per_s, many_tok_s: b.tokens_per_s, ratio: round(b.tokens_per_s / a.tokens_per_s, 3), cpu_s_few: a.cpu_s, cpu_s_many: b.cpu_s });
+  const rounds: Record<string, number>[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    // Which service goes first alternates: the second of a pair met a warmer machine.
+    let a: Run, b: Run;
+    if (k % 2 === 0) {
+      a = await streams(sFew, hot);
+      b = await streams(sMany, hot);
+    } else {
+      b = await streams(sMany, hot);
+      a = await streams(sFew, hot);
+    }
+    const r = { few_tok_s: a.tokens_per_s, many_tok_s: b.tokens_per_s, ratio: round(b.tokens_per_s / a.tokens_per_s, 3), cpu_s_few: a.cpu_s, cpu_s_many: b.cpu_s, cpu_ratio: round(a.cpu_s / b.cpu_s, 3) };
+    rounds.push(r);
+    emit('serve_registered', { ...common, streams: 32, hot: 32, registered_few: 32, registered_many: 1000, ...r });
   }
+  emitMedian('serve_registered', rounds, ['ratio', 'cpu_ratio'], { streams: 32, registered_few: 32, registered_many: 1000 });
   await rm(many, { recursive: true });
   await rm(few, { recursive: true });
 }
@@ -196,11 +224,15 @@ if (want('families')) {
   await warmUp(s);
   // First forwards of every family's tree (kernel shapes, allocator) are not timed.
   await streams(s, fam.map(([n]) => n));
-  for (let k = 0; k < 2; k++) {
+  const rounds: Record<string, number>[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
     const mix = await streams(s, fam.map(([n]) => n));
     const loras = await streams(s, names16.slice(0, 8));
-    emit('serve_families_8', { ...common, streams: 8, families: fam.map(([n]) => n.slice(2)).join(','), families_tok_s: mix.tokens_per_s, eight_lora_tok_s: loras.tokens_per_s, ratio: round(mix.tokens_per_s / loras.tokens_per_s, 3), cpu_s_families: mix.cpu_s, cpu_s_eight_lora: loras.cpu_s, cpu_ratio: round(loras.cpu_s / mix.cpu_s, 3) });
+    const r = { families_tok_s: mix.tokens_per_s, eight_lora_tok_s: loras.tokens_per_s, ratio: round(mix.tokens_per_s / loras.tokens_per_s, 3), cpu_s_families: mix.cpu_s, cpu_s_eight_lora: loras.cpu_s, cpu_ratio: round(loras.cpu_s / mix.cpu_s, 3) };
+    rounds.push(r);
+    emit('serve_families_8', { ...common, streams: 8, families: fam.map(([n]) => n.slice(2)).join(','), ...r });
   }
+  emitMedian('serve_families_8', rounds, ['ratio', 'cpu_ratio'], { streams: 8 });
 }
 
 if (want('ranks')) {
@@ -208,18 +240,31 @@ if (want('ranks')) {
   const s = service();
   await warmUp(s);
   const mixed = ['rank8', 'lora0', 'rank32', 'rank64'];
-  for (let k = 0; k < 2; k++) {
+  // Untimed: the first mixed batch met each rank's shapes for the first time (its round read 3-4x the others).
+  await streams(s, [...mixed, ...mixed]);
+  for (const name of ['rank64', 'rank8']) await streams(s, Array.from({ length: 8 }, () => name));
+  const rounds: Record<string, number>[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
     const m = await streams(s, [...mixed, ...mixed]);
     const all64 = await streams(s, Array.from({ length: 8 }, () => 'rank64'));
     const all8 = await streams(s, Array.from({ length: 8 }, () => 'rank8'));
     const none = await streams(s, Array.from({ length: 8 }, () => 'gpt2'));
+    // Adapter cost over the base, the same tokens in each run: by wall time per token and by CPU seconds.
+    // The adapters' share of a step is a tenth or so, a difference of two noisy figures: CPU is the steadier.
     const over = (x: Run) => 1 / x.tokens_per_s - 1 / none.tokens_per_s;
-    emit('serve_ranks_mixed', {
-      ...common, streams: 8, ranks: '8,16,32,64 x2', mixed_tok_s: m.tokens_per_s, all_r64_tok_s: all64.tokens_per_s, all_r8_tok_s: all8.tokens_per_s, base_tok_s: none.tokens_per_s,
-      // Adapter cost per token over the base: mixed should sit near the mean rank's (30), far below r64's.
+    const overCpu = (x: Run) => x.cpu_s - none.cpu_s;
+    const r = {
+      mixed_tok_s: m.tokens_per_s, all_r64_tok_s: all64.tokens_per_s, all_r8_tok_s: all8.tokens_per_s, base_tok_s: none.tokens_per_s,
+      cpu_s_mixed: m.cpu_s, cpu_s_r64: all64.cpu_s, cpu_s_r8: all8.cpu_s, cpu_s_base: none.cpu_s,
       adapter_overhead_mixed_over_r64: round(over(m) / over(all64), 3),
-    });
+      cpu_overhead_mixed_over_r64: round(overCpu(m) / overCpu(all64), 3),
+      cpu_overhead_r8_over_r64: round(overCpu(all8) / overCpu(all64), 3),
+    };
+    rounds.push(r);
+    emit('serve_ranks_mixed', { ...common, streams: 8, ranks: '8,16,32,64 x2', ...r });
   }
+  // In proportion to the sum of ranks: mixed costs (8 + 16 + 32 + 64) / (4 * 64) = 0.469 of all-r64's adapter work.
+  emitMedian('serve_ranks_mixed', rounds, ['adapter_overhead_mixed_over_r64', 'cpu_overhead_mixed_over_r64', 'cpu_overhead_r8_over_r64'], { streams: 8, proportional_to_sum_of_ranks: 0.469 });
 }
 
 await rm(dir, { recursive: true });
