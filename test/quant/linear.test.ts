@@ -85,9 +85,14 @@ function layers(N: number, K: number, seed: number): Layer[] {
 }
 
 // [N, K]: rows on block boundaries (K a multiple of every block), and K = 100 / 45 (rows start mid-block,
-// mid-byte for odd K), an N tail of the SIMD kernels' column groups.
+// mid-byte for odd K), an N tail of the SIMD kernels' column groups. The AVX-512 few-row kernel reads
+// 128-element spans and then 32-element groups: K = 448 has three spans and a tail of two groups (blocks
+// of 32 and 64; fp4/128 is not on a block boundary there), K = 1024 eight spans, 16 double-quantised
+// block scales per row (decoded 16 at a time) and blocks of 128 spanning whole spans.
 const SHAPES: [number, number][] = [
   [37, 128],
+  [13, 448],
+  [6, 1024],
   [29, 100],
   [11, 45],
 ];

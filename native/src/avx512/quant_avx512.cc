@@ -1,9 +1,9 @@
-// AVX-512 quantised-weight kernels. A 4-bit group is 32 elements (16 bytes): the bytes widened to
-// 16 int32 lanes, the high nibbles (even elements) and low nibbles (odd elements) each turned into
-// code values by one _mm512_permutexvar_ps over the 16-value code (it reads only the index's low four
-// bits, so the low nibble needs no mask), times the block's scale. The few-row products consume the
-// two halves as they come, against x de-interleaved the same way (even elements, then odd); dequantising
-// interleaves them back. Double-quantised block scales are decoded per block on the fly.
+// AVX-512 quantised-weight kernels. Dequantising: a 4-bit group is 32 elements (16 bytes): the bytes
+// widened to 16 int32 lanes, the high nibbles (even elements) and low nibbles (odd elements) each turned
+// into code values by one _mm512_permutexvar_ps over the 16-value code (it reads only the index's low
+// four bits, so the low nibble needs no mask), times the block's scale, then interleaved back. The
+// few-row products read spans of 128 elements without widening (see gemv4_rows). Double-quantised
+// block scales are decoded per block on the fly.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -13,6 +13,8 @@
 // GCC 12's AVX-512 headers initialise a placeholder from itself (`__m512i __Y = __Y;`) in the widening
 // conversions, which -Wmaybe-uninitialized reports once inlined here: a false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// (and _mm512_srli_epi32 passes _mm512_undefined_epi32() as its unused merge source: -Wuninitialized)
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include "quant/quant.h"
 
@@ -29,13 +31,6 @@ inline Nibbles decode(const uint8_t* p, __m512 code, __m512 scale) {
   const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return {_mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), code), scale),
           _mm512_mul_ps(_mm512_permutexvar_ps(b, code), scale)};
-}
-
-// decode() with the code already multiplied by the group's block scale (the same products, code[i] *
-// scale, so the same values): one multiply per block instead of two per group.
-inline Nibbles decode_scaled(const uint8_t* p, __m512 scaled_code) {
-  const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return {_mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), scaled_code), _mm512_permutexvar_ps(b, scaled_code)};
 }
 
 void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
@@ -83,48 +78,84 @@ const float* block_scales(const Weight4& w, int64_t b0, int64_t nb, float* buf) 
   return buf;
 }
 
-// M rows of x against rows [j0, j1) of W, one W row at a time: the row's block scales first, then
-// two groups per step into separate accumulators (four FMA chains per x row).
+// The few-row product reads a row's 4-bit data in spans of 128 elements (64 bytes, one load): dword
+// lane l holds elements 8l .. 8l + 7, and shifting the whole vector right by 4t bits brings one nibble
+// of every lane to the lane's low four bits, which _mm512_permutexvar_ps reads as the code index (no
+// widening, no mask): step t gives element 8l + (t ^ 1) of each lane (the low nibble of a byte is the
+// odd element). x is laid out once per call in that order (layout_x), so the products need no shuffle.
+// The last K % 128 elements (a multiple of 32) use the 32-element groups above, x de-interleaved.
+constexpr int kSpan = 128;
+
+void layout_x(const float* x, int64_t M, int64_t K, float* xp) {
+  const int64_t spans = K / kSpan;
+  for (int64_t i = 0; i < M; ++i) {
+    const float* xr = x + i * K;
+    float* out = xp + i * K;
+    for (int64_t s = 0; s < spans; ++s)
+      for (int t = 0; t < 8; ++t)
+        for (int l = 0; l < 16; ++l) out[s * kSpan + t * 16 + l] = xr[s * kSpan + 8 * l + (t ^ 1)];
+    deinterleave<kGroup>(xr + spans * kSpan, 1, K - spans * kSpan, out + spans * kSpan);
+  }
+}
+
+// M rows of x against rows [j0, j1) of W, one W row at a time. Per span, each x row's products with
+// the span's code values (not yet scaled) go into two partial sums, which are then multiplied by the
+// span's per-lane block scales and added to the row's accumulator: one multiply per 128 weights
+// instead of one per 16 (the products x * code * scale are summed in another order than over the
+// dequantised weights; the float64 bound of linear.test.ts holds either way, as bitsandbytes' own
+// gemv_4bit is not bit-exact with its dense product either). The weight is streamed, so it is
+// prefetched a few spans ahead.
 template <int M>
 void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  const int64_t K = w.cols, groups = K / kGroup, nb = K / w.block;
-  const int shift = __builtin_ctzll(static_cast<uint64_t>(w.block / kGroup));  // group -> block
+  const int64_t K = w.cols, spans = K / kSpan, groups = K / kGroup, nb = K / w.block;
+  const int group_shift = __builtin_ctzll(static_cast<uint64_t>(w.block / kGroup));  // group -> block
+  const int64_t span_blocks = std::max<int64_t>(1, kSpan / w.block);  // blocks a span covers
+  const int span_shift = __builtin_ctzll(static_cast<uint64_t>(std::max<int64_t>(w.block / kSpan, 1)));
+  // lane l of a span is in the span's block (8 l) / block
+  const __m512i lane_block = _mm512_srli_epi32(_mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120),
+                                               __builtin_ctzll(static_cast<uint64_t>(std::min<int64_t>(w.block, kSpan))));
   const __m512 code = _mm512_loadu_ps(w.code);
   thread_local std::vector<float> buf;
   buf.resize(nb);
+  const __mmask8 span_scales = static_cast<__mmask8>((1u << span_blocks) - 1);  // masked: never past the end
   for (int64_t j = j0; j < j1; ++j) {
     const uint8_t* row = w.packed + j * K / 2;
     const float* sc = block_scales(w, j * nb, nb, buf.data());
-    __m512 acc[M][4];
-    for (int i = 0; i < M; ++i)
-      for (int a = 0; a < 4; ++a) acc[i][a] = _mm512_setzero_ps();
-    int64_t g = 0;
-    for (; g + 2 <= groups; g += 2) {
-      // blocks of 64 or more: both groups share a block, so one scaled code serves them
-      const __m512 c0 = _mm512_mul_ps(code, _mm512_set1_ps(sc[g >> shift]));
-      const __m512 c1 = shift > 0 ? c0 : _mm512_mul_ps(code, _mm512_set1_ps(sc[(g + 1) >> shift]));
-      const Nibbles n0 = decode_scaled(row + g * kGroup / 2, c0);
-      const Nibbles n1 = decode_scaled(row + (g + 1) * kGroup / 2, c1);
+    __m512 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < spans; ++s) {
+      _mm_prefetch(reinterpret_cast<const char*>(row + s * kSpan / 2 + 1024), _MM_HINT_T0);
+      const __m512i v = _mm512_loadu_si512(row + s * kSpan / 2);
+      const float* first = sc + (span_blocks > 1 ? s * span_blocks : s >> span_shift);
+      const __m512 scale = _mm512_permutexvar_ps(lane_block, _mm512_castps128_ps512(_mm_maskz_loadu_ps(span_scales, first)));
+      const float* x = xp + s * kSpan;
+      __m512 p[M][2];
+      for (int i = 0; i < M; ++i) {
+        p[i][0] = _mm512_mul_ps(_mm512_loadu_ps(x + i * K), _mm512_permutexvar_ps(v, code));
+      }
+      const __m512 c1 = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), code);
+      for (int i = 0; i < M; ++i) p[i][1] = _mm512_mul_ps(_mm512_loadu_ps(x + i * K + 16), c1);
+#define PEFTJS_NF4_STEP(t)                                                                 \
+  {                                                                                        \
+    const __m512 c = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4 * (t)), code);           \
+    for (int i = 0; i < M; ++i)                                                            \
+      p[i][(t) & 1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * K + 16 * (t)), c, p[i][(t) & 1]); \
+  }
+      PEFTJS_NF4_STEP(2) PEFTJS_NF4_STEP(3) PEFTJS_NF4_STEP(4) PEFTJS_NF4_STEP(5) PEFTJS_NF4_STEP(6) PEFTJS_NF4_STEP(7)
+#undef PEFTJS_NF4_STEP
+      for (int i = 0; i < M; ++i) acc[i] = _mm512_fmadd_ps(_mm512_add_ps(p[i][0], p[i][1]), scale, acc[i]);
+    }
+    __m512 tail[M];
+    for (int i = 0; i < M; ++i) tail[i] = _mm512_setzero_ps();
+    for (int64_t g = spans * (kSpan / kGroup); g < groups; ++g) {
+      const Nibbles n = decode(row + g * kGroup / 2, code, _mm512_set1_ps(sc[g >> group_shift]));
       for (int i = 0; i < M; ++i) {
         const float* x = xp + i * K + g * kGroup;
-        acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n0.hi, acc[i][0]);
-        acc[i][1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), n0.lo, acc[i][1]);
-        acc[i][2] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 32), n1.hi, acc[i][2]);
-        acc[i][3] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 48), n1.lo, acc[i][3]);
+        tail[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n.hi, tail[i]);
+        tail[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), n.lo, tail[i]);
       }
     }
-    if (g < groups) {
-      const Nibbles n0 = decode(row + g * kGroup / 2, code, _mm512_set1_ps(sc[g >> shift]));
-      for (int i = 0; i < M; ++i) {
-        const float* x = xp + i * K + g * kGroup;
-        acc[i][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n0.hi, acc[i][0]);
-        acc[i][1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), n0.lo, acc[i][1]);
-      }
-    }
-    for (int i = 0; i < M; ++i) {
-      const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]), _mm512_add_ps(acc[i][2], acc[i][3]));
-      y[i * ldy + j] = _mm512_reduce_add_ps(sum);
-    }
+    for (int i = 0; i < M; ++i) y[i * ldy + j] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i], tail[i]));
   }
 }
 
@@ -235,8 +266,8 @@ void dot8_vnni(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 }  // namespace
 
 const Kernels& kernels_avx512() {
-  static const Kernels k = has_vnni() ? Kernels{kGroup, dequant4, gemv4, dequant8, dot8_vnni, 128, quantize_row8}
-                                      : Kernels{kGroup, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
+  static const Kernels k = has_vnni() ? Kernels{layout_x, dequant4, gemv4, dequant8, dot8_vnni, 128, quantize_row8}
+                                      : Kernels{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
   return k;
 }
 

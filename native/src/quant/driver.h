@@ -13,9 +13,10 @@ struct Source {
   double bytes_per_weight;
   // out[0:count] = elements [e0, e0 + count) of W (flattened row-major).
   std::function<void(int64_t e0, int64_t count, float* out)> dequant;
-  // The few-row kernel, or null when this W's layout has none; `group` > 0: it wants x de-interleaved.
+  // The few-row kernel, or null when this W's layout has none; with `layout`, it reads x [m, K]
+  // reordered by layout(x, m, K, xp).
   std::function<void(int64_t m, const float* x, int64_t j0, int64_t j1, float* y)> gemv;
-  int group;
+  void (*layout)(const float* x, int64_t M, int64_t K, float* xp);
 };
 
 // y [M, N] = x [M, K]·Wᵀ (+ bias) and gx [M, K] = gy [M, N]·W; M, N, K > 0. Each output element is

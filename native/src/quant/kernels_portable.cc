@@ -70,7 +70,7 @@ void quantize_row8(const float* x, int64_t K, int shift, uint8_t* out, float* ab
 }  // namespace
 
 const Kernels& kernels_portable() {
-  static const Kernels k{kGroup, dequant4, gemv4, dequant8, dot8, 0, quantize_row8};
+  static const Kernels k{deinterleave<kGroup>, dequant4, gemv4, dequant8, dot8, 0, quantize_row8};
   return k;
 }
 

@@ -32,16 +32,6 @@ float* scratch(int slot, int64_t count) {
   return static_cast<float*>(buffers[slot].reserve(static_cast<size_t>(count) * sizeof(float)));
 }
 
-// xp = x [M, K] with each group of `group` elements reordered: even-indexed ones, then odd ones.
-void deinterleave(const float* x, int64_t M, int64_t K, int group, float* xp) {
-  const int half = group / 2;
-  for (int64_t i = 0; i < M * K; i += group)
-    for (int t = 0; t < half; ++t) {
-      xp[i + t] = x[i + 2 * t];
-      xp[i + half + t] = x[i + 2 * t + 1];
-    }
-}
-
 void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
   if (!bias) return;
   for (int64_t i = 0; i < M; ++i)
@@ -65,7 +55,7 @@ BDecoder decoder(const Source& w) {
 Source source4(const Weight4& w) {
   const auto& k = detail::kernels_for_cpu();
   Source s{w.rows, w.cols, 0.5, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant4(w, e0, n, out); }, nullptr,
-           k.group};
+           k.layout_x};
   if (w.cols % w.block == 0) {
     s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
       k.gemv4(m, w, xp, j0, j1, y, w.rows);
@@ -78,7 +68,7 @@ Source source4(const Weight4& w) {
 Source source8(const WeightInt8& w) {
   const auto& k = detail::kernels_for_cpu();
   return Source{w.rows, w.cols, 1.0, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant8(w, e0, n, out); },
-                nullptr, 0};
+                nullptr, nullptr};
 }
 
 }  // namespace
@@ -87,9 +77,9 @@ void forward(const Source& w, const float* x, int64_t M, const float* bias, floa
   const int64_t N = w.N, K = w.K;
   if (M <= detail::kGemvRows && w.gemv) {
     const float* xs = x;
-    if (w.group > 0) {
+    if (w.layout) {
       float* xp = scratch(1, M * K);
-      deinterleave(x, M, K, w.group, xp);
+      w.layout(x, M, K, xp);
       xs = xp;
     }
     const int64_t rows_per_task = std::max<int64_t>(1, static_cast<int64_t>(kGemvTaskBytes / (K * w.bytes_per_weight)));

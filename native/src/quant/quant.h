@@ -106,12 +106,12 @@ namespace detail {
 
 // What one instruction set provides to the drivers in dequantize.cc and linear.cc.
 struct Kernels {
-  // The few-row products read x de-interleaved in groups of `group` elements: within each group the
-  // even-indexed elements first, then the odd ones (the order of a byte's high and low nibbles).
-  int group;
+  // The few-row products read x [M, K] reordered into xp (the order in which the kernel decodes a
+  // row's nibbles, so that decoding needs no shuffle to put them back in place); K % 32 == 0.
+  void (*layout_x)(const float* x, int64_t M, int64_t K, float* xp);
   // out[0:count] = elements [e0, e0 + count) of w, dequantised.
   void (*dequant4)(const Weight4& w, int64_t e0, int64_t count, float* out);
-  // y[i * ldy + j] = sum_k xp[i * cols + k] * W[j][k] for i < m (<= 8), j in [j0, j1); xp de-interleaved.
+  // y[i * ldy + j] = sum_k xp[i * cols + k] * W[j][k] for i < m (<= 8), j in [j0, j1); xp from layout_x.
   // Needs cols % block == 0 (every row starts a block).
   void (*gemv4)(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy);
   // out[0:count] = elements [e0, e0 + count) of w, dequantised.
@@ -127,6 +127,18 @@ struct Kernels {
   // the bytes q + shift.
   void (*quantize_row8)(const float* x, int64_t K, int shift, uint8_t* out, float* absmax);
 };
+
+// xp = x [M, K] with each group of `group` elements reordered: the even-indexed ones, then the odd ones
+// (the order of a byte's high and low nibbles); K % group == 0.
+template <int group>
+void deinterleave(const float* x, int64_t M, int64_t K, float* xp) {
+  constexpr int half = group / 2;
+  for (int64_t i = 0; i < M * K; i += group)
+    for (int t = 0; t < half; ++t) {
+      xp[i + t] = x[i + 2 * t];
+      xp[i + half + t] = x[i + 2 * t + 1];
+    }
+}
 
 // The int8 kernels of the AVX2 file, also the AVX-512 level's on CPUs without VNNI.
 void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc);
