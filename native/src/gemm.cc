@@ -3,6 +3,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <type_traits>
 
@@ -214,9 +215,12 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
 
 // Moderate M (up to Kernels::stream_m rows, e.g. a prompt's tokens against a weight): the packed path would
 // pack a slab of op(B) (megabytes, written to L3 and read back once per MC block), which costs a
-// quarter of the product when M is this small. Here all of op(A) is packed once (it fits in L2), and
-// op(B) goes one NR-column panel at a time: packed into a per-thread buffer that stays in L1/L2 and
-// used at once by every MR-row tile. Threads share out the panels; each B element is read once.
+// quarter of the product when M is this small. Here all of op(A) is packed (it fits in L2), and op(B)
+// goes one NR-column panel at a time: packed into a per-thread buffer that stays in L1/L2 and used at
+// once by every MR-row tile. Threads share out the panels; each B element is read once. Each thread
+// packs op(A) for itself, when it takes its first task: one packed A shared by the threads made each
+// core read panels the other had just written (the prompt shapes ran 10-20 % slower), and a thread
+// that joins late packs nothing until it does.
 //
 // K is cut into the same blocks as in the packed path: a row of C is then summed in the same order
 // whichever path computes it, so a row's result does not depend on how many other rows share the
@@ -224,19 +228,15 @@ void packed(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads)
 // each would alone).
 template <typename T>
 void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
+  static std::atomic<int64_t> calls{0};
+  const int64_t call = calls.fetch_add(1, std::memory_order_relaxed);
   const int64_t kc_len = block_len(p.K, kKC, 1), k_blocks = ceil_div(p.K, kc_len);
-  const int64_t mr_rows = round_up(p.M, kern.mr);
-  // Block pc of packed A at pa + pc / kc_len * a_block, with the packers' slack between blocks (each
-  // block is packed by one task).
-  const int64_t a_block = mr_rows * kc_len + kPackSlack;
-  T* pa = scratch<T>(2, k_blocks * a_block);
+  // Block pc of packed A at pa + pc / kc_len * a_block, with the packers' slack between blocks.
+  const int64_t a_block = round_up(p.M, kern.mr) * kc_len + kPackSlack;
   auto pool = [&](int64_t n, const std::function<void(int64_t)>& fn) {
     if (threads > 1 && n > 1) return parallel_for(n, fn);
     for (int64_t i = 0; i < n; ++i) fn(i);
   };
-  pool(k_blocks, [&](int64_t t) {
-    kern.pack_a(p.ta, p.a_at(b, 0, t * kc_len), p.lda, p.M, std::min(kc_len, p.K - t * kc_len), pa + t * a_block);
-  });
   // Tasks of a few column groups; a group is kStreamPanels panels packed together, so that each row
   // of a row-major B is read kStreamPanels * NR wide: panel by panel, every row is another page (TLB
   // misses) and packing took a fifth of the product. One group per task until there are 16 per
@@ -245,6 +245,13 @@ void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int th
   const int64_t group = kStreamPanels * kern.nr, groups = ceil_div(p.N, group);
   const int64_t per_task = threads == 1 ? groups : std::max<int64_t>(1, std::min<int64_t>(4, groups / (16 * threads)));
   pool(ceil_div(groups, per_task), [&](int64_t t) {
+    thread_local int64_t packed_for = -1;  // the call whose op(A) this thread's slot holds
+    T* pa = scratch<T>(2, k_blocks * a_block);
+    if (packed_for != call) {
+      for (int64_t pc = 0; pc < p.K; pc += kc_len)
+        kern.pack_a(p.ta, p.a_at(b, 0, pc), p.lda, p.M, std::min(kc_len, p.K - pc), pa + pc / kc_len * a_block);
+      packed_for = call;
+    }
     T* pb = scratch<T>(1, kc_len * group + kPackSlack);
     for (int64_t j = t * per_task * group; j < std::min(p.N, (t + 1) * per_task * group); j += group) {
       const int64_t nc = std::min(group, p.N - j);
@@ -267,21 +274,16 @@ Problem<T> column_range(const Problem<T>& p, int64_t j0, int64_t n) {
   return q;
 }
 
-// Wide products on several threads: one column range per thread, each computed on that thread alone
-// by the packed or the moderate-M path (its own packed op(B) in its own scratch, and its own packed
-// op(A), all rows of it). Sharing packed operands between threads made each core read panels the
-// other had just written: at 1024^3 on 2 threads the cores ran at ~76 % of their peak each against
-// ~88 % for two independent 1-thread GEMMs, and the prompt shapes (128 rows) lost 10-20 %. Packing
-// op(A) once per thread instead of once costs less than that. A C element's sum does not depend on
+// Wide products of many rows on several threads: one column range per thread, each packed on that
+// thread alone (its own op(B) slab in its own scratch, and all of op(A)'s rows). Sharing one packed
+// slab made each core read panels the other had just written: at 1024^3 on 2 threads the cores ran at
+// ~76 % of their peak each against ~88 % for two independent 1-thread GEMMs. Packing op(A) once per
+// thread instead of once costs less than that. A C element's sum does not depend on
 // the columns beside it (K blocks are cut by K alone), so the bits are those of one thread.
 template <typename T>
 void by_columns(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
   const int64_t part = round_up(ceil_div(p.N, threads), kern.nr), parts = ceil_div(p.N, part);
-  parallel_for(parts, [&](int64_t t) {
-    const Problem<T> q = column_range(p, t * part, std::min(part, p.N - t * part));
-    if (q.M <= kern.stream_m) return panel_stream(q, kern, b, 1);
-    packed(q, kern, b, 1);
-  });
+  parallel_for(parts, [&](int64_t t) { packed(column_range(p, t * part, std::min(part, p.N - t * part)), kern, b, 1); });
 }
 
 // Narrow op(B) (N <= kNarrowN): op(B) packed once k-major, then row ranges of C on the threads, op(A)
@@ -336,10 +338,10 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
       if (p.bt == BType::BF16 && !p.dec && gemm_small_m::takes(p.M, p.tb)) return small_m_bf16(p, b, item_threads);
     }
     if (kern.narrow_n && p.N <= gemm_detail::kNarrowN) return narrow(p, kern, b, item_threads);
+    if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
     if (item_threads > 1 && !p.dec && p.N >= kMinColumnsPerThread * item_threads) {
       return by_columns(p, kern, b, item_threads);
     }
-    if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
     packed(p, kern, b, item_threads);
   };
   if (threads > 1 && p.batch >= threads &&
