@@ -137,13 +137,20 @@ export abstract class TunerLayer extends Module {
           ),
         );
     const base = this.baseForward(input);
+    let changed = false;
     const outputs = groups.map((group) => {
       const baseRows = groupRows(base, routing, group);
       const name = own(group.adapter);
       if (name === null) return baseRows;
       const xRows = ownPositions(groupRows(x, routing, group), group);
-      return padLike(withAdapterRandom(routing, name, () => this.applyAdapter(xRows, ownPositions(baseRows, group), name)), baseRows);
+      const ownRows = ownPositions(baseRows, group);
+      const out = withAdapterRandom(routing, name, () => this.applyAdapter(xRows, ownRows, name));
+      if (out === ownRows) return baseRows;
+      changed = true;
+      return padLike(out, baseRows);
     });
+    // Only the input was transformed (IA3's feed-forward scaling): the base output is the layer's, no copy of it joined from its rows.
+    if (!changed && routing.inOrder) return base;
     return inBatchOrder(concat(outputs, 0));
   }
 
