@@ -96,6 +96,21 @@ test('double quantisation: native nested codes and scales equal the reference; d
   }
 });
 
+// As for int8 rows (below): a NaN makes its block's absmax NaN in the reference (Math.max, as torch.max
+// in bitsandbytes' quantize_4bit); the native quantiser's std::max dropped it.
+test('4-bit: a NaN makes its block absmax NaN, as the reference (full and partial blocks, nf4 and fp4)', () => {
+  const x = gaussian(8, 64 * 3 + 20);
+  x[5] = NaN; // block 0
+  x[64 * 3 + 7] = NaN; // the partial last block
+  for (const code of [NF4_CODE, FP4_CODE]) {
+    const got = quantize4bitNative(x, 64, code);
+    const ref = quantize4bitArray(x, 64, code);
+    assert.ok(Number.isNaN(got.absmax[0]) && Number.isNaN(got.absmax[3]) && Number.isFinite(got.absmax[1]));
+    assert.deepEqual(got.packed, ref.packed);
+    assert.deepEqual([...got.absmax], [...ref.absmax]);
+  }
+});
+
 test('bf16 and f16 sources quantise as their float32 values', () => {
   const x = gaussian(4, 301);
   const bits = Uint16Array.from(x, (v) => floatToBf16(v));

@@ -1,7 +1,8 @@
 // Quantisers, ported from bitsandbytes' reference backend, the one it runs for 4-bit quantisation on
 // the CPU (bitsandbytes/backends/default/ops.py at 95f9af3: quantize_4bit, quantize_blockwise), so
 // that the same input gives the same bytes as there and as src/quant/blockwise.ts:
-// - per block, absmax = max |x|; a full block is scaled by x * (1 / max(absmax, 1e-38)), the last
+// - per block, absmax = max |x| (NaN if the block holds one, as torch.max; every element's index is
+//   then bucketize's for NaN); a full block is scaled by x * (1 / max(absmax, 1e-38)), the last
 //   partial block by x / max(absmax, 1e-38) (whose stored absmax is the clamped one), then clamped to
 //   [-1, 1], all in float32;
 // - the index is torch.bucketize over the float32 midpoints of the sorted code (right=False: a value on
@@ -54,7 +55,7 @@ void quantize_block(const void* src, BType type, int64_t n, int64_t block, const
                     float* absmax, Emit emit) {
   const int64_t e0 = b * block, e1 = std::min(n, e0 + block);
   float m = 0.0f;
-  for (int64_t e = e0; e < e1; ++e) m = std::max(m, std::fabs(gemm_detail::load_b<float>(src, type, e)));
+  for (int64_t e = e0; e < e1; ++e) m = nan_max(m, std::fabs(gemm_detail::load_b<float>(src, type, e)));
   const float clamped = std::max(m, kMinAbsmax);
   const bool partial = e1 - e0 < block;
   absmax[b] = partial ? clamped : m;
