@@ -1,10 +1,13 @@
 // One kernel call into the WebAssembly module. Tensor memory stays in JavaScript ArrayBuffers (see
 // memory.ts), so a call copies the bytes its typed arrays view into the wasm heap, passes views of
 // those copies (native/wasm/napi.h reads them as the addon reads its buffers), and copies them back
-// when the kernel returns. Arrays that share an ArrayBuffer (views of one storage, or an output
-// that is also an input) are copied as one range, so the kernel sees them alias as they do here.
+// when the kernel returns: only the ranges holding an argument the kernel writes (kernel-outputs.ts),
+// so a weight read by a product is copied in but not back out. Arrays that share an ArrayBuffer
+// (views of one storage, or an output that is also an input) are copied as one range, so the
+// kernel sees them alias as they do here.
 // Typed arrays inside plain-object arguments (a QuantState and its nested absmax) are copied too.
 import { ensureFits, heapExhausted } from './memory-limit.js';
+import { writtenArguments } from './kernel-outputs.js';
 
 /** What the Emscripten module (scripts/build-wasm.cjs) exports to this file. */
 export interface WasmModule {
@@ -28,6 +31,8 @@ interface Range {
   lo: number;
   hi: number;
   ptr: number;
+  /** Whether an argument the kernel may write lies in this range (it is then copied back). */
+  written: boolean;
 }
 
 const ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, Error };
@@ -41,18 +46,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Adds the byte range of every typed array in `value` (an argument, or an object's field) to `ranges`. */
-function collect(value: unknown, ranges: Map<ArrayBufferLike, Range>, depth: number): void {
+function collect(value: unknown, ranges: Map<ArrayBufferLike, Range>, depth: number, written: boolean): void {
   if (isView(value)) {
     const start = value.byteOffset & ~7; // keep 8-byte alignment for Float64Array / BigInt64Array
     const end = value.byteOffset + value.byteLength;
     const r = ranges.get(value.buffer);
-    if (r === undefined) ranges.set(value.buffer, { lo: start, hi: end, ptr: 0 });
+    if (r === undefined) ranges.set(value.buffer, { lo: start, hi: end, ptr: 0, written });
     else {
       r.lo = Math.min(r.lo, start);
       r.hi = Math.max(r.hi, end);
+      r.written ||= written;
     }
   } else if (depth > 0 && isPlainObject(value)) {
-    for (const field of Object.values(value)) collect(field, ranges, depth - 1);
+    for (const field of Object.values(value)) collect(field, ranges, depth - 1, written);
   }
 }
 
@@ -87,9 +93,10 @@ const MAX_DEPTH = 3;
 /** A JavaScript function that runs kernel `index` of `mod` on arguments held in JavaScript memory. */
 export function kernelCaller(mod: WasmModule, index: number, name: string): (...args: unknown[]) => unknown {
   const marker = mod.errorMarker();
+  const writes = writtenArguments(name);
   return (...args: unknown[]): unknown => {
     const ranges = new Map<ArrayBufferLike, Range>();
-    for (const a of args) collect(a, ranges, MAX_DEPTH);
+    args.forEach((a, i) => collect(a, ranges, MAX_DEPTH, writes === undefined || writes.includes(i)));
     try {
       for (const r of ranges.values()) {
         const bytes = r.hi - r.lo;
@@ -111,7 +118,7 @@ export function kernelCaller(mod: WasmModule, index: number, name: string): (...
       }
       heap = heapBuffer(mod);
       for (const [buffer, r] of ranges)
-        new Uint8Array(buffer, r.lo, r.hi - r.lo).set(new Uint8Array(heap, r.ptr, r.hi - r.lo));
+        if (r.written) new Uint8Array(buffer, r.lo, r.hi - r.lo).set(new Uint8Array(heap, r.ptr, r.hi - r.lo));
       return result;
     } finally {
       for (const r of ranges.values()) if (r.ptr !== 0) mod._free(r.ptr);
