@@ -1,12 +1,15 @@
 // WebAssembly SIMD128 GEMM micro-kernel: a 4x8 tile of C in eight 4-float registers, per k one
 // broadcast of each A value and two loads of B, multiplied then added (wasm has no FMA without
-// relaxed SIMD, which Emscripten 3.1.6 lacks). Same packed-panel layout as the portable kernels,
-// whose packers it uses, and the same sum order per element, so its results equal theirs bit for bit.
+// relaxed SIMD, which Emscripten 3.1.6 lacks). Same packed-panel layout as the portable kernels
+// (packed by pack_wasm128.cc) and the same sum order per element, so its results equal theirs bit for
+// bit. Larger tiles (5x8, 6x8, 3x12) and the k loop unrolled by 2 or 4 ran slower in V8 (Node 20),
+// whose x64 code has 16 vector registers: the tile, two B vectors, a broadcast and a product use 12.
 #include <wasm_simd128.h>
 
 #include <algorithm>
 
 #include "gemm.h"
+#include "pack_wasm128.h"
 
 namespace peftjs::gemm_detail {
 namespace {
@@ -48,7 +51,11 @@ void macro(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb,
 const Kernels<float>& kernels_f32_wasm128() {
   static const Kernels<float> k = [] {
     Kernels<float> portable = kernels_f32_portable();  // 4 x 8 panels, as this tile reads them
+    portable.pack_a = pack_a_wasm128;
+    portable.pack_b = pack_b_wasm128;
     portable.macro = macro;
+    // Up to 256 rows (a training step's tokens against a weight) stream B panel by panel, as AVX-512 does.
+    portable.stream_m = 256;
     return portable;
   }();
   return k;
