@@ -39,6 +39,35 @@ test('wasm gemm equals the native one within rounding, on both threads', () => {
   assertGemmMatchesNative(wasm, [67, 45, 129], 1);
 });
 
+test('wasm gemm with transposed operands, on the packed path and the panel-streamed one (up to 256 rows)', () => {
+  // Partial 4-row and 8-column panels, K not a multiple of the packers' 4 k at a time.
+  for (const [M, N, K] of [
+    [301, 29, 67],
+    [37, 45, 130],
+  ] as const) {
+    for (const [ta, tb] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      const A = random(M * K, M + K),
+        B = random(K * N, N);
+      const cWasm = new Float32Array(M * N),
+        cNative = new Float32Array(M * N);
+      for (const [k, C] of [
+        [wasm, cWasm],
+        [native, cNative],
+      ] as const)
+        k.gemm(ta, tb, M, N, K, 1, A, 0, ta ? M : K, 0, B, 0, 0, tb ? K : N, 0, 0, C, 0, N, 0, 1);
+      for (let i = 0; i < M * N; i++)
+        assert.ok(
+          Math.abs(cWasm[i] - cNative[i]) < 1e-5,
+          `${M}x${N}x${K} ${ta} ${tb} C[${i}]: ${cWasm[i]} vs ${cNative[i]}`,
+        );
+    }
+  }
+});
+
 test('the single-threaded build (for pages without SharedArrayBuffer) gives the same gemm on one thread', async () => {
   const stFile = file.replace(/peftjs-wasm\.js$/, 'peftjs-wasm-st.js');
   const st = await createWasmBackend(createRequire(import.meta.url)(stFile) as WasmFactory, {
