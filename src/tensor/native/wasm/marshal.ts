@@ -2,12 +2,13 @@
 // memory.ts), so a call copies the bytes its typed arrays view into the wasm heap, passes views of
 // those copies (native/wasm/napi.h reads them as the addon reads its buffers), and copies them back
 // when the kernel returns: only the ranges holding an argument the kernel writes (kernel-outputs.ts),
-// so a weight read by a product is copied in but not back out. Arrays that share an ArrayBuffer
+// so a weight read by a product is copied in but not back out; an output the kernel writes whole, alone
+// in its range, is not copied in. Arrays that share an ArrayBuffer
 // (views of one storage, or an output that is also an input) are copied as one range, so the
 // kernel sees them alias as they do here.
 // Typed arrays inside plain-object arguments (a QuantState and its nested absmax) are copied too.
 import { ensureFits, heapExhausted } from './memory-limit.js';
-import { writtenArguments } from './kernel-outputs.js';
+import { overwrittenArgument, writtenArguments } from './kernel-outputs.js';
 
 /** What the Emscripten module (scripts/build-wasm.cjs) exports to this file. */
 export interface WasmModule {
@@ -33,6 +34,8 @@ interface Range {
   ptr: number;
   /** Whether an argument the kernel may write lies in this range (it is then copied back). */
   written: boolean;
+  /** Whether the range is exactly one argument that the kernel writes whole without reading (not copied in). */
+  overwritten: boolean;
 }
 
 const ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, Error };
@@ -46,16 +49,31 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Adds the byte range of every typed array in `value` (an argument, or an object's field) to `ranges`. */
-function collect(value: unknown, ranges: Map<ArrayBufferLike, Range>, depth: number, written: boolean): void {
+function collect(
+  value: unknown,
+  ranges: Map<ArrayBufferLike, Range>,
+  depth: number,
+  written: boolean,
+  overwritten = false,
+): void {
   if (isView(value)) {
     const start = value.byteOffset & ~7; // keep 8-byte alignment for Float64Array / BigInt64Array
     const end = value.byteOffset + value.byteLength;
     const r = ranges.get(value.buffer);
-    if (r === undefined) ranges.set(value.buffer, { lo: start, hi: end, ptr: 0, written });
-    else {
+    // Alignment bytes before the view are not the kernel's to write: such a range is copied in.
+    if (r === undefined) {
+      ranges.set(value.buffer, {
+        lo: start,
+        hi: end,
+        ptr: 0,
+        written,
+        overwritten: overwritten && start === value.byteOffset,
+      });
+    } else {
       r.lo = Math.min(r.lo, start);
       r.hi = Math.max(r.hi, end);
       r.written ||= written;
+      r.overwritten = false;
     }
   } else if (depth > 0 && isPlainObject(value)) {
     for (const field of Object.values(value)) collect(field, ranges, depth - 1, written);
@@ -96,7 +114,8 @@ export function kernelCaller(mod: WasmModule, index: number, name: string): (...
   const writes = writtenArguments(name);
   return (...args: unknown[]): unknown => {
     const ranges = new Map<ArrayBufferLike, Range>();
-    args.forEach((a, i) => collect(a, ranges, MAX_DEPTH, writes === undefined || writes.includes(i)));
+    const whole = overwrittenArgument(name, args);
+    args.forEach((a, i) => collect(a, ranges, MAX_DEPTH, writes === undefined || writes.includes(i), i === whole));
     try {
       for (const r of ranges.values()) {
         const bytes = r.hi - r.lo;
@@ -107,7 +126,7 @@ export function kernelCaller(mod: WasmModule, index: number, name: string): (...
       }
       let heap = heapBuffer(mod);
       for (const [buffer, r] of ranges)
-        new Uint8Array(heap, r.ptr, r.hi - r.lo).set(new Uint8Array(buffer, r.lo, r.hi - r.lo));
+        if (!r.overwritten) new Uint8Array(heap, r.ptr, r.hi - r.lo).set(new Uint8Array(buffer, r.lo, r.hi - r.lo));
       const result = mod.call(
         index,
         args.map((a) => substitute(a, ranges, heap, MAX_DEPTH)),
