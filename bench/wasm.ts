@@ -1,8 +1,7 @@
 // The WebAssembly backend against the native one on this machine, in Node (JSON lines):
-// - gemm: f32 GEMM 1024³ on 2 threads, native and wasm (the wasm call includes its copies of A, B
-//   and C into the wasm heap and of C back out, as every kernel call on that backend does; copy_ms
-//   is their time alone), alternated --rounds times in this process; the target is wasm ≥ 25%
-//   of native.
+// - gemm: f32 GEMM 1024³ on 2 threads, native and wasm (the wasm call includes its copies of A and B
+//   into the wasm heap and of C back out, as every kernel call on that backend does; copy_ms is their
+//   time alone), alternated --rounds times in this process; the target is wasm ≥ 25% of native.
 // - load: GPT-2 124M (random weights saved once as a model folder) loaded by fromPretrained.
 // - lora_step: one LoRA training step (r = 16 on c_attn, c_proj, c_fc; batch x seq tokens) of the
 //   GPT-2 124M shape. The backend is chosen per process (PEFTJS_BACKEND), so load and lora_step run
@@ -144,8 +143,8 @@ async function gemmMain(): Promise<void> {
       const t = time(call, { warmup: 1, runs: 5, inner });
       const used = process.cpuUsage(cpu);
       gflops[name] = (2 * n ** 3) / t.median / 1e9;
-      // The same call with K = 0 on the same arrays: the wasm backend still copies A, B and C into its
-      // heap and C back out (the kernel only zeroes C), so its time is what the copies cost.
+      // The same call with K = 0 on the same arrays: the wasm backend still copies A and B into its heap
+      // and C back out (the kernel only zeroes C), so its time is what the copies cost.
       const copy =
         name === 'wasm'
           ? time(() => k.gemm(false, false, n, n, 0, 1, A, 0, n, 0, B, 0, 0, n, 0, 0, C, 0, n, 0, 1), {
