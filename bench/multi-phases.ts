@@ -13,20 +13,14 @@
 // and row routing give back; see the closing note.
 // Usage: node --import tsx bench/multi-phases.ts [--shape 1x128] [--rounds 3] [--threads 2] [--checkpointing 1]
 import {
-  Generator, GPT2LMHeadModel, MultiAdapterModel, copyInto, getPeftModel, native, randint, tidy, withGenerator, zerosLike, type ConfigInput,
+  Generator, GPT2LMHeadModel, MultiAdapterModel, copyInto, getPeftModel, native, randint, tidy, withGenerator, zerosLike,
 } from '../src/index.js';
 import { forwardBase } from '../src/peft/concurrent/index.js';
 import { enableGradientCheckpointing } from '../src/train/memory.js';
 import { arg, emit, round } from './lib/report.js';
 import { gpt2SmallConfig } from './lib/models.js';
+import { JOBS, NAMES } from './lib/multi-jobs.js';
 
-const JOBS: Record<string, ConfigInput> = {
-  lora8: { peftType: 'LORA', r: 8, loraAlpha: 16, loraDropout: 0.05, targetModules: ['c_attn'], taskType: 'CAUSAL_LM' },
-  lora64: { peftType: 'LORA', r: 64, loraAlpha: 128, loraDropout: 0.05, targetModules: ['c_attn', 'c_proj', 'c_fc'], taskType: 'CAUSAL_LM' },
-  ia3: { peftType: 'IA3', taskType: 'CAUSAL_LM' },
-  prompt: { peftType: 'PROMPT_TUNING', numVirtualTokens: 8, taskType: 'CAUSAL_LM' },
-};
-const NAMES = Object.keys(JOBS);
 const threads = Number(arg('threads') ?? 2);
 const rounds = Number(arg('rounds') ?? 3);
 const [batch, seq] = (arg('shape') ?? '1x128').split('x').map(Number) as [number, number];

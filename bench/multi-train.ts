@@ -19,19 +19,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  GPT2LMHeadModel, Generator, MultiAdapterModel, getPeftModel, loadSafetensors, native, randint, withGenerator, type ConfigInput,
+  GPT2LMHeadModel, Generator, MultiAdapterModel, getPeftModel, loadSafetensors, native, randint, withGenerator,
 } from '../src/index.js';
 import { MultiTrainer, Trainer, type Batch, type TrainingArguments } from '../src/train/index.js';
 import { arg, emit, round } from './lib/report.js';
 import { gpt2SmallConfig } from './lib/models.js';
+import { JOBS, NAMES } from './lib/multi-jobs.js';
 
-const JOBS: Record<string, ConfigInput> = {
-  lora8: { peftType: 'LORA', r: 8, loraAlpha: 16, loraDropout: 0.05, targetModules: ['c_attn'], taskType: 'CAUSAL_LM' },
-  lora64: { peftType: 'LORA', r: 64, loraAlpha: 128, loraDropout: 0.05, targetModules: ['c_attn', 'c_proj', 'c_fc'], taskType: 'CAUSAL_LM' },
-  ia3: { peftType: 'IA3', taskType: 'CAUSAL_LM' },
-  prompt: { peftType: 'PROMPT_TUNING', numVirtualTokens: 8, taskType: 'CAUSAL_LM' },
-};
-const NAMES = Object.keys(JOBS);
 const threads = Number(arg('threads') ?? 2);
 const steps = Number(arg('steps') ?? 4);
 const checkpointing = arg('checkpointing') === '1';
