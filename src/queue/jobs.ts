@@ -26,7 +26,9 @@ export interface JobRow {
   stalled: number;
 }
 
-const STATES = ['active', 'waiting', 'prioritized', 'delayed', 'completed', 'failed'] as const;
+// In the order a job moves through them: the lists are read one after another, not atomically, so a
+// job that moves on between two reads is seen in both (never in neither), and the later read wins.
+const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
 
 function row(job: Job, state: string): JobRow {
   const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<JobProgress>;
@@ -43,13 +45,23 @@ function row(job: Job, state: string): JobRow {
   };
 }
 
+/** One state's list of jobs, as read from the queue. */
+export type StateRead = readonly [state: string, jobs: readonly Job[]];
+
+/** One row per job, oldest first, from lists read in STATES order: a job seen twice keeps its later state. */
+export function rowsOf(reads: readonly StateRead[]): JobRow[] {
+  const byId = new Map<string, JobRow>();
+  for (const [state, jobs] of reads) for (const job of jobs) byId.set(job.id!, row(job, state));
+  return [...byId.values()].sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
+}
+
 /** Every job in the queue, oldest first. */
 export async function listJobs(url: string): Promise<JobRow[]> {
   const connection = await connectQueue(url);
   try {
-    const rows: JobRow[] = [];
-    for (const state of STATES) for (const job of await connection.queue.getJobs([state])) rows.push(row(job, state));
-    return rows.sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
+    const reads: StateRead[] = [];
+    for (const state of STATES) reads.push([state, await connection.queue.getJobs([state])]);
+    return rowsOf(reads);
   } finally {
     await connection.close();
   }
