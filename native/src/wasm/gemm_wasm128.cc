@@ -4,6 +4,15 @@
 // (packed by pack_wasm128.cc) and the same sum order per element, so its results equal theirs bit for
 // bit. Larger tiles (5x8, 6x8, 3x12) and the k loop unrolled by 2 or 4 ran slower in V8 (Node 20),
 // whose x64 code has 16 vector registers: the tile, two B vectors, a broadcast and a product use 12.
+// Why, from V8's code (--print-wasm-code): TurboFan issues all of a loop body's loads before its
+// arithmetic, so every B vector and broadcast of the body is live at once: two k per body (12 loads
+// beside 8 sums) spill to the stack, and 5x8 (7 loads, 10 sums) and 3x12 ran at ~57 % of this tile.
+// Measured on Zen 5 (session 9, CPU time, 3.55 GHz): this loop (V8 unrolls it 2-3 times: 2 loads,
+// 4 vbroadcastss, 8 vmulps, 8 vaddps, 3-4 loop ops per k) does 46-51 GFLOP/s per core on data in L1,
+// 80-90 % of the mul + add ceiling (16 flop/cycle); the broadcasts cost ~12 % of it (the same loop
+// with A held in registers: ~52). No faster there, within the ±5 % noise of a shared machine: A packed
+// pre-broadcast (plain loads), 2x16 and 2x12 tiles, the loop ended by a's address, C updated 4 lanes at
+// a time. The whole 1024^3 product spends ~91 % of its time in this loop (perf, 2 threads).
 #include <wasm_simd128.h>
 
 #include <algorithm>
