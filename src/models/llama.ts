@@ -14,6 +14,7 @@ import { rotaryTables } from './rope.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit } from './init-weights.js';
 import { ggmlLinearShared } from '../gguf/quant/linear.js';
+import { ggmlSiluMlpResidual } from '../gguf/quant/decode-mlp.js';
 
 export type LlamaFamilyConfig = LlamaConfig | Qwen2Config | MistralConfig;
 
@@ -77,6 +78,8 @@ export class LlamaMLP extends Module {
   up_proj: Linear;
   down_proj: Linear;
   private readonly act: Activation;
+  /** Whether the activation is SiLU (the GGUF decode path computes that one natively). */
+  readonly silu: boolean;
 
   constructor(config: LlamaFamilyConfig, dtype: DType) {
     super();
@@ -85,6 +88,7 @@ export class LlamaMLP extends Module {
     this.up_proj = new Linear(config.hidden_size, config.intermediate_size, { bias, dtype });
     this.down_proj = new Linear(config.intermediate_size, config.hidden_size, { bias, dtype });
     this.act = getActivation(config.hidden_act);
+    this.silu = config.hidden_act === 'silu';
   }
 
   forward(h: Tensor): Tensor {
@@ -109,7 +113,10 @@ export class LlamaDecoderLayer extends Module {
 
   forward(h: Tensor, ctx: LayerContext): Tensor {
     const a = h.add(this.self_attn.forward(this.input_layernorm.forward(h), ctx));
-    return a.add(this.mlp.forward(this.post_attention_layernorm.forward(a)));
+    const { mlp } = this;
+    // GGUF block-type weights without gradients: the whole second half in native calls on plain arrays.
+    const fused = mlp.silu ? ggmlSiluMlpResidual(a, this.post_attention_layernorm, mlp.gate_proj, mlp.up_proj, mlp.down_proj) : null;
+    return fused ?? a.add(mlp.forward(this.post_attention_layernorm.forward(a)));
   }
 }
 
