@@ -67,10 +67,12 @@ for (const batch of [1, 2])
       reference.dispose();
     });
 
-test('decodeResidual steps aside (null) for an adapter on a projection and for float weights', { skip: !onIntegerPath }, () => {
+test('decodeResidual steps aside (null) for an adapter on a projection and for more rows than a decode step\'s', { skip: !onIntegerPath }, () => {
   const { attn, norm } = attention(false);
   const h = Tensor.fromArray(gaussian(9, HIDDEN), [1, 1, HIDDEN], 'float32');
   noGrad(() => {
+    const wide = Tensor.fromArray(gaussian(10, 9 * HIDDEN), [9, 1, HIDDEN], 'float32');
+    assert.equal(attn.decodeResidual(wide, norm, context(9, 0, 1, new KVCache())), null);
     attn.v_proj = new Linear(HIDDEN, HIDDEN / 2);
     assert.equal(attn.decodeResidual(h, norm, context(1, 0, 1, new KVCache())), null);
   });

@@ -1,6 +1,7 @@
 // A Llama layer's second half in native calls on plain arrays (ggmlSiluMlpResidual, the GGUF decode
 // path): h + down(silu(gate(n)) · up(n)), n = rmsNorm(h), equals the modules' forwards bit for bit
-// for one and several rows, with biases, over mixed block types; null where the modules must run.
+// for one and several rows (up to DECODE_ROWS), with biases, over mixed block types; null where the
+// modules must run (adapters, gradients, more rows than a decode step's).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native } from '../../src/tensor/native/index.js';
@@ -24,7 +25,7 @@ function layers(withBias: boolean) {
   return { norm, gate, up, down };
 }
 
-for (const rows of [1, 3, 9])
+for (const rows of [1, 3, 8])
   for (const withBias of [false, true])
     test(`ggmlSiluMlpResidual equals the modules' forwards bit for bit (${rows} rows${withBias ? ', biases' : ''})`, () => {
       const { norm, gate, up, down } = layers(withBias);
@@ -37,7 +38,7 @@ for (const rows of [1, 3, 9])
       assert.deepEqual(fused!.data(), expected.data());
     });
 
-test('ggmlSiluMlpResidual steps aside (null) for adapters, float weights and recorded gradients', { skip: !onIntegerPath }, () => {
+test('ggmlSiluMlpResidual steps aside (null) for adapters, recorded gradients, float64 and a prompt\'s rows', { skip: !onIntegerPath }, () => {
   const { norm, gate, up, down } = layers(false);
   const h = Tensor.fromArray(gaussian(30, HIDDEN), [1, 1, HIDDEN], 'float32');
   assert.equal(ggmlSiluMlpResidual(h, norm, new Linear(HIDDEN, INNER), up, down), null);
@@ -46,4 +47,6 @@ test('ggmlSiluMlpResidual steps aside (null) for adapters, float weights and rec
   const tracked = Tensor.fromArray(gaussian(31, HIDDEN), [1, 1, HIDDEN], 'float32').requiresGrad_(true);
   enableGrad(() => assert.equal(ggmlSiluMlpResidual(tracked, norm, gate, up, down), null));
   assert.equal(ggmlSiluMlpResidual(h.to('float64'), norm, gate, up, down), null);
+  const prompt = Tensor.fromArray(gaussian(32, 9 * HIDDEN), [1, 9, HIDDEN], 'float32');
+  assert.equal(noGrad(() => ggmlSiluMlpResidual(prompt, norm, gate, up, down)), null);
 });

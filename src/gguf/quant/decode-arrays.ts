@@ -7,6 +7,13 @@ import { GgmlLinear, hasIntegerPath } from './linear.js';
 
 export const FLOAT32 = 0; // DTYPES.float32.code, the elementwise kernels' dtype argument
 
+/**
+ * At most this many rows (tokens) take the decode paths: the Tensor overhead they save matters only
+ * where each operation's own work is small, and the scratch below never outgrows a few rows (a
+ * prompt's rows would keep their size for the life of the process).
+ */
+export const DECODE_ROWS = 8;
+
 /** Grow-only scratch: intermediates of one call, never handed out (every call is synchronous). */
 const scratch: Float32Array[] = [];
 export function scratchOf(slot: number, n: number): Float32Array {

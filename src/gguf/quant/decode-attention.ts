@@ -7,7 +7,7 @@ import { Tensor } from '../../tensor/index.js';
 import { native } from '../../tensor/native/index.js';
 import { BinaryOp } from '../../tensor/native/elementwise.js';
 import type { Module } from '../../nn/index.js';
-import { FLOAT32, floatsOf, plainGgmlLinears, plainRmsNorm, recordsGradient, rmsNormRows, scratchOf } from './decode-arrays.js';
+import { DECODE_ROWS, FLOAT32, floatsOf, plainGgmlLinears, plainRmsNorm, recordsGradient, rmsNormRows, scratchOf } from './decode-arrays.js';
 
 export interface RotaryInputs {
   /** [batch or 1, 1, headDim] float32 tables of the step's position (models/rope.ts's rotaryTables). */
@@ -18,8 +18,8 @@ export interface RotaryInputs {
 /**
  * q, k, v [batch, heads, 1, headDim] of one new position per row, q and k rotated, as
  * applyRotaryEmb(splitHeads(proj(rmsNorm(h)))) gives them; null (the caller runs the modules) unless
- * h is [batch, 1, hidden] contiguous float32, the tables fit, no gradient is recorded, the norm is a
- * plain RMSNorm and the projections plain GgmlLinears on the integer path.
+ * h is [batch ≤ DECODE_ROWS, 1, hidden] contiguous float32, the tables fit, no gradient is recorded,
+ * the norm is a plain RMSNorm and the projections plain GgmlLinears on the integer path.
  */
 export function ggmlRotatedQkv(
   h: Tensor, norm: Module, projections: readonly [Module, Module, Module], heads: readonly [number, number], rope: RotaryInputs,
@@ -31,6 +31,7 @@ export function ggmlRotatedQkv(
   if (!rms || !linears || !x || !cos || !sin || h.ndim !== 3 || h.shape[1] !== 1) return null;
   if (recordsGradient([h, rms.weight, ...linears.map((l) => l.bias)])) return null;
   const batch = h.shape[0]!;
+  if (batch > DECODE_ROWS) return null;
   const width = rms.weight.size;
   const dim = linears[0]!.ggml.shape[0] / heads[0];
   const tableBatch = rope.cos.shape[0]!;

@@ -8,14 +8,14 @@ import { Tensor } from '../../tensor/index.js';
 import { native } from '../../tensor/native/index.js';
 import { BinaryOp, UnaryOp } from '../../tensor/native/elementwise.js';
 import type { Module } from '../../nn/index.js';
-import { FLOAT32, floatsOf, plainGgmlLinears, plainRmsNorm, recordsGradient, rmsNormRows, scratchOf } from './decode-arrays.js';
+import { DECODE_ROWS, FLOAT32, floatsOf, plainGgmlLinears, plainRmsNorm, recordsGradient, rmsNormRows, scratchOf } from './decode-arrays.js';
 
 /**
  * h + down(silu(gate(rmsNorm(h))) · up(rmsNorm(h))), what `h.add(mlp.forward(norm.forward(h)))`
- * gives for a gated SiLU MLP; null (the caller runs the modules) unless h is contiguous float32, no
- * gradient is recorded, `norm` is a plain RMSNorm with a float32 weight and the three projections are
- * plain GgmlLinears on the integer path with float32 biases or none (an adapter on any of them, or
- * training, takes the modules' forwards).
+ * gives for a gated SiLU MLP; null (the caller runs the modules) unless h is contiguous float32 of
+ * at most DECODE_ROWS rows, no gradient is recorded, `norm` is a plain RMSNorm with a float32 weight
+ * and the three projections are plain GgmlLinears on the integer path with float32 biases or none
+ * (an adapter on any of them, training, or a prompt takes the modules' forwards).
  */
 export function ggmlSiluMlpResidual(h: Tensor, norm: Module, gate: Module, up: Module, down: Module): Tensor | null {
   const rms = plainRmsNorm(norm);
@@ -27,6 +27,7 @@ export function ggmlSiluMlpResidual(h: Tensor, norm: Module, gate: Module, up: M
   const inner = g.ggml.shape[0];
   if (h.shape[h.ndim - 1] !== width || g.ggml.shape[1] !== width || u.ggml.shape[0] !== inner || d.ggml.shape[1] !== inner) return null;
   const rows = x.length / width;
+  if (rows > DECODE_ROWS) return null;
   const n = rmsNormRows(x, rms, 0);
   const gated = scratchOf(2, rows * inner);
   const upped = scratchOf(3, rows * inner);
