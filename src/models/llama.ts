@@ -14,6 +14,8 @@ import { rotaryTables } from './rope.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit } from './init-weights.js';
 import { ggmlLinearShared } from '../gguf/quant/linear.js';
+import { ggmlSiluMlpResidual } from '../gguf/quant/decode-mlp.js';
+import { ggmlProjectedResidual, ggmlRotatedQkv } from '../gguf/quant/decode-attention.js';
 
 export type LlamaFamilyConfig = LlamaConfig | Qwen2Config | MistralConfig;
 
@@ -65,10 +67,25 @@ export class LlamaAttention extends Module {
     ];
     const q = applyRotaryEmb(splitHeads(qh!, this.heads), ctx.cos, ctx.sin);
     const k = applyRotaryEmb(splitHeads(kh!, this.kvHeads), ctx.cos, ctx.sin);
-    const v = splitHeads(vh!, this.kvHeads);
+    return this.o_proj.forward(mergeHeads(this.attend(q, k, splitHeads(vh!, this.kvHeads), ctx)));
+  }
+
+  /**
+   * h + forward(norm(h)) for one new position per row over GGUF block-type weights without
+   * gradients: the projections, rotation and residual as native calls on plain arrays around the
+   * cache and the attention kernel (gguf/quant/decode-attention.ts); null where forward must run.
+   */
+  decodeResidual(h: Tensor, norm: Module, ctx: LayerContext): Tensor | null {
+    const qkv = ggmlRotatedQkv(h, norm, [this.q_proj, this.k_proj, this.v_proj], [this.heads, this.kvHeads], ctx);
+    if (!qkv) return null;
+    const out = this.attend(...qkv, ctx);
+    return ggmlProjectedResidual(out, this.o_proj, h) ?? h.add(this.o_proj.forward(mergeHeads(out)));
+  }
+
+  /** Attention of q over k and v [batch, heads, seq, headDim] (q and k rotated), through the cache when there is one. */
+  private attend(q: Tensor, k: Tensor, v: Tensor, ctx: LayerContext): Tensor {
     const options = { causal: true, keyPaddingMask: ctx.mask, slidingWindow: this.window, dropoutP: this.training ? this.dropoutP : 0 };
-    const out = ctx.cache ? ctx.cache.attend(this.layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
-    return this.o_proj.forward(mergeHeads(out));
+    return ctx.cache ? ctx.cache.attend(this.layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
   }
 }
 
@@ -77,6 +94,8 @@ export class LlamaMLP extends Module {
   up_proj: Linear;
   down_proj: Linear;
   private readonly act: Activation;
+  /** Whether the activation is SiLU (the GGUF decode path computes that one natively). */
+  readonly silu: boolean;
 
   constructor(config: LlamaFamilyConfig, dtype: DType) {
     super();
@@ -85,6 +104,7 @@ export class LlamaMLP extends Module {
     this.up_proj = new Linear(config.hidden_size, config.intermediate_size, { bias, dtype });
     this.down_proj = new Linear(config.intermediate_size, config.hidden_size, { bias, dtype });
     this.act = getActivation(config.hidden_act);
+    this.silu = config.hidden_act === 'silu';
   }
 
   forward(h: Tensor): Tensor {
@@ -108,8 +128,13 @@ export class LlamaDecoderLayer extends Module {
   }
 
   forward(h: Tensor, ctx: LayerContext): Tensor {
-    const a = h.add(this.self_attn.forward(this.input_layernorm.forward(h), ctx));
-    return a.add(this.mlp.forward(this.post_attention_layernorm.forward(a)));
+    const { self_attn: attn, mlp } = this;
+    // GGUF block-type weights without gradients: native calls on plain arrays around the cache and the
+    // attention kernel, and for the whole second half (modules replaced by a tuner take their forwards).
+    const attended = attn.constructor === LlamaAttention ? attn.decodeResidual(h, this.input_layernorm, ctx) : null;
+    const a = attended ?? h.add(attn.forward(this.input_layernorm.forward(h), ctx));
+    const fused = mlp.constructor === LlamaMLP && mlp.silu ? ggmlSiluMlpResidual(a, this.post_attention_layernorm, mlp.gate_proj, mlp.up_proj, mlp.down_proj) : null;
+    return fused ?? a.add(mlp.forward(this.post_attention_layernorm.forward(a)));
   }
 }
 

@@ -89,6 +89,32 @@ test('attention equals softmax(q·kᵀ)·v, with causal masks, padding, bias and
   assert.throws(() => scaledDotProductAttention(q, randn([B, 3, T, D], { dtype: 'float64' }), v), ShapeError);
 });
 
+test('attention of a few queries (the decode kernel): blocks of 8 and 4 keys, key tails, head dims with 64/32-wide chunks and a tail', () => {
+  for (const dtype of ['float32', 'float64'] as const) {
+    for (const D of [13, 64, 100]) {
+      for (const Tk of [1, 3, 4, 7, 8, 12, 21]) {
+        for (const Tq of [1, 2].filter((t) => t <= Tk)) {
+          const q = randn([1, 3, Tq, D], { dtype });
+          const k = randn([1, 1, Tk, D], { dtype });
+          const v = randn([1, 1, Tk, D], { dtype });
+          const ke = k.expand([1, 3, Tk, D]);
+          const ve = v.expand([1, 3, Tk, D]);
+          const causal = tensor(
+            Array.from({ length: Tq * Tk }, (_, i) => (i % Tk <= Math.floor(i / Tk) + Tk - Tq ? 0 : -Infinity)),
+            [1, 1, Tq, Tk],
+            dtype,
+          );
+          assertClose(
+            scaledDotProductAttention(q, k, v, { causal: true }).toFlatArray(),
+            attentionRef(q, ke, ve, 1 / Math.sqrt(D), causal).toFlatArray(),
+            dtype === 'float32' ? 2e-5 : 1e-10,
+          );
+        }
+      }
+    }
+  }
+});
+
 test('attention dropout: the same seed gives the same output, and gradients match finite differences', () => {
   const q = param([1, 2, 4, 3]);
   const k = param([1, 2, 4, 3]);

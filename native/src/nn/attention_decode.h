@@ -6,6 +6,7 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "nn/attention_tiles.h"
 #include "nn/buffer.h"
@@ -19,39 +20,86 @@ constexpr int64_t kDecodeMaxQueries = 4;  // at most this many queries per head 
 // Whether forward runs decode_forward: few queries and no dropout (training runs the flash loop).
 inline bool use_decode(const AttnConfig& c) { return c.Tq <= kDecodeMaxQueries && c.dropout == 0; }
 
-// s[j] = q . k_j for the n rows of k (D wide): four rows at a time in independent lane sums, so the
-// compiler vectorises along D and overlaps the rows.
+// L lanes of T as one GCC/Clang vector (each operation lane by lane, so the arithmetic is the
+// scalar code's): the instruction set's registers, without intrinsics, in every build.
+template <typename T>
+struct LanesOf;
+template <>
+struct LanesOf<float> {
+  typedef float type __attribute__((vector_size(8 * sizeof(float))));
+};
+template <>
+struct LanesOf<double> {
+  typedef double type __attribute__((vector_size(8 * sizeof(double))));
+};
+template <typename T, int L>
+using Lanes = typename LanesOf<T>::type;  // L = 8, the lanes of the types above
+
+// acc += the lanes at q times the lanes at k (an out-parameter: a vector returned by value warns
+// of an ABI change in the builds without AVX).
+template <typename V, typename T>
+inline void fma_lanes(V& acc, const V& q, const T* k) {
+  V kv;
+  std::memcpy(&kv, k, sizeof kv);
+  acc += q * kv;
+}
+
+// One row's lane sums added in lane order, then the elements past the last whole group of lanes.
+template <typename T, int L>
+T finish_row(const Lanes<T, L>& acc, const T* q, const T* k, int64_t d, int64_t D) {
+  T sum = 0;
+  for (int l = 0; l < L; ++l) sum += acc[l];
+  for (int64_t e = d; e < D; ++e) sum += q[e] * k[e];
+  return sum;
+}
+
+// s[j, j + R) = q . k_j for R rows of k (D wide), each in its own L lane sums along D.
+template <typename T, int R>
+void dot_row_block(const T* q, const T* k, int64_t D, T* s) {
+  constexpr int L = 8;
+  using V = Lanes<T, L>;
+  V acc[R] = {};
+  int64_t d = 0;
+  for (; d + L <= D; d += L) {
+    V qv;
+    std::memcpy(&qv, q + d, sizeof qv);
+    for (int r = 0; r < R; ++r) fma_lanes(acc[r], qv, k + r * D + d);
+  }
+  for (int r = 0; r < R; ++r) s[r] = finish_row<T, L>(acc[r], q, k + r * D, d, D);
+}
+
+// s[j] = q . k_j for the n rows of k (D wide): eight rows at a time (float; four for double, whose
+// lanes take two registers), so that as many independent chains of fused multiply-adds as the
+// registers hold hide their latency. (Written as plain arrays acc[row][lane], GCC vectorised across
+// the rows instead, gathering k with inserts and keeping the sums on the stack: ~3x slower.) Each
+// score's arithmetic is the same in every block size.
 template <typename T>
 void dot_rows(const T* q, const T* k, int64_t D, int64_t n, T* s) {
-  constexpr int L = 8;
+  constexpr int R = sizeof(T) == 4 ? 8 : 4;
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    T acc[4][L] = {};
-    int64_t d = 0;
-    for (; d + L <= D; d += L)
-      for (int r = 0; r < 4; ++r)
-        for (int l = 0; l < L; ++l) acc[r][l] += q[d + l] * k[(j + r) * D + d + l];
-    for (int r = 0; r < 4; ++r) {
-      T sum = 0;
-      for (int l = 0; l < L; ++l) sum += acc[r][l];
-      for (int64_t e = d; e < D; ++e) sum += q[e] * k[(j + r) * D + e];
-      s[j + r] = sum;
-    }
-  }
+  for (; j + R <= n; j += R) dot_row_block<T, R>(q, k + j * D, D, s + j);
+  for (; j + 4 <= n; j += 4) dot_row_block<T, 4>(q, k + j * D, D, s + j);
   for (; j < n; ++j) s[j] = lane_sum<T>(D, [&](int64_t d) { return q[d] * k[j * D + d]; });
 }
 
-// o[0:D] = sum of p[j] * v_j over the n rows of v, in chunks of D held in local accumulators.
+// o[d0, d0 + C) = sum of p[j] * v_j[d0, d0 + C) over the n rows of v, the C sums in local accumulators.
+template <typename T, int64_t C>
+void weighted_chunk(const T* p, const T* v, int64_t D, int64_t n, int64_t d0, T* o) {
+  T acc[C] = {};
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t l = 0; l < C; ++l) acc[l] += p[j] * v[j * D + d0 + l];
+  std::copy(acc, acc + C, o + d0);
+}
+
+// o[0:D] = sum of p[j] * v_j over the n rows of v, in chunks of D. Each chunk's sums are chains over
+// j; a float chunk of 64 gives eight independent vector chains where 32 gave four (latency-bound at
+// head dim 64). Every output is the same sum in the same order whatever the chunk.
 template <typename T>
 void weighted_rows(const T* p, const T* v, int64_t D, int64_t n, T* o) {
-  constexpr int64_t C = 32;
+  constexpr int64_t kWide = sizeof(T) == 4 ? 64 : 32, kNarrow = 32;
   int64_t d0 = 0;
-  for (; d0 + C <= D; d0 += C) {
-    T acc[C] = {};
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t l = 0; l < C; ++l) acc[l] += p[j] * v[j * D + d0 + l];
-    std::copy(acc, acc + C, o + d0);
-  }
+  for (; d0 + kWide <= D; d0 += kWide) weighted_chunk<T, kWide>(p, v, D, n, d0, o);
+  for (; d0 + kNarrow <= D; d0 += kNarrow) weighted_chunk<T, kNarrow>(p, v, D, n, d0, o);
   for (int64_t d = d0; d < D; ++d) {
     T acc = 0;
     for (int64_t j = 0; j < n; ++j) acc += p[j] * v[j * D + d];

@@ -26,7 +26,7 @@ export function ggmlLinear(x: Tensor, w: GgmlTensor, bias: Tensor | null = null)
 
 /** Whether this build computes the block types with llama.cpp's integer kernels (x86), where sharing x pays. */
 let integerPath: boolean | undefined;
-function hasIntegerPath(): boolean {
+export function hasIntegerPath(): boolean {
   integerPath ??= ['avx512', 'avx2'].includes(native.simdLevel());
   return integerPath;
 }
