@@ -183,6 +183,28 @@ test('leading dims are kept, a frozen input gets no gradient, bad shapes are ref
   assert.throws(() => linear4bit(x, w, Tensor.fromArray(new Float32Array(11), [11], 'float32')), /bias \[11\]/);
 });
 
+// With double quantisation the few-row kernels take a block's scale from a table of the current nested
+// block's (256 blocks) scales, rebuilt when a row enters the next one. These shapes cross nested blocks
+// in the middle of a row and of a 128-element span (blocks of 32 and 64, K = 320: two spans and a tail;
+// blocks of 128, K = 384), and in a task's first row when the rows are split between threads.
+test('few rows with double quantisation: nested blocks ending mid-row and mid-span', () => {
+  const cases: [number, number, number][] = [
+    [60, 320, 32],
+    [60, 320, 64],
+    [90, 384, 128],
+  ];
+  cases.forEach(([N, K, blockSize], s) => {
+    const state = quantizeState4(gaussian(70 + s, N * K), [N, K], { quantType: 'nf4', blockSize, doubleQuant: true });
+    const dequantised = dequantizeState4(state);
+    for (const M of [1, 3, 8]) {
+      const x = gaussian(80 + M, M * K);
+      const y = linear4bit(Tensor.fromArray(x, [M, K], 'float32'), state).data() as Float32Array;
+      const ref = reference(x, M, dequantised, N, K);
+      assertClose(y, ref.y, ref.mag, K, `nf4/${blockSize} double quant [${N}, ${K}] M=${M}`);
+    }
+  });
+});
+
 test('computeDtype bfloat16 rounds the input and output to bf16', () => {
   const w = quantizeState4(gaussian(3, 24 * 64), [24, 64], { quantType: 'nf4' });
   const x = gaussian(4, 2 * 64);
