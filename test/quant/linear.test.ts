@@ -219,6 +219,21 @@ test('computeDtype bfloat16 rounds the input and output to bf16', () => {
   for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i]! - ref.y[i]!) <= 2 ** -8 * Math.abs(ref.y[i]!) + 1e-6);
 });
 
+// An input already in the compute dtype skips the rounding of x, and an output in it is cast once: the
+// same values as the float32 input's path, whose output is rounded to the compute dtype.
+test('bf16 / f16 input with the same computeDtype: the float32 path\'s values, cast', () => {
+  const w = quantizeState4(gaussian(5, 24 * 128), [24, 128], { quantType: 'nf4', doubleQuant: true });
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    for (const M of [1, 9]) {
+      const x = Tensor.fromArray(gaussian(6 + M, M * 128), [M, 128], 'float32').to(dtype);
+      const y = linear4bit(x, w, null, dtype);
+      assert.equal(y.dtype, dtype);
+      const viaF32 = linear4bit(x.to('float32'), w, null, dtype).to(dtype);
+      assert.deepEqual(y.data(), viaF32.data(), `${dtype} M=${M}`);
+    }
+  }
+});
+
 test('results do not depend on the thread count', () => {
   const threads = native.numThreads();
   const [N, K] = [300, 256];
