@@ -84,14 +84,17 @@ export function quantLinear<W extends { shape: readonly number[] }>(
   const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const x2 = x.reshape([rows, inFeatures]);
   const xf = contiguousF32(x2);
-  const xc = roundTo(xf, computeDtype);
+  // An input already in the compute dtype is exact in float32: rounding it again would change nothing.
+  const xc = x.dtype === computeDtype ? xf : roundTo(xf, computeDtype);
   const bc = bias ? contiguousF32(bias) : null;
   const raw = Tensor.empty([rows, outFeatures], 'float32');
   op.forward(f32View(xc), rows, w, bc ? f32View(bc) : null, f32View(raw));
   release(xc, xf);
   release(xf, x2);
   if (bc && bias) release(bc, bias);
-  const rounded = roundTo(raw, computeDtype);
+  // Rounded to the compute dtype, then cast to the input's: one cast where they are the same dtype
+  // (the second rounding of a value already in that dtype is exact).
+  const rounded = outDtype === computeDtype ? raw : roundTo(raw, computeDtype);
   release(raw, rounded);
   const out = outDtype === 'float32' ? rounded : cloneTensor(rounded, outDtype);
   release(rounded, out);

@@ -183,6 +183,28 @@ test('leading dims are kept, a frozen input gets no gradient, bad shapes are ref
   assert.throws(() => linear4bit(x, w, Tensor.fromArray(new Float32Array(11), [11], 'float32')), /bias \[11\]/);
 });
 
+// With double quantisation the few-row kernels take a block's scale from a table of the current nested
+// block's (256 blocks) scales, rebuilt when a row enters the next one. These shapes cross nested blocks
+// in the middle of a row and of a 128-element span (blocks of 32 and 64, K = 320: two spans and a tail;
+// blocks of 128, K = 384), and in a task's first row when the rows are split between threads.
+test('few rows with double quantisation: nested blocks ending mid-row and mid-span', () => {
+  const cases: [number, number, number][] = [
+    [60, 320, 32],
+    [60, 320, 64],
+    [90, 384, 128],
+  ];
+  cases.forEach(([N, K, blockSize], s) => {
+    const state = quantizeState4(gaussian(70 + s, N * K), [N, K], { quantType: 'nf4', blockSize, doubleQuant: true });
+    const dequantised = dequantizeState4(state);
+    for (const M of [1, 3, 8]) {
+      const x = gaussian(80 + M, M * K);
+      const y = linear4bit(Tensor.fromArray(x, [M, K], 'float32'), state).data() as Float32Array;
+      const ref = reference(x, M, dequantised, N, K);
+      assertClose(y, ref.y, ref.mag, K, `nf4/${blockSize} double quant [${N}, ${K}] M=${M}`);
+    }
+  });
+});
+
 test('computeDtype bfloat16 rounds the input and output to bf16', () => {
   const w = quantizeState4(gaussian(3, 24 * 64), [24, 64], { quantType: 'nf4' });
   const x = gaussian(4, 2 * 64);
@@ -195,6 +217,21 @@ test('computeDtype bfloat16 rounds the input and output to bf16', () => {
   const xBf16 = Float32Array.from(x, (v) => bf16ToFloat(floatToBf16(v)));
   const ref = reference(xBf16, 2, dequantizeState4(w), 24, 64);
   for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i]! - ref.y[i]!) <= 2 ** -8 * Math.abs(ref.y[i]!) + 1e-6);
+});
+
+// An input already in the compute dtype skips the rounding of x, and an output in it is cast once: the
+// same values as the float32 input's path, whose output is rounded to the compute dtype.
+test('bf16 / f16 input with the same computeDtype: the float32 path\'s values, cast', () => {
+  const w = quantizeState4(gaussian(5, 24 * 128), [24, 128], { quantType: 'nf4', doubleQuant: true });
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    for (const M of [1, 9]) {
+      const x = Tensor.fromArray(gaussian(6 + M, M * 128), [M, 128], 'float32').to(dtype);
+      const y = linear4bit(x, w, null, dtype);
+      assert.equal(y.dtype, dtype);
+      const viaF32 = linear4bit(x.to('float32'), w, null, dtype).to(dtype);
+      assert.deepEqual(y.data(), viaF32.data(), `${dtype} M=${M}`);
+    }
+  }
 });
 
 test('results do not depend on the thread count', () => {

@@ -3,12 +3,11 @@
 // into code values by one _mm512_permutexvar_ps over the 16-value code (it reads only the index's low
 // four bits, so the low nibble needs no mask), times the block's scale, then interleaved back. The
 // few-row products read spans of 128 elements without widening (see gemv4_rows). Double-quantised
-// block scales are decoded per block on the fly.
+// block scales are looked up in a table of the current nested block's scales (BlockScales).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <limits>
-#include <vector>
 
 // GCC 12's AVX-512 headers initialise a placeholder from itself (`__m512i __Y = __Y;`) in the widening
 // conversions, which -Wmaybe-uninitialized reports once inlined here: a false positive.
@@ -52,31 +51,36 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
   scalar_to(count);
 }
 
-// The scales of blocks [b0, b0 + nb): the float32 absmax as stored, or the double-quantised ones decoded
-// 16 at a time (gathers from the 256-value code and the nested scales), rounded as Weight4::scale does.
-const float* block_scales(const Weight4& w, int64_t b0, int64_t nb, float* buf) {
-  if (w.absmax) return w.absmax + b0;
-  int64_t i = 0;
-  if ((w.nested_block & (w.nested_block - 1)) == 0) {
-    const int shift = __builtin_ctzll(static_cast<uint64_t>(w.nested_block));
-    const __m512 offset = _mm512_set1_ps(w.offset);
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (; i + 16 <= nb; i += 16) {
-      const __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.nested_codes + b0 + i)));
-      // The 16 blocks' nested scale: one broadcast when they share it (the usual case), else a gather.
-      const int64_t first = (b0 + i) >> shift, last = (b0 + i + 15) >> shift;
-      const __m512 scale =
-          first == last ? _mm512_set1_ps(w.nested_absmax[first])
-                        : _mm512_i32gather_ps(_mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(b0 + i)), lane), shift),
-                                              w.nested_absmax, 4);
-      __m512 product = _mm512_mul_ps(_mm512_i32gather_ps(q, w.nested_code, 4), scale);
+// The scales of a 4-bit weight's blocks, visited in increasing order: the float32 absmax as stored, or
+// with double quantisation an entry of a 256-value table, the scale of each 8-bit code in the current
+// nested block (nested_code[q] * nested_absmax + offset, rounded as Weight4::scale does), rebuilt when
+// the walk enters the next nested block: one load per block instead of decoding it. (Decoding 16
+// blocks at once with a gather from the code, or with permutes, took a quarter to a third of the
+// few-row product's time on AMD Zen 5.)
+class BlockScales {
+ public:
+  explicit BlockScales(const Weight4& w) : w_(w) {}
+  float operator()(int64_t b) {
+    if (w_.absmax) return w_.absmax[b];
+    if (b >= end_) rebuild(b);
+    return table_[w_.nested_codes[b]];
+  }
+
+ private:
+  void rebuild(int64_t b) {
+    const int64_t nested = b / w_.nested_block;
+    end_ = (nested + 1) * w_.nested_block;
+    const __m512 scale = _mm512_set1_ps(w_.nested_absmax[nested]), offset = _mm512_set1_ps(w_.offset);
+    for (int q = 0; q < 256; q += 16) {
+      __m512 product = _mm512_mul_ps(_mm512_loadu_ps(w_.nested_code + q), scale);
       __asm__("" : "+v"(product));  // two roundings, no FMA (see Weight4::scale)
-      _mm512_storeu_ps(buf + i, _mm512_add_ps(product, offset));
+      _mm512_store_ps(table_ + q, _mm512_add_ps(product, offset));
     }
   }
-  for (; i < nb; ++i) buf[i] = w.scale(b0 + i);
-  return buf;
-}
+  const Weight4& w_;
+  int64_t end_ = -1;  // the first block past the table's nested block (-1: no table yet)
+  alignas(64) float table_[256];
+};
 
 // The few-row product reads a row's 4-bit data in spans of 128 elements (64 bytes, one load): dword
 // lane l holds elements 8l .. 8l + 7, and shifting the whole vector right by 4t bits brings one nibble
@@ -98,36 +102,34 @@ void layout_x(const float* x, int64_t M, int64_t K, float* xp) {
   }
 }
 
-// M rows of x against rows [j0, j1) of W, one W row at a time. Per span, each x row's products with
-// the span's code values (not yet scaled) go into two partial sums, which are then multiplied by the
-// span's per-lane block scales and added to the row's accumulator: one multiply per 128 weights
-// instead of one per 16 (the products x * code * scale are summed in another order than over the
-// dequantised weights; the float64 bound of linear.test.ts holds either way, as bitsandbytes' own
-// gemv_4bit is not bit-exact with its dense product either). The weight is streamed, so it is
-// prefetched a few spans ahead.
-template <int M>
+// M rows of x against rows [j0, j1) of W, one W row at a time; SB = the blocks a span covers (4 for
+// blocks of 32, 2 for 64, 1 from 128 up). Per span, each x row's products with the span's code values
+// (not yet scaled) go into two partial sums, which are then multiplied by the span's per-lane block
+// scales (lane l is in the span's block 8 l / block) and added to the row's accumulator: one multiply
+// per 128 weights instead of one per 16 (the products x * code * scale are summed in another order
+// than over the dequantised weights; the float64 bound of linear.test.ts holds either way, as
+// bitsandbytes' own gemv_4bit is not bit-exact with its dense product either). The weight is streamed,
+// so it is prefetched a few spans ahead.
+template <int M, int SB>
 void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
   const int64_t K = w.cols, spans = K / kSpan, groups = K / kGroup, nb = K / w.block;
   const int group_shift = __builtin_ctzll(static_cast<uint64_t>(w.block / kGroup));  // group -> block
-  const int64_t span_blocks = std::max<int64_t>(1, kSpan / w.block);  // blocks a span covers
-  const int span_shift = __builtin_ctzll(static_cast<uint64_t>(std::max<int64_t>(w.block / kSpan, 1)));
-  // lane l of a span is in the span's block (8 l) / block
-  const __m512i lane_block = _mm512_srli_epi32(_mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120),
-                                               __builtin_ctzll(static_cast<uint64_t>(std::min<int64_t>(w.block, kSpan))));
+  const int span_shift = __builtin_ctzll(static_cast<uint64_t>(std::max<int64_t>(w.block / kSpan, 1)));  // SB == 1
   const __m512 code = _mm512_loadu_ps(w.code);
-  thread_local std::vector<float> buf;
-  buf.resize(nb);
-  const __mmask8 span_scales = static_cast<__mmask8>((1u << span_blocks) - 1);  // masked: never past the end
+  BlockScales scales(w);
   for (int64_t j = j0; j < j1; ++j) {
     const uint8_t* row = w.packed + j * K / 2;
-    const float* sc = block_scales(w, j * nb, nb, buf.data());
+    const int64_t b0 = j * nb;  // the row's first block
     __m512 acc[M];
     for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
     for (int64_t s = 0; s < spans; ++s) {
       _mm_prefetch(reinterpret_cast<const char*>(row + s * kSpan / 2 + 1024), _MM_HINT_T0);
-      const __m512i v = _mm512_loadu_si512(row + s * kSpan / 2);
-      const float* first = sc + (span_blocks > 1 ? s * span_blocks : s >> span_shift);
-      const __m512 scale = _mm512_permutexvar_ps(lane_block, _mm512_castps128_ps512(_mm_maskz_loadu_ps(span_scales, first)));
+      __m512i v = _mm512_loadu_si512(row + s * kSpan / 2);
+      __asm__("" : "+v"(v));  // one load: GCC otherwise re-reads the weight for each shift (a split line each time)
+      const int64_t b = b0 + (SB > 1 ? s * SB : s >> span_shift);
+      __m512 scale = _mm512_set1_ps(scales(b));
+      for (int k = 1; k < SB; ++k)  // lanes [16 k / SB, 16 (k + 1) / SB) are in block b + k
+        scale = _mm512_mask_mov_ps(scale, static_cast<__mmask16>(((1u << (16 / SB)) - 1) << (16 / SB * k)), _mm512_set1_ps(scales(b + k)));
       const float* x = xp + s * kSpan;
       __m512 p[M][2];
       for (int i = 0; i < M; ++i) {
@@ -148,7 +150,7 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
     __m512 tail[M];
     for (int i = 0; i < M; ++i) tail[i] = _mm512_setzero_ps();
     for (int64_t g = spans * (kSpan / kGroup); g < groups; ++g) {
-      const Nibbles n = decode(row + g * kGroup / 2, code, _mm512_set1_ps(sc[g >> group_shift]));
+      const Nibbles n = decode(row + g * kGroup / 2, code, _mm512_set1_ps(scales(b0 + (g >> group_shift))));
       for (int i = 0; i < M; ++i) {
         const float* x = xp + i * K + g * kGroup;
         tail[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n.hi, tail[i]);
@@ -256,7 +258,11 @@ bool has_vnni() {
 }
 
 void gemv4(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  with_rows(m, [&](auto M) { gemv4_rows<M()>(w, xp, j0, j1, y, ldy); });
+  with_rows(m, [&](auto M) {
+    if (w.block == 32) return gemv4_rows<M(), 4>(w, xp, j0, j1, y, ldy);
+    if (w.block == 64) return gemv4_rows<M(), 2>(w, xp, j0, j1, y, ldy);
+    gemv4_rows<M(), 1>(w, xp, j0, j1, y, ldy);
+  });
 }
 
 void dot8_vnni(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc) {

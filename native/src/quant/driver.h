@@ -17,6 +17,10 @@ struct Source {
   // reordered by layout(x, m, K, xp).
   std::function<void(int64_t m, const float* x, int64_t j0, int64_t j1, float* y)> gemv;
   void (*layout)(const float* x, int64_t M, int64_t K, float* xp);
+  // The quantised data the few-row kernel streams (its start and bytes), or null: after a few-row
+  // product the data that followed it last time is prefetched by the idle workers (next_operand.h).
+  const void* data = nullptr;
+  int64_t data_bytes = 0;
 };
 
 // y [M, N] = x [M, K]·Wᵀ (+ bias) and gx [M, K] = gy [M, N]·W; M, N, K > 0. Each output element is

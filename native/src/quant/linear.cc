@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "next_operand.h"
 #include "quant/driver.h"
 #include "quant/quant.h"
 #include "thread_scratch.h"
@@ -22,6 +23,13 @@ namespace {
 
 constexpr int64_t kTaskSlab = 1 << 16;  // dequantised elements per few-row task (256 KB, in L2)
 constexpr int64_t kGemvTaskBytes = 1 << 16;  // weight bytes per few-row kernel task
+
+// Decoding streams every weight from memory once per token, in the same order each time, with the
+// step's other operations in between: after a few-row product, the data that followed it last time
+// goes to the idle workers to prefetch meanwhile (as gemm.cc does for float weights and
+// ggml/int8_linear.cc for ggml's). Per calling thread.
+constexpr int64_t kPrefetchBytes = 8 << 20;  // at most (L3 holds 32 MB)
+thread_local NextOperand next_data;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -60,6 +68,8 @@ Source source4(const Weight4& w) {
     s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
       k.gemv4(m, w, xp, j0, j1, y, w.rows);
     };
+    s.data = w.packed;
+    s.data_bytes = w.numel() / 2;
   }
   return s;
 }
@@ -83,7 +93,12 @@ void forward(const Source& w, const float* x, int64_t M, const float* bias, floa
       xs = xp;
     }
     const int64_t rows_per_task = std::max<int64_t>(1, static_cast<int64_t>(kGemvTaskBytes / (K * w.bytes_per_weight)));
+    if (w.data) next_data.note(w.data, w.data_bytes);
     parallel_range(N, rows_per_task, [&](int64_t j0, int64_t j1) { w.gemv(M, xs, j0, j1, y); });
+    if (w.data) {
+      const NextOperand::Next next = next_data.after(w.data);
+      if (next.b != nullptr) prefetch_async(next.b, std::min(next.bytes, kPrefetchBytes));
+    }
     return add_bias(M, N, bias, y);
   }
   if (M <= detail::kGemvRows) {  // rows not on block boundaries: per task, dequantise rows, few-row GEMM
