@@ -49,6 +49,7 @@ struct Problem {
   T* C;
   int64_t ldc, sC, batch;
   const BDecoder* dec = nullptr;  // B is read through this (B, bt, ldb, sB unused), float only
+  int64_t dec_col = 0;             // the decoder's column of op(B) where this problem's column 0 is
 
   const T* a_at(int64_t b, int64_t i, int64_t k) const { return A + b * sA + (ta ? k * lda + i : i * lda + k); }
   const void* b_at(int64_t b, int64_t k, int64_t j) const {
@@ -87,10 +88,10 @@ void pack_b_decoded(const Problem<T>& p, const Kernels<T>& kern, int64_t k0, int
     for (int64_t jj = 0; jj < nc; jj += width) {
       const int64_t w = std::min(width, nc - jj);
       if (p.tb) {  // stored N x K: w rows of kc
-        for (int64_t r = 0; r < w; ++r) d.decode_row(d.ctx, j0 + jj + r, k0, kc, tile + r * kc);
+        for (int64_t r = 0; r < w; ++r) d.decode_row(d.ctx, p.dec_col + j0 + jj + r, k0, kc, tile + r * kc);
         kern.pack_b(true, tile, BType::F32, kc, kc, w, dst + jj * kc);
       } else {  // stored K x N: kc rows of w
-        for (int64_t k = 0; k < kc; ++k) d.decode_row(d.ctx, k0 + k, j0 + jj, w, tile + k * w);
+        for (int64_t k = 0; k < kc; ++k) d.decode_row(d.ctx, k0 + k, p.dec_col + j0 + jj, w, tile + k * w);
         kern.pack_b(false, tile, BType::F32, w, kc, w, dst + jj * kc);
       }
     }
@@ -264,12 +265,16 @@ void panel_stream(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int th
   });
 }
 
-// op(B)'s columns [j0, j0 + n) of p, and C's: the same product over fewer columns (B not decoded).
+// op(B)'s columns [j0, j0 + n) of p, and C's: the same product over fewer columns.
 template <typename T>
 Problem<T> column_range(const Problem<T>& p, int64_t j0, int64_t n) {
   Problem<T> q = p;
   q.N = n;
-  q.B = p.b_at(0, 0, j0);
+  if (p.dec) {
+    q.dec_col = p.dec_col + j0;  // the decoder addresses the whole stored B
+  } else {
+    q.B = p.b_at(0, 0, j0);
+  }
   q.C = p.c_at(0, 0, j0);
   return q;
 }
@@ -339,7 +344,7 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
     }
     if (kern.narrow_n && p.N <= gemm_detail::kNarrowN) return narrow(p, kern, b, item_threads);
     if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
-    if (item_threads > 1 && !p.dec && p.N >= kMinColumnsPerThread * item_threads) {
+    if (item_threads > 1 && p.N >= kMinColumnsPerThread * item_threads) {
       return by_columns(p, kern, b, item_threads);
     }
     packed(p, kern, b, item_threads);

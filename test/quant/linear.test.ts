@@ -144,17 +144,19 @@ test('input and bias gradients equal gy·W and the column sums of gy', () => {
 // More than 8 rows go through the float32 GEMM with W decoded inside its B packing (gemm.h's
 // BDecoder): the sums are those of the GEMM over the dequantised W, bit for bit. The shapes make the
 // decoded tiles cross quantisation blocks and rows (K = 45, 32), take several tiles per panel (K = 70016)
-// and the narrow-N path (N = 16), for M in the streamed and packed paths.
+// and the narrow-N path (N = 16), for M in the streamed and packed paths; with 300 rows and N, K of 600
+// and 640 both products of 2 threads split op(B)'s columns between them, each thread decoding its own.
 test('more than 8 rows: bit-equal to the float32 GEMM over the dequantised weight, forward and input gradient', () => {
-  for (const [N, K, block] of [
-    [33000, 32, 32],
-    [16, 70016, 64],
-    [11, 45, 64],
-    [300, 1000, 128],
+  for (const [N, K, block, rows] of [
+    [33000, 32, 32, [9, 70]],
+    [16, 70016, 64, [9, 70]],
+    [11, 45, 64, [9, 70]],
+    [300, 1000, 128, [9, 70]],
+    [600, 640, 64, [300]],
   ] as const) {
     const w = quantizeState4(gaussian(N, N * K), [N, K], { quantType: 'nf4', blockSize: block, doubleQuant: true });
     const dequantised = Tensor.fromArray(dequantizeState4(w), [N, K], 'float32');
-    for (const M of [9, 70]) {
+    for (const M of rows) {
       const xq = Tensor.fromArray(gaussian(M, M * K), [M, K], 'float32').requiresGrad_();
       const xf = Tensor.fromArray(gaussian(M, M * K), [M, K], 'float32').requiresGrad_();
       const gy = Tensor.fromArray(gaussian(M + 1, M * N), [M, N], 'float32');
