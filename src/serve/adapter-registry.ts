@@ -7,7 +7,6 @@
 // so an IA3 row and a LoRA row run in the same step without touching each other's layers.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { cloneModule } from '../nn/index.js';
 import type { PretrainedModel } from '../models/index.js';
@@ -16,6 +15,7 @@ import { LoraLinear } from '../peft/tuners/lora/layer.js';
 import { LycorisLayer } from '../peft/tuners/lycoris/layer.js';
 import { CONFIG_FILE, readAdapterConfig, WEIGHTS_FILE } from '../peft/files.js';
 import { BlobSource, type FileSource } from '../io/index.js';
+import { readWholeFile } from '../io/files/read-whole.js';
 import { configFromJson } from '../peft/config/make-config.js';
 import { isPromptLearning } from '../peft/prompt/method.js';
 import { PromptTunerModel } from '../peft/prompt/tuner-model.js';
@@ -194,7 +194,7 @@ export class AdapterRegistry {
    * longer than createHash's whole hash of a 9.4 MB file.)
    */
   private async load(name: string, path: string): Promise<Resident> {
-    const [configBytes, weightBytes] = await Promise.all([readFile(join(path, CONFIG_FILE)), readFile(join(path, WEIGHTS_FILE)).catch(() => null)]);
+    const [configBytes, weightBytes] = await Promise.all([readWholeFile(join(path, CONFIG_FILE)), readWholeFile(join(path, WEIGHTS_FILE)).catch(() => null)]);
     if (weightBytes === null) throw new ServeError(400, `adapter '${name}' has no ${WEIGHTS_FILE} in ${path}`, 'model');
     const hash = createHash('sha256').update(configBytes).update(weightBytes).digest('hex');
     const files = new BlobSource(new Map([[CONFIG_FILE, configBytes], [WEIGHTS_FILE, weightBytes]]), path);
