@@ -6,7 +6,7 @@ import { MissingFileError } from '../errors.js';
 import type { FileSink, FileSource, ReadableFile } from './types.js';
 
 /** Largest single read (Node rejects lengths of 2 GiB and more). */
-const MAX_READ = 1 << 30;
+export const MAX_READ = 1 << 30;
 
 export class FolderSource implements FileSource {
   constructor(readonly root: string) {}
