@@ -15,6 +15,7 @@
 // (and _mm512_srli_epi32 passes _mm512_undefined_epi32() as its unused merge source: -Wuninitialized)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
+#include "avx512/block_scales.h"
 #include "quant/quant.h"
 
 namespace peftjs::quant::detail {
@@ -50,37 +51,6 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
   }
   scalar_to(count);
 }
-
-// The scales of a 4-bit weight's blocks, visited in increasing order: the float32 absmax as stored, or
-// with double quantisation an entry of a 256-value table, the scale of each 8-bit code in the current
-// nested block (nested_code[q] * nested_absmax + offset, rounded as Weight4::scale does), rebuilt when
-// the walk enters the next nested block: one load per block instead of decoding it. (Decoding 16
-// blocks at once with a gather from the code, or with permutes, took a quarter to a third of the
-// few-row product's time on AMD Zen 5.)
-class BlockScales {
- public:
-  explicit BlockScales(const Weight4& w) : w_(w) {}
-  float operator()(int64_t b) {
-    if (w_.absmax) return w_.absmax[b];
-    if (b >= end_) rebuild(b);
-    return table_[w_.nested_codes[b]];
-  }
-
- private:
-  void rebuild(int64_t b) {
-    const int64_t nested = b / w_.nested_block;
-    end_ = (nested + 1) * w_.nested_block;
-    const __m512 scale = _mm512_set1_ps(w_.nested_absmax[nested]), offset = _mm512_set1_ps(w_.offset);
-    for (int q = 0; q < 256; q += 16) {
-      __m512 product = _mm512_mul_ps(_mm512_loadu_ps(w_.nested_code + q), scale);
-      __asm__("" : "+v"(product));  // two roundings, no FMA (see Weight4::scale)
-      _mm512_store_ps(table_ + q, _mm512_add_ps(product, offset));
-    }
-  }
-  const Weight4& w_;
-  int64_t end_ = -1;  // the first block past the table's nested block (-1: no table yet)
-  alignas(64) float table_[256];
-};
 
 // The few-row product reads a row's 4-bit data in spans of 128 elements (64 bytes, one load): dword
 // lane l holds elements 8l .. 8l + 7, and shifting the whole vector right by 4t bits brings one nibble
@@ -272,8 +242,15 @@ void dot8_vnni(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 }  // namespace
 
 const Kernels& kernels_avx512() {
-  static const Kernels k = has_vnni() ? Kernels{layout_x, dequant4, gemv4, dequant8, dot8_vnni, 128, quantize_row8}
-                                      : Kernels{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
+  static const Kernels k = [] {
+    Kernels k = has_vnni() ? Kernels{layout_x, dequant4, gemv4, dequant8, dot8_vnni, 128, quantize_row8}
+                           : Kernels{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
+    if (has_bf16()) {
+      k.layout_x_bf16 = layout_x_bf16;
+      k.gemv4_bf16 = gemv4_bf16;
+    }
+    return k;
+  }();
   return k;
 }
 
