@@ -57,14 +57,14 @@ __attribute__((target("avx512bf16"))) void gemv4_bf16_rows(const Weight4& w, con
       __m512 scale = _mm512_set1_ps(scales(b));
       for (int k = 1; k < SB; ++k)
         scale = _mm512_mask_mov_ps(scale, static_cast<__mmask16>(((1u << (16 / SB)) - 1) << (16 / SB * k)), _mm512_set1_ps(scales(b + k)));
-      const uint16_t* x = xp + s * kSpan;
+      const uint16_t* x = xp + s * M * kSpan;
       __m512 p[M][2];
       for (int i = 0; i < M; ++i) p[i][0] = p[i][1] = _mm512_setzero_ps();
 #define PEFTJS_NF4_STEP(t)                                                                                      \
   {                                                                                                             \
     const __m512bh c = (__m512bh)_mm512_permutexvar_epi16((t) ? _mm512_srli_epi16(v, 4 * (t)) : v, code);       \
     for (int i = 0; i < M; ++i)                                                                                 \
-      p[i][(t) & 1] = _mm512_dpbf16_ps(p[i][(t) & 1], c, (__m512bh)_mm512_loadu_si512(x + i * K + 32 * (t))); \
+      p[i][(t) & 1] = _mm512_dpbf16_ps(p[i][(t) & 1], c, (__m512bh)_mm512_loadu_si512(x + i * kSpan + 32 * (t))); \
   }
       PEFTJS_NF4_STEP(0) PEFTJS_NF4_STEP(1) PEFTJS_NF4_STEP(2) PEFTJS_NF4_STEP(3)
 #undef PEFTJS_NF4_STEP
@@ -76,10 +76,16 @@ __attribute__((target("avx512bf16"))) void gemv4_bf16_rows(const Weight4& w, con
 
 }  // namespace
 
+// Span by span, the M rows' pieces of a span adjacent: the kernel reaches them from one pointer at
+// constant offsets (with a pointer per row, M = 8 ran out of registers and spilled).
 void layout_x_bf16(const float* x, int64_t M, int64_t K, uint16_t* xp) {
-  for (int64_t i = 0; i < M * K; i += kSpan)
-    for (int t = 0; t < 4; ++t)
-      for (int w = 0; w < 32; ++w) xp[i + 32 * t + w] = float_to_bf16(x[i + 4 * w + (t ^ 1)]);
+  for (int64_t s = 0; s < K / kSpan; ++s)
+    for (int64_t i = 0; i < M; ++i) {
+      const float* in = x + i * K + s * kSpan;
+      uint16_t* out = xp + (s * M + i) * kSpan;
+      for (int t = 0; t < 4; ++t)
+        for (int w = 0; w < 32; ++w) out[32 * t + w] = float_to_bf16(in[4 * w + (t ^ 1)]);
+    }
 }
 
 void gemv4_bf16(int64_t m, const Weight4& w, const uint16_t* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
