@@ -58,17 +58,21 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
 // widening, no mask): step t gives element 8l + (t ^ 1) of each lane (the low nibble of a byte is the
 // odd element). x is laid out once per call in that order (layout_x), so the products need no shuffle.
 // The last K % 128 elements (a multiple of 32) use the 32-element groups above, x de-interleaved.
+// xp holds the spans span by span, the M rows' pieces of a span adjacent (the kernel reaches them from
+// one pointer at constant offsets: with a pointer per row, M >= 6 ran out of registers and spilled),
+// then the rows' tails one after another.
 constexpr int kSpan = 128;
 
 void layout_x(const float* x, int64_t M, int64_t K, float* xp) {
-  const int64_t spans = K / kSpan;
+  const int64_t spans = K / kSpan, tail = K - spans * kSpan;
   for (int64_t i = 0; i < M; ++i) {
     const float* xr = x + i * K;
-    float* out = xp + i * K;
-    for (int64_t s = 0; s < spans; ++s)
+    for (int64_t s = 0; s < spans; ++s) {
+      float* out = xp + (s * M + i) * kSpan;
       for (int t = 0; t < 8; ++t)
-        for (int l = 0; l < 16; ++l) out[s * kSpan + t * 16 + l] = xr[s * kSpan + 8 * l + (t ^ 1)];
-    deinterleave<kGroup>(xr + spans * kSpan, 1, K - spans * kSpan, out + spans * kSpan);
+        for (int l = 0; l < 16; ++l) out[t * 16 + l] = xr[s * kSpan + 8 * l + (t ^ 1)];
+    }
+    deinterleave<kGroup>(xr + spans * kSpan, 1, tail, xp + M * spans * kSpan + i * tail);
   }
 }
 
@@ -100,18 +104,18 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
       __m512 scale = _mm512_set1_ps(scales(b));
       for (int k = 1; k < SB; ++k)  // lanes [16 k / SB, 16 (k + 1) / SB) are in block b + k
         scale = _mm512_mask_mov_ps(scale, static_cast<__mmask16>(((1u << (16 / SB)) - 1) << (16 / SB * k)), _mm512_set1_ps(scales(b + k)));
-      const float* x = xp + s * kSpan;
+      const float* x = xp + s * M * kSpan;
       __m512 p[M][2];
       for (int i = 0; i < M; ++i) {
-        p[i][0] = _mm512_mul_ps(_mm512_loadu_ps(x + i * K), _mm512_permutexvar_ps(v, code));
+        p[i][0] = _mm512_mul_ps(_mm512_loadu_ps(x + i * kSpan), _mm512_permutexvar_ps(v, code));
       }
       const __m512 c1 = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), code);
-      for (int i = 0; i < M; ++i) p[i][1] = _mm512_mul_ps(_mm512_loadu_ps(x + i * K + 16), c1);
-#define PEFTJS_NF4_STEP(t)                                                                 \
-  {                                                                                        \
-    const __m512 c = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4 * (t)), code);           \
-    for (int i = 0; i < M; ++i)                                                            \
-      p[i][(t) & 1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * K + 16 * (t)), c, p[i][(t) & 1]); \
+      for (int i = 0; i < M; ++i) p[i][1] = _mm512_mul_ps(_mm512_loadu_ps(x + i * kSpan + 16), c1);
+#define PEFTJS_NF4_STEP(t)                                                                          \
+  {                                                                                                 \
+    const __m512 c = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4 * (t)), code);                    \
+    for (int i = 0; i < M; ++i)                                                                     \
+      p[i][(t) & 1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * kSpan + 16 * (t)), c, p[i][(t) & 1]); \
   }
       PEFTJS_NF4_STEP(2) PEFTJS_NF4_STEP(3) PEFTJS_NF4_STEP(4) PEFTJS_NF4_STEP(5) PEFTJS_NF4_STEP(6) PEFTJS_NF4_STEP(7)
 #undef PEFTJS_NF4_STEP
@@ -122,7 +126,7 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
     for (int64_t g = spans * (kSpan / kGroup); g < groups; ++g) {
       const Nibbles n = decode(row + g * kGroup / 2, code, _mm512_set1_ps(scales(b0 + (g >> group_shift))));
       for (int i = 0; i < M; ++i) {
-        const float* x = xp + i * K + g * kGroup;
+        const float* x = xp + M * spans * kSpan + i * (K - spans * kSpan) + (g - spans * (kSpan / kGroup)) * kGroup;
         tail[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n.hi, tail[i]);
         tail[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), n.lo, tail[i]);
       }
