@@ -3,12 +3,14 @@
 // the way) and on Llama-3.2-1B's streamed shapes (8192 x 2048 gate/up, 2048 x 8192 down), on 1 thread
 // and on all, with double quantisation (QLoRA's format) and without (float32 block absmax). The two
 // absmax layouts run interleaved, call batch by call batch, in one process; records carry CPU seconds per
-// call beside the wall time. A kernel that reaches the streamed read bandwidth per thread count
+// call beside the wall time. Each layout runs twice: x in float32 (the float32 kernel) and x in bf16
+// (compute dtype bf16: the bf16 kernel where the CPU has AVX512_BF16, else the same float32 kernel). A kernel that reaches the streamed read bandwidth per thread count
 // (bench/quant.ts "bandwidth") is memory-bound in decode.
 // Usage: node --import tsx bench/nf4-gemv.ts [--rows 1] [--runs 7]
 import { native } from '../src/tensor/native/index.js';
 import { quantizeState4 } from '../src/quant/functional.js';
 import type { QuantState4 } from '../src/quant/state.js';
+import { bf16ToFloat, floatToBf16 } from '../src/tensor/half.js';
 import { randomFloats } from './lib/peak.js';
 import { arg, emit, round } from './lib/report.js';
 
@@ -24,11 +26,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 for (const [name, N, K] of SHAPES) {
   const w = randomFloats(N * K);
-  const layouts: [string, QuantState4][] = [
-    ['double_quant', quantizeState4(w, [N, K], { quantType: 'nf4', blockSize: 64, doubleQuant: true })],
-    ['float_absmax', quantizeState4(w, [N, K], { quantType: 'nf4', blockSize: 64 })],
+  const dq = quantizeState4(w, [N, K], { quantType: 'nf4', blockSize: 64, doubleQuant: true });
+  const fa = quantizeState4(w, [N, K], { quantType: 'nf4', blockSize: 64 });
+  const layouts: [string, QuantState4, boolean][] = [
+    ['double_quant', dq, false],
+    ['double_quant_bf16x', dq, true],
+    ['float_absmax', fa, false],
+    ['float_absmax_bf16x', fa, true],
   ];
-  const x = randomFloats(M * K);
+  const x = randomFloats(M * K).map((v) => bf16ToFloat(floatToBf16(v))); // exact in bf16 for both kernels
   const y = new Float32Array(M * N);
   const calls = Math.max(3, Math.round(2e8 / (N * K))); // ~0.1 s of weight per batch
   for (const threads of allThreads > 1 ? [1, allThreads] : [1]) {
@@ -36,10 +42,10 @@ for (const [name, N, K] of SHAPES) {
     const wall: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
     for (let r = 0; r <= runs; r++) {
-      for (const [layout, state] of layouts) {
+      for (const [layout, state, bf16X] of layouts) {
         const c0 = process.cpuUsage();
         const start = performance.now();
-        for (let i = 0; i < calls; i++) native.linear4bit(x, M, state, null, y);
+        for (let i = 0; i < calls; i++) native.linear4bit(x, M, state, null, y, bf16X);
         const seconds = (performance.now() - start) / 1e3 / calls;
         const used = process.cpuUsage(c0);
         if (r === 0) continue; // warm-up

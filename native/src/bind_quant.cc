@@ -160,11 +160,12 @@ void dequantize_int8_rows(const Napi::CallbackInfo& info) {
   quant::dequantize_int8_rows(w, c.f32(info[1], "out", w.rows * w.cols));
 }
 
-// linear4bit(x, M, weight, bias | null, y) and linearInt8(...): y [M, out] = x [M, in]·Wᵀ + bias.
+// linear4bit(x, M, weight, bias | null, y[, bf16X]) and linearInt8(x, M, weight, bias | null, y):
+// y [M, out] = x [M, in]·Wᵀ + bias. bf16X: x is in bf16 (a bf16 compute dtype; quant::linear4bit).
 template <bool Int8>
 void linear(const Napi::CallbackInfo& info) {
   Call c{info, Int8 ? "linearInt8" : "linear4bit"};
-  c.arity(5);
+  c.arity(!Int8 && info.Length() == 6 ? 6 : 5);
   const int64_t M = c.size(info[1], "M");
   if (Int8) {
     const WeightInt8 w = weight_int8(c, info[2]);
@@ -173,7 +174,8 @@ void linear(const Napi::CallbackInfo& info) {
   } else {
     const Weight4 w = weight4(c, info[2]);
     const float* bias = info[3].IsNull() ? nullptr : c.f32(info[3], "bias", w.rows);
-    quant::linear4bit(c.f32(info[0], "x", M * w.cols), M, w, bias, c.f32(info[4], "y", M * w.rows));
+    const bool bf16_x = info.Length() == 6 && info[5].ToBoolean().Value();
+    quant::linear4bit(c.f32(info[0], "x", M * w.cols), M, w, bias, c.f32(info[4], "y", M * w.rows), bf16_x);
   }
 }
 

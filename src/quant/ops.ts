@@ -38,13 +38,21 @@ function release(made: Tensor, original: Tensor): void {
 /** A quantised weight format's forward and input-gradient kernels (float32 buffers, M rows). */
 export interface QuantLinear<W> {
   name: string;
-  forward: (x: Float32Array, M: number, w: W, bias: Float32Array | null, y: Float32Array) => void;
+  /** computeDtype: x is already rounded to it. */
+  forward: (
+    x: Float32Array,
+    M: number,
+    w: W,
+    bias: Float32Array | null,
+    y: Float32Array,
+    computeDtype: ComputeDType,
+  ) => void;
   backward: (gy: Float32Array, M: number, w: W, gx: Float32Array) => void;
 }
 
 const FOUR_BIT: QuantLinear<QuantState4> = {
   name: 'linear4bit',
-  forward: (x, M, w, bias, y) => native.linear4bit(x, M, w, bias, y),
+  forward: (x, M, w, bias, y, computeDtype) => native.linear4bit(x, M, w, bias, y, computeDtype === 'bfloat16'),
   backward: (gy, M, w, gx) => native.linear4bitBackward(gy, M, w, gx),
 };
 
@@ -88,7 +96,7 @@ export function quantLinear<W extends { shape: readonly number[] }>(
   const xc = x.dtype === computeDtype ? xf : roundTo(xf, computeDtype);
   const bc = bias ? contiguousF32(bias) : null;
   const raw = Tensor.empty([rows, outFeatures], 'float32');
-  op.forward(f32View(xc), rows, w, bc ? f32View(bc) : null, f32View(raw));
+  op.forward(f32View(xc), rows, w, bc ? f32View(bc) : null, f32View(raw), computeDtype);
   release(xc, xf);
   release(xf, x2);
   if (bc && bias) release(bc, bias);

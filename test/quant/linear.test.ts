@@ -221,6 +221,31 @@ test('computeDtype bfloat16 rounds the input and output to bf16', () => {
   for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i]! - ref.y[i]!) <= 2 ** -8 * Math.abs(ref.y[i]!) + 1e-6);
 });
 
+// With a bf16 compute dtype and K a multiple of 128, CPUs with AVX512_BF16 take a few-row kernel with
+// the code values rounded to bf16 (native/src/avx512/quant_bf16_avx512.cc): per product at most 2^-9
+// relative, as bitsandbytes' bf16 gemv_4bit (which rounds code * absmax to bf16), plus y's own rounding
+// to bf16. Every row count, blocks of 32 / 64 / 128 (one span holding 4, 2 or a part of a block),
+// double quantisation; elsewhere the float32 kernel, within the same bound.
+test('computeDtype bfloat16, few rows: within bf16 rounding of the code values and of y', () => {
+  const [N, K] = [21, 384];
+  for (const [blockSize, doubleQuant] of [
+    [32, false],
+    [64, true],
+    [128, false],
+  ] as const) {
+    const w = quantizeState4(gaussian(90 + blockSize, N * K), [N, K], { quantType: 'nf4', blockSize, doubleQuant });
+    for (const M of [1, 2, 5, 8]) {
+      const x = Float32Array.from(gaussian(95 + M, M * K), (v) => bf16ToFloat(floatToBf16(v)));
+      const y = linear4bit(Tensor.fromArray(x, [M, K], 'float32'), w, null, 'bfloat16').data() as Float32Array;
+      const ref = reference(x, M, dequantizeState4(w), N, K);
+      for (let i = 0; i < y.length; i++) {
+        const tol = 2 ** -9 * ref.mag[i]! + 2 ** -8 * Math.abs(ref.y[i]!);
+        assert.ok(Math.abs(y[i]! - ref.y[i]!) <= tol, `block ${blockSize} M=${M} element ${i}: ${y[i]} vs ${ref.y[i]}`);
+      }
+    }
+  }
+});
+
 // An input already in the compute dtype skips the rounding of x, and an output in it is cast once: the
 // same values as the float32 input's path, whose output is rounded to the compute dtype.
 test('bf16 / f16 input with the same computeDtype: the float32 path\'s values, cast', () => {

@@ -15,6 +15,7 @@
 // (and _mm512_srli_epi32 passes _mm512_undefined_epi32() as its unused merge source: -Wuninitialized)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
+#include "avx512/block_scales.h"
 #include "quant/quant.h"
 
 namespace peftjs::quant::detail {
@@ -51,54 +52,27 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
   scalar_to(count);
 }
 
-// The scales of a 4-bit weight's blocks, visited in increasing order: the float32 absmax as stored, or
-// with double quantisation an entry of a 256-value table, the scale of each 8-bit code in the current
-// nested block (nested_code[q] * nested_absmax + offset, rounded as Weight4::scale does), rebuilt when
-// the walk enters the next nested block: one load per block instead of decoding it. (Decoding 16
-// blocks at once with a gather from the code, or with permutes, took a quarter to a third of the
-// few-row product's time on AMD Zen 5.)
-class BlockScales {
- public:
-  explicit BlockScales(const Weight4& w) : w_(w) {}
-  float operator()(int64_t b) {
-    if (w_.absmax) return w_.absmax[b];
-    if (b >= end_) rebuild(b);
-    return table_[w_.nested_codes[b]];
-  }
-
- private:
-  void rebuild(int64_t b) {
-    const int64_t nested = b / w_.nested_block;
-    end_ = (nested + 1) * w_.nested_block;
-    const __m512 scale = _mm512_set1_ps(w_.nested_absmax[nested]), offset = _mm512_set1_ps(w_.offset);
-    for (int q = 0; q < 256; q += 16) {
-      __m512 product = _mm512_mul_ps(_mm512_loadu_ps(w_.nested_code + q), scale);
-      __asm__("" : "+v"(product));  // two roundings, no FMA (see Weight4::scale)
-      _mm512_store_ps(table_ + q, _mm512_add_ps(product, offset));
-    }
-  }
-  const Weight4& w_;
-  int64_t end_ = -1;  // the first block past the table's nested block (-1: no table yet)
-  alignas(64) float table_[256];
-};
-
 // The few-row product reads a row's 4-bit data in spans of 128 elements (64 bytes, one load): dword
 // lane l holds elements 8l .. 8l + 7, and shifting the whole vector right by 4t bits brings one nibble
 // of every lane to the lane's low four bits, which _mm512_permutexvar_ps reads as the code index (no
 // widening, no mask): step t gives element 8l + (t ^ 1) of each lane (the low nibble of a byte is the
 // odd element). x is laid out once per call in that order (layout_x), so the products need no shuffle.
 // The last K % 128 elements (a multiple of 32) use the 32-element groups above, x de-interleaved.
+// xp holds the spans span by span, the M rows' pieces of a span adjacent (the kernel reaches them from
+// one pointer at constant offsets: with a pointer per row, M >= 6 ran out of registers and spilled),
+// then the rows' tails one after another.
 constexpr int kSpan = 128;
 
 void layout_x(const float* x, int64_t M, int64_t K, float* xp) {
-  const int64_t spans = K / kSpan;
+  const int64_t spans = K / kSpan, tail = K - spans * kSpan;
   for (int64_t i = 0; i < M; ++i) {
     const float* xr = x + i * K;
-    float* out = xp + i * K;
-    for (int64_t s = 0; s < spans; ++s)
+    for (int64_t s = 0; s < spans; ++s) {
+      float* out = xp + (s * M + i) * kSpan;
       for (int t = 0; t < 8; ++t)
-        for (int l = 0; l < 16; ++l) out[s * kSpan + t * 16 + l] = xr[s * kSpan + 8 * l + (t ^ 1)];
-    deinterleave<kGroup>(xr + spans * kSpan, 1, K - spans * kSpan, out + spans * kSpan);
+        for (int l = 0; l < 16; ++l) out[t * 16 + l] = xr[s * kSpan + 8 * l + (t ^ 1)];
+    }
+    deinterleave<kGroup>(xr + spans * kSpan, 1, tail, xp + M * spans * kSpan + i * tail);
   }
 }
 
@@ -130,18 +104,18 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
       __m512 scale = _mm512_set1_ps(scales(b));
       for (int k = 1; k < SB; ++k)  // lanes [16 k / SB, 16 (k + 1) / SB) are in block b + k
         scale = _mm512_mask_mov_ps(scale, static_cast<__mmask16>(((1u << (16 / SB)) - 1) << (16 / SB * k)), _mm512_set1_ps(scales(b + k)));
-      const float* x = xp + s * kSpan;
+      const float* x = xp + s * M * kSpan;
       __m512 p[M][2];
       for (int i = 0; i < M; ++i) {
-        p[i][0] = _mm512_mul_ps(_mm512_loadu_ps(x + i * K), _mm512_permutexvar_ps(v, code));
+        p[i][0] = _mm512_mul_ps(_mm512_loadu_ps(x + i * kSpan), _mm512_permutexvar_ps(v, code));
       }
       const __m512 c1 = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), code);
-      for (int i = 0; i < M; ++i) p[i][1] = _mm512_mul_ps(_mm512_loadu_ps(x + i * K + 16), c1);
-#define PEFTJS_NF4_STEP(t)                                                                 \
-  {                                                                                        \
-    const __m512 c = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4 * (t)), code);           \
-    for (int i = 0; i < M; ++i)                                                            \
-      p[i][(t) & 1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * K + 16 * (t)), c, p[i][(t) & 1]); \
+      for (int i = 0; i < M; ++i) p[i][1] = _mm512_mul_ps(_mm512_loadu_ps(x + i * kSpan + 16), c1);
+#define PEFTJS_NF4_STEP(t)                                                                          \
+  {                                                                                                 \
+    const __m512 c = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4 * (t)), code);                    \
+    for (int i = 0; i < M; ++i)                                                                     \
+      p[i][(t) & 1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * kSpan + 16 * (t)), c, p[i][(t) & 1]); \
   }
       PEFTJS_NF4_STEP(2) PEFTJS_NF4_STEP(3) PEFTJS_NF4_STEP(4) PEFTJS_NF4_STEP(5) PEFTJS_NF4_STEP(6) PEFTJS_NF4_STEP(7)
 #undef PEFTJS_NF4_STEP
@@ -152,7 +126,7 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
     for (int64_t g = spans * (kSpan / kGroup); g < groups; ++g) {
       const Nibbles n = decode(row + g * kGroup / 2, code, _mm512_set1_ps(scales(b0 + (g >> group_shift))));
       for (int i = 0; i < M; ++i) {
-        const float* x = xp + i * K + g * kGroup;
+        const float* x = xp + M * spans * kSpan + i * (K - spans * kSpan) + (g - spans * (kSpan / kGroup)) * kGroup;
         tail[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x), n.hi, tail[i]);
         tail[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), n.lo, tail[i]);
       }
@@ -272,8 +246,15 @@ void dot8_vnni(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 }  // namespace
 
 const Kernels& kernels_avx512() {
-  static const Kernels k = has_vnni() ? Kernels{layout_x, dequant4, gemv4, dequant8, dot8_vnni, 128, quantize_row8}
-                                      : Kernels{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
+  static const Kernels k = [] {
+    Kernels k = has_vnni() ? Kernels{layout_x, dequant4, gemv4, dequant8, dot8_vnni, 128, quantize_row8}
+                           : Kernels{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
+    if (has_bf16()) {
+      k.layout_x_bf16 = layout_x_bf16;
+      k.gemv4_bf16 = gemv4_bf16;
+    }
+    return k;
+  }();
   return k;
 }
 

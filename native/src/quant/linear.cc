@@ -60,7 +60,9 @@ BDecoder decoder(const Source& w) {
                   &w};
 }
 
-Source source4(const Weight4& w) {
+// bf16_x: x is in bf16, so the bf16 few-row kernel may take it where the CPU has one (its x layout is
+// bf16 values, written into the float scratch the driver passes).
+Source source4(const Weight4& w, bool bf16_x = false) {
   const auto& k = detail::kernels_for_cpu();
   Source s{w.rows, w.cols, 0.5, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant4(w, e0, n, out); }, nullptr,
            k.layout_x};
@@ -68,6 +70,14 @@ Source source4(const Weight4& w) {
     s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
       k.gemv4(m, w, xp, j0, j1, y, w.rows);
     };
+    if (bf16_x && k.gemv4_bf16 && w.cols % 128 == 0) {
+      s.layout = [](const float* x, int64_t M, int64_t K, float* xp) {
+        detail::kernels_for_cpu().layout_x_bf16(x, M, K, reinterpret_cast<uint16_t*>(xp));
+      };
+      s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
+        k.gemv4_bf16(m, w, reinterpret_cast<const uint16_t*>(xp), j0, j1, y, w.rows);
+      };
+    }
     s.data = w.packed;
     s.data_bytes = w.numel() / 2;
   }
@@ -139,8 +149,8 @@ bool empty_product(int64_t M, int64_t out_cols, int64_t inner, const float* bias
   return true;
 }
 
-void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y) {
-  if (!empty_product(M, w.rows, w.cols, bias, y)) forward(source4(w), x, M, bias, y);
+void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y, bool bf16_x) {
+  if (!empty_product(M, w.rows, w.cols, bias, y)) forward(source4(w, bf16_x), x, M, bias, y);
 }
 void linear4bit_backward(const float* gy, int64_t M, const Weight4& w, float* gx) {
   if (!empty_product(M, w.cols, w.rows, nullptr, gx)) backward(source4(w), gy, M, gx);

@@ -95,7 +95,9 @@ void dequantize_int8_rows(const WeightInt8& w, float* out);
 
 // ---- linear.cc: y[M, rows] = x[M, cols]·Wᵀ (+ bias), and the input gradient gx[M, cols] = gy[M, rows]·W.
 // x, y, gy, gx are row-major and contiguous. Results do not depend on the thread count.
-void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y);
+// bf16_x: x is in bf16 (a bf16 compute dtype), so the few-row kernel may use bf16 code values
+// (quant_bf16_avx512.cc says why and how precise).
+void linear4bit(const float* x, int64_t M, const Weight4& w, const float* bias, float* y, bool bf16_x = false);
 void linear4bit_backward(const float* gy, int64_t M, const Weight4& w, float* gx);
 // The int8 layer's input gradient is the float product with the dequantised W (as MatMul8bitLt's
 // backward); its forward (int8_matmul.cc) quantises x and multiplies int8 by int8, as LLM.int8 does.
@@ -126,6 +128,11 @@ struct Kernels {
   // absmax = max |f16(x)| (NaN if any element is NaN, as torch.max), q = round(f16(x) * (127 / absmax)) half to even (0 where NaN), stored as
   // the bytes q + shift.
   void (*quantize_row8)(const float* x, int64_t K, int shift, uint8_t* out, float* absmax);
+  // The few-row 4-bit product for x in bf16 (gemv4 with x laid out as bf16 by layout_x_bf16), or null
+  // where the CPU has no AVX512_BF16. Needs cols % 128 == 0 as well.
+  void (*layout_x_bf16)(const float* x, int64_t M, int64_t K, uint16_t* xp) = nullptr;
+  void (*gemv4_bf16)(int64_t m, const Weight4& w, const uint16_t* xp, int64_t j0, int64_t j1, float* y,
+                     int64_t ldy) = nullptr;
 };
 
 // xp = x [M, K] with each group of `group` elements reordered: the even-indexed ones, then the odd ones
@@ -142,6 +149,11 @@ void deinterleave(const float* x, int64_t M, int64_t K, float* xp) {
 
 // The int8 kernels of the AVX2 file, also the AVX-512 level's on CPUs without VNNI.
 void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc);
+
+// AVX512_BF16's few-row 4-bit product (avx512/quant_bf16_avx512.cc), for kernels_avx512.
+bool has_bf16();
+void layout_x_bf16(const float* x, int64_t M, int64_t K, uint16_t* xp);
+void gemv4_bf16(int64_t m, const Weight4& w, const uint16_t* xp, int64_t j0, int64_t j1, float* y, int64_t ldy);
 
 const Kernels& kernels_portable();
 const Kernels& kernels_avx2();

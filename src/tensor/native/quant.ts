@@ -38,7 +38,15 @@ export interface QuantKernels {
   dequantize4bit(weight: QuantState4, out: Float32Array): void;
   dequantizeInt8Rows(weight: QuantStateInt8, out: Float32Array): void;
   /** y [M, out] = x [M, in]·Wᵀ + bias. */
-  linear4bit(x: Float32Array, M: number, weight: QuantState4, bias: Float32Array | null, y: Float32Array): void;
+  /** bf16X: x is in bf16 (a bf16 compute dtype): the kernel may round the 4-bit code values to bf16 too. */
+  linear4bit(
+    x: Float32Array,
+    M: number,
+    weight: QuantState4,
+    bias: Float32Array | null,
+    y: Float32Array,
+    bf16X?: boolean,
+  ): void;
   linearInt8(x: Float32Array, M: number, weight: QuantStateInt8, bias: Float32Array | null, y: Float32Array): void;
   /** gx [M, in] = gy [M, out]·W. */
   linear4bitBackward(gy: Float32Array, M: number, weight: QuantState4, gx: Float32Array): void;
