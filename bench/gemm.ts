@@ -31,6 +31,11 @@ const allShapes: [number, number, number, boolean?][] = [
   [1024, 16, 768, true],
   [128, 768, 2304], // prefill: a 128-token prompt through GPT-2's c_attn and (Bᵀ) the LM head
   [128, 768, 50257, true],
+  // a 16-stream decode step through GPT-2's Conv1D weights (stored K x N): c_attn, c_fc, mlp.c_proj, attn.c_proj
+  [16, 768, 2304],
+  [16, 768, 3072],
+  [16, 3072, 768],
+  [16, 768, 768],
   [1, 4096, 4096],
 ];
 const only = arg('shapes')?.split(',');
