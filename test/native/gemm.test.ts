@@ -87,6 +87,8 @@ test('f32: few rows (M = 1..8, the decode kernels): every row count, both B layo
         check({ M, N: 300, K: 129, transB, bType, transA: M === 3 }, M);
       }
     }
+    // f32 B stored N x K with rows over 8 KB: the AVX-512 kernel reads these four rows at a time.
+    check({ M, N: 37, K: 2100, transB: true, alpha: 0.75, beta: M % 2 ? 0 : 0.5, pad: 3 });
   }
 });
 

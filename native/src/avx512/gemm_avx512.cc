@@ -1,6 +1,6 @@
 // AVX-512 float32 GEMM kernels: the 6x16 AVX2 tile widened to 12x32 (24 zmm accumulators; with A and
 // B in L1/L2 it runs at the FMA peak on Zen 5, as did 14x32, 8x48 and 6x64 tried beside it), and a
-// narrow-N kernel. Packing and the few-row kernel are the AVX2 ones.
+// narrow-N kernel. Packing is the AVX2 one; the few-row kernel is gemv_f32_avx512.cc's.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -117,7 +117,7 @@ void narrow_n(int64_t m, int64_t n, int64_t K, const float* a, int64_t rsa, int6
 }  // namespace
 
 const Kernels<float>& kernels_f32_avx512() {
-  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_12x32, small_m_avx2, narrow_n, 256};
+  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_12x32, small_m_avx512, narrow_n, 256};
   return k;
 }
 
