@@ -10,10 +10,8 @@
 // A FinalizationRegistry cannot do this from JavaScript: its callbacks only run between tasks, so a
 // synchronous loop never gets a buffer back, and a registry that holds the buffer keeps it alive.
 #include <sys/mman.h>
-#include <unistd.h>
 #include <v8.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -26,22 +24,11 @@
 namespace peftjs {
 namespace {
 
-// The default bound of each pool (this one and storage.ts's): a quarter of the machine's memory, at
-// least 4 GiB. A training step turns over its whole working set; when that passes the bound, the
-// buffers dropped past it come back as fresh mappings, whose first touch is a page fault and the
-// kernel zeroing the page (four concurrent jobs at 4 x 256 tokens on GPT-2 124M, peak 8.6 GB: ~15 %
-// of the step's CPU time in clear_page at a 4 GiB bound).
-size_t default_limit() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  const size_t quarter = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) / 4 : 0;
-  return std::max(size_t{4096} << 20, quarter);
-}
-
 struct FreeLists {
   std::mutex mutex;
   std::unordered_map<size_t, std::vector<void*>> by_class;
   size_t pooled_bytes = 0;
-  size_t limit_bytes = default_limit();
+  size_t limit_bytes = size_t{4096} << 20;
   // Bytes of every buffer V8 has freed so far (for memoryStats: storage collected without release).
   double collected_bytes = 0;
 };

@@ -11,14 +11,8 @@
 import { DTYPES, type DType, type TypedArray } from './dtype.js';
 import { native } from './native/index.js';
 
-/**
- * Bytes each pool (released buffers here, collected ones in native code) may hold: PEFTJS_POOL_MB, else
- * the native pool's default (a quarter of the machine's memory, at least 4 GiB; bind_memory.cc says why),
- * else (WebAssembly, whose collected buffers are the GC's alone) 4 GiB.
- */
-const POOL_LIMIT = process.env.PEFTJS_POOL_MB !== undefined
-  ? Number(process.env.PEFTJS_POOL_MB) * 2 ** 20
-  : native.bufferPoolStats().limitBytes || 4096 * 2 ** 20;
+/** Bytes each pool (released buffers here, collected ones in native code) may hold; PEFTJS_POOL_MB overrides. */
+const POOL_LIMIT = Number(process.env.PEFTJS_POOL_MB ?? 4096) * 2 ** 20;
 /** Buffers smaller than this are left to the GC: pooling them costs more than it saves. */
 const POOL_MIN_BYTES = 4096;
 
