@@ -88,8 +88,8 @@ template <int NR>
 void pack_b_avx2(bool trans, const void* b, BType bt, int64_t ldb, int64_t kc, int64_t nc, float* dst);
 void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                   BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
-// The AVX-512 few-row kernel (avx512/gemv_f32_avx512.cc): its own for a float32 B stored N x K, the
-// AVX2 one otherwise.
+// The AVX-512 few-row kernel (avx512/gemv_avx512.cc): its own for a float32 or bf16 B stored N x K,
+// the AVX2 one otherwise.
 void small_m_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                     BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
 

@@ -87,8 +87,11 @@ test('f32: few rows (M = 1..8, the decode kernels): every row count, both B layo
         check({ M, N: 300, K: 129, transB, bType, transA: M === 3 }, M);
       }
     }
-    // f32 B stored N x K with rows over 8 KB: the AVX-512 kernel reads these four rows at a time.
+    // B stored N x K with rows over 8 KB (f32 K = 2100, bf16 K = 4200): the AVX-512 kernel reads these four
+    // rows at a time; bf16 K = 2100 is one row at a time with a K tail.
     check({ M, N: 37, K: 2100, transB: true, alpha: 0.75, beta: M % 2 ? 0 : 0.5, pad: 3 });
+    check({ M, N: 37, K: 2100, transB: true, bType: 1, alpha: 0.75, beta: M % 2 ? 0 : 0.5, pad: 3 });
+    check({ M, N: 21, K: 4200, transB: true, bType: 1, beta: M % 2 ? 0.5 : 0 });
   }
 });
 

@@ -1,6 +1,6 @@
 // AVX-512 float32 GEMM kernels: the 6x16 AVX2 tile widened to 12x32 (24 zmm accumulators; with A and
 // B in L1/L2 it runs at the FMA peak on Zen 5, as did 14x32, 8x48 and 6x64 tried beside it), and a
-// narrow-N kernel. Packing is the AVX2 one; the few-row kernel is gemv_f32_avx512.cc's.
+// narrow-N kernel. Packing is the AVX2 one; the few-row kernel is gemv_avx512.cc's.
 #include <immintrin.h>
 
 #include <algorithm>

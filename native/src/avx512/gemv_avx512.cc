@@ -1,5 +1,5 @@
-// AVX-512 few-row kernel (M <= kSmallM) for a float32 B stored N x K (nn.Linear weights, batch-1
-// decode): C[i][j] = alpha * dot(A row i, B row j) (+ beta * C). Decode is bound by reading B, so
+// AVX-512 few-row kernel (M <= kSmallM) for a float32 or bf16 B stored N x K (nn.Linear weights,
+// batch-1 decode): C[i][j] = alpha * dot(A row i, B row j) (+ beta * C); bf16 is widened by a shift. Decode is bound by reading B, so
 // the kernel is shaped for the memory stream rather than the FMAs. Measured on Zen 4, one core,
 // against a plain read of the same bytes (~25 GB/s; the AVX2 kernel, four rows interleaved with
 // prefetches into L1, ran SmolLM2-135M's layers at ~14 GB/s):
@@ -8,7 +8,8 @@
 //  - longer rows (K = 4096: 16 KB) go four at a time, which was faster there than one;
 //  - each row's lines are prefetched into L2 (prefetcht1) a fixed distance ahead, one prefetch per
 //    line; prefetcht0 at the same distance gained nothing (the lines were evicted from L1 first).
-// Other B types and the K x N layout keep the AVX2 kernel.
+// bf16 rows stream the same way at half the bytes (16 elements a load, one prefetch per line). f16 B
+// and the K x N layout keep the AVX2 kernel.
 //
 // Order: each element is one 16-lane FMA chain over k (the K % 16 tail a masked load into the same
 // chain), reduced by _mm512_reduce_add_ps, then scaled: the same whatever M, the rows read together
@@ -30,11 +31,21 @@ constexpr int64_t kShortAhead = 4096;   // prefetch distance for short rows (byt
 constexpr int64_t kLongAhead = 32768;   // and for long rows
 constexpr int kMaxAcc = 16;             // accumulators (of 32 zmm): R B rows x up to kMaxAcc / R A rows
 
+// 16 elements of a B row as float32: float32 as stored, bf16 shifted into the high half of each lane.
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+}
+inline __m512 load16(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 load16(__mmask16 m, const uint16_t* p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
 // C[i0:i0 + MI, j:j + jn] from B rows rows[0..R) (rows past jn repeat the last one); `ahead` rows
 // further on are prefetched when `prefetch` (the first A-row chunk; the others find B in L1/L2).
-template <int MI, int R>
+template <int MI, int R, typename E>
 __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, const float* a, int64_t lda,
-                                                 const float* const rows[R], int jn, int64_t ahead, bool prefetch,
+                                                 const E* const rows[R], int jn, int64_t ahead, bool prefetch,
                                                  float alpha, float beta, float* c, int64_t ldc) {
   __m512 acc[MI][R];
   #pragma GCC unroll 8
@@ -46,8 +57,9 @@ __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, cons
     __m512 bv[R];
     #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      if (prefetch) _mm_prefetch(reinterpret_cast<const char*>(rows[r] + ahead + k), _MM_HINT_T1);
-      bv[r] = _mm512_loadu_ps(rows[r] + k);
+      if (prefetch && (sizeof(E) == 4 || k % 32 == 0))  // once per 64-byte line
+        _mm_prefetch(reinterpret_cast<const char*>(rows[r] + ahead + k), _MM_HINT_T1);
+      bv[r] = load16(rows[r] + k);
     }
     #pragma GCC unroll 8
     for (int i = 0; i < MI; ++i) {
@@ -59,7 +71,7 @@ __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, cons
   if (k < K) {
     __m512 bv[R];
     #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) bv[r] = _mm512_maskz_loadu_ps(tail, rows[r] + k);
+    for (int r = 0; r < R; ++r) bv[r] = load16(tail, rows[r] + k);
     #pragma GCC unroll 8
     for (int i = 0; i < MI; ++i) {
       const __m512 av = _mm512_maskz_loadu_ps(tail, a + i * lda + k);
@@ -76,49 +88,53 @@ __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, cons
 }
 
 // All M rows of C for columns [j0, j1), R B rows at a time, A rows in chunks of kMaxAcc / R.
-template <int M, int R>
-void columns(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+template <int M, int R, typename E>
+void columns(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const E* b, int64_t ldb,
              float alpha, float beta, float* c, int64_t ldc) {
   constexpr int kChunk = std::min(M, kMaxAcc / R);
-  const int64_t row_bytes = ldb * int64_t(sizeof(float));
+  const int64_t row_bytes = ldb * int64_t(sizeof(E));
   const int64_t ahead_bytes = R == 1 ? kShortAhead : kLongAhead;
   const int64_t ahead = std::max<int64_t>(1, (ahead_bytes + row_bytes / 2) / row_bytes) * ldb;  // prefetches never fault
   const __mmask16 tail = static_cast<__mmask16>((1u << (K % 16)) - 1);
   for (int64_t j = j0; j < j1; j += R) {
     const int jn = static_cast<int>(std::min<int64_t>(R, j1 - j));
-    const float* rows[R];
+    const E* rows[R];
     for (int r = 0; r < R; ++r) rows[r] = b + (j + std::min(r, jn - 1)) * ldb;
     for (int i = 0; i < M; i += kChunk) {
       float* ci = c + i * ldc + j;
       if constexpr (M % kChunk == 0) {
-        block<kChunk, R>(K, tail, a + i * lda, lda, rows, jn, ahead, i == 0, alpha, beta, ci, ldc);
+        block<kChunk, R, E>(K, tail, a + i * lda, lda, rows, jn, ahead, i == 0, alpha, beta, ci, ldc);
       } else if (i + kChunk <= M) {
-        block<kChunk, R>(K, tail, a + i * lda, lda, rows, jn, ahead, i == 0, alpha, beta, ci, ldc);
+        block<kChunk, R, E>(K, tail, a + i * lda, lda, rows, jn, ahead, i == 0, alpha, beta, ci, ldc);
       } else {
-        block<M % kChunk, R>(K, tail, a + i * lda, lda, rows, jn, ahead, false, alpha, beta, ci, ldc);
+        block<M % kChunk, R, E>(K, tail, a + i * lda, lda, rows, jn, ahead, false, alpha, beta, ci, ldc);
       }
     }
   }
 }
 
-template <int M>
-void columns_for(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+template <int M, typename E>
+void columns_for(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, int64_t ldb,
                  float alpha, float beta, float* c, int64_t ldc) {
-  if (ldb * int64_t(sizeof(float)) <= kShortRowBytes) return columns<M, 1>(j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
-  columns<M, 4>(j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  const E* rows = static_cast<const E*>(b);
+  if (ldb * int64_t(sizeof(E)) <= kShortRowBytes) return columns<M, 1>(j0, j1, K, a, lda, rows, ldb, alpha, beta, c, ldc);
+  columns<M, 4>(j0, j1, K, a, lda, rows, ldb, alpha, beta, c, ldc);
 }
+
+using ByRows = void (*)(int64_t, int64_t, int64_t, const float*, int64_t, const void*, int64_t, float, float, float*,
+                        int64_t);
+template <typename E>
+constexpr ByRows kByRows[kSmallM] = {columns_for<1, E>, columns_for<2, E>, columns_for<3, E>, columns_for<4, E>,
+                                        columns_for<5, E>, columns_for<6, E>, columns_for<7, E>, columns_for<8, E>};
 
 }  // namespace
 
 void small_m_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                     BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
-  if (!trans || bt != BType::F32) return small_m_avx2(m, j0, j1, K, a, lda, trans, b, bt, ldb, alpha, beta, c, ldc);
   static_assert(kSmallM == 8, "one instantiation per row count");
-  using Fn = void (*)(int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float, float, float*,
-                      int64_t);
-  static constexpr Fn kByRows[kSmallM] = {columns_for<1>, columns_for<2>, columns_for<3>, columns_for<4>,
-                                          columns_for<5>, columns_for<6>, columns_for<7>, columns_for<8>};
-  kByRows[m - 1](j0, j1, K, a, lda, static_cast<const float*>(b), ldb, alpha, beta, c, ldc);
+  if (trans && bt == BType::F32) return kByRows<float>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  if (trans && bt == BType::BF16) return kByRows<uint16_t>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  small_m_avx2(m, j0, j1, K, a, lda, trans, b, bt, ldb, alpha, beta, c, ldc);
 }
 
 }  // namespace peftjs::gemm_detail
