@@ -37,8 +37,7 @@ export interface QuantKernels {
   ): void;
   dequantize4bit(weight: QuantState4, out: Float32Array): void;
   dequantizeInt8Rows(weight: QuantStateInt8, out: Float32Array): void;
-  /** y [M, out] = x [M, in]·Wᵀ + bias. */
-  /** bf16X: x is in bf16 (a bf16 compute dtype): the kernel may round the 4-bit code values to bf16 too. */
+  /** y [M, out] = x [M, in]·Wᵀ + bias. bf16X: x is in bf16 (a bf16 compute dtype), so the kernel may round the 4-bit code values to bf16 too. */
   linear4bit(
     x: Float32Array,
     M: number,
