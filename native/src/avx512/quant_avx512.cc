@@ -100,10 +100,7 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
       _mm_prefetch(reinterpret_cast<const char*>(row + s * kSpan / 2 + 1024), _MM_HINT_T0);
       __m512i v = _mm512_loadu_si512(row + s * kSpan / 2);
       __asm__("" : "+v"(v));  // one load: GCC otherwise re-reads the weight for each shift (a split line each time)
-      const int64_t b = b0 + (SB > 1 ? s * SB : s >> span_shift);
-      __m512 scale = _mm512_set1_ps(scales(b));
-      for (int k = 1; k < SB; ++k)  // lanes [16 k / SB, 16 (k + 1) / SB) are in block b + k
-        scale = _mm512_mask_mov_ps(scale, static_cast<__mmask16>(((1u << (16 / SB)) - 1) << (16 / SB * k)), _mm512_set1_ps(scales(b + k)));
+      const __m512 scale = span_scales<SB>(scales, b0, s, span_shift);
       const float* x = xp + s * M * kSpan;
       __m512 p[M][2];
       for (int i = 0; i < M; ++i) {

@@ -53,10 +53,7 @@ __attribute__((target("avx512bf16"))) void gemv4_bf16_rows(const Weight4& w, con
       _mm_prefetch(reinterpret_cast<const char*>(row + s * kSpan / 2 + 1024), _MM_HINT_T0);
       __m512i v = _mm512_loadu_si512(row + s * kSpan / 2);
       __asm__("" : "+v"(v));  // one load (see gemv4_rows)
-      const int64_t b = b0 + (SB > 1 ? s * SB : s >> span_shift);
-      __m512 scale = _mm512_set1_ps(scales(b));
-      for (int k = 1; k < SB; ++k)
-        scale = _mm512_mask_mov_ps(scale, static_cast<__mmask16>(((1u << (16 / SB)) - 1) << (16 / SB * k)), _mm512_set1_ps(scales(b + k)));
+      const __m512 scale = span_scales<SB>(scales, b0, s, span_shift);
       const uint16_t* x = xp + s * M * kSpan;
       __m512 p[M][2];
       for (int i = 0; i < M; ++i) p[i][0] = p[i][1] = _mm512_setzero_ps();
