@@ -1,5 +1,5 @@
 // The GEMM paths chosen by shape, at their edges: moderate M (op(B) streamed panel by panel, up to
-// 256 rows on AVX-512), narrow N (N <= 16, LoRA's x Aᵀ: op(A) read in place), and a small K (LoRA's
+// 256 rows on AVX-512 and AVX2), narrow N (N <= 16, LoRA's x Aᵀ: op(A) read in place), and a small K (LoRA's
 // h Bᵀ: op(B) packed by the caller alone). Each against float64 sums, on this CPU's kernels and, in a
 // child process, on the AVX2 ones (PEFTJS_SIMD=avx2) when the CPU has AVX-512.
 import { test } from 'node:test';

@@ -1,5 +1,6 @@
 // AVX2 + FMA float32 GEMM kernels: packers (bf16/f16 B converted with AVX2/F16C), the 6x16 register
-// tile, and a few-row kernel that streams B once for matrix-vector shaped products.
+// tile, a narrow-N kernel (LoRA's x Aᵀ), and a few-row kernel that streams B once for matrix-vector
+// shaped products.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -197,6 +198,64 @@ void macro_6x16(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float
                                                        static_cast<int>(std::min<int64_t>(kNR, nc - j)));
 }
 
+// Lanes [0, n) of an 8-float vector (n may be outside 0..8).
+inline __m256i first_lanes(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// R rows x V vectors of a narrow product: A broadcast from where it is stored (each A element is used
+// once, so packing it would cost as much as the product), B one packed 16-column panel. Each element is
+// one FMA chain over all of K. Columns [n, 16) of the panel are zero and are not stored.
+template <int R, int V>
+void narrow_block(int64_t K, const float* a, int64_t rsa, int64_t csa, const float* pb, int n, float alpha, float beta,
+                  float* c, int64_t ldc) {
+  __m256 acc[R][V];
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) acc[r][v] = _mm256_setzero_ps();
+  #pragma GCC unroll 2
+  for (int64_t k = 0; k < K; ++k, a += csa) {
+    __m256 b[V];
+    #pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) b[v] = _mm256_load_ps(pb + k * kNR + 8 * v);
+    #pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r * rsa);
+      #pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[r][v] = _mm256_fmadd_ps(ar, b[v], acc[r][v]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  #pragma GCC unroll 2
+  for (int v = 0; v < V; ++v) {
+    const __m256i cols = first_lanes(n - 8 * v);
+    #pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      float* cr = c + r * ldc + 8 * v;
+      __m256 x = _mm256_mul_ps(va, acc[r][v]);
+      if (beta != 0.0f) x = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr, cols), x);
+      _mm256_maskstore_ps(cr, cols, x);
+    }
+  }
+}
+
+// Up to 8 columns: one vector per row, 12 rows at a time (12 independent FMA chains cover the FMA
+// latency on two pipes), then 4, then 1. Up to 16: two per row, 6 rows at a time, then 1.
+void narrow_n(int64_t m, int64_t n, int64_t K, const float* a, int64_t rsa, int64_t csa, const float* pb, float alpha,
+              float beta, float* c, int64_t ldc) {
+  const int cols = static_cast<int>(n);
+  int64_t i = 0;
+  if (n <= 8) {
+    for (; i + 12 <= m; i += 12) narrow_block<12, 1>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+    for (; i + 4 <= m; i += 4) narrow_block<4, 1>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+    for (; i < m; ++i) narrow_block<1, 1>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+    return;
+  }
+  for (; i + 6 <= m; i += 6) narrow_block<6, 2>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+  for (; i < m; ++i) narrow_block<1, 2>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
+}
+
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -354,7 +413,7 @@ void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, 
 }
 
 const Kernels<float>& kernels_f32_avx2() {
-  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_6x16, small_m_avx2, nullptr, 0};
+  static const Kernels<float> k{kMR, kNR, pack_a_avx2<kMR>, pack_b_avx2<kNR>, macro_6x16, small_m_avx2, narrow_n, 256};
   return k;
 }
 
