@@ -88,6 +88,11 @@ template <int NR>
 void pack_b_avx2(bool trans, const void* b, BType bt, int64_t ldb, int64_t kc, int64_t nc, float* dst);
 void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                   BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
+// The AVX2 few-row kernel for a float32 or bf16 B stored N x K with rows of at most kGemvShortRowBytes
+// (avx2/gemv_avx2.cc), which small_m_avx2 takes for those.
+constexpr int64_t kGemvShortRowBytes = 3072;
+void gemv_nk_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, BType bt,
+                  int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
 // The AVX-512 few-row kernel (avx512/gemv_avx512.cc): its own for a float32 or bf16 B stored N x K,
 // the AVX2 one otherwise.
 void small_m_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,

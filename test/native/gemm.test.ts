@@ -83,6 +83,7 @@ test('f32: few rows (M = 1..8, the decode kernels): every row count, both B layo
   for (let M = 1; M <= 8; M++) {
     for (const bType of [0, 1, 2] as const) {
       for (const transB of [false, true]) {
+        // Short rows stored N x K (f32/bf16): on AVX2 the one-row-at-a-time kernel, K tails of 3 and 1.
         check({ M, N: 37, K: 43, transB, bType, alpha: 0.75, beta: M % 2 ? 0 : 0.5, pad: 2 });
         check({ M, N: 300, K: 129, transB, bType, transA: M === 3 }, M);
       }

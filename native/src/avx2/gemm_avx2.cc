@@ -407,6 +407,9 @@ template void pack_b_avx2<32>(bool, const void*, BType, int64_t, int64_t, int64_
 
 void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                   BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+  if (trans && bt != BType::F16 && ldb * (bt == BType::F32 ? 4 : 2) <= kGemvShortRowBytes) {
+    return gemv_nk_avx2(m, j0, j1, K, a, lda, b, bt, ldb, alpha, beta, c, ldc);
+  }
   if (bt == BType::BF16) return small_m_as<BType::BF16>(m, j0, j1, K, a, lda, trans, b, ldb, alpha, beta, c, ldc);
   if (bt == BType::F16) return small_m_as<BType::F16>(m, j0, j1, K, a, lda, trans, b, ldb, alpha, beta, c, ldc);
   small_m_as<BType::F32>(m, j0, j1, K, a, lda, trans, b, ldb, alpha, beta, c, ldc);

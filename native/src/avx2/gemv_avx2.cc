@@ -1,0 +1,99 @@
+// AVX2 few-row kernel (M <= kSmallM) for a float32 or bf16 B stored N x K with short rows (at most
+// kGemvShortRowBytes: SmolLM2's 576-wide Linear weights, batch-1 decode): C[i][j] = alpha * dot(A row i,
+// B row j) (+ beta * C). Decode is bound by reading B: the rows are read one at a time, i.e. B in address
+// order, one stream that the hardware prefetcher follows, with each line also prefetched into L2
+// (prefetcht1) kAhead bytes further on. The general kernel in gemm_avx2.cc reads four rows interleaved,
+// four short streams: on Zen 3, with the weights streamed from memory (24-48 weights in turn), 576-wide
+// rows went from 14-17 to 20-21 GB/s (float32) and from 10-16 to 16-19 GB/s (bf16) this way, while
+// 4 KB rows and longer were 5-15 % slower than interleaved, so those stay there.
+//
+// Order: each element is one 8-lane FMA chain over k (the K % 8 tail a masked load into the same
+// chain), then summed across lanes and scaled: the same whatever M, the rows read together or the
+// thread's column range, so a row's result does not depend on the rows beside it.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "gemm.h"
+
+namespace peftjs::gemm_detail {
+namespace {
+
+constexpr int64_t kAhead = 4096;  // prefetch distance (bytes, rounded to rows)
+
+// 8 elements of a B row as float32: float32 as stored, bf16 shifted into the high half of each lane.
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) {
+  const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+// The first n (< 8) elements, zeros after: AVX2 has no masked 16-bit load, so bf16 goes through a copy.
+inline __m256 load8_first(int n, __m256i mask, const float* p) { return _mm256_maskload_ps(p, mask); }
+inline __m256 load8_first(int n, __m256i, const uint16_t* p) {
+  alignas(16) uint16_t buf[8] = {};
+  std::memcpy(buf, p, static_cast<size_t>(n) * sizeof(uint16_t));
+  return load8(buf);
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+// C[0:MI, j] from B row `row` (one accumulator per A row); the line `ahead` elements further on is
+// prefetched as each line is entered.
+template <int MI, typename E>
+__attribute__((always_inline)) inline void row_block(int64_t K, const float* a, int64_t lda, const E* row, int64_t ahead,
+                                                     float alpha, float beta, float* c, int64_t ldc) {
+  __m256 acc[MI];
+  #pragma GCC unroll 8
+  for (int i = 0; i < MI; ++i) acc[i] = _mm256_setzero_ps();
+  constexpr int64_t kLine = 64 / sizeof(E);  // elements per cache line
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    if (k % kLine == 0) _mm_prefetch(reinterpret_cast<const char*>(row + ahead + k), _MM_HINT_T1);
+    const __m256 bv = load8(row + k);
+    #pragma GCC unroll 8
+    for (int i = 0; i < MI; ++i) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + k), bv, acc[i]);
+  }
+  if (k < K) {
+    const int n = static_cast<int>(K - k);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 bv = load8_first(n, mask, row + k);
+    #pragma GCC unroll 8
+    for (int i = 0; i < MI; ++i) acc[i] = _mm256_fmadd_ps(_mm256_maskload_ps(a + i * lda + k, mask), bv, acc[i]);
+  }
+  for (int i = 0; i < MI; ++i) {
+    const float s = alpha * hsum(acc[i]);
+    c[i * ldc] = beta == 0.0f ? s : s + beta * c[i * ldc];
+  }
+}
+
+// All M rows of C for columns [j0, j1), one B row at a time.
+template <int M, typename E>
+void columns_for(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, int64_t ldb,
+                 float alpha, float beta, float* c, int64_t ldc) {
+  const E* rows = static_cast<const E*>(b);
+  const int64_t row_bytes = ldb * int64_t(sizeof(E));
+  const int64_t ahead = std::max<int64_t>(1, (kAhead + row_bytes / 2) / row_bytes) * ldb;  // prefetches never fault
+  for (int64_t j = j0; j < j1; ++j) row_block<M, E>(K, a, lda, rows + j * ldb, ahead, alpha, beta, c + j, ldc);
+}
+
+using ByRows = void (*)(int64_t, int64_t, int64_t, const float*, int64_t, const void*, int64_t, float, float, float*,
+                        int64_t);
+template <typename E>
+constexpr ByRows kByRows[kSmallM] = {columns_for<1, E>, columns_for<2, E>, columns_for<3, E>, columns_for<4, E>,
+                                     columns_for<5, E>, columns_for<6, E>, columns_for<7, E>, columns_for<8, E>};
+
+}  // namespace
+
+void gemv_nk_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, BType bt,
+                  int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
+  static_assert(kSmallM == 8, "one instantiation per row count");
+  if (bt == BType::BF16) return kByRows<uint16_t>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  kByRows<float>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+}
+
+}  // namespace peftjs::gemm_detail
