@@ -1,13 +1,15 @@
-// AVX2 quantised-weight kernels, the AVX-512 ones (quant_avx512.cc) at half width: a 4-bit group is
-// 16 elements (8 bytes); the 16-value code lookup is two _mm256_permutevar8x32_ps (codes 0-7 and
-// 8-15) blended on the index's bit 3.
+// AVX2 quantised-weight kernels. Dequantising: a 4-bit group is 16 elements (8 bytes); the 16-value code
+// lookup is two _mm256_permutevar8x32_ps (codes 0-7 and 8-15) blended on the index's bit 3. The few-row
+// products look codes up with vpshufb over byte planes (see decode_span).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "elementwise/half.h"
+#include "quant/block_scales.h"
 #include "quant/quant.h"
 
 namespace peftjs::quant::detail {
@@ -52,35 +54,115 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
   scalar_to(count);
 }
 
-template <int M>
+// The few-row product reads a row's 4-bit data in spans of 64 elements (32 bytes, one load) and looks
+// the codes up with vpshufb: the 16 float32 code values split into four byte planes (byte b of every
+// code, a 16-byte table in each 128-bit lane), one vpshufb per plane per 32 nibbles, and the planes
+// interleaved back into float32 by unpacking bytes, then 16-bit words. Two vpermps and a blend per 8
+// codes (the groups of 16 below) ran at half this rate on Zen 3. The unpacks leave the codes in their
+// own order: nibble half h (0: high nibbles, the even elements; 1: low, odd), unpacked vector q (0-3)
+// and lane l hold the element of byte kSpanByte[q][l] (bytes 0-15 in lanes 0-3, 16-31 in lanes 4-7), and
+// x is laid out once per call in that order (layout_x). The last K % 64 elements (0 or 32) use the
+// groups of 16 above, x de-interleaved. xp holds the spans span by span, the M rows' pieces of a span
+// adjacent, then the rows' tails one after another.
+constexpr int kSpan = 64;
+
+constexpr int span_byte(int q, int l) { return l < 4 ? 4 * q + l : 16 + 4 * q + (l - 4); }
+
+void layout_x(const float* x, int64_t M, int64_t K, float* xp) {
+  const int64_t spans = K / kSpan, tail = K - spans * kSpan;
+  for (int64_t i = 0; i < M; ++i) {
+    const float* xr = x + i * K;
+    for (int64_t s = 0; s < spans; ++s) {
+      float* out = xp + (s * M + i) * kSpan;
+      for (int h = 0; h < 2; ++h)
+        for (int q = 0; q < 4; ++q)
+          for (int l = 0; l < 8; ++l) out[(4 * h + q) * 8 + l] = xr[s * kSpan + 2 * span_byte(q, l) + h];
+    }
+    deinterleave<kGroup>(xr + spans * kSpan, 1, tail, xp + M * spans * kSpan + i * tail);
+  }
+}
+
+// The code's four byte planes, each 16 bytes repeated in both 128-bit lanes.
+struct CodePlanes {
+  __m256i plane[4];
+  explicit CodePlanes(const float* code) {
+    alignas(32) uint8_t bytes[4][32];
+    for (int c = 0; c < 16; ++c) {
+      uint32_t bits;
+      std::memcpy(&bits, code + c, 4);
+      for (int b = 0; b < 4; ++b) bytes[b][c] = bytes[b][c + 16] = static_cast<uint8_t>(bits >> (8 * b));
+    }
+    for (int b = 0; b < 4; ++b) plane[b] = _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes[b]));
+  }
+};
+
+// The 64 code values of a span's 32 bytes `v` into f[0:64] in the order layout_x gives x.
+inline void decode_span(__m256i v, const CodePlanes& code, float* f) {
+  const __m256i low4 = _mm256_set1_epi8(15);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i idx = h == 0 ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low4) : _mm256_and_si256(v, low4);
+    const __m256i b0 = _mm256_shuffle_epi8(code.plane[0], idx), b1 = _mm256_shuffle_epi8(code.plane[1], idx);
+    const __m256i b2 = _mm256_shuffle_epi8(code.plane[2], idx), b3 = _mm256_shuffle_epi8(code.plane[3], idx);
+    const __m256i lo01 = _mm256_unpacklo_epi8(b0, b1), hi01 = _mm256_unpackhi_epi8(b0, b1);
+    const __m256i lo23 = _mm256_unpacklo_epi8(b2, b3), hi23 = _mm256_unpackhi_epi8(b2, b3);
+    __m256i* out = reinterpret_cast<__m256i*>(f + 32 * h);
+    _mm256_store_si256(out + 0, _mm256_unpacklo_epi16(lo01, lo23));
+    _mm256_store_si256(out + 1, _mm256_unpackhi_epi16(lo01, lo23));
+    _mm256_store_si256(out + 2, _mm256_unpacklo_epi16(hi01, hi23));
+    _mm256_store_si256(out + 3, _mm256_unpackhi_epi16(hi01, hi23));
+  }
+}
+
+// M rows of x against rows [j0, j1) of W, one W row at a time; SB = the blocks a span covers (2 for
+// blocks of 32, 1 from 64 up). Per span, the 64 codes are decoded once into an L1 buffer; each x row's
+// products with them (not yet scaled) go into two partial sums, whose total is multiplied by the span's
+// per-lane block scales (lanes 0-3 hold bytes 0-15, lanes 4-7 bytes 16-31) and added to the row's
+// accumulator: one multiply per 64 weights, not one per 8 (x * code * scale is summed in another order
+// than over the dequantised weights, as in the AVX-512 kernel; the float64 bound of linear.test.ts holds).
+// Each row's sum runs in the same order whatever M.
+template <int M, int SB>
 void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  const int64_t K = w.cols, groups = K / kGroup, block_mask = w.block - 1;
+  const int64_t K = w.cols, spans = K / kSpan, groups = K / kGroup, nb = K / w.block;
+  const int group_shift = __builtin_ctzll(static_cast<uint64_t>(w.block / kGroup));  // group -> block
+  const int span_shift = __builtin_ctzll(static_cast<uint64_t>(std::max<int64_t>(w.block / kSpan, 1)));  // SB == 1
+  const CodePlanes planes(w.code);
   const Code code{_mm256_loadu_ps(w.code), _mm256_loadu_ps(w.code + 8)};
+  BlockScales scales(w);
+  alignas(32) float f[kSpan];
   for (int64_t j = j0; j < j1; ++j) {
     const uint8_t* row = w.packed + j * K / 2;
-    const int64_t first_block = j * K / w.block;
-    float s = 0.0f;
-    auto scale_at = [&](int64_t g) {  // called for g = 0, 1, 2, ... in order
-      if (((g * kGroup) & block_mask) == 0) s = w.scale(first_block + g * kGroup / w.block);
-      return _mm256_set1_ps(s);
-    };
-    __m256 acc[M][4];
-    for (int i = 0; i < M; ++i)
-      for (int a = 0; a < 4; ++a) acc[i][a] = _mm256_setzero_ps();
-    // groups is even: cols is a multiple of the block, itself a multiple of 32.
-    for (int64_t g = 0; g < groups; g += 2) {
-      const Nibbles n0 = decode(row + g * kGroup / 2, code, scale_at(g));
-      const Nibbles n1 = decode(row + (g + 1) * kGroup / 2, code, scale_at(g + 1));
+    const int64_t b0 = j * nb;  // the row's first block
+    __m256 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t s = 0; s < spans; ++s) {
+      _mm_prefetch(reinterpret_cast<const char*>(row + s * kSpan / 2 + 1024), _MM_HINT_T0);
+      decode_span(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + s * kSpan / 2)), planes, f);
+      const __m256 scale = SB == 2 ? _mm256_setr_m128(_mm_set1_ps(scales(b0 + 2 * s)), _mm_set1_ps(scales(b0 + 2 * s + 1)))
+                                   : _mm256_set1_ps(scales(b0 + (s >> span_shift)));
+      const float* x = xp + s * M * kSpan;
       for (int i = 0; i < M; ++i) {
-        const float* x = xp + i * K + g * kGroup;
-        acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x), n0.hi, acc[i][0]);
-        acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), n0.lo, acc[i][1]);
-        acc[i][2] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 16), n1.hi, acc[i][2]);
-        acc[i][3] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 24), n1.lo, acc[i][3]);
+        const float* xi = x + i * kSpan;
+        __m256 p0 = _mm256_mul_ps(_mm256_loadu_ps(xi), _mm256_load_ps(f));
+        __m256 p1 = _mm256_mul_ps(_mm256_loadu_ps(xi + 8), _mm256_load_ps(f + 8));
+        for (int t = 16; t < kSpan; t += 16) {
+          p0 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + t), _mm256_load_ps(f + t), p0);
+          p1 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + t + 8), _mm256_load_ps(f + t + 8), p1);
+        }
+        acc[i] = _mm256_fmadd_ps(_mm256_add_ps(p0, p1), scale, acc[i]);
+      }
+    }
+    __m256 tail[M];
+    for (int i = 0; i < M; ++i) tail[i] = _mm256_setzero_ps();
+    for (int64_t g = spans * (kSpan / kGroup); g < groups; ++g) {
+      const Nibbles n = decode(row + g * kGroup / 2, code, _mm256_set1_ps(scales(b0 + (g >> group_shift))));
+      for (int i = 0; i < M; ++i) {
+        const float* x = xp + M * spans * kSpan + i * (K - spans * kSpan) + (g - spans * (kSpan / kGroup)) * kGroup;
+        tail[i] = _mm256_fmadd_ps(_mm256_loadu_ps(x), n.hi, tail[i]);
+        tail[i] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), n.lo, tail[i]);
       }
     }
     for (int i = 0; i < M; ++i) {
-      const __m256 v = _mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][1]), _mm256_add_ps(acc[i][2], acc[i][3]));
+      const __m256 v = _mm256_add_ps(acc[i], tail[i]);
       __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
       h = _mm_add_ps(h, _mm_movehl_ps(h, h));
       y[i * ldy + j] = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
@@ -136,7 +218,10 @@ void dot8_rows(const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, i
 }
 
 void gemv4(int64_t m, const Weight4& w, const float* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
-  with_rows(m, [&](auto M) { gemv4_rows<M()>(w, xp, j0, j1, y, ldy); });
+  with_rows(m, [&](auto M) {
+    if (w.block == 32) return gemv4_rows<M(), 2>(w, xp, j0, j1, y, ldy);
+    gemv4_rows<M(), 1>(w, xp, j0, j1, y, ldy);
+  });
 }
 
 // int8_vectorwise_quant of one row of x in float16, 8 lanes at a time: vcvtps2ph / vcvtph2ps round to
@@ -182,7 +267,7 @@ void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 }
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{deinterleave<kGroup>, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
+  static const Kernels k{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
   return k;
 }
 
