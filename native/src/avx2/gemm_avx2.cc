@@ -6,10 +6,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "avx2/lanes.h"
 #include "gemm.h"
 
 namespace peftjs::gemm_detail {
 namespace {
+
+using avx2::first_lanes;
+using avx2::hsum;
 
 constexpr int kMR = 6, kNR = 16;
 
@@ -198,11 +202,6 @@ void macro_6x16(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float
                                                        static_cast<int>(std::min<int64_t>(kNR, nc - j)));
 }
 
-// Lanes [0, n) of an 8-float vector (n may be outside 0..8).
-inline __m256i first_lanes(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 // R rows x V vectors of a narrow product: A broadcast from where it is stored (each A element is used
 // once, so packing it would cost as much as the product), B one packed 16-column panel. Each element is
 // one FMA chain over all of K. Columns [n, 16) of the panel are zero and are not stored.
@@ -254,12 +253,6 @@ void narrow_n(int64_t m, int64_t n, int64_t K, const float* a, int64_t rsa, int6
   }
   for (; i + 6 <= m; i += 6) narrow_block<6, 2>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
   for (; i < m; ++i) narrow_block<1, 2>(K, a + i * rsa, rsa, csa, pb, cols, alpha, beta, c + i * ldc, ldc);
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
 // The few-row kernels read B in groups of four rows (four interleaved streams), which the hardware

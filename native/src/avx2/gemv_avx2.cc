@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "avx2/lanes.h"
 #include "gemm.h"
 
 namespace peftjs::gemm_detail {
@@ -29,17 +30,11 @@ inline __m256 load8(const uint16_t* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
 // The first n (< 8) elements, zeros after: AVX2 has no masked 16-bit load, so bf16 goes through a copy.
-inline __m256 load8_first(int n, __m256i mask, const float* p) { return _mm256_maskload_ps(p, mask); }
+inline __m256 load8_first(int, __m256i mask, const float* p) { return _mm256_maskload_ps(p, mask); }
 inline __m256 load8_first(int n, __m256i, const uint16_t* p) {
   alignas(16) uint16_t buf[8] = {};
   std::memcpy(buf, p, static_cast<size_t>(n) * sizeof(uint16_t));
   return load8(buf);
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
 // C[0:MI, j] from B row `row` (one accumulator per A row); the line `ahead` elements further on is
@@ -60,13 +55,13 @@ __attribute__((always_inline)) inline void row_block(int64_t K, const float* a, 
   }
   if (k < K) {
     const int n = static_cast<int>(K - k);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i mask = avx2::first_lanes(n);
     const __m256 bv = load8_first(n, mask, row + k);
     #pragma GCC unroll 8
     for (int i = 0; i < MI; ++i) acc[i] = _mm256_fmadd_ps(_mm256_maskload_ps(a + i * lda + k, mask), bv, acc[i]);
   }
   for (int i = 0; i < MI; ++i) {
-    const float s = alpha * hsum(acc[i]);
+    const float s = alpha * avx2::hsum(acc[i]);
     c[i * ldc] = beta == 0.0f ? s : s + beta * c[i * ldc];
   }
 }

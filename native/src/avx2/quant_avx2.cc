@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "avx2/lanes.h"
 #include "elementwise/half.h"
 #include "quant/block_scales.h"
 #include "quant/quant.h"
@@ -60,7 +61,7 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
 // interleaved back into float32 by unpacking bytes, then 16-bit words. Two vpermps and a blend per 8
 // codes (the groups of 16 below) ran at half this rate on Zen 3. The unpacks leave the codes in their
 // own order: nibble half h (0: high nibbles, the even elements; 1: low, odd), unpacked vector q (0-3)
-// and lane l hold the element of byte kSpanByte[q][l] (bytes 0-15 in lanes 0-3, 16-31 in lanes 4-7), and
+// and lane l hold the element of byte span_byte(q, l) (bytes 0-15 in lanes 0-3, 16-31 in lanes 4-7), and
 // x is laid out once per call in that order (layout_x). The last K % 64 elements (0 or 32) use the
 // groups of 16 above, x de-interleaved. xp holds the spans span by span, the M rows' pieces of a span
 // adjacent, then the rows' tails one after another.
@@ -68,18 +69,9 @@ constexpr int kSpan = 64;
 
 constexpr int span_byte(int q, int l) { return l < 4 ? 4 * q + l : 16 + 4 * q + (l - 4); }
 
+// Position o of a laid-out span (o = 32 h + 8 q + l) holds element 2 span_byte(q, l) + h of the span.
 void layout_x(const float* x, int64_t M, int64_t K, float* xp) {
-  const int64_t spans = K / kSpan, tail = K - spans * kSpan;
-  for (int64_t i = 0; i < M; ++i) {
-    const float* xr = x + i * K;
-    for (int64_t s = 0; s < spans; ++s) {
-      float* out = xp + (s * M + i) * kSpan;
-      for (int h = 0; h < 2; ++h)
-        for (int q = 0; q < 4; ++q)
-          for (int l = 0; l < 8; ++l) out[(4 * h + q) * 8 + l] = xr[s * kSpan + 2 * span_byte(q, l) + h];
-    }
-    deinterleave<kGroup>(xr + spans * kSpan, 1, tail, xp + M * spans * kSpan + i * tail);
-  }
+  layout_spans<kSpan, kGroup>(x, M, K, xp, [](int o) { return 2 * span_byte(o / 8 % 4, o % 8) + o / 32; });
 }
 
 // The code's four byte planes, each 16 bytes repeated in both 128-bit lanes.
@@ -161,12 +153,7 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
         tail[i] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), n.lo, tail[i]);
       }
     }
-    for (int i = 0; i < M; ++i) {
-      const __m256 v = _mm256_add_ps(acc[i], tail[i]);
-      __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-      y[i * ldy + j] = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-    }
+    for (int i = 0; i < M; ++i) y[i * ldy + j] = avx2::hsum(_mm256_add_ps(acc[i], tail[i]));
   }
 }
 

@@ -63,17 +63,9 @@ void dequant4(const Weight4& w, int64_t e0, int64_t count, float* out) {
 // then the rows' tails one after another.
 constexpr int kSpan = 128;
 
+// Position o of a laid-out span (o = 16 t + l) holds element 8 l + (t ^ 1) of the span.
 void layout_x(const float* x, int64_t M, int64_t K, float* xp) {
-  const int64_t spans = K / kSpan, tail = K - spans * kSpan;
-  for (int64_t i = 0; i < M; ++i) {
-    const float* xr = x + i * K;
-    for (int64_t s = 0; s < spans; ++s) {
-      float* out = xp + (s * M + i) * kSpan;
-      for (int t = 0; t < 8; ++t)
-        for (int l = 0; l < 16; ++l) out[t * 16 + l] = xr[s * kSpan + 8 * l + (t ^ 1)];
-    }
-    deinterleave<kGroup>(xr + spans * kSpan, 1, tail, xp + M * spans * kSpan + i * tail);
-  }
+  layout_spans<kSpan, kGroup>(x, M, K, xp, [](int o) { return 8 * (o % 16) + ((o / 16) ^ 1); });
 }
 
 // M rows of x against rows [j0, j1) of W, one W row at a time; SB = the blocks a span covers (4 for

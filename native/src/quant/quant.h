@@ -147,6 +147,23 @@ void deinterleave(const float* x, int64_t M, int64_t K, float* xp) {
     }
 }
 
+// x laid out for a few-row kernel that reads a row of W in spans of `span` elements: span s of x's row i
+// at xp + (s * M + i) * span, its position o holding element span_element(o) of the span (the order in
+// which the kernel decodes the span's nibbles); then each row's last K % span elements one row after
+// another, de-interleaved in groups of `group`.
+template <int span, int group, typename SpanElement>
+void layout_spans(const float* x, int64_t M, int64_t K, float* xp, SpanElement span_element) {
+  const int64_t spans = K / span, tail = K - spans * span;
+  for (int64_t i = 0; i < M; ++i) {
+    const float* xr = x + i * K;
+    for (int64_t s = 0; s < spans; ++s) {
+      float* out = xp + (s * M + i) * span;
+      for (int o = 0; o < span; ++o) out[o] = xr[s * span + span_element(o)];
+    }
+    deinterleave<group>(xr + spans * span, 1, tail, xp + M * spans * span + i * tail);
+  }
+}
+
 // The int8 kernels of the AVX2 file, also the AVX-512 level's on CPUs without VNNI.
 void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, int64_t j1, int32_t* acc, int64_t ldacc);
 
