@@ -39,8 +39,13 @@ int default_threads() {
 // once when woken. A spinner that finds it lost its core for a while (one round of its loop took
 // far longer than a round takes) marks the machine busy for the next kBusyFor, and until then
 // threads sleep at once, as a pool without spinning does.
+// "A while" is kLostCore: another runnable task holds a core for a scheduler slice (0.75-3 ms), while
+// a virtual machine's pauses and short kernel or garbage-collector tasks take tens of microseconds.
+// At 50 us those marked a 2-core VM (Zen 3) busy so often that workers slept through most of a
+// decode step's jobs: SmolLM2-135M F32 GGUF decode 30-33 -> 36-38 tok/s at 500 us, and the same
+// 25-26 tok/s both ways beside a process that keeps one core busy.
 std::atomic<int64_t> busy_until_ns{0};
-constexpr std::chrono::microseconds kLostCore{50};
+constexpr std::chrono::microseconds kLostCore{500};
 constexpr std::chrono::milliseconds kBusyFor{50};
 
 int64_t now_ns() {
