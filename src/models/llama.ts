@@ -14,8 +14,8 @@ import { rotaryTables } from './rope.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit } from './init-weights.js';
 import { ggmlLinearShared } from '../gguf/quant/linear.js';
-import { ggmlSiluMlpResidual } from '../gguf/quant/decode-mlp.js';
-import { ggmlProjectedResidual, ggmlRotatedQkv } from '../gguf/quant/decode-attention.js';
+import { decodeSiluMlpResidual } from './decode/mlp.js';
+import { decodeProjectedResidual, decodeRotatedQkv } from './decode/attention.js';
 
 export type LlamaFamilyConfig = LlamaConfig | Qwen2Config | MistralConfig;
 
@@ -71,15 +71,15 @@ export class LlamaAttention extends Module {
   }
 
   /**
-   * h + forward(norm(h)) for one new position per row over GGUF block-type weights without
+   * h + forward(norm(h)) for one new position per row over GGUF block-type weights or plain Linears without
    * gradients: the projections, rotation and residual as native calls on plain arrays around the
-   * cache and the attention kernel (gguf/quant/decode-attention.ts); null where forward must run.
+   * cache and the attention kernel (models/decode/attention.ts); null where forward must run.
    */
   decodeResidual(h: Tensor, norm: Module, ctx: LayerContext): Tensor | null {
-    const qkv = ggmlRotatedQkv(h, norm, [this.q_proj, this.k_proj, this.v_proj], [this.heads, this.kvHeads], ctx);
+    const qkv = decodeRotatedQkv(h, norm, [this.q_proj, this.k_proj, this.v_proj], [this.heads, this.kvHeads], ctx);
     if (!qkv) return null;
     const out = this.attend(...qkv, ctx);
-    return ggmlProjectedResidual(out, this.o_proj, h) ?? h.add(this.o_proj.forward(mergeHeads(out)));
+    return decodeProjectedResidual(out, this.o_proj, h) ?? h.add(this.o_proj.forward(mergeHeads(out)));
   }
 
   /** Attention of q over k and v [batch, heads, seq, headDim] (q and k rotated), through the cache when there is one. */
@@ -129,11 +129,11 @@ export class LlamaDecoderLayer extends Module {
 
   forward(h: Tensor, ctx: LayerContext): Tensor {
     const { self_attn: attn, mlp } = this;
-    // GGUF block-type weights without gradients: native calls on plain arrays around the cache and the
+    // Plain projections (GGUF blocks, dense Linears) without gradients: native calls on plain arrays around the cache and the
     // attention kernel, and for the whole second half (modules replaced by a tuner take their forwards).
     const attended = attn.constructor === LlamaAttention ? attn.decodeResidual(h, this.input_layernorm, ctx) : null;
     const a = attended ?? h.add(attn.forward(this.input_layernorm.forward(h), ctx));
-    const fused = mlp.constructor === LlamaMLP && mlp.silu ? ggmlSiluMlpResidual(a, this.post_attention_layernorm, mlp.gate_proj, mlp.up_proj, mlp.down_proj) : null;
+    const fused = mlp.constructor === LlamaMLP && mlp.silu ? decodeSiluMlpResidual(a, this.post_attention_layernorm, mlp.gate_proj, mlp.up_proj, mlp.down_proj) : null;
     return fused ?? a.add(mlp.forward(this.post_attention_layernorm.forward(a)));
   }
 }

@@ -1,4 +1,4 @@
-// A Llama layer's second half in native calls on plain arrays (ggmlSiluMlpResidual, the GGUF decode
+// A Llama layer's second half in native calls on plain arrays (decodeSiluMlpResidual, the GGUF decode
 // path): h + down(silu(gate(n)) · up(n)), n = rmsNorm(h), equals the modules' forwards bit for bit
 // for one and several rows (up to DECODE_ROWS), with biases, over mixed block types; null where the
 // modules must run (adapters, gradients, more rows than a decode step's).
@@ -8,7 +8,7 @@ import { native } from '../../src/tensor/native/index.js';
 import { Tensor, enableGrad, noGrad, silu } from '../../src/tensor/index.js';
 import { Linear, Parameter, RMSNorm } from '../../src/nn/index.js';
 import { GgmlLinear, ggmlTensor, quantizeGgml } from '../../src/gguf/quant/index.js';
-import { ggmlSiluMlpResidual } from '../../src/gguf/quant/decode-mlp.js';
+import { decodeSiluMlpResidual } from '../../src/models/decode/mlp.js';
 import { gaussian } from '../quant/data.js';
 
 const HIDDEN = 96;
@@ -27,10 +27,10 @@ function layers(withBias: boolean) {
 
 for (const rows of [1, 3, 8])
   for (const withBias of [false, true])
-    test(`ggmlSiluMlpResidual equals the modules' forwards bit for bit (${rows} rows${withBias ? ', biases' : ''})`, () => {
+    test(`decodeSiluMlpResidual equals the modules' forwards bit for bit (${rows} rows${withBias ? ', biases' : ''})`, () => {
       const { norm, gate, up, down } = layers(withBias);
       const h = Tensor.fromArray(gaussian(20 + rows, rows * HIDDEN), [1, rows, HIDDEN], 'float32');
-      const fused = noGrad(() => ggmlSiluMlpResidual(h, norm, gate, up, down));
+      const fused = noGrad(() => decodeSiluMlpResidual(h, norm, gate, up, down));
       if (!onIntegerPath) return assert.equal(fused, null);
       const n = noGrad(() => norm.forward(h));
       const expected = noGrad(() => h.add(down.forward(silu(gate.forward(n)).mul(up.forward(n)))));
@@ -38,15 +38,49 @@ for (const rows of [1, 3, 8])
       assert.deepEqual(fused!.data(), expected.data());
     });
 
-test('ggmlSiluMlpResidual steps aside (null) for adapters, recorded gradients, float64 and a prompt\'s rows', { skip: !onIntegerPath }, () => {
+test('decodeSiluMlpResidual steps aside (null) for adapters, recorded gradients, float64 and a prompt\'s rows', { skip: !onIntegerPath }, () => {
   const { norm, gate, up, down } = layers(false);
   const h = Tensor.fromArray(gaussian(30, HIDDEN), [1, 1, HIDDEN], 'float32');
-  assert.equal(ggmlSiluMlpResidual(h, norm, new Linear(HIDDEN, INNER), up, down), null);
+  assert.equal(decodeSiluMlpResidual(h, norm, new Linear(HIDDEN, INNER), up, down), null);
   const trainable = new RMSNorm(HIDDEN, 1e-5); // LN tuning: the norm's weight takes a gradient
-  enableGrad(() => assert.equal(ggmlSiluMlpResidual(h, trainable, gate, up, down), null));
+  enableGrad(() => assert.equal(decodeSiluMlpResidual(h, trainable, gate, up, down), null));
   const tracked = Tensor.fromArray(gaussian(31, HIDDEN), [1, 1, HIDDEN], 'float32').requiresGrad_(true);
-  enableGrad(() => assert.equal(ggmlSiluMlpResidual(tracked, norm, gate, up, down), null));
-  assert.equal(ggmlSiluMlpResidual(h.to('float64'), norm, gate, up, down), null);
+  enableGrad(() => assert.equal(decodeSiluMlpResidual(tracked, norm, gate, up, down), null));
+  assert.equal(decodeSiluMlpResidual(h.to('float64'), norm, gate, up, down), null);
   const prompt = Tensor.fromArray(gaussian(32, 9 * HIDDEN), [1, 9, HIDDEN], 'float32');
-  assert.equal(noGrad(() => ggmlSiluMlpResidual(prompt, norm, gate, up, down)), null);
+  assert.equal(noGrad(() => decodeSiluMlpResidual(prompt, norm, gate, up, down)), null);
+});
+
+// Plain Linears (float32 / bf16 weights, an HF checkpoint or an F32 GGUF file) take the same path
+// through the GEMM call linear() makes: the modules' bits, on every backend.
+function denseLayers(dtype: 'float32' | 'bfloat16', withBias: boolean) {
+  const linear = (inF: number, outF: number, seed: number) => {
+    const l = new Linear(inF, outF, { bias: withBias });
+    l.weight = new Parameter(Tensor.fromArray(gaussian(seed, outF * inF), [outF, inF], 'float32').to(dtype), false);
+    if (withBias) l.bias = new Parameter(Tensor.fromArray(gaussian(seed + 10, outF), [outF], 'float32'), false);
+    return l;
+  };
+  const norm = new RMSNorm(HIDDEN, 1e-5);
+  norm.weight = new Parameter(Tensor.fromArray(gaussian(4, HIDDEN), [HIDDEN], 'float32'), false);
+  return { norm, gate: linear(HIDDEN, INNER, 1), up: linear(HIDDEN, INNER, 2), down: linear(INNER, HIDDEN, 3) };
+}
+
+for (const dtype of ['float32', 'bfloat16'] as const)
+  for (const rows of [1, 5])
+    test(`decodeSiluMlpResidual over plain ${dtype} Linears equals the modules' forwards bit for bit (${rows} rows, biases)`, () => {
+      const { norm, gate, up, down } = denseLayers(dtype, true);
+      const h = Tensor.fromArray(gaussian(40 + rows, rows * HIDDEN), [rows, 1, HIDDEN], 'float32');
+      const fused = noGrad(() => decodeSiluMlpResidual(h, norm, gate, up, down));
+      const n = noGrad(() => norm.forward(h));
+      const expected = noGrad(() => h.add(down.forward(silu(gate.forward(n)).mul(up.forward(n)))));
+      assert.notEqual(fused, null);
+      assert.deepEqual(fused!.data(), expected.data());
+    });
+
+test('decodeSiluMlpResidual steps aside for a trainable Linear weight while gradients are recorded', () => {
+  const { norm, gate, up, down } = denseLayers('float32', false);
+  gate.weight.requiresGrad_(true); // full fine-tuning: the forward must record
+  const h = Tensor.fromArray(gaussian(50, HIDDEN), [1, 1, HIDDEN], 'float32');
+  enableGrad(() => assert.equal(decodeSiluMlpResidual(h, norm, gate, up, down), null));
+  assert.notEqual(noGrad(() => decodeSiluMlpResidual(h, norm, gate, up, down)), null);
 });
