@@ -13,6 +13,7 @@ import { KVCache } from '../../src/models/cache.js';
 import { rotaryTables } from '../../src/models/rope.js';
 import { GgmlLinear, ggmlTensor, quantizeGgml } from '../../src/gguf/quant/index.js';
 import { gaussian } from '../quant/data.js';
+import { denseLinear } from './dense-linear.js';
 
 const HIDDEN = 128;
 const config = parseLlamaConfig({
@@ -26,20 +27,12 @@ function ggml(type: 'Q4_0' | 'Q8_0', rows: number, cols: number, seed: number, b
   return new GgmlLinear(ggmlTensor(type, [rows, cols], quantizeGgml(type, gaussian(seed, rows * cols))), b);
 }
 
-/** A plain Linear over a float32 or bf16 weight (an HF checkpoint, an F32 GGUF file). */
-function dense(dtype: 'float32' | 'bfloat16', rows: number, cols: number, seed: number, bias: boolean): Linear {
-  const l = new Linear(cols, rows, { bias });
-  l.weight = new Parameter(Tensor.fromArray(gaussian(seed, rows * cols), [rows, cols], 'float32').to(dtype), false);
-  if (bias) l.bias = new Parameter(Tensor.fromArray(gaussian(seed + 100, rows), [rows], 'float32'), false);
-  return l;
-}
-
 type Weights = 'ggml' | 'float32' | 'bfloat16';
 
 function attention(biases: boolean, weights: Weights = 'ggml'): { attn: LlamaAttention; norm: RMSNorm } {
   const attn = new LlamaAttention(config, 0, 'float32');
   const layer = (type: 'Q4_0' | 'Q8_0', rows: number, cols: number, seed: number, bias: boolean) =>
-    weights === 'ggml' ? ggml(type, rows, cols, seed, bias) : dense(weights, rows, cols, seed, bias);
+    weights === 'ggml' ? ggml(type, rows, cols, seed, bias) : denseLinear(weights, rows, cols, seed, bias);
   attn.q_proj = layer('Q4_0', HIDDEN, HIDDEN, 1, biases);
   attn.k_proj = layer('Q8_0', HIDDEN / 2, HIDDEN, 2, biases);
   attn.v_proj = layer('Q4_0', HIDDEN / 2, HIDDEN, 3, biases);

@@ -10,6 +10,7 @@ import { Linear, Parameter, RMSNorm } from '../../src/nn/index.js';
 import { GgmlLinear, ggmlTensor, quantizeGgml } from '../../src/gguf/quant/index.js';
 import { decodeSiluMlpResidual } from '../../src/models/decode/mlp.js';
 import { gaussian } from '../quant/data.js';
+import { denseLinear } from './dense-linear.js';
 
 const HIDDEN = 96;
 const INNER = 160;
@@ -54,15 +55,14 @@ test('decodeSiluMlpResidual steps aside (null) for adapters, recorded gradients,
 // Plain Linears (float32 / bf16 weights, an HF checkpoint or an F32 GGUF file) take the same path
 // through the GEMM call linear() makes: the modules' bits, on every backend.
 function denseLayers(dtype: 'float32' | 'bfloat16', withBias: boolean) {
-  const linear = (inF: number, outF: number, seed: number) => {
-    const l = new Linear(inF, outF, { bias: withBias });
-    l.weight = new Parameter(Tensor.fromArray(gaussian(seed, outF * inF), [outF, inF], 'float32').to(dtype), false);
-    if (withBias) l.bias = new Parameter(Tensor.fromArray(gaussian(seed + 10, outF), [outF], 'float32'), false);
-    return l;
-  };
   const norm = new RMSNorm(HIDDEN, 1e-5);
   norm.weight = new Parameter(Tensor.fromArray(gaussian(4, HIDDEN), [HIDDEN], 'float32'), false);
-  return { norm, gate: linear(HIDDEN, INNER, 1), up: linear(HIDDEN, INNER, 2), down: linear(INNER, HIDDEN, 3) };
+  return {
+    norm,
+    gate: denseLinear(dtype, INNER, HIDDEN, 1, withBias),
+    up: denseLinear(dtype, INNER, HIDDEN, 2, withBias),
+    down: denseLinear(dtype, HIDDEN, INNER, 3, withBias),
+  };
 }
 
 for (const dtype of ['float32', 'bfloat16'] as const)

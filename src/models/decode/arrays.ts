@@ -3,6 +3,7 @@
 // float32 / bf16 / f16 Linears), and scratch arrays for intermediates that never leave a call.
 import { Tensor, isGradEnabled } from '../../tensor/index.js';
 import { native } from '../../tensor/native/index.js';
+import { GEMM_B_TYPES } from '../../tensor/ops/matmul.js';
 import { Linear, RMSNorm, type Module } from '../../nn/index.js';
 import { GgmlLinear, hasIntegerPath } from '../../gguf/quant/linear.js';
 
@@ -66,9 +67,6 @@ function ggmlProjections(layers: readonly Module[]): Projections | null {
   };
 }
 
-/** GEMM codes of the weight dtypes the GEMM reads as stored (tensor/ops/matmul.ts's B_TYPES). */
-const WEIGHT_CODES: Partial<Record<string, 0 | 1 | 2>> = { float32: 0, bfloat16: 1, float16: 2 };
-
 function denseProjections(layers: readonly Module[]): Projections | null {
   if (!layers.every((l) => l.constructor === Linear)) return null;
   const linears = layers.map((l) => l as Linear);
@@ -76,7 +74,7 @@ function denseProjections(layers: readonly Module[]): Projections | null {
   // One-column or one-deep weights take other GEMM operand layouts in linear(); never a model's.
   const fits = (l: Linear) =>
     l.weight.ndim === 2 && l.weight.shape[1] === width && width > 1 && l.weight.shape[0]! > 1 && l.weight.isContiguous() &&
-    WEIGHT_CODES[l.weight.dtype] !== undefined && (l.bias === null || floatsOf(l.bias) !== null);
+    GEMM_B_TYPES[l.weight.dtype] !== undefined && (l.bias === null || floatsOf(l.bias) !== null);
   if (!linears.every(fits)) return null;
   return {
     inFeatures: width,
@@ -93,7 +91,7 @@ function denseLinear(x: Float32Array, rows: number, layer: Linear, out: Float32A
   const bias = floatsOf(layer.bias);
   if (bias) for (let r = 0; r < rows; r++) out.set(bias, r * n);
   native.gemm(false, true, rows, n, k, 1, x, 0, k, 0, weight.buffer as Float32Array | Uint16Array, weight.offset,
-    WEIGHT_CODES[weight.dtype]!, k, 0, bias ? 1 : 0, out, 0, n, rows * n, 1);
+    GEMM_B_TYPES[weight.dtype]!, k, 0, bias ? 1 : 0, out, 0, n, rows * n, 1);
 }
 
 /** A plain RMSNorm with a float32 weight; else null (LN tuning's wrappers, other norms). */

@@ -18,7 +18,8 @@ interface MatrixOperand {
   batchStride: number;
 }
 
-const B_TYPES: Partial<Record<DType, number>> = { float32: 0, bfloat16: 1, float16: 2 };
+/** The GEMM's code for a B operand it reads as stored (converted inside its packing); other dtypes have none. */
+export const GEMM_B_TYPES: Partial<Record<DType, 0 | 1 | 2>> = { float32: 0, bfloat16: 1, float16: 2 };
 
 /**
  * Describes x (shape [...batch, rows, cols], batch broadcast to `batch`) as GEMM operands without a
@@ -84,7 +85,7 @@ function gemm(a: Tensor, b: Tensor, out: Tensor, batch: number[], alpha = 1, bet
       B.t.buffer as Float64Array, B.t.offset, B.ld, B.batchStride, beta, out.buffer as Float64Array, out.offset, N, M * N, count);
   } else {
     native.gemm(A.trans, B.trans, M, N, K, alpha, A.t.buffer as Float32Array, A.t.offset, A.ld, A.batchStride,
-      B.t.buffer as Float32Array | Uint16Array, B.t.offset, B_TYPES[B.t.dtype]! as 0 | 1 | 2, B.ld, B.batchStride, beta,
+      B.t.buffer as Float32Array | Uint16Array, B.t.offset, GEMM_B_TYPES[B.t.dtype]!, B.ld, B.batchStride, beta,
       out.buffer as Float32Array, out.offset, N, M * N, count);
   }
   if (A.t !== a) A.t.dispose();
