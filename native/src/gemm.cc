@@ -33,6 +33,10 @@ constexpr double kMinTaskFlops = 4e5;     // smaller pieces of work are not wort
 constexpr double kSplitItemFlops = 4e7;   // batch items smaller than this are not split among threads
 constexpr int64_t kPackSlack = 64;        // elements the packers may write past the last panel
 constexpr int64_t kPrefetchBytes = 8 << 20;  // of the next few-row product's B, at most (L3 holds 32 MB)
+// The moderate-M path packs all of op(A) on each thread; past this many bytes of it (a deep product:
+// the LM head's input gradient, 128 x 50257) it no longer stays in cache, and each column group would
+// stream it from memory again.
+constexpr int64_t kStreamMaxPackedA = int64_t(8) << 20;
 constexpr int64_t kMinColumnsPerThread = 256;  // narrower products share one packed op(B) instead
 constexpr int64_t kDecodeTile = 1 << 17;     // floats of a decoded B tile (512 KB: in L2 on Zen 4/5; wider tiles are fewer decode calls)
 
@@ -349,7 +353,9 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
       if (p.bt == BType::BF16 && !p.dec && gemm_small_m::takes(p.M, p.tb)) return small_m_bf16(p, b, item_threads);
     }
     if (kern.narrow_n && p.N <= gemm_detail::kNarrowN) return narrow(p, kern, b, item_threads);
-    if (p.M <= kern.stream_m) return panel_stream(p, kern, b, item_threads);
+    if (p.M <= kern.stream_m && p.M * p.K * int64_t(sizeof(T)) <= kStreamMaxPackedA) {
+      return panel_stream(p, kern, b, item_threads);
+    }
     // Tall products (M > 2N: a 4-job batch's 4096 rows against 768 columns) share one packed op(B):
     // by columns, each thread packed and streamed all of op(A) (50 MB at K = 3072) for half the
     // columns. Zen 3, 2 threads, 4096 x 3072 x 768: 136 -> 150 GFLOP/s median.

@@ -100,6 +100,23 @@ test('a row of the product is the same bits whether M selects the moderate-M or 
   }
 });
 
+// A deep product (the LM head's input gradient: 128 x 50257 times 50257 x 768) is too deep for the
+// moderate-M path to keep op(A) packed in cache and goes to the packed path: its rows must be the
+// bits the moderate-M path gives them in a shallower product of the same K blocks.
+test('a row of a deep product is the same bits whether it runs on the moderate-M or the packed path', () => {
+  const K = 9000;
+  const N = 40;
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+  const b = values(K * N, 1);
+  const product = (a: Float32Array, M: number) => {
+    const c = new Float32Array(M * N);
+    native.gemm(false, false, M, N, K, 1, a, 0, K, 0, b, 0, 0, N, 0, 0, c, 0, N, 0, 1);
+    return c;
+  };
+  const a = values(240 * K, 2); // 8.6 MB of op(A): the packed path
+  assert.deepEqual(product(a, 240).subarray(0, 16 * N), product(a.subarray(0, 16 * K), 16));
+});
+
 // Wide products on several threads give each thread its own columns and its own packed operands
 // (the column split, over the packed and the moderate-M path): C must be the same bits as on one
 // thread, for every layout and for a last column range that ends in a partial panel, with K over two
