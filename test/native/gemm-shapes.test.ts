@@ -100,6 +100,37 @@ test('a row of the product is the same bits whether M selects the moderate-M or 
   }
 });
 
+// Serving batches the decode rows of different requests into one few-row product (M <= 8): each row
+// must be what that request would get alone, also when the product adds to C (beta 1: a Linear's bias
+// copied into C first). The short-row kernel once let the compiler fuse alpha * sum + beta * c one way
+// for some rows and the other way for others, so rows 2..8 of a biased product differed in the last bit.
+test('each row of a few-row product (B stored N x K) is the bits of that row alone, with beta', () => {
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+  for (const K of [7, 43, 576, 1536, 2000]) {
+    const N = 19;
+    const bf32 = values(N * K, 1);
+    const bf16 = Uint16Array.from(bf32, (v) => new Uint32Array(new Float32Array([v]).buffer)[0]! >>> 16);
+    for (const [bType, b] of [
+      [0, bf32],
+      [1, bf16],
+    ] as const) {
+      for (const beta of [0, 1]) {
+        for (let M = 2; M <= 8; M++) {
+          const a = values(M * K, 2);
+          const c0 = values(M * N, 3);
+          const c = c0.slice();
+          native.gemm(false, true, M, N, K, 0.75, a, 0, K, 0, b, 0, bType, K, 0, beta, c, 0, N, 0, 1);
+          for (let i = 0; i < M; i++) {
+            const alone = c0.slice(i * N, (i + 1) * N);
+            native.gemm(false, true, 1, N, K, 0.75, a.subarray(i * K, (i + 1) * K), 0, K, 0, b, 0, bType, K, 0, beta, alone, 0, N, 0, 1);
+            assert.deepEqual(c.subarray(i * N, (i + 1) * N), alone, `K ${K}, bType ${bType}, beta ${beta}, M ${M}, row ${i}`);
+          }
+        }
+      }
+    }
+  }
+});
+
 // A deep product (the LM head's input gradient: 128 x 50257 times 50257 x 768) is too deep for the
 // moderate-M path to keep op(A) packed in cache and goes to the packed path: its rows must be the
 // bits the moderate-M path gives them in a shallower product of the same K blocks.

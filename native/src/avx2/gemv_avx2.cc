@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "avx2/lanes.h"
@@ -37,43 +38,81 @@ inline __m256 load8_first(int n, __m256i, const uint16_t* p) {
   return load8(buf);
 }
 
-// C[0:MI, j] from B row `row` (one accumulator per A row); the line `ahead` elements further on is
-// prefetched as each line is entered.
-template <int MI, typename E>
-__attribute__((always_inline)) inline void row_block(int64_t K, const float* a, int64_t lda, const E* row, int64_t ahead,
-                                                     float alpha, float beta, float* c, int64_t ldc) {
-  __m256 acc[MI];
+// C[0:IA, j:j + JB] from B rows j.. (IA x JB accumulators, one chain each); the line `ahead` elements
+// further on is prefetched, for each B row, as each line is entered (when Prefetch).
+template <int IA, int JB, bool Prefetch, typename E>
+__attribute__((always_inline)) inline void block(int64_t K, const float* a, int64_t lda, const E* row, int64_t ldb,
+                                                 int64_t ahead, float alpha, float beta, float* c, int64_t ldc) {
+  __m256 acc[IA][JB];
   #pragma GCC unroll 8
-  for (int i = 0; i < MI; ++i) acc[i] = _mm256_setzero_ps();
+  for (int i = 0; i < IA; ++i)
+    #pragma GCC unroll 4
+    for (int r = 0; r < JB; ++r) acc[i][r] = _mm256_setzero_ps();
   constexpr int64_t kLine = 64 / sizeof(E);  // elements per cache line
   int64_t k = 0;
   for (; k + 8 <= K; k += 8) {
-    if (k % kLine == 0) _mm_prefetch(reinterpret_cast<const char*>(row + ahead + k), _MM_HINT_T1);
-    const __m256 bv = load8(row + k);
+    __m256 bv[JB];
+    #pragma GCC unroll 4
+    for (int r = 0; r < JB; ++r) {
+      if (Prefetch && k % kLine == 0) _mm_prefetch(reinterpret_cast<const char*>(row + r * ldb + ahead + k), _MM_HINT_T1);
+      bv[r] = load8(row + r * ldb + k);
+    }
     #pragma GCC unroll 8
-    for (int i = 0; i < MI; ++i) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i * lda + k), bv, acc[i]);
+    for (int i = 0; i < IA; ++i) {
+      const __m256 av = _mm256_loadu_ps(a + i * lda + k);
+      #pragma GCC unroll 4
+      for (int r = 0; r < JB; ++r) acc[i][r] = _mm256_fmadd_ps(av, bv[r], acc[i][r]);
+    }
   }
   if (k < K) {
     const int n = static_cast<int>(K - k);
     const __m256i mask = avx2::first_lanes(n);
-    const __m256 bv = load8_first(n, mask, row + k);
+    __m256 bv[JB];
+    #pragma GCC unroll 4
+    for (int r = 0; r < JB; ++r) bv[r] = load8_first(n, mask, row + r * ldb + k);
     #pragma GCC unroll 8
-    for (int i = 0; i < MI; ++i) acc[i] = _mm256_fmadd_ps(_mm256_maskload_ps(a + i * lda + k, mask), bv, acc[i]);
+    for (int i = 0; i < IA; ++i) {
+      const __m256 av = _mm256_maskload_ps(a + i * lda + k, mask);
+      #pragma GCC unroll 4
+      for (int r = 0; r < JB; ++r) acc[i][r] = _mm256_fmadd_ps(av, bv[r], acc[i][r]);
+    }
   }
-  for (int i = 0; i < MI; ++i) {
-    const float s = alpha * avx2::hsum(acc[i]);
-    c[i * ldc] = beta == 0.0f ? s : s + beta * c[i * ldc];
-  }
+  #pragma GCC unroll 8
+  for (int i = 0; i < IA; ++i)
+    #pragma GCC unroll 4
+    for (int r = 0; r < JB; ++r) {
+      const float s = alpha * avx2::hsum(acc[i][r]);
+      c[i * ldc + r] = beta == 0.0f ? s : std::fma(beta, c[i * ldc + r], s);  // fused, as GCC contracts it elsewhere
+    }
 }
 
-// All M rows of C for columns [j0, j1), one B row at a time.
+// All M rows of C for columns [j0, j1). One A row reads B one row at a time (decode: B in address
+// order, one stream, bound by memory). More rows are bound by the FMAs: kJB B rows at a time against
+// groups of at most 4 A rows (12 accumulators, 7 loads per 12 FMAs where one B row against all A rows
+// took 9 per 8); the B rows, read again for the second group, are in L1.
 template <int M, typename E>
 void columns_for(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, int64_t ldb,
                  float alpha, float beta, float* c, int64_t ldc) {
   const E* rows = static_cast<const E*>(b);
   const int64_t row_bytes = ldb * int64_t(sizeof(E));
   const int64_t ahead = std::max<int64_t>(1, (kAhead + row_bytes / 2) / row_bytes) * ldb;  // prefetches never fault
-  for (int64_t j = j0; j < j1; ++j) row_block<M, E>(K, a, lda, rows + j * ldb, ahead, alpha, beta, c + j, ldc);
+  if constexpr (M == 1) {
+    for (int64_t j = j0; j < j1; ++j) block<1, 1, true, E>(K, a, lda, rows + j * ldb, ldb, ahead, alpha, beta, c + j, ldc);
+  } else {
+    constexpr int kJB = 3;
+    constexpr int kFirst = (M + 1) / 2 < 4 ? (M + 1) / 2 : 4, kSecond = M - kFirst;  // 8: 4 + 4, 5: 3 + 2
+    const float* a2 = a + kFirst * lda;
+    float* c2 = c + kFirst * ldc;
+    int64_t j = j0;
+    for (; j + kJB <= j1; j += kJB) {
+      block<kFirst, kJB, true, E>(K, a, lda, rows + j * ldb, ldb, ahead, alpha, beta, c + j, ldc);
+      block<kSecond, kJB, false, E>(K, a2, lda, rows + j * ldb, ldb, 0, alpha, beta, c2 + j, ldc);
+    }
+    for (; j < j1; ++j) {
+      block<kFirst, 1, true, E>(K, a, lda, rows + j * ldb, ldb, ahead, alpha, beta, c + j, ldc);
+      block<kSecond, 1, false, E>(K, a2, lda, rows + j * ldb, ldb, 0, alpha, beta, c2 + j, ldc);
+    }
+  }
 }
 
 using ByRows = void (*)(int64_t, int64_t, int64_t, const float*, int64_t, const void*, int64_t, float, float, float*,
