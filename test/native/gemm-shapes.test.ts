@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { native } from '../../src/tensor/native/index.js';
 import { check } from './gemm-check.js';
+import { floatToF16 } from '../../src/tensor/half.js';
 
 const trans: [boolean, boolean][] = [
   [false, false],
@@ -110,9 +111,11 @@ test('each row of a few-row product (B stored N x K) is the bits of that row alo
     const N = 19;
     const bf32 = values(N * K, 1);
     const bf16 = Uint16Array.from(bf32, (v) => new Uint32Array(new Float32Array([v]).buffer)[0]! >>> 16);
+    const f16 = Uint16Array.from(bf32, (v) => floatToF16(v));
     for (const [bType, b] of [
       [0, bf32],
       [1, bf16],
+      [2, f16],
     ] as const) {
       for (const beta of [0, 1]) {
         for (let M = 2; M <= 8; M++) {

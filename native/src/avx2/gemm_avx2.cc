@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "avx2/lanes.h"
@@ -345,7 +346,7 @@ void small_m_cols(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda
           float sum = hsum(acc[i][r]);
           for (int64_t kk = k; kk < K; ++kk) sum += ai[i][kk] * load1<BT>(b_elem<BT>(rows[r], kk));
           float* cij = c + (i0 + i) * ldc + j + r;
-          *cij = beta == 0.0f ? alpha * sum : alpha * sum + beta * *cij;
+          *cij = beta == 0.0f ? alpha * sum : std::fma(beta, *cij, alpha * sum);  // fused for every row alike
         }
     }
   }

@@ -82,7 +82,7 @@ __attribute__((always_inline)) inline void block(int64_t K, const float* a, int6
     #pragma GCC unroll 4
     for (int r = 0; r < JB; ++r) {
       const float s = alpha * avx2::hsum(acc[i][r]);
-      c[i * ldc + r] = beta == 0.0f ? s : std::fma(beta, c[i * ldc + r], s);  // fused, as GCC contracts it elsewhere
+      c[i * ldc + r] = beta == 0.0f ? s : std::fma(beta, c[i * ldc + r], s);  // fused for every row alike
     }
 }
 

@@ -17,6 +17,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 // _mm512_reduce_add_ps, which -Wmaybe-uninitialized reports once inlined here: a false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -83,7 +84,7 @@ __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, cons
     for (int r = 0; r < jn; ++r) {
       float* cij = c + i * ldc + r;
       const float s = alpha * _mm512_reduce_add_ps(acc[i][r]);
-      *cij = beta == 0.0f ? s : s + beta * *cij;
+      *cij = beta == 0.0f ? s : std::fma(beta, *cij, s);  // fused for every row alike (see gemv_avx2.cc)
     }
 }
 
