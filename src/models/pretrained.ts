@@ -27,6 +27,7 @@ import { beginQuantizedLoad } from '../quant/load.js';
 import type { QuantizationOptions } from '../quant/config.js';
 import { isGgufLocation, openGgufModel } from '../gguf/load/open.js';
 import { installGgmlLayers } from '../gguf/load/quantized.js';
+import { keepHalfWeights } from '../gguf/load/half-weights.js';
 
 /** Where loading warnings go. */
 export interface Logger {
@@ -36,8 +37,8 @@ export interface Logger {
 export interface FromPretrainedOptions extends LabelOptions {
   /**
    * Storage type of the weights: 'float32' (default), 'bfloat16' or 'float16' (computed with float32
-   * accumulation). A GGUF file's block-quantised weights (Q8_0, Q4_K, ...) stay quantised when no
-   * dtype is given and are dequantised to `dtype` when one is.
+   * accumulation). A GGUF file's block-quantised weights (Q8_0, Q4_K, ...) stay quantised, and its
+   * F16 / BF16 matrices stay in 16 bits, when no dtype is given; with a dtype, all are converted to it.
    */
   dtype?: DType;
   /**
@@ -123,11 +124,12 @@ export async function loadPretrained<T extends ModelTask>(
     const ggml = keepGgml
       ? await installGgmlLayers(model, (key) => resolveKey(key, entry, unquantized), gguf.weights)
       : null;
+    const half = keepGgml ? await keepHalfWeights(model, (key) => resolveKey(key, entry, unquantized), gguf.weights) : null;
     const own = model.stateDict() as Map<string, Parameter>;
     const sources = new Map<string, string>();
     const unexpected: string[] = [];
     for (const key of weights.keys()) {
-      if (quant?.consumedKeys.has(key) || ggml?.consumedKeys.has(key)) continue;
+      if (quant?.consumedKeys.has(key) || ggml?.consumedKeys.has(key) || half?.consumedKeys.has(key)) continue;
       const path = resolveKey(key, entry, own);
       if (path !== null) sources.set(path, key);
       else if (!entry.ignoredKeys?.test(key)) unexpected.push(key);
@@ -152,7 +154,7 @@ export async function loadPretrained<T extends ModelTask>(
       );
     }
     const loaded = new Set<unknown>([...sources.keys()].map((p) => own.get(p)!));
-    for (const t of [...(quant?.filled ?? []), ...(ggml?.filled ?? [])]) loaded.add(t);
+    for (const t of [...(quant?.filled ?? []), ...(ggml?.filled ?? []), ...(half?.filled ?? [])]) loaded.add(t);
     const missing = [...own.keys()].filter((p) => !sources.has(p) && !loaded.has(own.get(p)!));
     fresh.push(...missing.filter(isFresh).sort());
     const absent = missing.filter((p) => !isFresh(p));

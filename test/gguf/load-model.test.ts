@@ -81,6 +81,31 @@ test('llama: a Q8_0 file, quantised or dequantised, is close to the HF logits; B
   assert.equal(bf16.stateDict().get('model.layers.0.self_attn.q_proj.weight')!.dtype, 'bfloat16');
 });
 
+// A BF16 file's matrices stay bf16 (half the memory and bytes per decode step); its norms, F32 in the
+// file, stay float32; the values are those of a float32 load (bf16 widens exactly), and so are the logits.
+for (const model of ['llama', 'gpt2']) {
+  test(`${model}: a BF16 file keeps its matrices in bf16 when no dtype is asked for; the logits are a float32 load's`, async () => {
+    const path = await ggufOf(model, 'BF16');
+    const kept = await AutoModelForCausalLM.fromPretrained(path);
+    const widened = await AutoModelForCausalLM.fromPretrained(path, { dtype: 'float32' });
+    const dtypes = new Map<string, string>();
+    for (const [key, t] of kept.stateDict()) dtypes.set(key, t.dtype);
+    const matrix = model === 'llama' ? 'model.layers.0.self_attn.q_proj.weight' : 'transformer.h.0.attn.c_attn.weight';
+    const embedding = model === 'llama' ? 'model.embed_tokens.weight' : 'transformer.wte.weight';
+    const norm = model === 'llama' ? 'model.norm.weight' : 'transformer.ln_f.weight';
+    assert.equal(dtypes.get(matrix), 'bfloat16');
+    assert.equal(dtypes.get(embedding), 'bfloat16');
+    assert.equal(dtypes.get(norm), 'float32');
+    assert.equal(kept.stateDict().get(matrix)!.requiresGrad, widened.stateDict().get(matrix)!.requiresGrad);
+    for (const [key, t] of widened.stateDict()) {
+      assert.deepEqual(kept.stateDict().get(key)!.to('float32').toFlatArray(), t.toFlatArray(), key);
+    }
+    const { inputs } = await loadCase(join(FIXTURES, model));
+    const logits = (m: typeof kept) => (noGrad(() => m.forward(modelInputs(inputs))) as { logits: Tensor }).logits.toFlatArray();
+    assert.deepEqual(logits(kept), logits(widened));
+  });
+}
+
 test('a GGUF file whose model cannot be built is refused and its file handle closed', async () => {
   const path = await ggufOf('llama', 'F32');
   const openFds = async () => (await readdir('/proc/self/fd')).length;

@@ -68,6 +68,11 @@ export class GgufModelWeights {
     return replace(t, t.to(options.dtype));
   }
 
+  /** The dtype a plain (not block-quantised) tensor for `key` has in the file; null for block types. */
+  plainDType(key: string): DType | null {
+    return PLAIN[this.tensorOf(key).type.name] ?? null;
+  }
+
   /** Whether the tensor for `key` is held in one of ggml's block types. */
   isBlockQuantized(key: string): boolean {
     return isGgmlBlockType(this.tensorOf(key).type.name);
