@@ -64,7 +64,7 @@ export class ModuleDict<M extends Module = Module> extends Module {
   }
 
   keys(): string[] {
-    return [...this.namedChildren()].map(([k]) => k);
+    return Object.keys(this).filter((k) => this.get(k) !== undefined);
   }
 }
 

@@ -65,6 +65,11 @@ export class LoraLinear extends AdditiveTunerLayer {
     return this.lora_A.keys();
   }
 
+  /** One property lookup: serving asks this for every row group of every layer at every step. */
+  override hasAdapter(name: string): boolean {
+    return this.lora_A.has(name);
+  }
+
   protected removeAdapterWeights(name: string): void {
     for (const dict of [this.lora_A, this.lora_B, this.lora_dropout, this.lora_magnitude_vector]) {
       const m = dict.get(name);
