@@ -2,8 +2,8 @@
 // random weights and the same adapters, exported to GGUF by peftjs. 8 streams, each with its own
 // LoRA adapter (r 16 on q_proj/v_proj, random A and B), 16-token prompts, greedy, N new tokens each.
 // - peftjs: one Service, all 8 requests at once: every decode step is one batch of 8 rows routed to
-//   their adapters (bf16 base, as `peft serve --dtype bfloat16`; with --type Q8_0 / Q4_0 / Q4_K the
-//   GGUF file of that type, its blocks kept quantised as fromPretrained(file.gguf) loads them).
+//   their adapters, over the GGUF file of --type as fromPretrained(file.gguf) loads it (BF16: its
+//   matrices in bf16; Q8_0 / Q4_0 / Q4_K: its blocks kept quantised).
 // - llama.cpp: one context per adapter (its API binds adapters to a context and cannot mix them in
 //   one batch), the 8 generations run concurrently over the same GGUF file (BF16 by default).
 // Rounds alternate the two engines; each record: generated tokens/s of each, their ratio, CPU
@@ -31,10 +31,9 @@ const STREAMS = 8;
 const PROMPT = 16;
 const threads = native.numThreads();
 
-const base =
-  TYPE === 'BF16'
-    ? await AutoModelForCausalLM.fromPretrained(join(DIR, 'hf'), { dtype: 'bfloat16' })
-    : await AutoModelForCausalLM.fromPretrained(GGUF);
+// The GGUF file both engines serve, as fromPretrained(file.gguf) loads it: BF16 matrices in bf16,
+// block types in their blocks.
+const base = await AutoModelForCausalLM.fromPretrained(GGUF);
 const vocab = (base.config as { vocab_size: number }).vocab_size;
 // The anchor's prompt generator: ids in [256, vocab - 1), no byte tokens, no EOS.
 function prompt(seed: number): number[] {
