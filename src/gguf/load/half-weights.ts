@@ -6,7 +6,7 @@
 // biases) go to the loader, which converts them to the model's dtype.
 import { Parameter, Conv1D, Embedding, Linear, type Module } from '../../nn/index.js';
 import { ShapeError } from '../../tensor/index.js';
-import type { GgmlLayers } from './quantized.js';
+import { layersOfWeights, type GgmlLayers } from './quantized.js';
 import type { GgufModelWeights } from './weights.js';
 
 const HALF = new Set(['bfloat16', 'float16']);
@@ -19,14 +19,10 @@ export async function keepHalfWeights(
 ): Promise<GgmlLayers> {
   const consumedKeys = new Set<string>();
   const filled = new Set<Parameter>();
-  for (const key of weights.keys()) {
-    const dtype = weights.plainDType(key);
-    if (dtype === null || !HALF.has(dtype)) continue;
-    const path = resolveKey(key);
-    if (path === null || !path.endsWith('.weight')) continue;
-    const modulePath = path.slice(0, -'.weight'.length);
-    const layer = model.getSubmodule(modulePath);
+  const isHalf = (key: string) => HALF.has(weights.plainDType(key) ?? '');
+  for (const { key, layer } of layersOfWeights(model, resolveKey, weights, isHalf)) {
     if (!(layer instanceof Linear || layer instanceof Conv1D || layer instanceof Embedding)) continue;
+    const dtype = weights.plainDType(key)!;
     const expected = layer.weight.shape;
     const { shape } = weights.info(key);
     if (shape.join() !== expected.join()) {

@@ -22,13 +22,7 @@ export async function installGgmlLayers(
 ): Promise<GgmlLayers> {
   const consumedKeys = new Set<string>();
   const filled = new Set<Tensor>();
-  for (const key of weights.keys()) {
-    if (!weights.isBlockQuantized(key)) continue;
-    const path = resolveKey(key);
-    // Left to the loader, which reports keys the model has no place for.
-    if (path === null || !path.endsWith('.weight')) continue;
-    const modulePath = path.slice(0, -'.weight'.length);
-    const layer = model.getSubmodule(modulePath);
+  for (const { key, modulePath, layer } of layersOfWeights(model, resolveKey, weights, (k) => weights.isBlockQuantized(k))) {
     const blocks = await weights.blockTensor(key);
     for (const [at, replacement] of replacementsFor(model, modulePath, layer, blocks, key)) {
       model.setSubmodule(at, replacement);
@@ -37,6 +31,26 @@ export async function installGgmlLayers(
     consumedKeys.add(key);
   }
   return { consumedKeys, filled };
+}
+
+/**
+ * The model's layers whose weight is the file tensor `key`, for the keys `wanted` picks. Keys that
+ * resolve to nothing, or to something other than a weight, are left to the loader, which reports
+ * keys the model has no place for.
+ */
+export function* layersOfWeights(
+  model: Module,
+  resolveKey: (key: string) => string | null,
+  weights: GgufModelWeights,
+  wanted: (key: string) => boolean,
+): Generator<{ key: string; modulePath: string; layer: Module }> {
+  for (const key of weights.keys()) {
+    if (!wanted(key)) continue;
+    const path = resolveKey(key);
+    if (path === null || !path.endsWith('.weight')) continue;
+    const modulePath = path.slice(0, -'.weight'.length);
+    yield { key, modulePath, layer: model.getSubmodule(modulePath) };
+  }
 }
 
 /** The ggml layers for the layer at `modulePath` (and for an output head tied to it), by path. */
