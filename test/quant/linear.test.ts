@@ -221,8 +221,9 @@ test('computeDtype bfloat16 rounds the input and output to bf16', () => {
   for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i]! - ref.y[i]!) <= 2 ** -8 * Math.abs(ref.y[i]!) + 1e-6);
 });
 
-// With a bf16 compute dtype and K a multiple of 128, CPUs with AVX512_BF16 take a few-row kernel with
-// the code values rounded to bf16 (native/src/avx512/quant_bf16_avx512.cc): per product at most 2^-9
+// With a bf16 compute dtype and K a multiple of 128, AVX2 CPUs and AVX-512 ones with AVX512_BF16 take a
+// few-row kernel with the code values rounded to bf16 (native/src/avx2/quant_bf16_avx2.cc,
+// native/src/avx512/quant_bf16_avx512.cc): per product at most 2^-9
 // relative, as bitsandbytes' bf16 gemv_4bit (which rounds code * absmax to bf16), plus y's own rounding
 // to bf16. Every row count, blocks of 32 / 64 / 128 (one span holding 4, 2 or a part of a block),
 // double quantisation; elsewhere the float32 kernel, within the same bound.
@@ -241,6 +242,33 @@ test('computeDtype bfloat16, few rows: within bf16 rounding of the code values a
       for (let i = 0; i < y.length; i++) {
         const tol = 2 ** -9 * ref.mag[i]! + 2 ** -8 * Math.abs(ref.y[i]!);
         assert.ok(Math.abs(y[i]! - ref.y[i]!) <= tol, `block ${blockSize} M=${M} element ${i}: ${y[i]} vs ${ref.y[i]}`);
+      }
+    }
+  }
+});
+
+// A served row's output must not depend on the rows beside it (a request's tokens equal those it gets
+// alone): every few-row kernel sums each row in the same order whatever M. Raw float32 outputs (before
+// the compute dtype's rounding, which could hide a difference), x exact in bf16 so that the bf16-code
+// kernels take it too.
+test('few-row products: each row of an M-row product equals that row computed alone', () => {
+  const [N, K] = [37, 384];
+  for (const [blockSize, doubleQuant] of [
+    [32, false],
+    [64, true],
+    [128, true],
+  ] as const) {
+    const w = quantizeState4(gaussian(130 + blockSize, N * K), [N, K], { quantType: 'nf4', blockSize, doubleQuant });
+    for (const bf16X of [false, true]) {
+      for (let M = 2; M <= 8; M++) {
+        const x = Float32Array.from(gaussian(140 + M, M * K), (v) => bf16ToFloat(floatToBf16(v)));
+        const batch = new Float32Array(M * N);
+        native.linear4bit(x, M, w, null, batch, bf16X);
+        for (let i = 0; i < M; i++) {
+          const alone = new Float32Array(N);
+          native.linear4bit(x.subarray(i * K, (i + 1) * K), 1, w, null, alone, bf16X);
+          assert.deepEqual(batch.subarray(i * N, (i + 1) * N), alone, `block ${blockSize} bf16 x ${bf16X} M=${M} row ${i}`);
+        }
       }
     }
   }

@@ -254,7 +254,7 @@ void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 }
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8};
+  static const Kernels k{layout_x, dequant4, gemv4, dequant8, dot8_avx2, 0, quantize_row8, layout_x_bf16_avx2, gemv4_bf16_avx2};
   return k;
 }
 

@@ -75,7 +75,8 @@ __attribute__((target("avx512bf16"))) void gemv4_bf16_rows(const Weight4& w, con
 
 // Span by span, the M rows' pieces of a span adjacent: the kernel reaches them from one pointer at
 // constant offsets (with a pointer per row, M = 8 ran out of registers and spilled).
-void layout_x_bf16(const float* x, int64_t M, int64_t K, uint16_t* xp) {
+void layout_x_bf16(const float* x, int64_t M, int64_t K, void* out) {
+  auto* xp = static_cast<uint16_t*>(out);
   for (int64_t s = 0; s < K / kSpan; ++s)
     for (int64_t i = 0; i < M; ++i) {
       const float* in = x + i * K + s * kSpan;
@@ -85,7 +86,8 @@ void layout_x_bf16(const float* x, int64_t M, int64_t K, uint16_t* xp) {
     }
 }
 
-void gemv4_bf16(int64_t m, const Weight4& w, const uint16_t* xp, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+void gemv4_bf16(int64_t m, const Weight4& w, const void* in, int64_t j0, int64_t j1, float* y, int64_t ldy) {
+  const auto* xp = static_cast<const uint16_t*>(in);
   with_rows(m, [&](auto M) {
     if (w.block == 32) return gemv4_bf16_rows<M(), 4>(w, xp, j0, j1, y, ldy);
     if (w.block == 64) return gemv4_bf16_rows<M(), 2>(w, xp, j0, j1, y, ldy);

@@ -60,8 +60,8 @@ BDecoder decoder(const Source& w) {
                   &w};
 }
 
-// bf16_x: x is in bf16, so the bf16 few-row kernel may take it where the CPU has one (its x layout is
-// bf16 values, written into the float scratch the driver passes).
+// bf16_x: x is in bf16, so the bf16-code few-row kernel may take it where the level has one (its x
+// layout is its own, written into the float scratch the driver passes).
 Source source4(const Weight4& w, bool bf16_x = false) {
   const auto& k = detail::kernels_for_cpu();
   Source s{w.rows, w.cols, 0.5, [&w, &k](int64_t e0, int64_t n, float* out) { k.dequant4(w, e0, n, out); }, nullptr,
@@ -72,10 +72,10 @@ Source source4(const Weight4& w, bool bf16_x = false) {
     };
     if (bf16_x && k.gemv4_bf16 && w.cols % 128 == 0) {
       s.layout = [](const float* x, int64_t M, int64_t K, float* xp) {
-        detail::kernels_for_cpu().layout_x_bf16(x, M, K, reinterpret_cast<uint16_t*>(xp));
+        detail::kernels_for_cpu().layout_x_bf16(x, M, K, xp);
       };
       s.gemv = [&w, &k](int64_t m, const float* xp, int64_t j0, int64_t j1, float* y) {
-        k.gemv4_bf16(m, w, reinterpret_cast<const uint16_t*>(xp), j0, j1, y, w.rows);
+        k.gemv4_bf16(m, w, xp, j0, j1, y, w.rows);
       };
     }
     s.data = w.packed;

@@ -128,10 +128,12 @@ struct Kernels {
   // absmax = max |f16(x)| (NaN if any element is NaN, as torch.max), q = round(f16(x) * (127 / absmax)) half to even (0 where NaN), stored as
   // the bytes q + shift.
   void (*quantize_row8)(const float* x, int64_t K, int shift, uint8_t* out, float* absmax);
-  // The few-row 4-bit product for x in bf16 (gemv4 with x laid out as bf16 by layout_x_bf16), or null
-  // where the CPU has no AVX512_BF16. Needs cols % 128 == 0 as well.
-  void (*layout_x_bf16)(const float* x, int64_t M, int64_t K, uint16_t* xp) = nullptr;
-  void (*gemv4_bf16)(int64_t m, const Weight4& w, const uint16_t* xp, int64_t j0, int64_t j1, float* y,
+  // The few-row 4-bit product for x already rounded to bf16 (a bf16 compute dtype): gemv4 with the
+  // code values rounded to bf16, x laid out by layout_x_bf16 in the kernel's own order and element type
+  // (bf16 for AVX512_BF16's vdpbf16ps, float32 for AVX2), in a buffer of M * K floats; null where the
+  // level has none. Needs cols % 128 == 0 as well.
+  void (*layout_x_bf16)(const float* x, int64_t M, int64_t K, void* xp) = nullptr;
+  void (*gemv4_bf16)(int64_t m, const Weight4& w, const void* xp, int64_t j0, int64_t j1, float* y,
                      int64_t ldy) = nullptr;
 };
 
@@ -169,8 +171,11 @@ void dot8_avx2(int64_t m, const uint8_t* xq, const WeightInt8& w, int64_t j0, in
 
 // AVX512_BF16's few-row 4-bit product (avx512/quant_bf16_avx512.cc), for kernels_avx512.
 bool has_bf16();
-void layout_x_bf16(const float* x, int64_t M, int64_t K, uint16_t* xp);
-void gemv4_bf16(int64_t m, const Weight4& w, const uint16_t* xp, int64_t j0, int64_t j1, float* y, int64_t ldy);
+void layout_x_bf16(const float* x, int64_t M, int64_t K, void* xp);
+void gemv4_bf16(int64_t m, const Weight4& w, const void* xp, int64_t j0, int64_t j1, float* y, int64_t ldy);
+// AVX2's (avx2/quant_bf16_avx2.cc): bf16 codes, float32 products.
+void layout_x_bf16_avx2(const float* x, int64_t M, int64_t K, void* xp);
+void gemv4_bf16_avx2(int64_t m, const Weight4& w, const void* xp, int64_t j0, int64_t j1, float* y, int64_t ldy);
 
 const Kernels& kernels_portable();
 const Kernels& kernels_avx2();
