@@ -18,11 +18,11 @@ export interface RowUpdate {
   delta: Tensor;
 }
 
-/** Where `delta` lands in `t` (a view, outside autograd): its rows, and for [rows, seq, ...] tensors its first positions. */
-function target(t: Tensor, { start, delta }: RowUpdate): Tensor {
-  const rows = t.narrow(0, start, delta.shape[0]!);
-  if (delta.ndim < 3 || delta.shape[1] === t.shape[1]) return rows;
-  const positions = rows.narrow(1, 0, delta.shape[1]!);
+/** Where `piece` (starting at row `start`) lands in `t` (a view, outside autograd): its rows, and for [rows, seq, ...] tensors its first positions. */
+function target(t: Tensor, start: number, piece: Tensor): Tensor {
+  const rows = t.narrow(0, start, piece.shape[0]!);
+  if (piece.ndim < 3 || piece.shape[1] === t.shape[1]) return rows;
+  const positions = rows.narrow(1, 0, piece.shape[1]!);
   // The intermediate view would hold t's memory until the step's scope ends (t may be a gradient freed sooner).
   rows.dispose();
   return positions;
@@ -39,7 +39,7 @@ export function addToRows(base: Tensor, updates: readonly RowUpdate[]): Tensor {
   const out = dtype === base.dtype && nobodyElseReads(base) ? base.detach() : cloneTensor(base, dtype);
   noGrad(() => {
     for (const update of updates) {
-      const place = target(out, update);
+      const place = target(out, update.start, update.delta);
       const sum = place.add(update.delta);
       copyInto(place, sum);
       sum.dispose();
@@ -48,8 +48,43 @@ export function addToRows(base: Tensor, updates: readonly RowUpdate[]): Tensor {
   const convert = (g: Tensor, like: Tensor) => (g.dtype === like.dtype ? g : cloneTensor(g, like.dtype));
   return record(out, 'addToRows', [base, ...updates.map((u) => u.delta)], (g) => [
     base.requiresGrad ? convert(g, base) : null,
-    ...updates.map((u) => (u.delta.requiresGrad ? convert(target(g, u), u.delta) : null)),
+    ...updates.map((u) => (u.delta.requiresGrad ? convert(target(g, u.start, u.delta), u.delta) : null)),
   ]);
+}
+
+/** Rows [start, start + value.shape[0]) of a batch, and their first value.shape[1] positions, replaced by `value`. */
+export interface RowReplacement {
+  start: number;
+  value: Tensor;
+}
+
+/**
+ * `base` with each replacement's rows (and positions) holding its value: element by element what
+ * joining the groups' outputs (each padded back to base's positions with base's values) gives, in one
+ * tensor: a copy of base (none when nothing else reads base) with the values copied in. A value that
+ * nothing else reads (an adapter's output, consumed here) is freed once copied, so a layer keeps one
+ * output-sized tensor, not the groups' outputs, their padded copies and the join. `inPlace: false`
+ * always copies base (its values are read again later). Gradients: each
+ * value's is a view of the output's; base's is the output's with the replaced places zeroed (a copy).
+ */
+export function replaceRows(base: Tensor, replacements: readonly RowReplacement[], { inPlace = true } = {}): Tensor {
+  const dtype = replacements.reduce((d, r) => promoteTypes(d, r.value.dtype), base.dtype);
+  const out = inPlace && dtype === base.dtype && nobodyElseReads(base) ? base.detach() : cloneTensor(base, dtype);
+  noGrad(() => {
+    for (const { start, value } of replacements) copyInto(target(out, start, value), value).dispose();
+  });
+  for (const { value } of replacements) if (nobodyElseReads(value)) value.releaseValues();
+  const convert = (g: Tensor, like: Tensor) => (g.dtype === like.dtype ? g : cloneTensor(g, like.dtype));
+  return record(out, 'replaceRows', [base, ...replacements.map((r) => r.value)], (g) => {
+    let gBase: Tensor | null = null;
+    if (base.requiresGrad) {
+      gBase = cloneTensor(g, base.dtype);
+      noGrad(() => {
+        for (const { start, value } of replacements) target(gBase!, start, value).fill_(0).dispose();
+      });
+    }
+    return [gBase, ...replacements.map(({ start, value }) => (value.requiresGrad ? convert(target(g, start, value), value) : null))];
+  });
 }
 
 /**

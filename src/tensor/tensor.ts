@@ -149,6 +149,18 @@ export class Tensor {
     this.gradFn = null;
   }
 
+  /**
+   * Low level: releases this tensor's memory but keeps its place in the autograd graph (its gradFn),
+   * for an output whose values were copied elsewhere and that no backward reads (see
+   * peft/row-blocks.ts replaceRows). Using its values afterwards throws a DisposedError.
+   */
+  releaseValues(): void {
+    const s = this.storageRef;
+    if (s === null) return;
+    this.storageRef = null;
+    s.release();
+  }
+
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -1,9 +1,10 @@
 // addToRows: updates added onto row blocks (and their first positions) of a batch, with the
-// gradients the zero-padded, joined addition gives.
+// gradients the zero-padded, joined addition gives; replaceRows: row blocks replaced, with the
+// gradients of joining the blocks padded back with the batch's own values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { concat, randn, tidy, zeros } from '../../src/index.js';
-import { addToRows } from '../../src/peft/row-blocks.js';
+import { addToRows, replaceRows } from '../../src/peft/row-blocks.js';
 
 test('addToRows equals base + zero-padded updates, values and gradients', () => {
   tidy(() => {
@@ -51,6 +52,51 @@ test('addToRows writes into a layer output nothing else reads, and copies one th
     assert.deepEqual(delta.grad!.toFlatArray(), new Array(6).fill(2));
     delta.grad!.dispose();
     x.grad!.dispose();
+    return null;
+  });
+});
+
+test('replaceRows equals joining the replaced blocks padded with the batch, values and gradients', () => {
+  tidy(() => {
+    const base = randn([5, 6, 3]).requiresGrad_();
+    const a = randn([2, 4, 3]).requiresGrad_(); // rows 0-1, first 4 positions
+    const b = randn([2, 6, 3]).requiresGrad_(); // rows 3-4, every position
+    const weights = randn([5, 6, 3]);
+    // Values made by an op (as a layer's adapter makes them), so that replaceRows may free them.
+    const first = a.mul(2);
+    const second = b.mul(3);
+    const out = replaceRows(base, [{ start: 0, value: first }, { start: 3, value: second }]);
+    // Nothing reads the values after the copy: their memory is gone, their graph is not.
+    assert.ok(first.disposed && second.disposed);
+    out.mul(weights).sum().backward();
+    const grads = [base, a, b].map((t) => t.grad!.toFlatArray());
+    for (const t of [base, a, b]) {
+      t.grad!.dispose();
+      t.grad = null;
+    }
+
+    const rows = (start: number, n: number) => base.narrow(0, start, n);
+    const expected = concat([concat([a.mul(2), rows(0, 2).narrow(1, 4, 2)], 1), rows(2, 1), b.mul(3)], 0);
+    expected.mul(weights).sum().backward();
+    assert.deepEqual(out.toFlatArray(), expected.toFlatArray());
+    [base, a, b].forEach((t, i) => assert.deepEqual(grads[i], t.grad!.toFlatArray(), ['base', 'a', 'b'][i]));
+    return null;
+  });
+});
+
+test('replaceRows copies a batch that is read again, and keeps a value that backward needs', () => {
+  tidy(() => {
+    const x = randn([4, 3]).requiresGrad_();
+    const product = x.matmul(randn([3, 3]));
+    const squashed = randn([2, 3]).requiresGrad_().tanh(); // tanh's backward reads its output
+    const before = product.toFlatArray();
+    const out = replaceRows(product, [{ start: 1, value: squashed }], { inPlace: false });
+    assert.notEqual(out.storage, product.storage);
+    assert.deepEqual(product.toFlatArray(), before);
+    assert.ok(!squashed.disposed);
+    const inPlace = replaceRows(x.matmul(randn([3, 3])), [{ start: 0, value: randn([1, 3]) }]);
+    assert.equal(inPlace.shape.join(), '4,3');
+    out.sum().backward();
     return null;
   });
 });

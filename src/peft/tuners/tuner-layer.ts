@@ -6,7 +6,7 @@ import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
 import { isQuantizedLinear, type RequantizationError } from '../../quant/linear.js';
 import { currentRouting, withAdapterRandom, type RowGroup, type RowRouting } from '../mixed-batch.js';
 import { AdapterNameError } from '../errors.js';
-import { addToRows, groupRows } from '../row-blocks.js';
+import { addToRows, groupRows, replaceRows } from '../row-blocks.js';
 
 /** A layer that computes y = f(x) and has a weight (Linear, GPT-2's Conv1D, ...). */
 export type BaseLayer = Module & { weight: Parameter; bias: Parameter | null; forward(x: Tensor): Tensor };
@@ -123,35 +123,42 @@ export abstract class TunerLayer extends Module {
     }
     const own = (adapter: string | null): string | null => (adapter !== null && this.hasAdapter(adapter) ? adapter : null);
     if (!this.transformsInput && groups.every(({ adapter }) => own(adapter) === null || this.hasOutputDelta(adapter!))) return this.mixedSumForward(x, routing, own);
-    const inBatchOrder = (t: Tensor) => (routing.inOrder ? t : t.indexSelect(0, routing.restore));
-    const input = !this.transformsInput
-      ? x
-      : inBatchOrder(
-          concat(
-            groups.map((group) => {
-              const name = own(group.adapter);
-              const xRows = groupRows(x, routing, group);
-              return name === null ? xRows : padLike(withAdapterRandom(routing, name, () => this.adaptInput(ownPositions(xRows, group), name)), xRows);
-            }),
-            0,
-          ),
-        );
+    const input = this.transformsInput ? this.joinGroups(x, routing, (_group, name, own) => this.adaptInput(own, name), { inPlace: false }) : x;
     const base = this.baseForward(input);
-    let changed = false;
-    const outputs = groups.map((group) => {
-      const baseRows = groupRows(base, routing, group);
-      const name = own(group.adapter);
-      if (name === null) return baseRows;
+    return this.joinGroups(base, routing, (group, name, ownRows) => {
       const xRows = ownPositions(groupRows(x, routing, group), group);
-      const ownRows = ownPositions(baseRows, group);
-      const out = withAdapterRandom(routing, name, () => this.applyAdapter(xRows, ownRows, name));
-      if (out === ownRows) return baseRows;
-      changed = true;
-      return padLike(out, baseRows);
+      return this.applyAdapter(xRows, ownRows, name);
     });
-    // Only the input was transformed (IA3's feed-forward scaling): the base output is the layer's, no copy of it joined from its rows.
-    if (!changed && routing.inOrder) return base;
-    return inBatchOrder(concat(outputs, 0));
+  }
+
+  /**
+   * `t` with each adapter group's rows (its own positions) replaced by what `compute` makes of them,
+   * or `t` itself where every group's result is its own rows (IA3's feed-forward scaling transforms
+   * only the input). In batch order (concurrent training) the results are copied into one tensor
+   * (replaceRows); otherwise every group's rows are joined and put back in batch order.
+   */
+  private joinGroups(
+    t: Tensor,
+    routing: RowRouting,
+    compute: (group: RowGroup, name: string, ownRows: Tensor) => Tensor,
+    { inPlace = true } = {},
+  ): Tensor {
+    const replacements: { group: RowGroup; value: Tensor }[] = [];
+    for (const group of routing.groups) {
+      const name = group.adapter !== null && this.hasAdapter(group.adapter) ? group.adapter : null;
+      if (name === null) continue;
+      const ownRows = ownPositions(groupRows(t, routing, group), group);
+      const value = withAdapterRandom(routing, name, () => compute(group, name, ownRows));
+      if (value !== ownRows) replacements.push({ group, value });
+    }
+    if (replacements.length === 0 && routing.inOrder) return t;
+    if (routing.inOrder) return replaceRows(t, replacements.map(({ group, value }) => ({ start: group.start, value })), { inPlace });
+    const joined = routing.groups.map((group) => {
+      const rows = groupRows(t, routing, group);
+      const value = replacements.find((r) => r.group === group)?.value;
+      return value === undefined ? rows : padLike(value, rows);
+    });
+    return concat(joined, 0).indexSelect(0, routing.restore);
   }
 
   /**

@@ -14,13 +14,16 @@ function binaryWithGrad(
   x: Operand,
   y: Operand,
   grads: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
+  // Whether `grads` reads the output (div, pow): only then is it saved for backward, so that an
+  // output nothing else reads may be written into or freed (peft/row-blocks.ts).
+  { readsOut = false } = {},
 ): Tensor {
   const [a, b] = toTensors(x, y);
   const out = binaryKernel(op, a, b);
   return record(out, name, [a, b], (g) => {
     const [ga, gb] = grads(g, a, b, out);
     return [ga && a.requiresGrad ? sumToShape(ga, a.shape) : null, gb && b.requiresGrad ? sumToShape(gb, b.shape) : null];
-  }, [out]);
+  }, readsOut ? [out] : []);
 }
 
 export function add(a: Operand, b: Operand): Tensor {
@@ -42,7 +45,7 @@ export function div(a: Operand, b: Operand): Tensor {
   return binaryWithGrad('div', BinaryOp.div, a, b, (g, a, b, out) => [
     a.requiresGrad ? div(g, b) : null,
     b.requiresGrad ? neg(div(mul(g, out), b)) : null,
-  ]);
+  ], { readsOut: true });
 }
 
 /** a ** b elementwise (either may be a number). */
@@ -51,7 +54,7 @@ export function pow(a: Operand, b: Operand): Tensor {
   return binaryWithGrad('pow', BinaryOp.pow, a, b, (g, a, b, out) => [
     a.requiresGrad ? mul(mul(g, b), pow(a, sub(b, 1))) : null,
     b.requiresGrad ? mul(mul(g, out), log(a)) : null,
-  ]);
+  ], { readsOut: true });
 }
 
 /** Elementwise maximum; on ties the gradient is split evenly, as in PyTorch. */
