@@ -8,9 +8,9 @@
 #include <cstring>
 #include <limits>
 
+#include "avx2/block_scales.h"
 #include "avx2/lanes.h"
 #include "elementwise/half.h"
-#include "quant/block_scales.h"
 #include "quant/quant.h"
 
 namespace peftjs::quant::detail {
@@ -129,8 +129,7 @@ void gemv4_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, float
     for (int64_t s = 0; s < spans; ++s) {
       _mm_prefetch(reinterpret_cast<const char*>(row + s * kSpan / 2 + 1024), _MM_HINT_T0);
       decode_span(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + s * kSpan / 2)), planes, f);
-      const __m256 scale = SB == 2 ? _mm256_setr_m128(_mm_set1_ps(scales(b0 + 2 * s)), _mm_set1_ps(scales(b0 + 2 * s + 1)))
-                                   : _mm256_set1_ps(scales(b0 + (s >> span_shift)));
+      const __m256 scale = span_scales<SB>(scales, b0, s, span_shift);
       const float* x = xp + s * M * kSpan;
       for (int i = 0; i < M; ++i) {
         const float* xi = x + i * kSpan;

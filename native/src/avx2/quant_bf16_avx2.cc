@@ -25,9 +25,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "avx2/block_scales.h"
 #include "avx2/lanes.h"
 #include "elementwise/half.h"
-#include "quant/block_scales.h"
 #include "quant/quant.h"
 
 namespace peftjs::quant::detail {
@@ -69,12 +69,6 @@ inline void decode_span(__m256i v, const CodePlanes& code, Use&& use) {
   }
 }
 
-template <int SB>
-inline __m256 span_scale(BlockScales& scales, int64_t b0, int64_t s, int span_shift) {
-  if (SB == 2) return _mm256_setr_m128(_mm_set1_ps(scales(b0 + 2 * s)), _mm_set1_ps(scales(b0 + 2 * s + 1)));
-  return _mm256_set1_ps(scales(b0 + (s >> span_shift)));
-}
-
 // M rows of x against rows [j0, j1) of W, one W row at a time; SB = the blocks a span covers (2 for
 // blocks of 32, 1 from 64 up). Per span and row, the even code vectors' products go into one partial
 // sum and the odd ones' into another; their total times the span's scales is added to the row's
@@ -94,7 +88,7 @@ void gemv4_bf16_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, 
     for (int64_t s = 0; s < spans; ++s) {
       _mm_prefetch(reinterpret_cast<const char*>(row + s * kSpan / 2 + 1024), _MM_HINT_T0);
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + s * kSpan / 2));
-      const __m256 scale = span_scale<SB>(scales, b0, s, span_shift);
+      const __m256 scale = span_scales<SB>(scales, b0, s, span_shift);
       const float* x = xp + s * M * kSpan;
       __m256 p[M][2];
       if constexpr (M <= kRegisterRows) {
