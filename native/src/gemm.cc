@@ -38,6 +38,15 @@ constexpr int64_t kPrefetchBytes = 8 << 20;  // of the next few-row product's B,
 // stream it from memory again.
 constexpr int64_t kStreamMaxPackedA = int64_t(8) << 20;
 constexpr int64_t kMinColumnsPerThread = 256;  // narrower products share one packed op(B) instead
+// Vocabulary-wide products (an LM head: N >= kWideRatio * K, rows of B at most kGemvShortRowBytes, bf16)
+// of up to kChunkedRows rows take the few-row kernel in chunks of kSmallM rows, over column blocks of
+// about kChunkBlockBytes of B (in L2 while each chunk reads it). The 9-32-row kernel widens and
+// transposes every B element for a product this thin (gemm_small_m.h): Zen 3, 2 threads, GPT-2's head
+// 16 x 768 x 50257 took 15-21 ms against 11 for two 8-row products. A head's rows are one per
+// sequence, so each row then has the bits of that row alone (the few-row kernels' order) up to 16 rows.
+constexpr int64_t kWideRatio = 16;
+constexpr int64_t kChunkedRows = 16;
+constexpr int64_t kChunkBlockBytes = 192 << 10;
 constexpr int64_t kDecodeTile = 1 << 17;     // floats of a decoded B tile (512 KB: in L2 on Zen 4/5; wider tiles are fewer decode calls)
 
 // One call's arguments, with helpers for addressing op(A), op(B) and C of batch item b.
@@ -141,23 +150,36 @@ void small_m_bf16(const Problem<float>& p, int64_t b, int threads) {
                            static_cast<const uint16_t*>(p.b_at(b, 0, 0)), p.ldb, p.beta, p.c_at(b, 0, 0), p.ldc, threads);
 }
 
+// Whether a product of more than kSmallM rows goes to the few-row kernel in row chunks (see kWideRatio).
+template <typename T>
+bool chunked_rows(const Problem<T>& p) {
+  return std::is_same_v<T, float> && PEFTJS_X86 && p.tb && p.bt == BType::BF16 && p.M > gemm_detail::kSmallM &&
+         p.M <= kChunkedRows && p.N >= kWideRatio * p.K && p.K * 2 <= gemm_detail::kGemvShortRowBytes;
+}
+
 // Few rows: op(A) (copied to a row-major buffer when transposed) against op(B), streamed once.
 // Stored N x K, B is shared out in column chunks (whole rows of B each); stored K x N, in row ranges
-// of B (contiguous memory) whose partial products are summed into C afterwards.
+// of B (contiguous memory) whose partial products are summed into C afterwards. More than kSmallM rows
+// (chunked_rows): each column chunk in blocks, every kSmallM rows over a block before the next block.
 template <typename T>
 void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
   const T* a;
   const int64_t lda = row_major_a(p, b, a);
   T* c = p.c_at(b, 0, 0);
-  if (threads == 1) {
-    return kern.small_m(p.M, 0, p.N, p.K, a, lda, p.tb, p.b_at(b, 0, 0), p.bt, p.ldb, p.alpha, p.beta, c, p.ldc);
-  }
   if (p.tb) {
+    const int64_t block = p.M <= gemm_detail::kSmallM ? p.N : std::max<int64_t>(16, kChunkBlockBytes / (2 * p.K) / 16 * 16);
+    auto columns = [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; j += block)
+        for (int64_t i = 0; i < p.M; i += gemm_detail::kSmallM)
+          kern.small_m(std::min<int64_t>(gemm_detail::kSmallM, p.M - i), j, std::min(j1, j + block), p.K, a + i * lda, lda,
+                       true, p.b_at(b, 0, 0), p.bt, p.ldb, p.alpha, p.beta, c + i * p.ldc, p.ldc);
+    };
+    if (threads == 1) return columns(0, p.N);
     const int64_t width = round_up(ceil_div(p.N, 2 * threads), 16), chunks = ceil_div(p.N, width);
-    return parallel_for(chunks, [&](int64_t t) {
-      kern.small_m(p.M, t * width, std::min(p.N, (t + 1) * width), p.K, a, lda, true, p.b_at(b, 0, 0), p.bt, p.ldb,
-                   p.alpha, p.beta, c, p.ldc);
-    });
+    return parallel_for(chunks, [&](int64_t t) { columns(t * width, std::min(p.N, (t + 1) * width)); });
+  }
+  if (threads == 1) {
+    return kern.small_m(p.M, 0, p.N, p.K, a, lda, false, p.b_at(b, 0, 0), p.bt, p.ldb, p.alpha, p.beta, c, p.ldc);
   }
   const int64_t depth = ceil_div(p.K, threads), parts = ceil_div(p.K, depth);
   T* partial = scratch<T>(3, (parts - 1) * p.M * p.N);  // parts 1.. here, part 0 straight into C
@@ -346,7 +368,7 @@ void run(const Problem<T>& p, const Kernels<T>& kern, bool parallel) {
   // prefetch: on the caller's thread, with the pool's workers free between products.
   auto item = [&](int64_t b, int item_threads, bool prefetch) {
     if (p.K == 0 || p.alpha == T(0)) return scale_c(p, b);
-    if (kern.small_m && p.M <= gemm_detail::kSmallM && !p.dec) {
+    if (kern.small_m && (p.M <= gemm_detail::kSmallM || chunked_rows(p)) && !p.dec) {
       return prefetch ? small_m_then_prefetch(p, kern, b, item_threads) : small_m(p, kern, b, item_threads);
     }
     if constexpr (std::is_same_v<T, float>) {

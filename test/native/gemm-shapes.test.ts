@@ -101,6 +101,31 @@ test('a row of the product is the same bits whether M selects the moderate-M or 
   }
 });
 
+// An LM head (a bf16 B stored N x K, N >= 16 K, short rows) gets one row per sequence; up to 16 rows
+// run as few-row products of at most 8 rows (gemm.cc, chunked_rows), so each row has the bits of that
+// row alone (on AVX2 the 9-32-row kernel, which 17 rows and more take, sums in another order).
+test('a vocabulary-wide bf16 product of up to 16 rows: each row is the bits of that row alone', () => {
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+  const [N, K] = [16 * 96 + 5, 96];
+  const b = Uint16Array.from(values(N * K, 1), (v) => new Uint32Array(new Float32Array([v]).buffer)[0]! >>> 16);
+  const rowsAlone = (a: Float32Array, M: number, beta: number, c0: Float32Array) =>
+    Array.from({ length: M }, (_, i) => {
+      const alone = c0.slice(i * N, (i + 1) * N);
+      native.gemm(false, true, 1, N, K, 0.75, a.subarray(i * K, (i + 1) * K), 0, K, 0, b, 0, 1, K, 0, beta, alone, 0, N, 0, 1);
+      return alone;
+    });
+  for (const beta of [0, 1]) {
+    for (const M of [9, 12, 16]) {
+      const a = values(M * K, 2);
+      const c0 = values(M * N, 3);
+      const c = c0.slice();
+      native.gemm(false, true, M, N, K, 0.75, a, 0, K, 0, b, 0, 1, K, 0, beta, c, 0, N, 0, 1);
+      const alone = rowsAlone(a, M, beta, c0);
+      alone.forEach((row, i) => assert.deepEqual(c.subarray(i * N, (i + 1) * N), row, `M ${M}, beta ${beta}, row ${i}`));
+    }
+  }
+});
+
 // Serving batches the decode rows of different requests into one few-row product (M <= 8): each row
 // must be what that request would get alone, also when the product adds to C (beta 1: a Linear's bias
 // copied into C first). The short-row kernel once let the compiler fuse alpha * sum + beta * c one way
