@@ -18,6 +18,11 @@ export interface RowUpdate {
   delta: Tensor;
 }
 
+/** g in like's dtype (a gradient for an input of another dtype). */
+function asDTypeOf(g: Tensor, like: Tensor): Tensor {
+  return g.dtype === like.dtype ? g : cloneTensor(g, like.dtype);
+}
+
 /** Where `piece` (starting at row `start`) lands in `t` (a view, outside autograd): its rows, and for [rows, seq, ...] tensors its first positions. */
 function target(t: Tensor, start: number, piece: Tensor): Tensor {
   const rows = t.narrow(0, start, piece.shape[0]!);
@@ -45,10 +50,9 @@ export function addToRows(base: Tensor, updates: readonly RowUpdate[]): Tensor {
       sum.dispose();
     }
   });
-  const convert = (g: Tensor, like: Tensor) => (g.dtype === like.dtype ? g : cloneTensor(g, like.dtype));
   return record(out, 'addToRows', [base, ...updates.map((u) => u.delta)], (g) => [
-    base.requiresGrad ? convert(g, base) : null,
-    ...updates.map((u) => (u.delta.requiresGrad ? convert(target(g, u.start, u.delta), u.delta) : null)),
+    base.requiresGrad ? asDTypeOf(g, base) : null,
+    ...updates.map((u) => (u.delta.requiresGrad ? asDTypeOf(target(g, u.start, u.delta), u.delta) : null)),
   ]);
 }
 
@@ -74,7 +78,6 @@ export function replaceRows(base: Tensor, replacements: readonly RowReplacement[
     for (const { start, value } of replacements) copyInto(target(out, start, value), value).dispose();
   });
   for (const { value } of replacements) if (nobodyElseReads(value)) value.releaseValues();
-  const convert = (g: Tensor, like: Tensor) => (g.dtype === like.dtype ? g : cloneTensor(g, like.dtype));
   return record(out, 'replaceRows', [base, ...replacements.map((r) => r.value)], (g) => {
     let gBase: Tensor | null = null;
     if (base.requiresGrad) {
@@ -83,7 +86,7 @@ export function replaceRows(base: Tensor, replacements: readonly RowReplacement[
         for (const { start, value } of replacements) target(gBase!, start, value).fill_(0).dispose();
       });
     }
-    return [gBase, ...replacements.map(({ start, value }) => (value.requiresGrad ? convert(target(g, start, value), value) : null))];
+    return [gBase, ...replacements.map(({ start, value }) => (value.requiresGrad ? asDTypeOf(target(g, start, value), value) : null))];
   });
 }
 

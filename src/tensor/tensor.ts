@@ -142,10 +142,8 @@ export class Tensor {
 
   /** Releases this tensor's memory now. Using it afterwards throws a DisposedError. Idempotent. */
   dispose(): void {
-    const s = this.storageRef;
-    if (s === null) return;
-    this.storageRef = null;
-    s.release();
+    if (this.storageRef === null) return;
+    this.releaseValues();
     this.gradFn = null;
   }
 

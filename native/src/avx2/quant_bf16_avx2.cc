@@ -23,7 +23,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "avx2/block_scales.h"
 #include "avx2/lanes.h"
@@ -79,7 +78,6 @@ void gemv4_bf16_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, 
   const int span_shift = __builtin_ctzll(static_cast<uint64_t>(std::max<int64_t>(w.block / kSpan, 1)));  // SB == 1
   const CodePlanes planes(w.code);
   BlockScales scales(w);
-  alignas(32) float f[kSpan];
   for (int64_t j = j0; j < j1; ++j) {
     const uint8_t* row = w.packed + j * K / 2;
     const int64_t b0 = j * nb;  // the row's first block
@@ -99,6 +97,7 @@ void gemv4_bf16_rows(const Weight4& w, const float* xp, int64_t j0, int64_t j1, 
           }
         });
       } else {
+        alignas(32) float f[kSpan];
         decode_span(v, planes, [&](int q, __m256 c) { _mm256_store_ps(f + 8 * q, c); });
         for (int i = 0; i < M; ++i) {
           const float* xi = x + i * kSpan;

@@ -121,14 +121,18 @@ export abstract class TunerLayer extends Module {
     if (inference && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.addsToBaseOutput(adapter))) {
       return this.mixedDeltaForward(x, groups);
     }
-    const own = (adapter: string | null): string | null => (adapter !== null && this.hasAdapter(adapter) ? adapter : null);
-    if (!this.transformsInput && groups.every(({ adapter }) => own(adapter) === null || this.hasOutputDelta(adapter!))) return this.mixedSumForward(x, routing, own);
-    const input = this.transformsInput ? this.joinGroups(x, routing, (_group, name, own) => this.adaptInput(own, name), { inPlace: false }) : x;
+    if (!this.transformsInput && groups.every(({ adapter }) => this.ownAdapter(adapter) === null || this.hasOutputDelta(adapter!))) return this.mixedSumForward(x, routing);
+    const input = this.transformsInput ? this.joinGroups(x, routing, (_group, name, ownRows) => this.adaptInput(ownRows, name), { inPlace: false }) : x;
     const base = this.baseForward(input);
     return this.joinGroups(base, routing, (group, name, ownRows) => {
       const xRows = ownPositions(groupRows(x, routing, group), group);
       return this.applyAdapter(xRows, ownRows, name);
     });
+  }
+
+  /** A row group's adapter when this layer has it, else null (its rows pass through). */
+  private ownAdapter(adapter: string | null): string | null {
+    return adapter !== null && this.hasAdapter(adapter) ? adapter : null;
   }
 
   /**
@@ -145,7 +149,7 @@ export abstract class TunerLayer extends Module {
   ): Tensor {
     const replacements: { group: RowGroup; value: Tensor }[] = [];
     for (const group of routing.groups) {
-      const name = group.adapter !== null && this.hasAdapter(group.adapter) ? group.adapter : null;
+      const name = this.ownAdapter(group.adapter);
       if (name === null) continue;
       const ownRows = ownPositions(groupRows(t, routing, group), group);
       const value = withAdapterRandom(routing, name, () => compute(group, name, ownRows));
@@ -166,15 +170,15 @@ export abstract class TunerLayer extends Module {
    * base output is never cut into groups, so its gradient is one tensor, not one batch-sized
    * tensor per group; each row's sum is the one applyAdapter makes alone.
    */
-  private mixedSumForward(x: Tensor, routing: RowRouting, own: (adapter: string | null) => string | null): Tensor {
+  private mixedSumForward(x: Tensor, routing: RowRouting): Tensor {
     const base = this.baseForward(x);
-    const updated = routing.groups.filter((group) => own(group.adapter) !== null);
+    const updated = routing.groups.filter((group) => this.ownAdapter(group.adapter) !== null);
     if (updated.length === 0) return base;
     const delta = (group: RowGroup) =>
       withAdapterRandom(routing, group.adapter, () => this.outputDelta(ownPositions(groupRows(x, routing, group), group), group.adapter!)!);
     if (routing.inOrder) return addToRows(base, updated.map((group) => ({ start: group.start, delta: delta(group) })));
     // Rows out of batch order (mixed-adapter batches): zero updates for rows without one, joined and reordered.
-    const deltas = routing.groups.map((group) => (own(group.adapter) === null ? null : padZeros(delta(group), base.shape[1]!)));
+    const deltas = routing.groups.map((group) => (this.ownAdapter(group.adapter) === null ? null : padZeros(delta(group), base.shape[1]!)));
     const like = deltas.find((d) => d !== null)!;
     const joined = concat(deltas.map((d, i) => d ?? zeros([routing.groups[i]!.rows.size, ...like.shape.slice(1)], like.dtype)), 0);
     return base.add(joined.indexSelect(0, routing.restore));
