@@ -1,6 +1,7 @@
 // JS bindings of the matrix products (gemm, gemmF64) and the FMA peak measurement. Arguments are
 // checked here (sizes, strides, buffer types and lengths) so the kernels never read out of bounds.
 #include <string>
+#include <vector>
 
 #include "cpu.h"
 #include "fma_peak.h"
@@ -97,6 +98,58 @@ void gemm_call(const Napi::CallbackInfo& info) {
   }
 }
 
+// gemmNkMany(A, M, K, products): for each product { b, bOffset, bType, n, beta, c }, c [M, n] = A [M, K]·Bᵀ +
+// beta * c with B the n x K matrix stored from element bOffset of b (Float32Array for bType 0, Uint16Array
+// of bf16 / f16 bits for 1 / 2). Several products over one A in one call (gemm.h's sgemm_nk_many).
+void gemm_nk_many(const Napi::CallbackInfo& info) {
+  constexpr const char* fn = "gemmNkMany";
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, std::string(fn) + ": expected 4 arguments, got " + str(info.Length()));
+  auto A = typed_array(info, 0, napi_float32_array, fn, "A", "Float32Array");
+  const int64_t M = nonneg(info, 1, fn, "M"), K = nonneg(info, 2, fn, "K");
+  if (!info[3].IsArray() || info[3].As<Napi::Array>().Length() == 0)
+    throw Napi::TypeError::New(env, std::string(fn) + ": products must be a non-empty array");
+  const Napi::Array list = info[3].As<Napi::Array>();
+  check_matrix(env, fn, "A", M, K, K, 0, 1, 0, A.ElementLength());
+  const uint32_t count = list.Length();
+  std::vector<const void*> bs(count);
+  std::vector<BType> types(count);
+  std::vector<int64_t> ns(count);
+  std::vector<float> betas(count);
+  std::vector<float*> cs(count);
+  for (uint32_t w = 0; w < count; ++w) {
+    const std::string at = std::string(fn) + ": products[" + std::to_string(w) + "]";
+    if (!list.Get(w).IsObject()) throw Napi::TypeError::New(env, at + " must be { b, bOffset, bType, n, beta, c }");
+    const Napi::Object o = list.Get(w).As<Napi::Object>();
+    const auto number = [&](const char* name) {
+      const Napi::Value v = o.Get(name);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, at + "." + name + " must be a number");
+      return v.As<Napi::Number>().DoubleValue();
+    };
+    const double bt = number("bType"), off = number("bOffset"), n = number("n");
+    if (bt != 0 && bt != 1 && bt != 2) throw Napi::RangeError::New(env, at + ".bType must be 0 (f32), 1 (bf16) or 2 (f16), got " + std::to_string(bt));
+    if (!(off >= 0 && off <= 9e15 && off == static_cast<int64_t>(off)) || !(n >= 0 && n <= 9e15 && n == static_cast<int64_t>(n)))
+      throw Napi::RangeError::New(env, at + ".bOffset and .n must be whole numbers >= 0");
+    const Napi::Value b = o.Get("b"), c = o.Get("c");
+    const napi_typedarray_type want = bt == 0 ? napi_float32_array : napi_uint16_array;
+    if (!b.IsTypedArray() || b.As<Napi::TypedArray>().TypedArrayType() != want)
+      throw Napi::TypeError::New(env, at + ".b must be a " + (bt == 0 ? "Float32Array" : "Uint16Array (bf16/f16 bits)"));
+    if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env, at + ".c must be a Float32Array");
+    const auto barr = b.As<Napi::TypedArray>();
+    const auto carr = c.As<Napi::TypedArray>();
+    ns[w] = static_cast<int64_t>(n);
+    check_matrix(env, fn, "B", ns[w], K, K, 0, 1, static_cast<int64_t>(off), barr.ElementLength());
+    check_matrix(env, fn, "C", M, ns[w], ns[w], 0, 1, 0, carr.ElementLength());
+    types[w] = static_cast<BType>(static_cast<int>(bt));
+    bs[w] = bt == 0 ? static_cast<const void*>(ptr<float>(barr) + static_cast<int64_t>(off))
+                    : static_cast<const void*>(ptr<uint16_t>(barr) + static_cast<int64_t>(off));
+    betas[w] = static_cast<float>(number("beta"));
+    cs[w] = ptr<float>(carr);
+  }
+  sgemm_nk_many(M, K, ptr<float>(A), static_cast<int>(count), bs.data(), types.data(), ns.data(), betas.data(), cs.data());
+}
+
 Napi::Value fma_peak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t width = i64(info[0]), threads = i64(info[1]);
@@ -119,6 +172,7 @@ Napi::Value fma_peak(const Napi::CallbackInfo& info) {
 void register_gemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { gemm_call<float>(info); }));
   exports.Set("gemmF64", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { gemm_call<double>(info); }));
+  exports.Set("gemmNkMany", Napi::Function::New(env, gemm_nk_many));
   exports.Set("fmaPeak", Napi::Function::New(env, fma_peak));
 }
 

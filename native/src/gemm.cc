@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <type_traits>
+#include <vector>
 
 #include "cpu.h"
 #include "gemm_small_m.h"
@@ -347,9 +348,14 @@ int64_t b_span(const Problem<T>& p) {
 
 // A few-row product on the thread pool, then the start of the B that followed this one last time
 // handed to the idle workers to prefetch (see next_operand.h). Per calling thread.
+NextOperand& next_operands() {
+  thread_local NextOperand next_operand;
+  return next_operand;
+}
+
 template <typename T>
 void small_m_then_prefetch(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
-  thread_local NextOperand next_operand;
+  NextOperand& next_operand = next_operands();
   const void* B = p.b_at(b, 0, 0);
   next_operand.note(B, b_span(p));
   small_m(p, kern, b, threads);
@@ -422,6 +428,39 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
            int64_t ldc, int64_t strideC, int64_t batch) {
   Problem<float> p{transA, transB, M, N, K, alpha, A, lda, strideA, B, btype, ldb, strideB, beta, C, ldc, strideC, batch};
   run(p, f32_kernels(), true);
+}
+
+void sgemm_nk_many(int64_t M, int64_t K, const float* A, int count, const void* const* B, const BType* btypes,
+                   const int64_t* N, const float* beta, float* const* C) {
+  const Kernels<float>& kern = f32_kernels();
+  auto product = [&](int w) {
+    return Problem<float>{false, true, M, N[w], K, 1.0f, A, K, 0, B[w], btypes[w], K, 0, beta[w], C[w], N[w], 0, 1};
+  };
+  double flops = 0;
+  for (int w = 0; w < count; ++w) flops += 2.0 * M * N[w] * K;
+  const int threads = flops >= 2 * kMinTaskFlops ? num_threads() : 1;
+  if (count == 1 || threads == 1 || !kern.small_m || M > gemm_detail::kSmallM || M <= 0 || K <= 0) {
+    for (int w = 0; w < count; ++w) run(product(w), kern, true);
+    return;
+  }
+  // Each product's columns in the chunks small_m gives it (so the same elements per kernel call).
+  struct Chunk {
+    int w;
+    int64_t j0, j1;
+  };
+  std::vector<Chunk> chunks;
+  NextOperand& next_operand = next_operands();
+  for (int w = 0; w < count; ++w) {
+    if (N[w] > 0) next_operand.note(B[w], N[w] * K * (btypes[w] == BType::F32 ? 4 : 2));
+    const int64_t width = round_up(ceil_div(N[w], 2 * threads), 16);
+    for (int64_t j = 0; j < N[w]; j += width) chunks.push_back({w, j, std::min(N[w], j + width)});
+  }
+  parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t t) {
+    const Chunk& c = chunks[static_cast<size_t>(t)];
+    kern.small_m(M, c.j0, c.j1, K, A, K, true, B[c.w], btypes[c.w], K, 1.0f, beta[c.w], C[c.w], N[c.w]);
+  });
+  const NextOperand::Next next = next_operand.after(B[count - 1]);
+  if (next.b != nullptr) prefetch_async(next.b, std::min(next.bytes, kPrefetchBytes));
 }
 
 void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,

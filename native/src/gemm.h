@@ -17,6 +17,15 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
            int64_t strideA, const void* B, BType btype, int64_t ldb, int64_t strideB, float beta, float* C,
            int64_t ldc, int64_t strideC, int64_t batch);
 
+// Several products over one A (a decoding step's q/k/v or gate/up): C[w] [M, N[w]] = A·B[w]ᵀ + beta[w] * C[w],
+// A row-major M x K, each B[w] stored N[w] x K (row stride K), C[w] row-major (row stride N[w]). Each
+// C[w] equals what sgemm gives for that product alone, bit for bit. With few rows (M <= kSmallM, where
+// the few-row kernels stream each B once) all the products' column chunks are one job on the pool:
+// one hand-off for all of them, and the threads' streams keep going from one B into the next, where
+// separate calls each paid a hand-off and a stream that starts cold. Other shapes run one by one.
+void sgemm_nk_many(int64_t M, int64_t K, const float* A, int count, const void* const* B, const BType* btypes,
+                   const int64_t* N, const float* beta, float* const* C);
+
 // The same product on one thread, for use inside another kernel's parallel_for task.
 void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                   int64_t lda, const void* B, BType btype, int64_t ldb, float beta, float* C, int64_t ldc);

@@ -3,6 +3,7 @@
 // float32 / bf16 / f16 Linears), and scratch arrays for intermediates that never leave a call.
 import { Tensor, isGradEnabled } from '../../tensor/index.js';
 import { native } from '../../tensor/native/index.js';
+import type { GemmNkProduct } from '../../tensor/native/gemm.js';
 import { GEMM_B_TYPES } from '../../tensor/ops/matmul.js';
 import { Linear, RMSNorm, type Module } from '../../nn/index.js';
 import { GgmlLinear, hasIntegerPath } from '../../gguf/quant/linear.js';
@@ -80,18 +81,26 @@ function denseProjections(layers: readonly Module[]): Projections | null {
     inFeatures: width,
     outFeatures: linears.map((l) => l.weight.shape[0]!),
     parameters: linears.flatMap((l) => [l.weight, l.bias]),
-    project: (x, rows, outs) => linears.forEach((l, i) => denseLinear(x, rows, l, outs[i]!)),
+    project: (x, rows, outs) => denseLinears(x, rows, linears, outs),
   };
 }
 
-/** out = x·Wᵀ + b with the GEMM call linear() makes (bias copied into every row, then beta = 1): its bits. */
-function denseLinear(x: Float32Array, rows: number, layer: Linear, out: Float32Array): void {
-  const { weight } = layer;
-  const [n, k] = weight.shape as [number, number];
-  const bias = floatsOf(layer.bias);
-  if (bias) for (let r = 0; r < rows; r++) out.set(bias, r * n);
-  native.gemm(false, true, rows, n, k, 1, x, 0, k, 0, weight.buffer as Float32Array | Uint16Array, weight.offset,
-    GEMM_B_TYPES[weight.dtype]!, k, 0, bias ? 1 : 0, out, 0, n, rows * n, 1);
+/**
+ * outs[l] = x·Wₗᵀ + bₗ with the GEMM linear() calls (bias copied into every row, then beta = 1): its
+ * bits. Several layers go to the GEMM in one call where the backend has it (gemmNkMany).
+ */
+function denseLinears(x: Float32Array, rows: number, layers: readonly Linear[], outs: readonly Float32Array[]): void {
+  const products = layers.map((layer, l): GemmNkProduct => {
+    const { weight } = layer;
+    const n = weight.shape[0]!;
+    const bias = floatsOf(layer.bias);
+    if (bias) for (let r = 0; r < rows; r++) outs[l]!.set(bias, r * n);
+    const b = weight.buffer as Float32Array | Uint16Array;
+    return { b, bOffset: weight.offset, bType: GEMM_B_TYPES[weight.dtype]!, n, beta: bias ? 1 : 0, c: outs[l]!.subarray(0, rows * n) };
+  });
+  const k = layers[0]!.weight.shape[1]!;
+  if (products.length > 1 && native.gemmNkMany) return native.gemmNkMany(x.subarray(0, rows * k), rows, k, products);
+  for (const p of products) native.gemm(false, true, rows, p.n, k, 1, x, 0, k, 0, p.b, p.bOffset, p.bType, k, 0, p.beta, p.c, 0, p.n, rows * p.n, 1);
 }
 
 /** A plain RMSNorm with a float32 weight; else null (LN tuning's wrappers, other norms). */

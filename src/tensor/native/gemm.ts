@@ -1,6 +1,17 @@
 /** bType codes of gemm's B operand: float32, bfloat16 bits or IEEE half bits. */
 export type GemmBType = 0 | 1 | 2;
 
+/** One product of gemmNkMany: B (n × K, stored rows of K from bOffset) and its output c [M, n]. */
+export interface GemmNkProduct {
+  b: Float32Array | Uint16Array;
+  bOffset: number;
+  bType: GemmBType;
+  n: number;
+  /** 0 overwrites c; 1 adds the product to it (a bias copied into c first). */
+  beta: number;
+  c: Float32Array;
+}
+
 /**
  * Matrix products and the FMA peak (native/src/bind_gemm.cc). Matrices are row-major; offsets, lds and
  * strides count elements. For each b < batch:
@@ -58,6 +69,13 @@ export interface GemmKernels {
     strideC: number,
     batch: number,
   ): void;
+  /**
+   * Several products over one A in one call: for each product, c [M, n] = A [M, K]·Bᵀ + beta·c with B
+   * the n × K matrix stored from element bOffset of b. Each c is what gemm gives for that product alone,
+   * bit for bit; with few rows (a decoding step's q/k/v or gate/up) they share one job on the threads.
+   * Native builds only (the WebAssembly build calls gemm per product).
+   */
+  gemmNkMany?(A: Float32Array, M: number, K: number, products: readonly GemmNkProduct[]): void;
   /**
    * GFLOP/s of independent in-register FMA chains of `widthBits` run for about `seconds` on `threads`
    * threads: the ceiling GEMM speed is judged against. Throws when the CPU (capped by PEFTJS_SIMD) lacks
