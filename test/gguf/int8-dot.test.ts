@@ -2,7 +2,8 @@
 // blocks, integer dot products; many rows through packed panels, few rows through the direct kernels;
 // Q4_0, Q5_0, Q8_0 and Q4_K):
 // the AVX-512 VNNI, AVX2 and portable (reference) kernels give the same floats bit for bit, over shapes that leave partial tiles and panels, weights at the ends of their
-// ranges (Q8_0's -128) and activation blocks of zeros; and they compute the float64 product of the
+// ranges (Q8_0's -128; Q4_0's, Q5_0's and Q4_K's largest codes against x at +127, which the AVX2
+// kernel's 16-bit sums must hold) and activation blocks of zeros; and they compute the float64 product of the
 // dequantised weight and x as its Q8_0 blocks (the arithmetic, not only agreement between kernels).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +38,17 @@ function extremeQ8(rows: number, cols: number): Uint8Array {
   return data;
 }
 
+/** Q4_K blocks whose every nibble is 15 (the largest code), with small scales and mins. */
+function extremeQ4K(rows: number, cols: number): Uint8Array {
+  const data = new Uint8Array(((rows * cols) / 256) * 144);
+  for (let b = 0; b < data.length; b += 144) {
+    data.set([0x00, 0x20, 0x00, 0x1c], b); // d, dmin (f16 near 0.008 and 0.004)
+    data.fill(0x35, b + 4, b + 16); // the 6-bit sub-block scales and mins
+    data.fill(0xff, b + 16, b + 144);
+  }
+  return data;
+}
+
 /** Every case's outputs, as base64 of the float32 bytes. */
 function outputs(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -49,6 +61,15 @@ function outputs(): Record<string, string> {
       native.ggmlLinear(x, M, ggmlTensor(type, [N, K], data), null, y);
       out[`${type} ${M}x${N}x${K}`] = Buffer.from(y.buffer).toString('base64');
     }
+  }
+  // Weights at the end of their range with the largest magnitude (Q4_0's -8, Q5_0's -16, Q4_K's 15) against
+  // x at +127 in every block: the AVX2 panel kernel sums these products in 16 bits, here at their largest.
+  for (const type of ['Q4_0', 'Q5_0', 'Q4_K'] as const) {
+    const [M, N, K] = [9, 21, 512];
+    const data = type === 'Q4_K' ? extremeQ4K(N, K) : quantizeGgml(type, new Float32Array(N * K).fill(-1));
+    const y = new Float32Array(M * N);
+    native.ggmlLinear(new Float32Array(M * K).fill(0.5), M, ggmlTensor(type, [N, K], data), null, y);
+    out[`${type} extremes ${M}x${N}x${K}`] = Buffer.from(y.buffer).toString('base64');
   }
   for (const M of [1, 3, 8, 9, 21]) {
     // Q4_K: 256-element blocks, a scale and a min per sub-block of 32.

@@ -54,7 +54,14 @@ struct Panel {
   const int32_t* nws;
   const float* sw;
   const float* mw;
+  // Groups of 4 values (of a block's 8) whose unsigned-by-signed pair products xu · w add up in 16 bits
+  // without overflow: 8 for Q4_0 (|w| <= 8: 8 · 2 · 255 · 8 < 2^15), 4 for Q5_0 and Q4_K (|w| <= 16);
+  // 0 for Q8_0, whose products need 32 bits from the first pair.
+  int i16_groups;
 };
+
+// Panel::i16_groups of a type with an integer path.
+int i16_groups(Type t);
 
 // y[i * ldy + r] = row i of x · row r of the panel, for i < m, r < rows (≤ 16).
 using IntDot = void (*)(const Q8Acts& x, int64_t m, const Panel& p, int rows, float* y, int64_t ldy);

@@ -285,6 +285,15 @@ detail::IntDot int_dot_for_cpu() {
 }  // namespace
 
 namespace detail {
+int i16_groups(Type t) {
+  switch (t) {
+    case Type::Q4_0: return 8;
+    case Type::Q5_0:
+    case Type::Q4_K: return 4;
+    default: return 0;
+  }
+}
+
 IntDot int_dot_portable() { return int_dot_reference; }
 GemvInt gemv_int_portable(Type t) {
   switch (t) {
@@ -323,6 +332,7 @@ void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias,
   const Q8Acts acts{nb, xu.data(), dx.data(), xsum.data()};
   const bool mins = wt.type == Type::Q4_K;
   const detail::IntDot dot = int_dot_for_cpu();
+  const int groups = detail::i16_groups(wt.type);
   parallel_range((N + kPanelRows - 1) / kPanelRows, 1, [&](int64_t p0, int64_t p1) {
     thread_local ThreadScratch scratch;
     const size_t wbytes = static_cast<size_t>(K * kPanelRows), sums = static_cast<size_t>(nb * kPanelRows * 4);
@@ -334,7 +344,7 @@ void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias,
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t j = p * kPanelRows, n = std::min<int64_t>(kPanelRows, N - j);
       pack(wt, j, n, w, nws, sw, mw);
-      dot(acts, M, detail::Panel{nb, w, nws, sw, mins ? mw : nullptr}, static_cast<int>(n), y + j, N);
+      dot(acts, M, detail::Panel{nb, w, nws, sw, mins ? mw : nullptr, groups}, static_cast<int>(n), y + j, N);
     }
   });
   add_bias(M, N, bias, y);
