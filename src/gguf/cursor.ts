@@ -3,10 +3,9 @@
 // first, so a count or length in a hostile file can never make us allocate more than the file holds.
 import type { FileHandle } from 'node:fs/promises';
 import { GgufFormatError } from './errors.js';
+import { MAX_READ } from '../io/files/max-read.js';
 
 const WINDOW = 1 << 20;
-/** Largest single read (Node rejects lengths of 2 GiB and more). */
-const MAX_READ = 1 << 30;
 
 export class FileCursor {
   /** Absolute file position of the next byte to parse. */

@@ -4,9 +4,7 @@ import { dirname, join } from 'node:path';
 import { writeChunksAtomic } from '../atomic.js';
 import { MissingFileError } from '../errors.js';
 import type { FileSink, FileSource, ReadableFile } from './types.js';
-
-/** Largest single read (Node rejects lengths of 2 GiB and more). */
-export const MAX_READ = 1 << 30;
+import { MAX_READ } from './max-read.js';
 
 export class FolderSource implements FileSource {
   constructor(readonly root: string) {}

@@ -2,7 +2,7 @@
 // 512 KiB pieces, each a separate trip through libuv's thread pool and back to the event loop: a
 // served adapter's 9.4 MB weights took 7-24 ms that way against 2.4-7 ms in one read (Node 20).
 import { open } from 'node:fs/promises';
-import { MAX_READ } from './folder.js';
+import { MAX_READ } from './max-read.js';
 
 /** The bytes of the file at `path` (rejects as readFile does: ENOENT, EISDIR, ...). */
 export async function readWholeFile(path: string): Promise<Buffer> {

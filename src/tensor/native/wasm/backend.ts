@@ -57,5 +57,10 @@ export async function createWasmBackend(factory: WasmFactory, options: WasmBacke
     setNumThreads(n);
   };
   kernels.copyStrided = withContiguousCopy(kernels.copyStrided as NativeAddon['copyStrided']);
+  // Its outputs are typed arrays in objects inside an array, which the marshaller does not look into
+  // (marshal.ts: arguments and plain objects' fields only), so they would stay unwritten; and marking
+  // the whole array written would copy the weights back out on every call. Without it, callers run
+  // gemm per product (NativeAddon marks it optional).
+  delete kernels.gemmNkMany;
   return Object.assign(kernels, jsMemoryKernels) as unknown as NativeAddon;
 }
