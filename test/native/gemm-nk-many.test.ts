@@ -7,9 +7,8 @@
 // pass the same checks in child processes on an AVX-512 CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { native } from '../../src/tensor/native/index.js';
+import { rerunAtSimdLevels } from '../helpers/simd-child.js';
 import type { GemmBType, GemmNkProduct } from '../../src/tensor/native/gemm.js';
 import { floatToBf16, floatToF16 } from '../../src/tensor/half.js';
 
@@ -65,14 +64,4 @@ test('bad arguments throw a typed error naming the value, and write nothing', { 
   assert.ok(c.every((v) => v === 0), 'a rejected call wrote into an output');
 });
 
-const simd = process.env.PEFTJS_SIMD;
-for (const level of ['avx2', 'portable'] as const) {
-  test(`the ${level} kernels pass the same checks (PEFTJS_SIMD=${level} in a child process)`, { skip: simd !== undefined || native.simdLevel() !== 'avx512' }, () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: level };
-    delete env.NODE_TEST_CONTEXT; // run as a plain script: its own exit status, not the parent runner's protocol
-    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
-    assert.equal(run.status, 0, `${level} run failed:\n${run.stdout}\n${run.stderr}`);
-    assert.match(run.stdout, /# pass [1-9]/);
-    assert.match(run.stdout, /# fail 0/);
-  });
-}
+rerunAtSimdLevels(import.meta.url, ['avx2', 'portable']);

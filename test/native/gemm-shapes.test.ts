@@ -4,9 +4,8 @@
 // child process, on the AVX2 ones (PEFTJS_SIMD=avx2) when the CPU has AVX-512.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { native } from '../../src/tensor/native/index.js';
+import { rerunAtSimdLevels } from '../helpers/simd-child.js';
 import { check } from './gemm-check.js';
 import { floatToF16 } from '../../src/tensor/half.js';
 
@@ -57,20 +56,7 @@ test('small K (B packed by the caller): LoRA-shaped h Bᵀ and tails', () => {
   }
 });
 
-test(
-  'the AVX2 kernels pass the same checks (PEFTJS_SIMD=avx2 in a child process)',
-  { skip: native.simdLevel() !== 'avx512' },
-  () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: 'avx2' };
-    delete env.NODE_TEST_CONTEXT; // run as a plain script: its own exit status, not the parent runner's protocol
-    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env,
-      encoding: 'utf8',
-    });
-    assert.equal(run.status, 0, `AVX2 run failed:\n${run.stdout}\n${run.stderr}`);
-    assert.match(run.stdout, /# pass [1-9]/);
-  },
-);
+rerunAtSimdLevels(import.meta.url, ['avx2']);
 
 // A row of C must not depend on the rows beside it: concurrent training jobs and served requests
 // put rows of different callers into one product and must get what each gets alone. The moderate-M

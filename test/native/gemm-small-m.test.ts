@@ -5,9 +5,8 @@
 // values), strip and K-block tails, per instruction set (AVX2 and portable in child processes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { native } from '../../src/tensor/native/index.js';
+import { rerunAtSimdLevels } from '../helpers/simd-child.js';
 import { check } from './gemm-check.js';
 
 const values = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + salt) * 0.5);
@@ -45,14 +44,4 @@ test('9 to 32 rows against a bf16 B (N x K): against the float64 reference, tran
   }
 });
 
-const simd = process.env.PEFTJS_SIMD;
-for (const level of ['avx2', 'portable'] as const) {
-  test(`the ${level} kernel passes the same checks (PEFTJS_SIMD=${level} in a child process)`, { skip: simd !== undefined || native.simdLevel() !== 'avx512' }, () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: level };
-    delete env.NODE_TEST_CONTEXT; // run as a plain script: its own exit status, not the parent runner's protocol
-    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
-    assert.equal(run.status, 0, `${level} run failed:\n${run.stdout}\n${run.stderr}`);
-    assert.match(run.stdout, /# pass [1-9]/);
-    assert.match(run.stdout, /# fail 0/);
-  });
-}
+rerunAtSimdLevels(import.meta.url, ['avx2', 'portable']);
