@@ -346,13 +346,15 @@ int64_t b_span(const Problem<T>& p) {
   return ((rows - 1) * p.ldb + cols) * (p.bt == BType::F32 ? int64_t(sizeof(T)) : 2);
 }
 
-// A few-row product on the thread pool, then the start of the B that followed this one last time
-// handed to the idle workers to prefetch (see next_operand.h). Per calling thread.
+// The calling thread's record of which few-row B followed which (next_operand.h), kept by single
+// products and sgemm_nk_many alike.
 NextOperand& next_operands() {
   thread_local NextOperand next_operand;
   return next_operand;
 }
 
+// A few-row product on the thread pool, then the start of the B that followed this one last time
+// handed to the idle workers to prefetch (see next_operand.h).
 template <typename T>
 void small_m_then_prefetch(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads) {
   NextOperand& next_operand = next_operands();
