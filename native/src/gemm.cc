@@ -158,6 +158,9 @@ bool chunked_rows(const Problem<T>& p) {
          p.M <= kChunkedRows && p.N >= kWideRatio * p.K && p.K * 2 <= gemm_detail::kGemvShortRowBytes;
 }
 
+// Columns per task when a few-row product's B (stored N x K) is shared out: two tasks per thread.
+int64_t few_row_chunk_width(int64_t N, int threads) { return round_up(ceil_div(N, 2 * threads), 16); }
+
 // Few rows: op(A) (copied to a row-major buffer when transposed) against op(B), streamed once.
 // Stored N x K, B is shared out in column chunks (whole rows of B each); stored K x N, in row ranges
 // of B (contiguous memory) whose partial products are summed into C afterwards. More than kSmallM rows
@@ -176,7 +179,7 @@ void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads
                        true, p.b_at(b, 0, 0), p.bt, p.ldb, p.alpha, p.beta, c + i * p.ldc, p.ldc);
     };
     if (threads == 1) return columns(0, p.N);
-    const int64_t width = round_up(ceil_div(p.N, 2 * threads), 16), chunks = ceil_div(p.N, width);
+    const int64_t width = few_row_chunk_width(p.N, threads), chunks = ceil_div(p.N, width);
     return parallel_for(chunks, [&](int64_t t) { columns(t * width, std::min(p.N, (t + 1) * width)); });
   }
   if (threads == 1) {
@@ -453,8 +456,8 @@ void sgemm_nk_many(int64_t M, int64_t K, const float* A, int count, const void* 
   std::vector<Chunk> chunks;
   NextOperand& next_operand = next_operands();
   for (int w = 0; w < count; ++w) {
-    if (N[w] > 0) next_operand.note(B[w], N[w] * K * (btypes[w] == BType::F32 ? 4 : 2));
-    const int64_t width = round_up(ceil_div(N[w], 2 * threads), 16);
+    if (N[w] > 0) next_operand.note(B[w], b_span(product(w)));
+    const int64_t width = few_row_chunk_width(N[w], threads);
     for (int64_t j = 0; j < N[w]; j += width) chunks.push_back({w, j, std::min(N[w], j + width)});
   }
   parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t t) {
