@@ -19,7 +19,7 @@ import { LlamaForCausalLM, native, randint, type Linear, type Module } from '../
 import { Linear4bit } from '../src/quant/linear.js';
 import { quantizableLinears } from '../src/quant/load.js';
 import { modelMemory } from '../src/quant/memory.js';
-import { randomFloats } from './lib/peak.js';
+import { streamBuffer } from './lib/peak.js';
 import { arg, emit, round } from './lib/report.js';
 import { llama1bConfig } from './lib/models.js';
 
@@ -105,7 +105,7 @@ function decodeSteps(): Step[] {
   return steps;
 }
 
-const stream = randomFloats(128 << 20);
+const stream = streamBuffer(128 << 20);
 const steps: Record<Layout, Step[]> = { bf16: [], nf4: [], nf4_head: [] };
 const streamSeconds: number[] = [];
 for (const [name] of LAYOUTS) {

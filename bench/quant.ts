@@ -20,7 +20,7 @@ import { DYNAMIC_CODE, NF4_CODE } from '../src/quant/codes.js';
 import { quantize4bitNative, quantize8bitNative, quantizeInt8Native } from '../src/quant/kernels.js';
 import type { QuantState4 } from '../src/quant/state.js';
 import { arg, emit, hasFlag, round } from './lib/report.js';
-import { randomFloats } from './lib/peak.js';
+import { randomFloats, streamBuffer } from './lib/peak.js';
 
 if (arg('threads')) native.setNumThreads(Number(arg('threads')));
 const threads = native.numThreads();
@@ -123,7 +123,7 @@ function bf16Forward(x: Float32Array, M: number, w: Uint16Array, N: number, K: n
 }
 
 // ---- bandwidth
-const stream = randomFloats(128 << 20);
+const stream = streamBuffer(128 << 20);
 const read = interleaved({ stream: () => native.streamRead(stream) });
 const bandwidth = stream.byteLength / read.stream!.seconds;
 emit('read_bandwidth', {

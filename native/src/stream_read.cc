@@ -1,18 +1,26 @@
-// The memory read bandwidth a kernel can reach: a sum over a large buffer with independent
-// accumulators, split among the threads. Far below the FMA and load limits per byte, so its speed is
-// the speed of memory. What memory-bound kernels (few-row products) are judged against.
+// The memory read bandwidth a kernel can reach: a sum over a large buffer, split among the threads
+// (stream_read.h). Far below the FMA and load limits per byte, so its speed is the speed of memory.
+// What memory-bound kernels (few-row products) are judged against.
 #include <algorithm>
 #include <vector>
 
+#include "cpu.h"
 #include "modules.h"
+#include "stream_read.h"
 #include "napi_util.h"
 #include "threadpool.h"
 
 namespace peftjs {
 namespace {
 
+// The widest streaming sum this CPU runs; the portable loop (independent partial sums the compiler
+// vectorises for the generic target) elsewhere.
 float sum_range(const float* x, int64_t n) {
-  constexpr int kLanes = 32;  // independent partial sums: the compiler vectorises them
+#if PEFTJS_X86
+  if (simd_level() >= Simd::Avx512) return stream_detail::sum_avx512(x, n);
+  if (simd_level() >= Simd::Avx2) return stream_detail::sum_avx2(x, n);
+#endif
+  constexpr int kLanes = 32;
   float acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
