@@ -71,6 +71,18 @@ function outputs(): Record<string, string> {
     native.ggmlLinear(new Float32Array(M * K).fill(0.5), M, ggmlTensor(type, [N, K], data), null, y);
     out[`${type} extremes ${M}x${N}x${K}`] = Buffer.from(y.buffer).toString('base64');
   }
+  // Non-finite activations: the quantiser's largest |x| passes over a NaN and the codes are the low
+  // byte of the converted value (the reference's cast), in every kernel's copy of it.
+  for (const M of [2, 9]) {
+    const [N, K] = [5, 96];
+    const x = gaussian(M + 11, M * K);
+    x[30] = NaN; // in the last 8 of its block: a running maximum that took the NaN would keep it
+    x[K + 40] = Infinity;
+    x[K + 70] = -Infinity;
+    const y = new Float32Array(M * N);
+    native.ggmlLinear(x, M, ggmlTensor('Q8_0', [N, K], quantizeGgml('Q8_0', gaussian(N + 5, N * K))), null, y);
+    out[`Q8_0 non-finite x ${M}x${N}x${K}`] = Buffer.from(y.buffer).toString('base64');
+  }
   for (const M of [1, 3, 8, 9, 21]) {
     // Q4_K: 256-element blocks, a scale and a min per sub-block of 32.
     const [N, K] = [21, 512];

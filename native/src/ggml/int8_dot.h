@@ -69,6 +69,11 @@ IntDot int_dot_portable();
 IntDot int_dot_avx2();
 IntDot int_dot_avx512_vnni();
 
+// quantize_row_q8_0 (ggml-cpu, x86) of one row of x: nb blocks of xu (the codes + 128), dx (the
+// f16-rounded scales, as float) and, unless null, xsum (per block the sum of its signed codes). The
+// AVX2 version gives the reference's bytes (int8_linear.cc).
+void quantize_q8_avx2(const float* x, int64_t nb, uint8_t* xu, float* dx, int32_t* xsum);
+
 // Few rows (decode) read W's blocks directly, with a per-row arithmetic of their own (ggml's): 8 float
 // lanes, lane l of block b gets fma(dw · dx, float(Σ of the products of elements 4l..4l+3), lane) in
 // block order; then lane_tree8 (l + (l + 4), then + 2, + 1). x as signed int8 rows (xs), per block its

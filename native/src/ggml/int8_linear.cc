@@ -37,8 +37,9 @@ inline float round_even(float v) {
   return (v + kMagic) - kMagic;
 }
 
-// quantize_row_q8_0 (ggml-cpu, x86): one row of x into nb blocks of xu (+128) and dx.
-void quantize_row(const float* x, int64_t nb, uint8_t* xu, float* dx) {
+// quantize_row_q8_0 (ggml-cpu, x86): one row of x into nb blocks of xu (+128) and dx, and per block the
+// sum of its codes into xsum unless null. The reference arithmetic; quantize_row picks the AVX2 copy.
+void quantize_row_reference(const float* x, int64_t nb, uint8_t* xu, float* dx, int32_t* xsum) {
   for (int64_t b = 0; b < nb; ++b, xu += kQ8Block) {
     const float* v = x + b * kQ8Block;
     float amax = 0.0f;
@@ -46,7 +47,19 @@ void quantize_row(const float* x, int64_t nb, uint8_t* xu, float* dx) {
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     for (int t = 0; t < kQ8Block; ++t) xu[t] = static_cast<uint8_t>(static_cast<int>(round_even(v[t] * id)) + 128);
     dx[b] = f16_to_float(float_to_f16(amax / 127.0f));
+    if (xsum) {
+      int32_t s = 0;
+      for (int t = 0; t < kQ8Block; ++t) s += xu[t] - 128;
+      xsum[b] = s;
+    }
   }
+}
+
+void quantize_row(const float* x, int64_t nb, uint8_t* xu, float* dx, int32_t* xsum) {
+#if PEFTJS_X86
+  if (simd_level() >= Simd::Avx2) return detail::quantize_q8_avx2(x, nb, xu, dx, xsum);
+#endif
+  quantize_row_reference(x, nb, xu, dx, xsum);
 }
 
 // One block of W as 32 int8 values and its scale (value = w · sw, exactly as the block decodes).
@@ -234,7 +247,7 @@ detail::Q8Few quantize_few(const float* x, int64_t M, int64_t K) {
   auto* dx = reinterpret_cast<float*>(base + xbytes + sums);
   for (int64_t i = 0; i < M; ++i) {
     uint8_t* xu = reinterpret_cast<uint8_t*>(xs + i * K);
-    quantize_row(x + i * K, nb, xu, dx + i * nb);
+    quantize_row(x + i * K, nb, xu, dx + i * nb, nullptr);
     for (int64_t k = 0; k < K; ++k) xs[i * K + k] = static_cast<int8_t>(xu[k] - 128);
     for (int64_t g = 0; g < K / 4; ++g)
       xsum[i * nb * 8 + g] = xs[i * K + 4 * g] + xs[i * K + 4 * g + 1] + xs[i * K + 4 * g + 2] + xs[i * K + 4 * g + 3];
@@ -257,16 +270,6 @@ void note_weight(const Weight& w) { next_weight.note(w.data, w.rows * w.row_byte
 void prefetch_after(const Weight& w) {
   const NextOperand::Next next = next_weight.after(w.data);
   if (next.b != nullptr) prefetch_async(next.b, std::min(next.bytes, kPrefetchBytes));
-}
-
-// Few rows: x quantised once, then W's rows in tasks.
-void linear_int8_few(const float* x, int64_t M, const Weight& wt, float* y) {
-  note_weight(wt);
-  const detail::Q8Few q = quantize_few(x, M, wt.cols);
-  const detail::GemvInt gemv = gemv_int_for_cpu(wt.type);
-  const int64_t N = wt.rows, per = few_rows_per_task(wt);
-  parallel_for((N + per - 1) / per, [&](int64_t t) { gemv(M, q, wt, t * per, std::min(N, (t + 1) * per), y, N); });
-  prefetch_after(wt);
 }
 
 detail::IntDot int_dot_for_cpu() {
@@ -310,30 +313,37 @@ bool has_int8_dot(Type t) {
   return PEFTJS_X86 && (t == Type::Q4_0 || t == Type::Q5_0 || t == Type::Q8_0 || t == Type::Q4_K);
 }
 
-void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias, float* y) {
-  if (M <= kFewRows) {
-    linear_int8_few(x, M, wt, y);
-    return add_bias(M, wt.rows, bias, y);
-  }
-  const int64_t K = wt.cols, N = wt.rows, nb = K / kQ8Block;
-  std::vector<uint8_t> xu(static_cast<size_t>(M * K));
-  std::vector<float> dx(static_cast<size_t>(M * nb));
-  std::vector<int32_t> xsum(static_cast<size_t>(M * nb));
+namespace {
+
+// Many rows: x [M, K] as Q8_0 blocks, once per call (q/k/v or gate/up share it).
+struct PromptActs {
+  std::vector<uint8_t> xu;
+  std::vector<float> dx;
+  std::vector<int32_t> xsum;
+  Q8Acts acts;
+};
+
+PromptActs quantize_prompt(const float* x, int64_t M, int64_t K) {
+  const int64_t nb = K / kQ8Block;
+  PromptActs q{std::vector<uint8_t>(static_cast<size_t>(M * K)), std::vector<float>(static_cast<size_t>(M * nb)),
+               std::vector<int32_t>(static_cast<size_t>(M * nb)), {}};
   parallel_range(M, std::max<int64_t>(1, 4096 / K), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      quantize_row(x + i * K, nb, xu.data() + i * K, dx.data() + i * nb);
-      for (int64_t b = 0; b < nb; ++b) {
-        int32_t s = 0;
-        for (int t = 0; t < kQ8Block; ++t) s += xu[i * K + b * kQ8Block + t] - 128;
-        xsum[i * nb + b] = s;
-      }
-    }
+    for (int64_t i = i0; i < i1; ++i)
+      quantize_row(x + i * K, nb, q.xu.data() + i * K, q.dx.data() + i * nb, q.xsum.data() + i * nb);
   });
-  const Q8Acts acts{nb, xu.data(), dx.data(), xsum.data()};
-  const bool mins = wt.type == Type::Q4_K;
+  q.acts = Q8Acts{nb, q.xu.data(), q.dx.data(), q.xsum.data()};
+  return q;
+}
+
+// ys[w] = x·ws[w]ᵀ (+ biases[w]) for M > kFewRows from x's blocks: the panels of 16 rows of every
+// weight shared among the threads as one range, each packed into this thread's scratch and multiplied
+// into every row of x.
+void prompt_products(const Q8Acts& acts, int64_t M, const Weight* ws, const float* const* biases, float* const* ys, int count) {
+  const int64_t K = ws[0].cols, nb = acts.nb;
+  std::vector<int64_t> first(static_cast<size_t>(count) + 1, 0);  // weight w's panels: [first[w], first[w + 1])
+  for (int w = 0; w < count; ++w) first[w + 1] = first[w] + (ws[w].rows + kPanelRows - 1) / kPanelRows;
   const detail::IntDot dot = int_dot_for_cpu();
-  const int groups = detail::i16_groups(wt.type);
-  parallel_range((N + kPanelRows - 1) / kPanelRows, 1, [&](int64_t p0, int64_t p1) {
+  parallel_range(first[count], 1, [&](int64_t p0, int64_t p1) {
     thread_local ThreadScratch scratch;
     const size_t wbytes = static_cast<size_t>(K * kPanelRows), sums = static_cast<size_t>(nb * kPanelRows * 4);
     auto* base = static_cast<uint8_t*>(scratch.reserve(wbytes + 3 * sums));
@@ -341,19 +351,30 @@ void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias,
     auto* nws = reinterpret_cast<int32_t*>(base + wbytes);
     auto* sw = reinterpret_cast<float*>(base + wbytes + sums);
     auto* mw = reinterpret_cast<float*>(base + wbytes + 2 * sums);
+    int wi = 0;
     for (int64_t p = p0; p < p1; ++p) {
-      const int64_t j = p * kPanelRows, n = std::min<int64_t>(kPanelRows, N - j);
+      while (p >= first[wi + 1]) ++wi;
+      const Weight& wt = ws[wi];
+      const int64_t N = wt.rows, j = (p - first[wi]) * kPanelRows, n = std::min<int64_t>(kPanelRows, N - j);
       pack(wt, j, n, w, nws, sw, mw);
-      dot(acts, M, detail::Panel{nb, w, nws, sw, mins ? mw : nullptr, groups}, static_cast<int>(n), y + j, N);
+      const bool mins = wt.type == Type::Q4_K;
+      dot(acts, M, detail::Panel{nb, w, nws, sw, mins ? mw : nullptr, detail::i16_groups(wt.type)}, static_cast<int>(n),
+          ys[wi] + j, N);
     }
   });
-  add_bias(M, N, bias, y);
+  for (int w = 0; w < count; ++w) add_bias(M, ws[w].rows, biases[w], ys[w]);
+}
+
+}  // namespace
+
+void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias, float* y) {
+  linear_int8_many(x, M, &wt, &bias, &y, 1);
 }
 
 void linear_int8_many(const float* x, int64_t M, const Weight* ws, const float* const* biases, float* const* ys, int count) {
   if (M > kFewRows) {
-    for (int w = 0; w < count; ++w) linear_int8(x, M, ws[w], biases[w], ys[w]);
-    return;
+    const PromptActs q = quantize_prompt(x, M, ws[0].cols);
+    return prompt_products(q.acts, M, ws, biases, ys, count);
   }
   const detail::Q8Few q = quantize_few(x, M, ws[0].cols);
   struct Task {
