@@ -315,6 +315,14 @@ bool has_int8_dot(Type t) {
 
 namespace {
 
+// Rows [j, j + n) of W into the cache (packing reads them: 16 rows a few hundred bytes long each, which
+// the hardware prefetcher does not follow; the loads of their blocks were half of a panel's packing).
+void prefetch_rows(const Weight& wt, int64_t j, int64_t n) {
+  const int64_t bytes = wt.row_bytes();
+  for (int64_t r = j; r < j + n; ++r)
+    for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(wt.data + r * bytes + off);
+}
+
 // Many rows: x [M, K] as Q8_0 blocks, once per call (q/k/v or gate/up share it).
 struct PromptActs {
   std::vector<uint8_t> xu;
@@ -351,12 +359,22 @@ void prompt_products(const Q8Acts& acts, int64_t M, const Weight* ws, const floa
     auto* nws = reinterpret_cast<int32_t*>(base + wbytes);
     auto* sw = reinterpret_cast<float*>(base + wbytes + sums);
     auto* mw = reinterpret_cast<float*>(base + wbytes + 2 * sums);
+    // Panel p's weight and its first row.
+    auto locate = [&](int64_t p, int& wi) {
+      while (p >= first[wi + 1]) ++wi;
+      return (p - first[wi]) * kPanelRows;
+    };
     int wi = 0;
     for (int64_t p = p0; p < p1; ++p) {
-      while (p >= first[wi + 1]) ++wi;
+      const int64_t j = locate(p, wi);
       const Weight& wt = ws[wi];
-      const int64_t N = wt.rows, j = (p - first[wi]) * kPanelRows, n = std::min<int64_t>(kPanelRows, N - j);
+      const int64_t N = wt.rows, n = std::min<int64_t>(kPanelRows, N - j);
       pack(wt, j, n, w, nws, sw, mw);
+      if (p + 1 < p1) {  // the next panel's blocks come from memory while this one is multiplied
+        int next_w = wi;
+        const int64_t next_j = locate(p + 1, next_w);
+        prefetch_rows(ws[next_w], next_j, std::min<int64_t>(kPanelRows, ws[next_w].rows - next_j));
+      }
       const bool mins = wt.type == Type::Q4_K;
       dot(acts, M, detail::Panel{nb, w, nws, sw, mins ? mw : nullptr, detail::i16_groups(wt.type)}, static_cast<int>(n),
           ys[wi] + j, N);
