@@ -4,10 +4,8 @@
 // at a time.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
 
-#include "elementwise/half.h"
 #include "ggml/int8_dot.h"
 
 namespace peftjs::ggml::detail {
@@ -116,48 +114,5 @@ struct Avx2Dot {
 }  // namespace
 
 GemvInt gemv_int_avx2(Type t) { return gemv_int_for<Avx2Dot>(t); }
-
-}  // namespace peftjs::ggml::detail
-
-// quantize_row_q8_0 over 8 lanes (int8_dot.h's quantize_q8_avx2): the same operations as the scalar
-// reference in int8_linear.cc, so the same bytes. The block's largest |x| keeps the running maximum as
-// vmaxps's second operand, so a NaN element is passed over as std::max(amax, NaN) does; the codes are
-// truncated to their low byte (as the reference's cast), not saturated.
-namespace peftjs::ggml::detail {
-
-void quantize_q8_avx2(const float* x, int64_t nb, uint8_t* xu, float* dx, int32_t* xsum) {
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  const __m256i offset = _mm256_set1_epi32(128), low_byte = _mm256_set1_epi32(0xFF);
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  for (int64_t b = 0; b < nb; ++b, x += kQ8Block, xu += kQ8Block) {
-    __m256 v[4];
-    __m256 m = _mm256_setzero_ps();
-    for (int k = 0; k < 4; ++k) {
-      v[k] = _mm256_loadu_ps(x + 8 * k);
-      m = _mm256_max_ps(_mm256_andnot_ps(sign, v[k]), m);
-    }
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    const float amax = std::max(_mm_cvtss_f32(m4), _mm_cvtss_f32(_mm_movehdup_ps(m4)));
-    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    const __m256 vid = _mm256_set1_ps(id);
-    __m256i q[4], sum = _mm256_setzero_si256();
-    for (int k = 0; k < 4; ++k) {
-      const __m256 r = _mm256_round_ps(_mm256_mul_ps(v[k], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      const __m256i qi = _mm256_cvttps_epi32(r);
-      sum = _mm256_add_epi32(sum, qi);
-      q[k] = _mm256_and_si256(_mm256_add_epi32(qi, offset), low_byte);
-    }
-    const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(xu), _mm256_permutevar8x32_epi32(bytes, order));
-    dx[b] = f16_to_float(float_to_f16(amax / 127.0f));
-    if (xsum) {
-      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-      xsum[b] = _mm_cvtsi128_si32(s4);
-    }
-  }
-}
 
 }  // namespace peftjs::ggml::detail

@@ -74,6 +74,10 @@ IntDot int_dot_avx512_vnni();
 // AVX2 version gives the reference's bytes (int8_linear.cc).
 void quantize_q8_avx2(const float* x, int64_t nb, uint8_t* xu, float* dx, int32_t* xsum);
 
+// Rows [j0, j0 + n) of W (n <= 16) as a Panel's w, nws, sw (and mw for Q4_K), rows past n zeros: the
+// AVX2 copy of int8_linear.cc's pack (the same bytes).
+void pack_panel_avx2(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw, float* mw);
+
 // Few rows (decode) read W's blocks directly, with a per-row arithmetic of their own (ggml's): 8 float
 // lanes, lane l of block b gets fma(dw · dx, float(Σ of the products of elements 4l..4l+3), lane) in
 // block order; then lane_tree8 (l + (l + 4), then + 2, + 1). x as signed int8 rows (xs), per block its

@@ -147,6 +147,9 @@ void pack_q4k(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, 
 }
 
 void pack(const Weight& wt, int64_t j0, int64_t n, int8_t* w, int32_t* nws, float* sw, float* mw) {
+#if PEFTJS_X86
+  if (simd_level() >= Simd::Avx2) return detail::pack_panel_avx2(wt, j0, n, w, nws, sw, mw);
+#endif
   switch (wt.type) {
     case Type::Q4_K: return pack_q4k(wt, j0, n, w, nws, sw, mw);
     case Type::Q8_0: return pack_panel<Type::Q8_0>(wt, j0, n, w, nws, sw);
