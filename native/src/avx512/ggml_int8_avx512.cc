@@ -32,12 +32,15 @@ PEFTJS_VNNI void tile(const Q8Acts& x, int64_t i0, const Panel& p, int rows, flo
     const __m512 sw = _mm512_loadu_ps(p.sw + b * kPanelRows);
     for (int i = 0; i < MI; ++i) {
       const uint8_t* xb = x.xu + (i0 + i) * K + b * kQ8Block;
-      __m512i s = nws;
+      // Two chains of four (vpdpbusd's latency would otherwise serialise the block): integer sums,
+      // exact in any grouping.
+      __m512i s2[2] = {nws, _mm512_setzero_si512()};
       for (int g = 0; g < 8; ++g) {
         int32_t four;
         std::memcpy(&four, xb + 4 * g, 4);
-        s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32(four), wv[g]);
+        s2[g % 2] = _mm512_dpbusd_epi32(s2[g % 2], _mm512_set1_epi32(four), wv[g]);
       }
+      const __m512i s = _mm512_add_epi32(s2[0], s2[1]);
       const __m512 dx = _mm512_set1_ps(x.dx[(i0 + i) * nb + b]);
       acc[i] = _mm512_fmadd_ps(_mm512_mul_ps(sw, dx), _mm512_cvtepi32_ps(s), acc[i]);
       if constexpr (kMins) {  // Q4_K: acc - (mw · dx) · Σx, fused as the reference's fma(-(mw · dx), Σx, acc)
