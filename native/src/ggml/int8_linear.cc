@@ -328,21 +328,21 @@ void prefetch_rows(const Weight& wt, int64_t j, int64_t n) {
 
 // Many rows: x [M, K] as Q8_0 blocks, once per call (q/k/v or gate/up share it).
 struct PromptActs {
+  int64_t nb;
   std::vector<uint8_t> xu;
   std::vector<float> dx;
   std::vector<int32_t> xsum;
-  Q8Acts acts;
+  Q8Acts view() const { return Q8Acts{nb, xu.data(), dx.data(), xsum.data()}; }
 };
 
 PromptActs quantize_prompt(const float* x, int64_t M, int64_t K) {
   const int64_t nb = K / kQ8Block;
-  PromptActs q{std::vector<uint8_t>(static_cast<size_t>(M * K)), std::vector<float>(static_cast<size_t>(M * nb)),
-               std::vector<int32_t>(static_cast<size_t>(M * nb)), {}};
+  PromptActs q{nb, std::vector<uint8_t>(static_cast<size_t>(M * K)), std::vector<float>(static_cast<size_t>(M * nb)),
+               std::vector<int32_t>(static_cast<size_t>(M * nb))};
   parallel_range(M, std::max<int64_t>(1, 4096 / K), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i)
       quantize_row(x + i * K, nb, q.xu.data() + i * K, q.dx.data() + i * nb, q.xsum.data() + i * nb);
   });
-  q.acts = Q8Acts{nb, q.xu.data(), q.dx.data(), q.xsum.data()};
   return q;
 }
 
@@ -395,7 +395,7 @@ void linear_int8(const float* x, int64_t M, const Weight& wt, const float* bias,
 void linear_int8_many(const float* x, int64_t M, const Weight* ws, const float* const* biases, float* const* ys, int count) {
   if (M > kFewRows) {
     const PromptActs q = quantize_prompt(x, M, ws[0].cols);
-    return prompt_products(q.acts, M, ws, biases, ys, count);
+    return prompt_products(q.view(), M, ws, biases, ys, count);
   }
   const detail::Q8Few q = quantize_few(x, M, ws[0].cols);
   struct Task {
