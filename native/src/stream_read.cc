@@ -6,8 +6,8 @@
 
 #include "cpu.h"
 #include "modules.h"
-#include "stream_read.h"
 #include "napi_util.h"
+#include "stream_read.h"
 #include "threadpool.h"
 
 namespace peftjs {

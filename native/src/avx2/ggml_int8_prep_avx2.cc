@@ -5,10 +5,10 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
+#include "ggml/block_bytes_avx2.h"
 #include "ggml/blocks.h"
-#include "ggml/int8_gemv_impl.h"  // nibbles, fifth_bits
+#include "ggml/int8_dot.h"
 
 namespace peftjs::ggml::detail {
 namespace {

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "ggml/block_bytes_avx2.h"
 #include "ggml/blocks.h"
 #include "ggml/int8_dot.h"
 #include "quant/quant.h"
@@ -21,22 +22,6 @@ inline float tree8(__m256 a) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-}
-
-// The 32 nibbles of qs[16] as bytes: low nibbles (elements 0-15), then high nibbles (16-31).
-inline __m256i nibbles(const uint8_t* qs) {
-  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
-}
-
-// Byte k = 0x10 where bit k of the 32-bit qh is set, else 0 (Q5_0's fifth bits).
-inline __m256i fifth_bits(const uint8_t* qh) {
-  uint32_t bits;
-  std::memcpy(&bits, qh, 4);
-  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
-  __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuf);
-  bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-  return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
 }
 
 // A block's f16 scale through F16C (both translation units have it): the exact conversion half_at's
