@@ -4,6 +4,7 @@
 //   index.js           the library itself as one ESM file, for pages that run the engine themselves
 //   peftjs-wasm.{js,wasm,worker.js}  the WebAssembly kernels (copied from build/wasm or dist/wasm)
 //   peftjs-wasm-st.{js,wasm}  the same, single-threaded, for pages that are not cross-origin isolated
+//   peftjs-wasm-relaxed{,-st}.*  both again with relaxed SIMD in the GEMM, for browsers that have it
 // A module X.ts with a sibling X.browser.ts is replaced by it (where a path means a URL, and the
 // kernels are WebAssembly only); the build fails if any node: import is left in an output.
 import * as esbuild from 'esbuild';
@@ -13,14 +14,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// The threaded kernels, and the single-threaded ones for pages that are not cross-origin isolated.
-const WASM_FILES = [
-  'peftjs-wasm.js',
-  'peftjs-wasm.wasm',
-  'peftjs-wasm.worker.js',
-  'peftjs-wasm-st.js',
-  'peftjs-wasm-st.wasm',
-];
+// The threaded kernels, and the single-threaded ones for pages that are not cross-origin isolated;
+// each plain and with relaxed SIMD (src/tensor/native/wasm/relaxed-simd.ts chooses).
+const WASM_FILES = ['peftjs-wasm', 'peftjs-wasm-relaxed'].flatMap((name) => [
+  `${name}.js`,
+  `${name}.wasm`,
+  `${name}.worker.js`,
+  `${name}-st.js`,
+  `${name}-st.wasm`,
+]);
 
 const browserSwaps: esbuild.Plugin = {
   name: 'peftjs-browser-swaps',

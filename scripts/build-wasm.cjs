@@ -1,12 +1,13 @@
-// Builds the WebAssembly backend (native/src + native/wasm -> build/wasm/peftjs-wasm.{js,wasm}, and a
-// single-threaded peftjs-wasm-st.{js,wasm}) with
+// Builds the WebAssembly backend (native/src + native/wasm -> build/wasm/peftjs-wasm.{js,wasm}, a
+// single-threaded peftjs-wasm-st.{js,wasm}, and both again with relaxed SIMD: peftjs-wasm-relaxed*) with
 // Emscripten (emcc; Debian: apt-get install emscripten). Objects are kept in build/wasm/obj and
 // rebuilt when their source or a header they include changes. `--dist` also copies the built files
 // into dist/wasm/, where the npm package carries them (users never need emcc).
 const { spawnSync } = require('node:child_process');
-const { existsSync, mkdirSync, readFileSync, statSync, copyFileSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdirSync, readFileSync, rmSync, statSync, copyFileSync, writeFileSync } = require('node:fs');
 const { join, basename } = require('node:path');
 const { cpus } = require('node:os');
+const { Buffer } = require('node:buffer');
 
 const root = join(__dirname, '..');
 const out = join(root, 'build', 'wasm');
@@ -45,29 +46,41 @@ const commonLinkFlags = [
   '-sEXPORTED_FUNCTIONS=_malloc,_free', '-sEXPORTED_RUNTIME_METHODS=wasmMemory,ENV',
 ];
 
-// Two builds of the same sources. The threaded one needs SharedArrayBuffer (Node, or a page that is
-// cross-origin isolated); the single-threaded one (its thread pool never starts a thread: it is
-// asked for one) is for pages that are not, where the threaded module cannot even instantiate.
-const variants = [
-  {
-    name: 'peftjs-wasm',
-    files: ['peftjs-wasm.js', 'peftjs-wasm.wasm', 'peftjs-wasm.worker.js'],
-    compileFlags: threadedCompileFlags,
-    linkFlags: [
-      ...commonLinkFlags,
-      '-pthread',
-      // Workers made at start-up (the loader asks for threads - 1): threads are started synchronously
-      // from them, so the pool never waits for the event loop.
-      "-sPTHREAD_POOL_SIZE=(Module['peftjsWorkers']||0)",
-    ],
-  },
-  {
-    name: 'peftjs-wasm-st',
-    files: ['peftjs-wasm-st.js', 'peftjs-wasm-st.wasm'],
-    compileFlags: threadedCompileFlags.filter((f) => f !== '-pthread'),
-    linkFlags: commonLinkFlags,
-  },
-];
+// Four builds of the same sources. The threaded ones need SharedArrayBuffer (Node, or a page that is
+// cross-origin isolated); the single-threaded ones (their thread pool never starts a thread: it is
+// asked for one) are for pages that are not, where a threaded module cannot even instantiate. Each
+// comes plain (SIMD128) and with relaxed SIMD in the GEMM micro-kernel (-relaxed), for engines that
+// validate it (src/tensor/native/wasm/relaxed-simd.ts chooses).
+const threaded = {
+  name: 'peftjs-wasm',
+  worker: true,
+  compileFlags: threadedCompileFlags,
+  linkFlags: [
+    ...commonLinkFlags,
+    '-pthread',
+    // Workers made at start-up (the loader asks for threads - 1): threads are started synchronously
+    // from them, so the pool never waits for the event loop.
+    "-sPTHREAD_POOL_SIZE=(Module['peftjsWorkers']||0)",
+  ],
+};
+const singleThreaded = {
+  name: 'peftjs-wasm-st',
+  worker: false,
+  compileFlags: threadedCompileFlags.filter((f) => f !== '-pthread'),
+  linkFlags: commonLinkFlags,
+};
+// Only these sources differ in a relaxed build: the GEMM micro-kernel and the SIMD level it reports.
+const relaxedSources = ['native/src/wasm/gemm_wasm128.cc', 'native/src/cpu.cc'];
+const relaxedOf = (variant) => ({
+  ...variant,
+  name: variant.name.replace('peftjs-wasm', 'peftjs-wasm-relaxed'),
+  relaxed: true,
+  linkFlags: [...variant.linkFlags, '-mrelaxed-simd'],
+});
+const variants = [threaded, singleThreaded, relaxedOf(threaded), relaxedOf(singleThreaded)].map((v) => ({
+  ...v,
+  files: [`${v.name}.js`, `${v.name}.wasm`, ...(v.worker ? [`${v.name}.worker.js`] : [])],
+}));
 
 // Objects live in a folder named by the compile flags, so changing a flag rebuilds them all.
 const objDirOf = (compileFlags) =>
@@ -89,12 +102,41 @@ function compile(source, compileFlags) {
   });
 }
 
+// Clang 14 knows relaxed SIMD's multiply-add only as the proposal's prototype f32x4.fma (0xfd 0xaf
+// 0x01); engines take the standard f32x4.relaxed_madd (0xfd 0x85 0x02, a * b + c; the kernel passes
+// its operands in that order). Both opcodes are three bytes, so the linked module is renumbered in
+// place. The byte pattern could also occur inside other bytes (an immediate, data), so the patch goes
+// ahead only where binaryen's disassembler counts as many fma instructions as there are patterns.
+const PROTOTYPE_FMA = Buffer.from([0xfd, 0xaf, 0x01]);
+const RELAXED_MADD = Buffer.from([0xfd, 0x85, 0x02]);
+
+function renumberRelaxedMadd(wasmFile) {
+  const bytes = readFileSync(wasmFile);
+  const at = [];
+  for (let i = bytes.indexOf(PROTOTYPE_FMA); i >= 0; i = bytes.indexOf(PROTOTYPE_FMA, i + 1)) at.push(i);
+  const text = spawnSync('wasm-dis', ['--enable-simd', '--enable-relaxed-simd', '--enable-threads', '--enable-bulk-memory', '--enable-mutable-globals', '--enable-sign-ext', wasmFile], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  if (text.status !== 0) throw new Error(`wasm-dis could not read ${wasmFile}: ${text.stderr}`);
+  const instructions = (text.stdout.match(/f32x4\.relaxed_fma\b/g) ?? []).length;
+  if (instructions === 0 || instructions !== at.length) {
+    throw new Error(`${wasmFile}: ${at.length} f32x4.fma byte patterns but ${instructions} fma instructions; cannot renumber them safely`);
+  }
+  for (const i of at) RELAXED_MADD.copy(bytes, i);
+  writeFileSync(wasmFile, bytes);
+}
+
 async function build(variant) {
-  mkdirSync(objDirOf(variant.compileFlags), { recursive: true });
+  const relaxedFlags = [...variant.compileFlags, '-mrelaxed-simd'];
+  for (const flags of [variant.compileFlags, relaxedFlags]) mkdirSync(objDirOf(flags), { recursive: true });
   const objects = [];
   const queue = [...sources];
   const workers = Array.from({ length: Math.max(1, cpus().length) }, async () => {
-    while (queue.length > 0) objects.push(await compile(queue.shift(), variant.compileFlags));
+    while (queue.length > 0) {
+      const source = queue.shift();
+      objects.push(await compile(source, variant.relaxed && relaxedSources.includes(source) ? relaxedFlags : variant.compileFlags));
+    }
   });
   await Promise.all(workers);
   objects.sort();
@@ -103,6 +145,14 @@ async function build(variant) {
   if (!existsSync(js) || statSync(js).mtimeMs < newestObject) {
     const link = spawnSync('emcc', [...variant.linkFlags, ...objects, '-o', js], { cwd: root, env, stdio: 'inherit' });
     if (link.status !== 0) throw new Error(`emcc failed to link ${variant.name}`);
+    if (variant.relaxed) {
+      try {
+        renumberRelaxedMadd(join(out, `${variant.name}.wasm`));
+      } catch (e) {
+        for (const f of variant.files) rmSync(join(out, f), { force: true }); // no half-made build stays
+        throw e;
+      }
+    }
   }
 }
 

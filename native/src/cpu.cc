@@ -41,7 +41,9 @@ const char* simd_name(Simd level) {
     case Simd::Avx2:
       return "avx2";
     default:
-#ifdef __wasm_simd128__
+#if defined(__wasm_relaxed_simd__)
+      return "relaxed-simd";  // simd128 and the relaxed SIMD GEMM (wasm/gemm_wasm128.cc)
+#elif defined(__wasm_simd128__)
       return "simd128";
 #else
       return "portable";

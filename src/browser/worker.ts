@@ -1,6 +1,6 @@
 // The engine's Worker (bundled by scripts/build-browser.ts into dist/web/peftjs-worker.js, a
-// classic worker): loads Emscripten's peftjs-wasm.js (or peftjs-wasm-st.js) from beside itself, starts the WebAssembly
-// kernels, then answers the page's requests (protocol.ts) one at a time, so the page stays
+// classic worker): loads the build of Emscripten's peftjs-wasm*.js that availableThreads() names from
+// beside itself, starts the WebAssembly kernels, then answers the page's requests (protocol.ts) one at a time, so the page stays
 // responsive however long a step takes. An error answers the request and leaves the worker usable;
 // a failed allocation is reported as out-of-memory, naming what to reduce.
 import { availableThreads, startWasmBackend, type BackendInfo } from '../tensor/native/index.browser.js';

@@ -58,7 +58,7 @@ test(
       undefined,
       { timeout: 30_000 },
     );
-    assert.match((await page.textContent('#model-status'))!, /gpt2.*wasm, simd128, 2 thread/);
+    assert.match((await page.textContent('#model-status'))!, /gpt2.*wasm, relaxed-simd, 2 thread/);
 
     const textFile = join(dir, 'fox.txt');
     await writeFile(textFile, TEXT);

@@ -4,6 +4,7 @@
 // at import time (storage.ts sets the pool limit then: the memory functions are there from the start).
 import { createWasmBackend, type WasmFactory } from './wasm/backend.js';
 import { jsMemoryKernels } from './wasm/memory.js';
+import { engineHasRelaxedSimd, wasmScript, type WasmScript } from './wasm/relaxed-simd.js';
 import type { BackendInfo, NativeAddon } from './index.js';
 
 export type { BackendInfo, NativeAddon } from './index.js';
@@ -24,24 +25,29 @@ export interface StartOptions {
 /**
  * The threads a page can have, and the build of the kernels to load for them: threads need
  * SharedArrayBuffer, which needs cross-origin isolation; without it the threaded build cannot even
- * instantiate (its memory is shared), so the single-threaded one (peftjs-wasm-st.js) is used.
+ * instantiate (its memory is shared), so a single-threaded one (peftjs-wasm-st.js) is used. Where the
+ * browser validates relaxed SIMD, the build whose GEMM multiply-adds with it (peftjs-wasm-relaxed*.js).
  */
 export function availableThreads(): {
   threads: number;
-  script: 'peftjs-wasm.js' | 'peftjs-wasm-st.js';
+  script: WasmScript;
   warning?: string;
 } {
   const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+  const relaxedSimd = engineHasRelaxedSimd();
   if (scope.crossOriginIsolated !== true || typeof SharedArrayBuffer === 'undefined') {
     return {
       threads: 1,
-      script: 'peftjs-wasm-st.js',
+      script: wasmScript({ threaded: false, relaxedSimd }),
       warning:
         'peftjs: this page is not cross-origin isolated, so the engine runs on one thread; serve it with the headers ' +
         'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp for all cores',
     };
   }
-  return { threads: Math.max(1, scope.navigator?.hardwareConcurrency ?? 1), script: 'peftjs-wasm.js' };
+  return {
+    threads: Math.max(1, scope.navigator?.hardwareConcurrency ?? 1),
+    script: wasmScript({ threaded: true, relaxedSimd }),
+  };
 }
 
 /** Starts the WebAssembly kernels (once); `factory` is the createPeftjsWasm of the script availableThreads() names. */

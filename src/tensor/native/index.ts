@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
+import v8 from 'node:v8';
 import { createWasmBackend, type WasmFactory } from './wasm/backend.js';
+import { engineHasRelaxedSimd, wasmScript } from './wasm/relaxed-simd.js';
 import type { InfoKernels } from './info.js';
 import type { GemmKernels } from './gemm.js';
 import type { NnKernels } from './nn.js';
@@ -62,14 +64,25 @@ function loadAddon(): NativeAddon {
   return createRequire(import.meta.url)(addonFile) as NativeAddon;
 }
 
+/**
+ * Relaxed SIMD unless PEFTJS_WASM_RELAXED_SIMD=0 (the plain build, whose GEMM results equal the
+ * portable kernels' bit for bit). Node 20's V8 (11.3) has relaxed SIMD finished but behind a flag, on
+ * by default from V8 11.4 (Node 22); V8 reads wasm feature flags when it validates a module, so
+ * setting this one now takes effect, and it only adds instructions to what modules may use.
+ */
+export function useRelaxedSimd(): boolean {
+  if (process.env.PEFTJS_WASM_RELAXED_SIMD === '0') return false;
+  if (!engineHasRelaxedSimd()) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return engineHasRelaxedSimd();
+}
+
 async function loadWasm(): Promise<NativeAddon> {
+  const script = wasmScript({ threaded: true, relaxedSimd: useRelaxedSimd() });
   // build/wasm in a checkout (npm run build:wasm), dist/wasm in the npm package.
-  const file = [join(root, 'build', 'wasm', 'peftjs-wasm.js'), join(root, 'dist', 'wasm', 'peftjs-wasm.js')].find((f) =>
-    existsSync(f),
-  );
+  const file = [join(root, 'build', 'wasm', script), join(root, 'dist', 'wasm', script)].find((f) => existsSync(f));
   if (file === undefined) {
     throw new Error(
-      `peftjs: the WebAssembly backend is missing from ${root}/build/wasm and ${root}/dist/wasm; build it with \`npm run build:wasm\` (needs emcc).`,
+      `peftjs: the WebAssembly backend (${script}) is missing from ${root}/build/wasm and ${root}/dist/wasm; build it with \`npm run build:wasm\` (needs emcc).`,
     );
   }
   const factory = createRequire(import.meta.url)(file) as WasmFactory;
