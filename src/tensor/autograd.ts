@@ -2,7 +2,7 @@
 import { AutogradError, DTypeError, ShapeError, formatShape } from './errors.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { isFloating } from './dtype.js';
-import { keep } from './scope.js';
+import { keep, tidy } from './scope.js';
 import { sameShape } from './shape.js';
 import { Tensor, peekNextTensorId, type GradNode } from './tensor.js';
 import { add } from './ops/arith.js';
@@ -109,7 +109,10 @@ function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: bo
       if (!retainGraph) freeNode(node);
       continue;
     }
-    const inputGrads = node.backward(g);
+    // Inside its own scope: what the op's backward makes besides the gradients it returns (its
+    // temporaries) is freed now, not when the caller's scope ends with the whole backward pass.
+    const backwardOf = node.backward;
+    const inputGrads = tidy(() => backwardOf(g));
     for (let i = 0; i < node.inputs.length; i++) {
       const input = node.inputs[i]!;
       const gi = inputGrads[i];

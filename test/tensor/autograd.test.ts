@@ -135,3 +135,21 @@ test('a leaf gradient that is a leading slice of a larger gradient gets storage 
   assert.equal(prompt.grad!.buffer.length, prompt.grad!.size);
   assert.deepEqual([...prompt.grad!.data()], [2, 2, 2, 2, 2, 2]);
 });
+
+test("backward frees each op's temporaries as it goes, not when the caller's scope ends", () => {
+  // A product with a broadcast vector ((IA)3's scaling) reduces g * x over the rows for the vector's
+  // gradient: the unreduced product is a temporary of x's size. Through 8 of them (in a transformer,
+  // one per layer and op) those would pile up until the step's scope ends.
+  const x = randn([256, 256]).requiresGrad_();
+  const scales = Array.from({ length: 8 }, () => randn([256]).requiresGrad_());
+  tidy(() => {
+    const loss = scales.reduce((y, s) => y.mul(s), x).sum();
+    const before = memoryStats().liveBytes;
+    loss.backward();
+    const grown = memoryStats().liveBytes - before;
+    // x.grad (256 KiB), the scales' gradients (8 KiB) and at most a couple of x-sized buffers in flight.
+    assert.ok(grown <= 4 * 256 * 256 * 4, `backward left ${grown} bytes live`);
+    return null;
+  });
+  assert.ok(x.grad && scales.every((s) => s.grad));
+});
