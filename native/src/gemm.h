@@ -102,10 +102,14 @@ void small_m_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, 
 constexpr int64_t kGemvShortRowBytes = 3072;
 void gemv_nk_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, BType bt,
                   int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
-// The AVX-512 few-row kernel (avx512/gemv_avx512.cc): its own for a float32 or bf16 B stored N x K,
-// the AVX2 one otherwise.
+// The AVX-512 few-row kernel (avx512/gemv_avx512.cc): its own for a float32 or bf16 B, the AVX2 one
+// for f16.
 void small_m_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                     BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
+// Its kernel for a float32 or bf16 B stored K x N (avx512/small_m_rows_avx512.cc): the AVX2 one's
+// results, bit for bit, at twice the width.
+void small_m_rows_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b,
+                         BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
 
 // Element i of a B buffer as T: bf16 is the upper half of a float32, f16 is IEEE half.
 inline float bf16_to_float(uint16_t h) {

@@ -219,3 +219,61 @@ test('portable kernels (PEFTJS_SIMD=portable in a child process)', { skip: porta
 test('the child process runs the portable kernels', { skip: !portableChild }, () => {
   assert.equal(native.simdLevel(), 'portable');
 });
+
+// Decode-shaped products against GPT-2's Conv1D weights (B stored K x N): the AVX-512 kernel
+// (avx512/small_m_rows_avx512.cc) keeps each element's operations and their order, so a served token
+// is the same on either instruction set. The inputs are a function of their index, the same in the child.
+const KN_CASES = [
+  { M: 1, N: 300, K: 129, bType: 0 },
+  { M: 8, N: 300, K: 129, bType: 1 },
+  { M: 5, N: 37, K: 43, bType: 1, beta: 0.5 },
+  { M: 3, N: 96, K: 70, bType: 0, alpha: 0.75 },
+] as const;
+
+function knProducts(): string {
+  const out: string[] = [];
+  for (const { M, N, K, bType, ...rest } of KN_CASES) {
+    const alpha = 'alpha' in rest ? rest.alpha : 1;
+    const beta = 'beta' in rest ? rest.beta : 0;
+    const A = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i * 0.37) * 0.5);
+    const B =
+      bType === 1
+        ? Uint16Array.from({ length: K * N }, (_, i) => 0x3c00 + ((i * 7919) % 1024) - 512)
+        : Float32Array.from({ length: K * N }, (_, i) => Math.cos(i * 0.11) * 0.25);
+    const C = Float32Array.from({ length: M * N }, (_, i) => Math.sin(i) * 0.1);
+    native.gemm(false, false, M, N, K, alpha, A, 0, K, 0, B, 0, bType, N, 0, beta, C, 0, N, 0, 1);
+    out.push(Buffer.from(C.buffer).toString('base64'));
+  }
+  return out.join(',');
+}
+
+if (process.env.PEFTJS_GEMM_KN_CHILD === '1') {
+  process.stdout.write(`KN ${knProducts()}\n`);
+} else {
+  test('few rows against a B stored K x N: the AVX-512 kernel gives the AVX2 kernel\'s bits', { skip: native.simdLevel() !== 'avx512' || portableChild }, () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: 'avx2', PEFTJS_GEMM_KN_CHILD: '1' };
+    delete env.NODE_TEST_CONTEXT;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--test-name-pattern=^$'], { env, encoding: 'utf8' });
+    const line = run.stdout.split('\n').find((l) => l.startsWith('KN '));
+    assert.ok(line, run.stdout + run.stderr);
+    assert.equal(line.slice(3), knProducts());
+  });
+}
+
+test('9-16 rows against a bf16 B stored K x N (a serving step against Conv1D weights): right, and on AVX-512 each row the bits of its 8-row chunk', () => {
+  // K = 1030: several blocks of B rows per thread (the 8-row chunks go over each block in turn), a K tail.
+  for (const M of [9, 12, 16]) check({ M, N: 300, K: 1030, bType: 1, alpha: 0.5, beta: M === 12 ? 0.25 : 0, pad: 1 });
+  // Elsewhere these products are packed (gemm.cc chunked_rows): right, but in another order.
+  if (native.simdLevel() !== 'avx512') return;
+  const [N, K] = [300, 1030];
+  const A = Float32Array.from({ length: 16 * K }, (_, i) => Math.sin(i * 0.37) * 0.5);
+  const B = Uint16Array.from({ length: K * N }, (_, i) => 0x3c00 + ((i * 7919) % 1024) - 512);
+  const product = (rows: number, from: number) => {
+    const C = new Float32Array(rows * N);
+    native.gemm(false, false, rows, N, K, 1, A, from * K, K, 0, B, 0, 1, N, 0, 0, C, 0, N, 0, 1);
+    return C;
+  };
+  const sixteen = product(16, 0);
+  assert.deepEqual(sixteen.subarray(0, 8 * N), product(8, 0));
+  assert.deepEqual(sixteen.subarray(8 * N), product(8, 8));
+});

@@ -135,6 +135,9 @@ void small_m_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a
   static_assert(kSmallM == 8, "one instantiation per row count");
   if (trans && bt == BType::F32) return kByRows<float>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
   if (trans && bt == BType::BF16) return kByRows<uint16_t>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  if (!trans && (bt == BType::F32 || bt == BType::BF16)) {
+    return small_m_rows_avx512(m, j0, j1, K, a, lda, b, bt, ldb, alpha, beta, c, ldc);
+  }
   small_m_avx2(m, j0, j1, K, a, lda, trans, b, bt, ldb, alpha, beta, c, ldc);
 }
 
