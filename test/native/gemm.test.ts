@@ -253,7 +253,7 @@ if (process.env.PEFTJS_GEMM_KN_CHILD === '1') {
   test('few rows against a B stored K x N: the AVX-512 kernel gives the AVX2 kernel\'s bits', { skip: native.simdLevel() !== 'avx512' || portableChild }, () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: 'avx2', PEFTJS_GEMM_KN_CHILD: '1' };
     delete env.NODE_TEST_CONTEXT;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--test-name-pattern=^$'], { env, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test-name-pattern=^$', fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
     const line = run.stdout.split('\n').find((l) => l.startsWith('KN '));
     assert.ok(line, run.stdout + run.stderr);
     assert.equal(line.slice(3), knProducts());
