@@ -3,7 +3,7 @@
 // (avx2/gemm_avx2.cc small_m_rows) at two and four times the width: per four k, each 32 columns of the
 // four B rows are converted once and used for all M rows of C. Every C element gets the same
 // operations in the same order as there (beta first, then one FMA per k with alpha * a), so the
-// results are the AVX2 kernel's bit for bit; the last columns take 16-, 8-wide and scalar steps.
+// results are the AVX2 kernel's bit for bit; the columns past the last 16 are the AVX2 kernel's own.
 // GPT-2's four weights of 12 layers (bf16) against 8 rows, 2 threads: 14.1 ms with the AVX2 kernel,
 // 11.8 with 16 columns a step, 10.0-11.0 with 32 (Intel Xeon, AVX-512).
 #include <immintrin.h>
@@ -31,21 +31,6 @@ inline __m512 load16(const void* p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
   }
   return _mm512_loadu_ps(static_cast<const float*>(p));
-}
-
-template <BType BT>
-inline __m256 load8(const void* p) {
-  if constexpr (BT == BType::BF16) {
-    const __m256i x = _mm256_cvtepu16_epi32(_mm_loadu_si128(static_cast<const __m128i*>(p)));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
-  }
-  return _mm256_loadu_ps(static_cast<const float*>(p));
-}
-
-template <BType BT>
-inline float load1(const void* p) {
-  if constexpr (BT == BType::BF16) return bf16_to_float(*static_cast<const uint16_t*>(p));
-  return *static_cast<const float*>(p);
 }
 
 // While four B rows are read, the same columns of the next four (often the next bytes in memory) are
@@ -91,7 +76,7 @@ void rows_fixed(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, 
         _mm512_storeu_ps(ci + 16, v1);
       }
     }
-    for (; j + 16 <= j1; j += 16) {
+    if (j < j1) {  // j1 - j0 is a multiple of 16: 16 columns are left at most
       prefetch_next_group<BT>(rows, ldb, j - j0, j);
       __m512 bv[4];
       for (int r = 0; r < 4; ++r) bv[r] = load16<BT>(b_elem<BT>(rows[r], j));
@@ -102,22 +87,6 @@ void rows_fixed(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, 
         _mm512_storeu_ps(ci, v);
       }
     }
-    if (j + 8 <= j1) {
-      __m256 bv[4];
-      for (int r = 0; r < 4; ++r) bv[r] = load8<BT>(b_elem<BT>(rows[r], j));
-      for (int i = 0; i < M; ++i) {
-        float* ci = c + i * ldc + j;
-        __m256 v = _mm256_loadu_ps(ci);
-        for (int r = 0; r < 4; ++r) v = _mm256_fmadd_ps(_mm256_set1_ps(as[i][r]), bv[r], v);
-        _mm256_storeu_ps(ci, v);
-      }
-      j += 8;
-    }
-    for (; j < j1; ++j)
-      for (int r = 0; r < kn; ++r) {
-        const float bj = load1<BT>(b_elem<BT>(rows[r], j));
-        for (int i = 0; i < M; ++i) c[i * ldc + j] += as[i][r] * bj;
-      }
   }
 }
 
@@ -131,8 +100,12 @@ constexpr Fn kByRows[kSmallM] = {rows_fixed<BT, 1>, rows_fixed<BT, 2>, rows_fixe
 void small_m_rows_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b,
                          BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc) {
   static_assert(kSmallM == 8, "one instantiation per row count");
-  if (bt == BType::BF16) return kByRows<BType::BF16>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
-  kByRows<BType::F32>[m - 1](j0, j1, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  const int64_t wide = j0 + (j1 - j0) / 16 * 16;  // columns in whole 16s here, the rest by the AVX2 kernel
+  if (wide > j0) {
+    const Fn fn = bt == BType::BF16 ? kByRows<BType::BF16>[m - 1] : kByRows<BType::F32>[m - 1];
+    fn(j0, wide, K, a, lda, b, ldb, alpha, beta, c, ldc);
+  }
+  if (wide < j1) small_m_avx2(m, wide, j1, K, a, lda, false, b, bt, ldb, alpha, beta, c, ldc);
 }
 
 }  // namespace peftjs::gemm_detail
