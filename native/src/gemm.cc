@@ -153,9 +153,9 @@ void small_m_bf16(const Problem<float>& p, int64_t b, int threads) {
 
 // Whether a product of more than kSmallM rows goes to the few-row kernel in row chunks (see kWideRatio).
 // Also a bf16 B stored K x N (GPT-2's Conv1D weights: serving's 9-16-row decode steps) on AVX-512, whose
-// few-row kernel for that layout reads B 32 columns at a time (avx512/small_m_rows_avx512.cc): the four
-// weights of GPT-2's 12 layers against 16 rows took 25-29 ms packed, 21-23 ms in 8-row chunks (Intel
-// Xeon, AVX-512, 2 threads).
+// few-row kernel for that layout takes up to 16 rows (avx512/small_m_rows_avx512.cc): the four weights
+// of GPT-2's 12 layers against 16 rows took 25-29 ms packed, 17-19 ms there (Intel Xeon, AVX-512, 2
+// threads).
 template <typename T>
 bool chunked_rows(const Problem<T>& p) {
   if (!std::is_same_v<T, float> || !PEFTJS_X86 || p.bt != BType::BF16 || p.M <= gemm_detail::kSmallM || p.M > kChunkedRows) return false;
@@ -188,17 +188,19 @@ void small_m(const Problem<T>& p, const Kernels<T>& kern, int64_t b, int threads
     const int64_t width = few_row_chunk_width(p.N, threads), chunks = ceil_div(p.N, width);
     return parallel_for(chunks, [&](int64_t t) { columns(t * width, std::min(p.N, (t + 1) * width)); });
   }
-  // Rows [k0, k1) of B against every kSmallM rows of op(A), into dst (beta for the first k, the later
-  // ranges added on): more than kSmallM rows (chunked_rows's K x N case) go over kChunkBlockBytes of B
-  // rows at a time, each in L2 for the second chunk of rows. The ranges are multiples of the kernel's
-  // four k, so each element's FMAs stay in k order: the bits of one call over [k0, k1).
-  const int64_t step = std::max<int64_t>(4, kChunkBlockBytes / (2 * p.N) / 4 * 4);
+  // Rows [k0, k1) of B against op(A), into dst (beta for the first k, the later ranges added on). More
+  // than kSmallM rows (chunked_rows's K x N case, AVX-512 only) go to that level's K x N kernel, which
+  // takes up to kChunkedRows rows (each row's bits those of the few-row kernel alone).
   auto rows = [&](int64_t k0, int64_t k1, T beta, T* dst, int64_t ldd) {
-    const int64_t span = p.M <= gemm_detail::kSmallM ? k1 - k0 : step;
-    for (int64_t k = k0; k < k1; k += span)
-      for (int64_t i = 0; i < p.M; i += gemm_detail::kSmallM)
-        kern.small_m(std::min<int64_t>(gemm_detail::kSmallM, p.M - i), 0, p.N, std::min(span, k1 - k), a + i * lda + k, lda,
-                     false, p.b_at(b, k, 0), p.bt, p.ldb, p.alpha, k == k0 ? beta : T(1), dst + i * ldd, ldd);
+#if PEFTJS_X86
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.M > gemm_detail::kSmallM) {
+        return gemm_detail::small_m_rows_avx512(p.M, 0, p.N, k1 - k0, a + k0, lda, p.b_at(b, k0, 0), p.bt, p.ldb, p.alpha,
+                                                beta, dst, ldd);
+      }
+    }
+#endif
+    kern.small_m(p.M, 0, p.N, k1 - k0, a + k0, lda, false, p.b_at(b, k0, 0), p.bt, p.ldb, p.alpha, beta, dst, ldd);
   };
   if (threads == 1) return rows(0, p.K, p.beta, c, p.ldc);
   const int64_t depth = ceil_div(p.K, threads), parts = ceil_div(p.K, depth);

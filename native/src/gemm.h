@@ -106,8 +106,8 @@ void gemv_nk_avx2(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, 
 // for f16.
 void small_m_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, bool trans, const void* b,
                     BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
-// Its kernel for a float32 or bf16 B stored K x N (avx512/small_m_rows_avx512.cc): the AVX2 one's
-// results, bit for bit, at twice the width.
+// Its kernel for a float32 or bf16 B stored K x N (avx512/small_m_rows_avx512.cc), up to 16 rows (m):
+// the AVX2 one's results, bit for bit, each row as in a call of its own.
 void small_m_rows_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b,
                          BType bt, int64_t ldb, float alpha, float beta, float* c, int64_t ldc);
 

@@ -276,4 +276,7 @@ test('9-16 rows against a bf16 B stored K x N (a serving step against Conv1D wei
   const sixteen = product(16, 0);
   assert.deepEqual(sixteen.subarray(0, 8 * N), product(8, 0));
   assert.deepEqual(sixteen.subarray(8 * N), product(8, 8));
+  const twelve = product(12, 2); // a group of eight rows and one of four
+  assert.deepEqual(twelve.subarray(0, 8 * N), product(8, 2));
+  assert.deepEqual(twelve.subarray(8 * N), product(4, 10));
 });
