@@ -280,3 +280,31 @@ test('9-16 rows against a bf16 B stored K x N (a serving step against Conv1D wei
   assert.deepEqual(twelve.subarray(0, 8 * N), product(8, 2));
   assert.deepEqual(twelve.subarray(8 * N), product(4, 10));
 });
+
+test('few rows against a B stored N x K (nn.Linear, an LM head): each row of C the bits of that row alone', () => {
+  // Rows of B taken two at a time with an odd N (the last pair repeats a row), a K tail, bf16 and
+  // float32; one thread, so the column ranges agree.
+  const threads = native.numThreads();
+  native.setNumThreads(1);
+  try {
+    for (const bType of [0, 1] as const) {
+      const [N, K] = [301, 200];
+      const A = Float32Array.from({ length: 12 * K }, (_, i) => Math.sin(i * 0.37) * 0.5);
+      const B =
+        bType === 1
+          ? Uint16Array.from({ length: N * K }, (_, i) => 0x3c00 + ((i * 7919) % 1024) - 512)
+          : Float32Array.from({ length: N * K }, (_, i) => Math.cos(i * 0.11) * 0.25);
+      const product = (rows: number, from: number) => {
+        const C = new Float32Array(rows * N);
+        native.gemm(false, true, rows, N, K, 1, A, from * K, K, 0, B, 0, bType, K, 0, 0, C, 0, N, 0, 1);
+        return C;
+      };
+      for (const rows of [2, 5, 8]) {
+        const together = product(rows, 1);
+        for (let i = 0; i < rows; i++) assert.deepEqual(together.subarray(i * N, (i + 1) * N), product(1, 1 + i), `bType ${bType}, ${rows} rows, row ${i}`);
+      }
+    }
+  } finally {
+    native.setNumThreads(threads);
+  }
+});

@@ -3,8 +3,13 @@
 // the kernel is shaped for the memory stream rather than the FMAs. Measured on Zen 4, one core,
 // against a plain read of the same bytes (~25 GB/s; the AVX2 kernel, four rows interleaved with
 // prefetches into L1, ran SmolLM2-135M's layers at ~14 GB/s):
-//  - rows up to kShortRowBytes are read one at a time, i.e. B in address order, one stream that the
-//    hardware prefetcher follows; four interleaved rows of 2.3 KB were four short streams it did not;
+//  - rows up to kShortRowBytes are read two at a time, i.e. B nearly in address order, one stream that
+//    the hardware prefetcher follows; four interleaved rows of 2.3 KB were four short streams it did
+//    not. (One at a time, as first built, left eight FMA chains for eight rows of A, exactly what
+//    hides the FMA latency, and one for one: on an Ice Lake-class Xeon, 2 threads, two rows at a time
+//    took GPT-2's LM head 50257 x 768 against 8 / 16 rows of A from 5.0 / 10.1 ms to 3.4 / 6.7, and
+//    one row 1.9 -> 1.7 ms; Llama's 8192 x 2048 from memory 17.8 -> 12.5 ms at 8 rows, 9.3 -> 8.6 at
+//    one; calls alternated in one process);
 //  - longer rows (K = 4096: 16 KB) go four at a time, which was faster there than one;
 //  - each row's lines are prefetched into L2 (prefetcht1) a fixed distance ahead, one prefetch per
 //    line; prefetcht0 at the same distance gained nothing (the lines were evicted from L1 first).
@@ -64,7 +69,8 @@ __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, cons
     }
     #pragma GCC unroll 8
     for (int i = 0; i < MI; ++i) {
-      const __m512 av = _mm512_loadu_ps(a + i * lda + k);
+      __m512 av = _mm512_loadu_ps(a + i * lda + k);
+      if constexpr (R > 1) __asm__("" : "+v"(av));  // one load for the R FMAs (GCC folds it into each)
       #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) acc[i][r] = _mm512_fmadd_ps(av, bv[r], acc[i][r]);
     }
@@ -118,7 +124,7 @@ template <int M, typename E>
 void columns_for(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, const void* b, int64_t ldb,
                  float alpha, float beta, float* c, int64_t ldc) {
   const E* rows = static_cast<const E*>(b);
-  if (ldb * int64_t(sizeof(E)) <= kShortRowBytes) return columns<M, 1>(j0, j1, K, a, lda, rows, ldb, alpha, beta, c, ldc);
+  if (ldb * int64_t(sizeof(E)) <= kShortRowBytes) return columns<M, 2>(j0, j1, K, a, lda, rows, ldb, alpha, beta, c, ldc);
   columns<M, 4>(j0, j1, K, a, lda, rows, ldb, alpha, beta, c, ldc);
 }
 
