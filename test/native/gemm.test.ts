@@ -250,14 +250,22 @@ function knProducts(): string {
 if (process.env.PEFTJS_GEMM_KN_CHILD === '1') {
   process.stdout.write(`KN ${knProducts()}\n`);
 } else {
-  test('few rows against a B stored K x N: the AVX-512 kernel gives the AVX2 kernel\'s bits', { skip: native.simdLevel() !== 'avx512' || portableChild }, () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: 'avx2', PEFTJS_GEMM_KN_CHILD: '1' };
-    delete env.NODE_TEST_CONTEXT;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--test-name-pattern=^$', fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
-    const line = run.stdout.split('\n').find((l) => l.startsWith('KN '));
-    assert.ok(line, run.stdout + run.stderr);
-    assert.equal(line.slice(3), knProducts());
-  });
+  test(
+    "few rows against a B stored K x N: the AVX-512 kernel gives the AVX2 kernel's bits",
+    { skip: native.simdLevel() !== 'avx512' || portableChild },
+    () => {
+      const env: NodeJS.ProcessEnv = { ...process.env, PEFTJS_SIMD: 'avx2', PEFTJS_GEMM_KN_CHILD: '1' };
+      delete env.NODE_TEST_CONTEXT;
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--test-name-pattern=^$', fileURLToPath(import.meta.url)],
+        { env, encoding: 'utf8' },
+      );
+      const line = run.stdout.split('\n').find((l) => l.startsWith('KN '));
+      assert.ok(line, run.stdout + run.stderr);
+      assert.equal(line.slice(3), knProducts());
+    },
+  );
 }
 
 test('9-16 rows against a bf16 B stored K x N (a serving step against Conv1D weights): right, and on AVX-512 each row the bits of its 8-row chunk', () => {
@@ -301,7 +309,12 @@ test('few rows against a B stored N x K (nn.Linear, an LM head): each row of C t
       };
       for (const rows of [2, 5, 8]) {
         const together = product(rows, 1);
-        for (let i = 0; i < rows; i++) assert.deepEqual(together.subarray(i * N, (i + 1) * N), product(1, 1 + i), `bType ${bType}, ${rows} rows, row ${i}`);
+        for (let i = 0; i < rows; i++)
+          assert.deepEqual(
+            together.subarray(i * N, (i + 1) * N),
+            product(1, 1 + i),
+            `bType ${bType}, ${rows} rows, row ${i}`,
+          );
       }
     }
   } finally {
