@@ -3,7 +3,6 @@
 #include "gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <atomic>
 #include <functional>
 #include <type_traits>
@@ -161,8 +160,6 @@ template <typename T>
 bool chunked_rows(const Problem<T>& p) {
   if (!std::is_same_v<T, float> || !PEFTJS_X86 || p.bt != BType::BF16 || p.M <= gemm_detail::kSmallM || p.M > kChunkedRows) return false;
   if (!p.tb) return simd_level() == Simd::Avx512;
-  static const bool kOff = getenv("AB") != nullptr;
-  if (kOff) return false;
   return p.N >= kWideRatio * p.K && p.K * 2 <= gemm_detail::kGemvShortRowBytes;
 }
 
