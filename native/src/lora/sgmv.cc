@@ -72,7 +72,9 @@ void sgmv_lora(const float* x, float* out, int64_t T, int64_t in, int64_t out_fe
   if (n > 1 && small) {
     return parallel_for(n, [&](int64_t s) { apply_segment(x, out, T, in, out_features, *live[s], true); });
   }
-  for (const SgmvSegment* seg : live) apply_segment(x, out, T, in, out_features, *seg, false);
+  // A single small segment (every stream on one adapter) runs on this thread alone: its products are
+  // too small to share (16 rows of GPT-2's four LoRA layers x 12: 2.4 ms a step threaded, 1.95 alone).
+  for (const SgmvSegment* seg : live) apply_segment(x, out, T, in, out_features, *seg, small);
 }
 
 }  // namespace peftjs::lora
