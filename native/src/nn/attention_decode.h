@@ -53,58 +53,91 @@ T finish_row(const Lanes<T, L>& acc, const T* q, const T* k, int64_t d, int64_t 
   return sum;
 }
 
-// s[j, j + R) = q . k_j for R rows of k (D wide), each in its own L lane sums along D.
-template <typename T, int R>
-void dot_row_block(const T* q, const T* k, int64_t D, T* s) {
+// s[j, j + R) = q . k_j for R rows k_j = row(j) (D wide), each in its own L lane sums along D.
+template <typename T, int R, typename Row>
+void dot_row_block(const T* q, const Row& row, int64_t j, int64_t D, T* s) {
   constexpr int L = 8;
   using V = Lanes<T, L>;
+  const T* k[R];
+  for (int r = 0; r < R; ++r) k[r] = row(j + r);
   V acc[R] = {};
   int64_t d = 0;
   for (; d + L <= D; d += L) {
     V qv;
     std::memcpy(&qv, q + d, sizeof qv);
-    for (int r = 0; r < R; ++r) fma_lanes(acc[r], qv, k + r * D + d);
+    for (int r = 0; r < R; ++r) fma_lanes(acc[r], qv, k[r] + d);
   }
-  for (int r = 0; r < R; ++r) s[r] = finish_row<T, L>(acc[r], q, k + r * D, d, D);
+  for (int r = 0; r < R; ++r) s[r] = finish_row<T, L>(acc[r], q, k[r], d, D);
 }
 
-// s[j] = q . k_j for the n rows of k (D wide): eight rows at a time (float; four for double, whose
-// lanes take two registers), so that as many independent chains of fused multiply-adds as the
+// s[j] = q . k_j for the n rows k_j = row(j) (D wide): eight rows at a time (float; four for double,
+// whose lanes take two registers), so that as many independent chains of fused multiply-adds as the
 // registers hold hide their latency. (Written as plain arrays acc[row][lane], GCC vectorised across
 // the rows instead, gathering k with inserts and keeping the sums on the stack: ~3x slower.) Each
-// score's arithmetic is the same in every block size.
-template <typename T>
-void dot_rows(const T* q, const T* k, int64_t D, int64_t n, T* s) {
+// score's arithmetic is the same in every block size, and wherever the rows lie (a paged pool's
+// blocks or one array); rows past the last whole block of four take lane_sum's order.
+template <typename T, typename Row>
+void dot_rows_at(const T* q, const Row& row, int64_t D, int64_t n, T* s) {
   constexpr int R = sizeof(T) == 4 ? 8 : 4;
   int64_t j = 0;
-  for (; j + R <= n; j += R) dot_row_block<T, R>(q, k + j * D, D, s + j);
-  for (; j + 4 <= n; j += 4) dot_row_block<T, 4>(q, k + j * D, D, s + j);
-  for (; j < n; ++j) s[j] = lane_sum<T>(D, [&](int64_t d) { return q[d] * k[j * D + d]; });
+  for (; j + R <= n; j += R) dot_row_block<T, R>(q, row, j, D, s + j);
+  for (; j + 4 <= n; j += 4) dot_row_block<T, 4>(q, row, j, D, s + j);
+  for (; j < n; ++j) {
+    const T* k = row(j);
+    s[j] = lane_sum<T>(D, [&](int64_t d) { return q[d] * k[d]; });
+  }
 }
 
-// o[d0, d0 + C) = sum of p[j] * v_j[d0, d0 + C) over the n rows of v, the C sums in local accumulators.
-template <typename T, int64_t C>
-void weighted_chunk(const T* p, const T* v, int64_t D, int64_t n, int64_t d0, T* o) {
-  T acc[C] = {};
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t l = 0; l < C; ++l) acc[l] += p[j] * v[j * D + d0 + l];
-  std::copy(acc, acc + C, o + d0);
-}
-
-// o[0:D] = sum of p[j] * v_j over the n rows of v, in chunks of D. Each chunk's sums are chains over
-// j; a float chunk of 64 gives eight independent vector chains where 32 gave four (latency-bound at
-// head dim 64). Every output is the same sum in the same order whatever the chunk.
+// The same over n rows of D stored one after another at k.
 template <typename T>
-void weighted_rows(const T* p, const T* v, int64_t D, int64_t n, T* o) {
+void dot_rows(const T* q, const T* k, int64_t D, int64_t n, T* s) {
+  dot_rows_at(q, [k, D](int64_t j) { return k + j * D; }, D, n, s);
+}
+
+// o[d0, d0 + C) = sum of p[j] * v_j[d0, d0 + C) over the n rows v_j = row(j), the C sums in local
+// accumulators.
+// (Written as vector operations, as dot_row_block is: with plain arrays GCC's contraction of the
+// multiply-add into FMAs differed between the contiguous and the paged rows.)
+template <typename T, int64_t C, typename Row>
+void weighted_chunk(const T* p, const Row& row, int64_t n, int64_t d0, T* o) {
+  constexpr int L = 8;
+  using V = Lanes<T, L>;
+  V acc[C / L] = {};
+  for (int64_t j = 0; j < n; ++j) {
+    const T* v = row(j) + d0;
+    const V pj = V{} + p[j];
+    for (int64_t m = 0; m < C / L; ++m) fma_lanes(acc[m], pj, v + m * L);
+  }
+  std::memcpy(o + d0, acc, sizeof acc);
+}
+
+// o[0:D] = sum of p[j] * v_j over the n rows v_j = row(j), in chunks of D. Each chunk's sums are chains
+// over j; a float chunk of 64 gives eight independent vector chains where 32 gave four (latency-bound
+// at head dim 64). Every output is the same sum in the same order whatever the chunk, and wherever
+// the rows lie (a paged pool's blocks or one array).
+template <typename T, typename Row>
+void weighted_rows_at(const T* p, const Row& row, int64_t D, int64_t n, T* o) {
   constexpr int64_t kWide = sizeof(T) == 4 ? 64 : 32, kNarrow = 32;
   int64_t d0 = 0;
-  for (; d0 + kWide <= D; d0 += kWide) weighted_chunk<T, kWide>(p, v, D, n, d0, o);
-  for (; d0 + kNarrow <= D; d0 += kNarrow) weighted_chunk<T, kNarrow>(p, v, D, n, d0, o);
-  for (int64_t d = d0; d < D; ++d) {
-    T acc = 0;
-    for (int64_t j = 0; j < n; ++j) acc += p[j] * v[j * D + d];
-    o[d] = acc;
+  for (; d0 + kWide <= D; d0 += kWide) weighted_chunk<T, kWide>(p, row, n, d0, o);
+  for (; d0 + kNarrow <= D; d0 += kNarrow) weighted_chunk<T, kNarrow>(p, row, n, d0, o);
+  for (; d0 + 8 <= D; d0 += 8) weighted_chunk<T, 8>(p, row, n, d0, o);
+  if (d0 < D) {  // the last D % 8 columns, zero-padded to one vector
+    using V = Lanes<T, 8>;
+    V acc = {};
+    for (int64_t j = 0; j < n; ++j) {
+      T padded[8] = {};
+      std::memcpy(padded, row(j) + d0, (D - d0) * sizeof(T));
+      fma_lanes(acc, V{} + p[j], padded);
+    }
+    std::memcpy(o + d0, &acc, (D - d0) * sizeof(T));
   }
+}
+
+// The same over n rows of D stored one after another at v.
+template <typename T>
+void weighted_rows(const T* p, const T* v, int64_t D, int64_t n, T* o) {
+  weighted_rows_at(p, [v, D](int64_t j) { return v + j * D; }, D, n, o);
 }
 
 // Queries of head (b, h): out = softmax(scores) v and lse as the flash loop defines them; s holds
