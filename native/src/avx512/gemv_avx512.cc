@@ -47,6 +47,26 @@ inline __m512 load16(__mmask16 m, const uint16_t* p) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
+// The sums of the lanes of 16 vectors at once, each by the tree _mm512_reduce_add_ps uses (GCC's
+// avx512fintrin.h: lanes i + 8 onto i, then i + 4 onto i, then [0] + [2] and [1] + [3], then those
+// two), so each sum has that function's bits: every pairing of the tree is kept, only the shuffles
+// that line the pairs up are shared between the vectors (45 instructions where 16 separate
+// reductions took about 130). Lane 4 l + m of the result is the sum of v[4 m + l].
+inline __m512 reduce_add_16(const __m512 (&v)[16]) {
+  __m512 s1[8], s2[4], s3[2];
+  for (int p = 0; p < 8; ++p)  // lanes 0-7: v[2p]'s i + (i + 8); 8-15: v[2p + 1]'s
+    s1[p] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                          _mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  for (int q = 0; q < 4; ++q)  // 128-bit lane l: v[4q + l]'s i + (i + 4), i < 4
+    s2[q] = _mm512_add_ps(_mm512_shuffle_f32x4(s1[2 * q], s1[2 * q + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                          _mm512_shuffle_f32x4(s1[2 * q], s1[2 * q + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  for (int u = 0; u < 2; ++u)  // 128-bit lane l: [0] + [2], [1] + [3] of v[8u + l], then of v[8u + 4 + l]
+    s3[u] = _mm512_add_ps(_mm512_shuffle_ps(s2[2 * u], s2[2 * u + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                          _mm512_shuffle_ps(s2[2 * u], s2[2 * u + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  return _mm512_add_ps(_mm512_shuffle_ps(s3[0], s3[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_ps(s3[0], s3[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 // C[i0:i0 + MI, j:j + jn] from B rows rows[0..R) (rows past jn repeat the last one); `ahead` rows
 // further on are prefetched when `prefetch` (the first A-row chunk; the others find B in L1/L2).
 template <int MI, int R, typename E>
@@ -86,10 +106,19 @@ __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, cons
       for (int r = 0; r < R; ++r) acc[i][r] = _mm512_fmadd_ps(av, bv[r], acc[i][r]);
     }
   }
+  alignas(64) float sums[MI][R];
+  if constexpr (MI * R == 16) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, reduce_add_16(reinterpret_cast<const __m512(&)[16]>(acc)));
+    for (int f = 0; f < 16; ++f) sums[f / R][f % R] = lanes[4 * (f % 4) + f / 4];
+  } else {
+    for (int i = 0; i < MI; ++i)
+      for (int r = 0; r < R; ++r) sums[i][r] = _mm512_reduce_add_ps(acc[i][r]);
+  }
   for (int i = 0; i < MI; ++i)
     for (int r = 0; r < jn; ++r) {
       float* cij = c + i * ldc + r;
-      const float s = alpha * _mm512_reduce_add_ps(acc[i][r]);
+      const float s = alpha * sums[i][r];
       *cij = beta == 0.0f ? s : std::fma(beta, *cij, s);  // fused for every row alike (see gemv_avx2.cc)
     }
 }
