@@ -107,10 +107,14 @@ __attribute__((always_inline)) inline void block(int64_t K, __mmask16 tail, cons
     }
   }
   alignas(64) float sums[MI][R];
-  if constexpr (MI * R == 16) {
+  if constexpr (constexpr int n = MI * R; n == 4 || n == 8 || n == 16) {
+    // Fewer than 16 vectors repeated to 16: the repeated pairings are the same operations on the same
+    // values, which the compiler computes once.
+    __m512 v[16];
+    for (int f = 0; f < 16; ++f) v[f] = acc[f % n / R][f % n % R];
     alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, reduce_add_16(reinterpret_cast<const __m512(&)[16]>(acc)));
-    for (int f = 0; f < 16; ++f) sums[f / R][f % R] = lanes[4 * (f % 4) + f / 4];
+    _mm512_store_ps(lanes, reduce_add_16(v));
+    for (int f = 0; f < n; ++f) sums[f / R][f % R] = lanes[4 * (f % 4) + f / 4];
   } else {
     for (int i = 0; i < MI; ++i)
       for (int r = 0; r < R; ++r) sums[i][r] = _mm512_reduce_add_ps(acc[i][r]);
