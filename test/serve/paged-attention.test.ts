@@ -36,6 +36,14 @@ function filledPool(dtype: 'float32' | 'bfloat16', cached: number[], D = 8) {
   return { pool, rows };
 }
 
+/** Position cached[i] of each row i's keys or values, as one batch. */
+function fresh(t: Tensor[], cached: number[]): Tensor {
+  return concat(
+    t.map((x, i) => x.narrow(2, cached[i]!, 1)),
+    0,
+  );
+}
+
 // Head dims 8, 12 (a tail past the last 8) and 64 (GPT-2's: the wide chunks); float32 pools are read
 // in place, bf16 ones converted first.
 for (const [dtype, D] of [
@@ -50,18 +58,19 @@ for (const [dtype, D] of [
       const cached = [5, 0, 9];
       const { pool, rows } = filledPool(dtype, cached, D);
       const q = randn([rows.length, Q_HEADS, 1, D]).to(dtype);
-      const fresh = (t: Tensor[]) =>
-        concat(
-          t.map((x, i) => x.narrow(2, cached[i]!, 1)),
-          0,
-        );
       // The second step writes the same fresh keys again: the pool holds what the first left.
       for (const slidingWindow of [0, 3]) {
         const out = new StepCache(pool, rows, 1).attend(
           0,
           q,
-          fresh(rows.map((r) => r.keys)),
-          fresh(rows.map((r) => r.values)),
+          fresh(
+            rows.map((r) => r.keys),
+            cached,
+          ),
+          fresh(
+            rows.map((r) => r.values),
+            cached,
+          ),
           { causal: true, scale: 0.3, slidingWindow },
         );
         rows.forEach((row, i) => {
@@ -80,38 +89,25 @@ test('StepCache.update writes the new positions and returns every row left-padde
   noGrad(() => {
     const cached = [3, 6];
     const { pool, rows } = filledPool('bfloat16', cached);
-    const k = concat(
-      rows.map((r, i) => r.keys.narrow(2, cached[i]!, 1)),
+    const [keys, values] = new StepCache(pool, rows, 1).update(
       0,
+      fresh(
+        rows.map((r) => r.keys),
+        cached,
+      ),
+      fresh(
+        rows.map((r) => r.values),
+        cached,
+      ),
     );
-    const v = concat(
-      rows.map((r, i) => r.values.narrow(2, cached[i]!, 1)),
-      0,
-    );
-    const [keys, values] = new StepCache(pool, rows, 1).update(0, k, v);
     assert.deepEqual(keys.shape, [2, KV_HEADS, 7, D]);
     rows.forEach((row, i) => {
       const pad = 7 - (cached[i]! + 1);
-      assert.deepEqual(
-        keys
-          .narrow(0, i, 1)
-          .narrow(2, pad, cached[i]! + 1)
-          .data(),
-        row.keys.data(),
-        `keys of row ${i}`,
-      );
-      assert.deepEqual(
-        values
-          .narrow(0, i, 1)
-          .narrow(2, pad, cached[i]! + 1)
-          .data(),
-        row.values.data(),
-        `values of row ${i}`,
-      );
+      const positions = (t: Tensor, from: number, count: number) => t.narrow(0, i, 1).narrow(2, from, count);
+      assert.deepEqual(positions(keys, pad, cached[i]! + 1).data(), row.keys.data(), `keys of row ${i}`);
+      assert.deepEqual(positions(values, pad, cached[i]! + 1).data(), row.values.data(), `values of row ${i}`);
       assert.ok(
-        keys
-          .narrow(0, i, 1)
-          .narrow(2, 0, pad)
+        positions(keys, 0, pad)
           .toFlatArray()
           .every((x) => x === 0),
         `row ${i} padding is zero`,
