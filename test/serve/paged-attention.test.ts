@@ -36,12 +36,19 @@ function filledPool(dtype: 'float32' | 'bfloat16', cached: number[], D = 8) {
   return { pool, rows };
 }
 
-/** Position cached[i] of each row i's keys or values, as one batch. */
-function fresh(t: Tensor[], cached: number[]): Tensor {
-  return concat(
-    t.map((x, i) => x.narrow(2, cached[i]!, 1)),
-    0,
-  );
+/** Position cached[i] of each row i's keys and values, each as one batch. */
+function freshKv(rows: { keys: Tensor; values: Tensor }[], cached: number[]): [Tensor, Tensor] {
+  const at = (t: Tensor, i: number) => t.narrow(2, cached[i]!, 1);
+  return [
+    concat(
+      rows.map((r, i) => at(r.keys, i)),
+      0,
+    ),
+    concat(
+      rows.map((r, i) => at(r.values, i)),
+      0,
+    ),
+  ];
 }
 
 // Head dims 8, 12 (a tail past the last 8) and 64 (GPT-2's: the wide chunks); float32 pools are read
@@ -60,19 +67,11 @@ for (const [dtype, D] of [
       const q = randn([rows.length, Q_HEADS, 1, D]).to(dtype);
       // The second step writes the same fresh keys again: the pool holds what the first left.
       for (const slidingWindow of [0, 3]) {
-        const out = new StepCache(pool, rows, 1).attend(
-          0,
-          q,
-          fresh(
-            rows.map((r) => r.keys),
-            cached,
-          ),
-          fresh(
-            rows.map((r) => r.values),
-            cached,
-          ),
-          { causal: true, scale: 0.3, slidingWindow },
-        );
+        const out = new StepCache(pool, rows, 1).attend(0, q, ...freshKv(rows, cached), {
+          causal: true,
+          scale: 0.3,
+          slidingWindow,
+        });
         rows.forEach((row, i) => {
           const alone = scaledDotProductAttention(q.narrow(0, i, 1), row.keys, row.values, {
             causal: true,
@@ -89,17 +88,7 @@ test('StepCache.update writes the new positions and returns every row left-padde
   noGrad(() => {
     const cached = [3, 6];
     const { pool, rows } = filledPool('bfloat16', cached);
-    const [keys, values] = new StepCache(pool, rows, 1).update(
-      0,
-      fresh(
-        rows.map((r) => r.keys),
-        cached,
-      ),
-      fresh(
-        rows.map((r) => r.values),
-        cached,
-      ),
-    );
+    const [keys, values] = new StepCache(pool, rows, 1).update(0, ...freshKv(rows, cached));
     assert.deepEqual(keys.shape, [2, KV_HEADS, 7, D]);
     rows.forEach((row, i) => {
       const pad = 7 - (cached[i]! + 1);
