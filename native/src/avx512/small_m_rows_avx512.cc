@@ -36,7 +36,7 @@ namespace {
 // anyway, and four B rows at a time stream best.
 template <int M>
 constexpr int kKBlock = M <= 2 ? 4 : 32;
-constexpr int kGroup = 8;    // rows of C held in registers at once
+constexpr int kGroup = 8;  // rows of C held in registers at once
 
 template <BType BT>
 constexpr int64_t kElemBytes = BT == BType::F32 ? 4 : 2;
@@ -127,16 +127,18 @@ inline void load_b(const char* p, __m512 (&bv)[W]) {
   }
 }
 
-// Rows [i0, i0 + G) of C at columns [j, j + 16 W) over one block of B rows.
+// Rows [i0, i0 + G) of C at columns [j, j + 16 W) over one block of B rows. Not inlined: inlined,
+// the two groups of a 9-16-row call shared one register allocation, and 16 rows spilled accumulators.
 template <BType BT, int M, int G, int W>
-__attribute__((noinline)) void block_columns(const Block<M>& blk, int i0, int64_t j, bool first, bool prefetch, float beta, float* c,
-                          int64_t ldc) {
+__attribute__((noinline)) void block_columns(const Block<M>& blk, int i0, int64_t j, bool first, bool prefetch,
+                                             float beta, float* c, int64_t ldc) {
   Acc<BT, G, W> acc;
   acc.load(c + i0 * ldc + j, ldc, first, beta);
   const int64_t offset = j * kElemBytes<BT>;
   for (int64_t r = 0; r < blk.rows; ++r) {
     if (prefetch && r < blk.ahead) {
-      for (int64_t line = 0; line < 16 * W * kElemBytes<BT>; line += 64) _mm_prefetch(blk.b[r] + blk.distance + offset + line, _MM_HINT_T0);
+      for (int64_t line = 0; line < 16 * W * kElemBytes<BT>; line += 64)
+        _mm_prefetch(blk.b[r] + blk.distance + offset + line, _MM_HINT_T0);
     }
     __m512 bv[W];
     load_b<BT, W>(blk.b[r] + offset, bv);
@@ -172,7 +174,10 @@ void rows_fixed(int64_t j0, int64_t j1, int64_t K, const float* a, int64_t lda, 
     int64_t j = j0;
     for (; j + 16 * kWidth <= j1; j += 16 * kWidth) block_all_rows<BT, M, kWidth>(blk, j, first, beta, c, ldc);
     if constexpr (kWidth == 4) {
-      if (j + 32 <= j1) block_all_rows<BT, M, 2>(blk, j, first, beta, c, ldc), j += 32;
+      if (j + 32 <= j1) {
+        block_all_rows<BT, M, 2>(blk, j, first, beta, c, ldc);
+        j += 32;
+      }
     }
     if (j < j1) block_all_rows<BT, M, 1>(blk, j, first, beta, c, ldc);  // j1 - j0 is a multiple of 16
   }
@@ -193,8 +198,10 @@ void small_m_rows_avx512(int64_t m, int64_t j0, int64_t j1, int64_t K, const flo
     const Fn fn = bt == BType::BF16 ? kByRows<BType::BF16>[m - 1] : kByRows<BType::F32>[m - 1];
     fn(j0, wide, K, a, lda, b, ldb, alpha, beta, c, ldc);
   }
-  for (int64_t i = 0; i < m; i += kSmallM) {
-    if (wide < j1) small_m_avx2(std::min<int64_t>(kSmallM, m - i), wide, j1, K, a + i * lda, lda, false, b, bt, ldb, alpha, beta, c + i * ldc, ldc);
+  if (wide == j1) return;
+  for (int64_t i = 0; i < m; i += kSmallM) {  // (the AVX2 kernel takes up to kSmallM rows)
+    small_m_avx2(std::min<int64_t>(kSmallM, m - i), wide, j1, K, a + i * lda, lda, false, b, bt, ldb, alpha, beta,
+                 c + i * ldc, ldc);
   }
 }
 
