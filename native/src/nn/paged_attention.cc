@@ -16,12 +16,6 @@ void paged_attention(const PagedConfig& c, const PagedPool& pool, const float* q
   paged_dispatch(c, pool, q, out);
 }
 
-// Where position p of kv head h of row r starts in the pool, in elements.
-static int64_t slot(const PagedConfig& c, int64_t r, int64_t h, int64_t p) {
-  const int64_t block = c.blocks[r * c.max_blocks + p / c.block_size];
-  return ((block * c.Hkv + h) * c.block_size + p % c.block_size) * c.D;
-}
-
 void paged_write(const PagedConfig& c, void* pool, const void* x, int64_t bytes) {
   auto* to = static_cast<uint8_t*>(pool);
   const auto* from = static_cast<const uint8_t*>(x);

@@ -20,6 +20,12 @@ struct PagedConfig {
   const int32_t* cached;  // [rows]
 };
 
+// Where position p of kv head h of row r starts in the pool, in elements.
+inline int64_t slot(const PagedConfig& c, int64_t r, int64_t h, int64_t p) {
+  const int64_t block = c.blocks[r * c.max_blocks + p / c.block_size];
+  return ((block * c.Hkv + h) * c.block_size + p % c.block_size) * c.D;
+}
+
 struct PagedPool {
   const void* keys;
   const void* values;

@@ -23,9 +23,8 @@ inline float load_kv(uint16_t x) {  // bfloat16 bits: the upper half of a float3
 // Positions [0, n) of kv head g of row r, as float32 rows of D.
 template <typename S>
 void gather_rows(const PagedConfig& c, const S* pool, int64_t r, int64_t g, int64_t n, float* dst) {
-  const int64_t head = c.block_size * c.D, block = c.Hkv * head;
   for (int64_t p0 = 0; p0 < n; p0 += c.block_size) {
-    const S* src = pool + c.blocks[r * c.max_blocks + p0 / c.block_size] * block + g * head;
+    const S* src = pool + slot(c, r, g, p0);
     const int64_t count = std::min(c.block_size, n - p0) * c.D;
     float* to = dst + p0 * c.D;
     for (int64_t e = 0; e < count; ++e) to[e] = load_kv(src[e]);
@@ -42,28 +41,32 @@ inline void softmax_scaled(float* s, int64_t n, float scale) {
   for (int64_t j = 0; j < n; ++j) s[j] *= inv;
 }
 
-// Every query of kv head g's query heads in row r. bf16 pools: the keys and values are converted to
-// float32 rows in the worker's scratch (k, v) first. float32 pools are read where they lie, through a
-// pointer per key and value row (`rows`: keys, then values): copying them out was most of a decode
-// step's attention (16 rows x 12 heads x 80 positions: 7.9 MB a layer). The arithmetic is the same
-// either way (dot_rows_at, weighted_rows_at).
+// A float32 pool is read where it lies (copying it out was most of a decode step's attention: 16
+// rows x 12 heads x 80 positions, 7.9 MB a layer); a bf16 one is converted into the worker's scratch.
+template <typename S>
+constexpr bool kInPlace = std::is_same_v<S, float>;
+
+// Every query of kv head g's query heads in row r, through a pointer per key and value row (`rows`:
+// keys, then values): into the pool, or into the float32 copies k and v (the worker's scratch; s
+// holds the scores). The arithmetic is the same wherever the rows lie (dot_rows_at, weighted_rows_at).
 template <typename S>
 void paged_task(const PagedConfig& c, const S* keys, const S* values, const float* q, float* out, int64_t r, int64_t g,
                 float* k, float* v, float* s, const float** rows) {
   const int64_t D = c.D, total = c.cached[r] + c.Tq, group = c.Hq / c.Hkv;
-  constexpr bool kInPlace = std::is_same_v<S, float>;
   const float** key_rows = rows;
   const float** value_rows = rows + total;
-  if constexpr (kInPlace) {
-    const int64_t head = c.block_size * D, block = c.Hkv * head;
-    for (int64_t p = 0; p < total; ++p) {
-      const int64_t at = c.blocks[r * c.max_blocks + p / c.block_size] * block + g * head + p % c.block_size * D;
-      key_rows[p] = keys + at;
-      value_rows[p] = values + at;
-    }
-  } else {
+  if constexpr (!kInPlace<S>) {
     gather_rows(c, keys, r, g, total, k);
     gather_rows(c, values, r, g, total, v);
+  }
+  for (int64_t p = 0; p < total; ++p) {
+    if constexpr (kInPlace<S>) {
+      key_rows[p] = keys + slot(c, r, g, p);
+      value_rows[p] = values + slot(c, r, g, p);
+    } else {
+      key_rows[p] = k + p * D;
+      value_rows[p] = v + p * D;
+    }
   }
   const float scale = static_cast<float>(c.scale);
   for (int64_t h = g * group; h < (g + 1) * group; ++h) {
@@ -71,17 +74,9 @@ void paged_task(const PagedConfig& c, const S* keys, const S* values, const floa
       const int64_t end = c.cached[r] + i + 1;
       const int64_t lo = c.window > 0 ? std::max<int64_t>(0, end - c.window) : 0, n = end - lo;
       const int64_t row = (r * c.Hq + h) * c.Tq + i;
-      if constexpr (kInPlace) {
-        dot_rows_at(q + row * D, [key_rows, lo](int64_t j) { return key_rows[lo + j]; }, D, n, s);
-      } else {
-        dot_rows(q + row * D, k + lo * D, D, n, s);
-      }
+      dot_rows_at(q + row * D, [key_rows, lo](int64_t j) { return key_rows[lo + j]; }, D, n, s);
       softmax_scaled(s, n, scale);
-      if constexpr (kInPlace) {
-        weighted_rows_at(s, [value_rows, lo](int64_t j) { return value_rows[lo + j]; }, D, n, out + row * D);
-      } else {
-        weighted_rows(s, v + lo * D, D, n, out + row * D);
-      }
+      weighted_rows_at(s, [value_rows, lo](int64_t j) { return value_rows[lo + j]; }, D, n, out + row * D);
     }
   }
 }
@@ -90,11 +85,10 @@ template <typename S>
 void paged_run(const PagedConfig& c, const S* keys, const S* values, const float* q, float* out) {
   int64_t longest = 1;
   for (int64_t r = 0; r < c.rows; ++r) longest = std::max<int64_t>(longest, c.cached[r] + c.Tq);
-  constexpr bool kInPlace = std::is_same_v<S, float>;  // (see paged_task)
-  const int64_t rows_per = kInPlace ? 0 : longest * c.D, per = 2 * rows_per + longest;
+  const int64_t rows_per = kInPlace<S> ? 0 : longest * c.D, per = 2 * rows_per + longest;
   const int64_t tasks = c.rows * c.Hkv, workers = workers_for(tasks);
   Buffer<float> scratch(workers * per);
-  Buffer<const float*> pointers(kInPlace ? workers * 2 * longest : 0);
+  Buffer<const float*> pointers(workers * 2 * longest);
   run_tasks(tasks, workers, [&](int64_t t, int64_t w) {
     float* k = scratch.get() + w * per;
     paged_task(c, keys, values, q, out, t / c.Hkv, t % c.Hkv, k, k + rows_per, k + 2 * rows_per, pointers.get() + w * 2 * longest);
