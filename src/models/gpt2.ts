@@ -1,6 +1,6 @@
 // GPT-2 (HF's GPT2Model / GPT2LMHeadModel): learned positions, pre-norm blocks, Conv1D layers
 // (weights stored [in, out]), tanh-GELU MLP, LM head tied to the token embedding.
-import { Tensor, arange, scaledDotProductAttention, type DType } from '../tensor/index.js';
+import { Tensor, arange, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getActivation, type Activation } from '../nn/index.js';
 import type { GPT2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
@@ -36,12 +36,17 @@ export class GPT2Attention extends Module {
   forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number): Tensor {
     const width = h.shape[2]!;
     const qkv = this.c_attn.forward(h);
-    let q = splitHeads(qkv.narrow(2, 0, width), this.heads);
+    const q = splitHeads(qkv.narrow(2, 0, width), this.heads);
     const k = splitHeads(qkv.narrow(2, width, width), this.heads);
     const v = splitHeads(qkv.narrow(2, 2 * width, width), this.heads);
     const options = { causal: true, keyPaddingMask: mask, scale: this.scale, dropoutP: this.training ? this.attn_dropout.p : 0 };
-    q = cache ? cache.attend(layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
-    return this.resid_dropout.forward(this.c_proj.forward(mergeHeads(q)));
+    const attended = cache ? cache.attend(layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
+    const merged = mergeHeads(attended);
+    const projected = this.c_proj.forward(merged);
+    const out = this.resid_dropout.forward(projected);
+    // A cache may keep k and v as given; without one, q, k and v are views of qkv, read by nothing after attention.
+    releaseUnread(cache ? [merged, projected] : [q, attended, merged, projected], out);
+    return out;
   }
 }
 
@@ -60,7 +65,12 @@ export class GPT2MLP extends Module {
   }
 
   forward(h: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(h))));
+    const hidden = this.c_fc.forward(h);
+    const activated = this.act(hidden);
+    const projected = this.c_proj.forward(activated);
+    const out = this.dropout.forward(projected);
+    releaseUnread([hidden, activated, projected], out);
+    return out;
   }
 }
 
@@ -79,8 +89,15 @@ export class GPT2Block extends Module {
   }
 
   forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number): Tensor {
-    const a = h.add(this.attn.forward(this.ln_1.forward(h), mask, cache, layerIdx));
-    return a.add(this.mlp.forward(this.ln_2.forward(a)));
+    const normed = this.ln_1.forward(h);
+    const attended = this.attn.forward(normed, mask, cache, layerIdx);
+    const a = h.add(attended);
+    const normedA = this.ln_2.forward(a);
+    const fed = this.mlp.forward(normedA);
+    const out = a.add(fed);
+    // A block keeps for backward only what its ops read (norms' inputs, attention's packed heads).
+    releaseUnread([normed, attended, normedA, fed], out);
+    return out;
   }
 }
 

@@ -48,12 +48,13 @@ export function addToRows(base: Tensor, updates: readonly RowUpdate[]): Tensor {
       const sum = place.add(update.delta);
       copyInto(place, sum);
       sum.dispose();
+      place.dispose(); // a view holding out's memory would keep a later in-place writer from taking it
     }
   });
   return record(out, 'addToRows', [base, ...updates.map((u) => u.delta)], (g) => [
     base.requiresGrad ? asDTypeOf(g, base) : null,
     ...updates.map((u) => (u.delta.requiresGrad ? asDTypeOf(target(g, u.start, u.delta), u.delta) : null)),
-  ]);
+  ], [], []);
 }
 
 /** Rows [start, start + value.shape[0]) of a batch, and their first value.shape[1] positions, replaced by `value`. */
@@ -87,7 +88,7 @@ export function replaceRows(base: Tensor, replacements: readonly RowReplacement[
       });
     }
     return [gBase, ...replacements.map(({ start, value }) => (value.requiresGrad ? asDTypeOf(target(g, start, value), value) : null))];
-  });
+  }, [], []);
 }
 
 /**

@@ -12,15 +12,37 @@ export type BackwardFn = (grad: Tensor) => (Tensor | null | undefined)[];
 
 /**
  * Records that `out` was computed from `inputs`. `backward` maps out's gradient to one gradient
- * per input; it may read `inputs` and the tensors listed in `saved` (and nothing else that a
- * scope could free). Nothing is recorded when no input requires a gradient or under noGrad.
+ * per input; it may read the tensors listed in `reads` (all of `inputs` when absent) and in `saved`
+ * (and nothing else that a scope could free): their storage is marked as read by a backward, and
+ * everything else may be freed before backward runs (releaseUnread). Nothing is recorded when no
+ * input requires a gradient or under noGrad.
  */
-export function record(out: Tensor, name: string, inputs: Tensor[], backward: BackwardFn, saved: Tensor[] = []): Tensor {
+export function record(out: Tensor, name: string, inputs: Tensor[], backward: BackwardFn, saved: Tensor[] = [], reads?: readonly Tensor[]): Tensor {
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
   if (!isFloating(out.dtype)) return out;
   const node: GradNode = { name, inputs, saved, backward };
+  for (const t of [...(reads ?? inputs), ...saved]) if (!t.disposed) t.storage.readByBackward = true;
   out.setGradFn(node);
   return out;
+}
+
+/**
+ * Frees the memory of intermediates that no recorded backward reads, keeping their place in the
+ * graph: what PyTorch does when the last Python reference to an activation goes, here at points a
+ * model names (a layer's locals once its output exists). The memory goes with every view of it
+ * (the groups' rows an adapter cut, q/k/v of a fused projection), so no view of it may be used
+ * again: the caller names only its own tensors, once their consumers have run. Skipped: tensors
+ * outside a graph (leaves, the caller's data, anything made under noGrad), memory a backward reads,
+ * and the memory of `keep` (the layer's output, which an identity op may have passed through, and
+ * its input when the list may hold the input itself).
+ */
+export function releaseUnread(tensors: readonly (Tensor | null | undefined)[], keep: Tensor | readonly Tensor[]): void {
+  const kept = new Set((Array.isArray(keep) ? keep : [keep]).filter((k) => !k.disposed).map((k) => k.storage));
+  for (const t of tensors) {
+    if (!t || t.disposed || t.gradFn === null) continue;
+    const storage = t.storage;
+    if (!storage.readByBackward && !kept.has(storage)) storage.releaseAll();
+  }
 }
 
 /** True if gradient must flow to inputs[i] of an op being recorded (skip work otherwise). */

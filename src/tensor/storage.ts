@@ -75,6 +75,11 @@ export class Storage {
   readonly byteLength: number;
   /** Whether the array is a whole buffer from newBuffer (only those are pooled and counted when collected). */
   private readonly pooled: boolean;
+  /**
+   * Whether a recorded backward reads these values (autograd's record() sets it, never clears it):
+   * until then an intermediate nobody else uses may be freed early (releaseUnread in autograd.ts).
+   */
+  readByBackward = false;
 
   /** Wraps `array` (taking ownership) or allocates `length` elements. Pooled memory is NOT zeroed. */
   constructor(
@@ -111,6 +116,13 @@ export class Storage {
 
   retain(): void {
     this.refs++;
+  }
+
+  /** Returns the memory to the pool now, whatever holds it: every tensor on it reads as disposed. */
+  releaseAll(): void {
+    if (this.array === null) return;
+    this.refs = 1;
+    this.release();
   }
 
   /** Drops one reference; the last one returns the memory to the pool. */

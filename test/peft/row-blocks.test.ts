@@ -56,6 +56,18 @@ test('addToRows writes into a layer output nothing else reads, and copies one th
   });
 });
 
+test('addToRows keeps no view of its output, so a layer above may replace rows of it in place', () => {
+  tidy(() => {
+    // A LoRA layer's output (two groups' updates added in place) under an IA3 layer scaling a third group's rows.
+    const x = randn([6, 3]).requiresGrad_();
+    const product = x.matmul(randn([3, 3]));
+    const updated = addToRows(product, [{ start: 0, delta: randn([2, 3]).requiresGrad_() }, { start: 2, delta: randn([2, 3]).requiresGrad_() }]);
+    const scaled = replaceRows(updated, [{ start: 4, value: randn([2, 3]).requiresGrad_() }]);
+    assert.equal(scaled.storage, product.storage);
+    return null;
+  });
+});
+
 test('replaceRows equals joining the replaced blocks padded with the batch, values and gradients', () => {
   tidy(() => {
     const base = randn([5, 6, 3]).requiresGrad_();

@@ -1,7 +1,7 @@
 // The base of every layer an adapter method wraps: it holds the original layer as `base_layer`
 // (HF PEFT's name, so parameter paths match), one set of weights per adapter, which adapters
 // are active, which are merged into the base weights, and mixed-adapter batches.
-import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, zeros, ValueError } from '../../tensor/index.js';
+import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, releaseUnread, zeros, ValueError } from '../../tensor/index.js';
 import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
 import { isQuantizedLinear, type RequantizationError } from '../../quant/linear.js';
 import { currentRouting, withAdapterRandom, type RowGroup, type RowRouting } from '../mixed-batch.js';
@@ -45,7 +45,10 @@ export abstract class TunerLayer extends Module {
     return x;
   }
 
-  /** True when adaptInput changes the input, so the base layer must run on each adapter's own input. */
+  /**
+   * True when adaptInput changes the input, so the base layer must run on each adapter's own input.
+   * Such a method leaves the output as the base layer gives it (applyAdapter's default).
+   */
   protected get transformsInput(): boolean {
     return false;
   }
@@ -98,8 +101,13 @@ export abstract class TunerLayer extends Module {
 
   /** The base layer with `names` applied: their input transforms, then their output updates. */
   private adaptedForward(x: Tensor, names: readonly string[]): Tensor {
-    const input = names.reduce((h, name) => this.adaptInput(h, name), x);
-    return names.reduce((result, name) => this.applyAdapter(x, result, name), this.baseForward(input));
+    const inputs = names.reduce((made, name) => [...made, this.adaptInput(made.at(-1)!, name)], [x]);
+    const results = names.reduce((made, name) => [...made, this.applyAdapter(x, made.at(-1)!, name)], [this.baseForward(inputs.at(-1)!)]);
+    const out = results.at(-1)!;
+    // What the chain made on the way (a scaled input, the base output under an added update) is
+    // freed now unless a backward reads it.
+    releaseUnread([...inputs.slice(1), ...results.slice(0, -1)], [out, x]);
+    return out;
   }
 
   /**
@@ -121,9 +129,15 @@ export abstract class TunerLayer extends Module {
     if (inference && !this.transformsInput && groups.every(({ adapter }) => adapter === null || !this.hasAdapter(adapter) || this.addsToBaseOutput(adapter))) {
       return this.mixedDeltaForward(x, groups);
     }
-    if (!this.transformsInput && groups.every(({ adapter }) => this.ownAdapter(adapter) === null || this.hasOutputDelta(adapter!))) return this.mixedSumForward(x, routing);
-    const input = this.transformsInput ? this.joinGroups(x, routing, (_group, name, ownRows) => this.adaptInput(ownRows, name), { inPlace: false }) : x;
-    const base = this.baseForward(input);
+    if (this.transformsInput) {
+      // x is the caller's: the groups' transformed rows go into a copy of it, freed once the base has read it.
+      const input = this.joinGroups(x, routing, (_group, name, ownRows) => this.adaptInput(ownRows, name), { inPlace: false });
+      const out = this.baseForward(input);
+      releaseUnread([input], [out, x]);
+      return out;
+    }
+    if (groups.every(({ adapter }) => this.ownAdapter(adapter) === null || this.hasOutputDelta(adapter!))) return this.mixedSumForward(x, routing);
+    const base = this.baseForward(x);
     return this.joinGroups(base, routing, (group, name, ownRows) => {
       const xRows = ownPositions(groupRows(x, routing, group), group);
       return this.applyAdapter(xRows, ownRows, name);
@@ -151,7 +165,7 @@ export abstract class TunerLayer extends Module {
     for (const group of routing.groups) {
       const name = this.ownAdapter(group.adapter);
       if (name === null) continue;
-      const ownRows = ownPositions(groupRows(t, routing, group), group);
+      const ownRows = routing.inOrder ? rowsCopy(t, routing, group) : ownPositions(groupRows(t, routing, group), group);
       const value = withAdapterRandom(routing, name, () => compute(group, name, ownRows));
       if (value !== ownRows) replacements.push({ group, value });
     }
@@ -176,7 +190,12 @@ export abstract class TunerLayer extends Module {
     if (updated.length === 0) return base;
     const delta = (group: RowGroup) =>
       withAdapterRandom(routing, group.adapter, () => this.outputDelta(ownPositions(groupRows(x, routing, group), group), group.adapter!)!);
-    if (routing.inOrder) return addToRows(base, updated.map((group) => ({ start: group.start, delta: delta(group) })));
+    if (routing.inOrder) {
+      const updates = updated.map((group) => ({ start: group.start, delta: delta(group) }));
+      const out = addToRows(base, updates);
+      releaseUnread(updates.map((u) => u.delta), [out, x]);
+      return out;
+    }
     // Rows out of batch order (mixed-adapter batches): zero updates for rows without one, joined and reordered.
     const deltas = routing.groups.map((group) => (this.ownAdapter(group.adapter) === null ? null : padZeros(delta(group), base.shape[1]!)));
     const like = deltas.find((d) => d !== null)!;
@@ -326,6 +345,20 @@ export abstract class TunerLayer extends Module {
   override extraRepr(): string {
     return `adapters=${this.adapterNames().join(',')}`;
   }
+}
+
+/**
+ * A copy of a group's own rows of `t` (batch order): what the group's adapter reads then is its own
+ * group-sized copy, not `t`, so that no backward keeps `t` (a layer's whole batch) alive, and `t`
+ * may take the groups' results in place (replaceRows).
+ */
+function rowsCopy(t: Tensor, routing: RowRouting, group: RowGroup): Tensor {
+  const rows = groupRows(t, routing, group);
+  const own = ownPositions(rows, group);
+  const copy = own.clone();
+  own.releaseValues();
+  rows.releaseValues();
+  return copy;
 }
 
 /** A group's rows [rows, seq, ...] cut to the group's own positions (RowGroup.length), when the batch pads them further. */

@@ -15,37 +15,38 @@ function binaryWithGrad(
   y: Operand,
   grads: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
   // Whether `grads` reads the output (div, pow): only then is it saved for backward, so that an
-  // output nothing else reads may be written into or freed (peft/row-blocks.ts).
-  { readsOut = false } = {},
+  // output nothing else reads may be written into or freed (peft/row-blocks.ts). `reads`: the
+  // inputs it reads (both when absent), so that an input nothing else reads may be freed early.
+  { readsOut = false, reads }: { readsOut?: boolean; reads?: (a: Tensor, b: Tensor) => Tensor[] } = {},
 ): Tensor {
   const [a, b] = toTensors(x, y);
   const out = binaryKernel(op, a, b);
   return record(out, name, [a, b], (g) => {
     const [ga, gb] = grads(g, a, b, out);
     return [ga && a.requiresGrad ? sumToShape(ga, a.shape) : null, gb && b.requiresGrad ? sumToShape(gb, b.shape) : null];
-  }, readsOut ? [out] : []);
+  }, readsOut ? [out] : [], reads?.(a, b));
 }
 
 export function add(a: Operand, b: Operand): Tensor {
-  return binaryWithGrad('add', BinaryOp.add, a, b, (g) => [g, g]);
+  return binaryWithGrad('add', BinaryOp.add, a, b, (g) => [g, g], { reads: () => [] });
 }
 
 export function sub(a: Operand, b: Operand): Tensor {
-  return binaryWithGrad('sub', BinaryOp.sub, a, b, (g, _a, b) => [g, b.requiresGrad ? neg(g) : null]);
+  return binaryWithGrad('sub', BinaryOp.sub, a, b, (g, _a, b) => [g, b.requiresGrad ? neg(g) : null], { reads: () => [] });
 }
 
 export function mul(a: Operand, b: Operand): Tensor {
   return binaryWithGrad('mul', BinaryOp.mul, a, b, (g, a, b) => [
     a.requiresGrad ? mul(g, b) : null,
     b.requiresGrad ? mul(g, a) : null,
-  ]);
+  ], { reads: (a, b) => [...(a.requiresGrad ? [b] : []), ...(b.requiresGrad ? [a] : [])] });
 }
 
 export function div(a: Operand, b: Operand): Tensor {
   return binaryWithGrad('div', BinaryOp.div, a, b, (g, a, b, out) => [
     a.requiresGrad ? div(g, b) : null,
     b.requiresGrad ? neg(div(mul(g, out), b)) : null,
-  ], { readsOut: true });
+  ], { readsOut: true, reads: (_a, b) => [b] });
 }
 
 /** a ** b elementwise (either may be a number). */
@@ -85,7 +86,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   return record(out, 'where', [x, y], (g) => [
     x.requiresGrad ? sumToShape(whereKernel(cond, g, zeroLike(g)), x.shape) : null,
     y.requiresGrad ? sumToShape(whereKernel(cond, zeroLike(g), g), y.shape) : null,
-  ], [cond]);
+  ], [cond], []);
 }
 
 function zeroLike(g: Tensor): Tensor {
@@ -111,33 +112,46 @@ export function logicalNot(x: Tensor): Tensor {
   return out.dtype === 'bool' ? out : binaryKernel(BinaryOp.ne, out, toTensors(out, 0)[1]);
 }
 
-function unaryWithGrad(name: string, op: UnaryOp, x: Tensor, grad: (g: Tensor, x: Tensor, out: Tensor) => Tensor, s0 = 0, s1 = 0): Tensor {
+/** Which of x and the output a unary op's gradient reads (both unless an op says). */
+type UnaryReads = 'x' | 'out' | 'none' | 'both';
+
+function unaryWithGrad(
+  name: string,
+  op: UnaryOp,
+  x: Tensor,
+  grad: (g: Tensor, x: Tensor, out: Tensor) => Tensor,
+  s0 = 0,
+  s1 = 0,
+  reads: UnaryReads = 'both',
+): Tensor {
   const out = unaryKernel(op, x, s0, s1);
   if (!isFloating(out.dtype)) return out;
-  return record(out, name, [x], (g) => [grad(g, x, out)], [out]);
+  const readsX = reads === 'x' || reads === 'both';
+  const readsOut = reads === 'out' || reads === 'both';
+  return record(out, name, [x], (g) => [grad(g, x, out)], readsOut ? [out] : [], readsX ? [x] : []);
 }
 
-export const neg = (x: Tensor): Tensor => unaryWithGrad('neg', UnaryOp.neg, x, (g) => neg(g));
-export const exp = (x: Tensor): Tensor => unaryWithGrad('exp', UnaryOp.exp, x, (g, _x, out) => mul(g, out));
-export const log = (x: Tensor): Tensor => unaryWithGrad('log', UnaryOp.log, x, (g, x) => div(g, x));
-export const sqrt = (x: Tensor): Tensor => unaryWithGrad('sqrt', UnaryOp.sqrt, x, (g, _x, out) => div(mul(g, 0.5), out));
+export const neg = (x: Tensor): Tensor => unaryWithGrad('neg', UnaryOp.neg, x, (g) => neg(g), 0, 0, 'none');
+export const exp = (x: Tensor): Tensor => unaryWithGrad('exp', UnaryOp.exp, x, (g, _x, out) => mul(g, out), 0, 0, 'out');
+export const log = (x: Tensor): Tensor => unaryWithGrad('log', UnaryOp.log, x, (g, x) => div(g, x), 0, 0, 'x');
+export const sqrt = (x: Tensor): Tensor => unaryWithGrad('sqrt', UnaryOp.sqrt, x, (g, _x, out) => div(mul(g, 0.5), out), 0, 0, 'out');
 export const rsqrt = (x: Tensor): Tensor =>
-  unaryWithGrad('rsqrt', UnaryOp.rsqrt, x, (g, _x, out) => mul(g, mul(powScalar(out, 3), -0.5)));
-export const abs = (x: Tensor): Tensor => unaryWithGrad('abs', UnaryOp.abs, x, (g, x) => mul(g, sign(x)));
+  unaryWithGrad('rsqrt', UnaryOp.rsqrt, x, (g, _x, out) => mul(g, mul(powScalar(out, 3), -0.5)), 0, 0, 'out');
+export const abs = (x: Tensor): Tensor => unaryWithGrad('abs', UnaryOp.abs, x, (g, x) => mul(g, sign(x)), 0, 0, 'x');
 export const tanh = (x: Tensor): Tensor =>
-  unaryWithGrad('tanh', UnaryOp.tanh, x, (g, _x, out) => binaryKernel(BinaryOp.tanhBackward, out, g));
+  unaryWithGrad('tanh', UnaryOp.tanh, x, (g, _x, out) => binaryKernel(BinaryOp.tanhBackward, out, g), 0, 0, 'out');
 export const sigmoid = (x: Tensor): Tensor =>
-  unaryWithGrad('sigmoid', UnaryOp.sigmoid, x, (g, _x, out) => binaryKernel(BinaryOp.sigmoidBackward, out, g));
+  unaryWithGrad('sigmoid', UnaryOp.sigmoid, x, (g, _x, out) => binaryKernel(BinaryOp.sigmoidBackward, out, g), 0, 0, 'out');
 export const relu = (x: Tensor): Tensor =>
-  unaryWithGrad('relu', UnaryOp.relu, x, (g, x) => binaryKernel(BinaryOp.reluBackward, x, g));
+  unaryWithGrad('relu', UnaryOp.relu, x, (g, x) => binaryKernel(BinaryOp.reluBackward, x, g), 0, 0, 'x');
 /** GELU, exact (erf) form by default; approximate: 'tanh' for the tanh form (HF gelu_new / gelu_pytorch_tanh). */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   return approximate === 'tanh'
-    ? unaryWithGrad('gelu_tanh', UnaryOp.geluTanh, x, (g, x) => binaryKernel(BinaryOp.geluTanhBackward, x, g))
-    : unaryWithGrad('gelu', UnaryOp.geluErf, x, (g, x) => binaryKernel(BinaryOp.geluErfBackward, x, g));
+    ? unaryWithGrad('gelu_tanh', UnaryOp.geluTanh, x, (g, x) => binaryKernel(BinaryOp.geluTanhBackward, x, g), 0, 0, 'x')
+    : unaryWithGrad('gelu', UnaryOp.geluErf, x, (g, x) => binaryKernel(BinaryOp.geluErfBackward, x, g), 0, 0, 'x');
 }
 export const silu = (x: Tensor): Tensor =>
-  unaryWithGrad('silu', UnaryOp.silu, x, (g, x) => binaryKernel(BinaryOp.siluBackward, x, g));
+  unaryWithGrad('silu', UnaryOp.silu, x, (g, x) => binaryKernel(BinaryOp.siluBackward, x, g), 0, 0, 'x');
 /** softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch defaults 1, 20). */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   return unaryWithGrad('softplus', UnaryOp.softplus, x, (g, x) => {

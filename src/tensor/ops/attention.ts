@@ -77,7 +77,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
       v.requiresGrad ? castBack(gv, v.dtype) : null,
       gb && castBack(gb.reshape(bias!.shape), bias!.dtype),
     ];
-  }, [qi, ki, vi, lse, ...(bi ? [bi] : []), ...(mask ? [mask] : [])]);
+  }, [qi, ki, vi, out, lse, ...(bi ? [bi] : []), ...(mask ? [mask] : [])], []);
   if (!y.requiresGrad) {
     for (const [t, original] of [[qi, q], [ki, k], [vi, v]] as const) releaseTemp(t, original);
     if (bi && bias) releaseTemp(bi, bias);

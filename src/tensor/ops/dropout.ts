@@ -25,5 +25,5 @@ function masked(x: Tensor, seed: number, p: number): Tensor {
   const out = Tensor.empty(x.shape, x.dtype);
   if (out.size > 0) native.dropout(DTYPES[x.dtype].code, xc.buffer, xc.offset, x.size, seed, p, p === 1 ? 0 : 1 / (1 - p), out.buffer);
   if (xc !== x) xc.dispose();
-  return record(out, 'dropout', [x], (g) => [masked(g, seed, p)]);
+  return record(out, 'dropout', [x], (g) => [masked(g, seed, p)], [], []);
 }

@@ -40,7 +40,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
     const converted = cloneTensor(piece, t.dtype);
     piece.dispose();
     return converted;
-  }));
+  }), [], []);
 }
 
 /** torch.cat: the same as concat. */
@@ -135,7 +135,7 @@ export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
     copyInto(dst, src);
   });
   for (const view of views) view.dispose();
-  return record(out, 'pad', [x], (g) => [pad(g, padding.map((p) => -p))]);
+  return record(out, 'pad', [x], (g) => [pad(g, padding.map((p) => -p))], [], []);
 }
 
 declare module '../tensor.js' {

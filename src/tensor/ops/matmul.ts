@@ -122,10 +122,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   out = record(out, 'matmul', [a2, b2], (g) => [
     a2.requiresGrad ? sumToShape(matmulRaw(g, transposeLast(b2), batch, M, K), a2.shape) : null,
     b2.requiresGrad ? sumToShape(matmulRaw(transposeLast(a2), g, batch, K, N), b2.shape) : null,
-  ]);
+  ], [], otherOperands(a2, b2));
   if (a.ndim === 1) out = out.squeeze(-2);
   if (b.ndim === 1) out = out.squeeze(-1);
   return out;
+}
+
+/** What a product's backward reads: each operand whose partner needs a gradient. */
+function otherOperands(a: Tensor, b: Tensor): Tensor[] {
+  return [...(b.requiresGrad ? [a] : []), ...(a.requiresGrad ? [b] : [])];
 }
 
 function transposeLast(t: Tensor): Tensor {
@@ -170,11 +175,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (ops.a !== x2) ops.a.dispose();
   if (ops.b !== weight) ops.b.dispose();
   const inputs = bias ? [x2, weight, bias] : [x2, weight];
+  // A frozen weight's backward reads only the weight: the input may be freed early (releaseUnread).
   const y = record(out, 'linear', inputs, (g) => [
     x2.requiresGrad ? matmulRaw(g, weight, [], rows, inFeatures!) : null,
     weight.requiresGrad ? castLike(matmulRaw(transposeLast(g), x2, [], outFeatures, inFeatures!), weight) : null,
     bias?.requiresGrad ? castLike(g.sum(0), bias) : null,
-  ]);
+  ], [], otherOperands(x2, weight));
   return y.reshape([...x.shape.slice(0, -1), outFeatures]);
 }
 

@@ -44,7 +44,7 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
     }
     releaseTemp(gy, g);
     return [gx && castBack(gx, x.dtype), ...(weight ? [gw && castBack(gw, weight.dtype)] : []), ...(bias ? [gb && castBack(gb, bias.dtype)] : [])];
-  }, [xin, mean, rstd, ...(w ? [w] : [])]);
+  }, [xin, mean, rstd, ...(w ? [w] : [])], []);
   if (!out.requiresGrad) {
     releaseTemp(xin, x);
     mean.dispose();
@@ -73,7 +73,7 @@ export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
     if (rows > 0) native.rmsNormBackward(view(gy), view(xin), w && view(w), floats(rstd), (gx && floats(gx)), (gw && floats(gw)), rows, cols);
     releaseTemp(gy, g);
     return [gx && castBack(gx, x.dtype), ...(weight ? [gw && castBack(gw, weight.dtype)] : [])];
-  }, [xin, rstd, ...(w ? [w] : [])]);
+  }, [xin, rstd, ...(w ? [w] : [])], []);
   if (!out.requiresGrad) {
     releaseTemp(xin, x);
     rstd.dispose();

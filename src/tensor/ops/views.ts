@@ -75,7 +75,7 @@ export function view(x: Tensor, shape: Shape): Tensor {
     );
   }
   const out = viewOf(x, target, strides, x.offset);
-  return record(out, 'view', [x], (g) => [g.reshape(x.shape)]);
+  return record(out, 'view', [x], (g) => [g.reshape(x.shape)], [], []);
 }
 
 /** Reshapes, as a view when the layout allows it and as a copy otherwise. */
@@ -87,7 +87,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   const copy = cloneTensor(x);
   const out = viewOf(copy, target, contiguousStrides(target), 0);
   copy.dispose();
-  return record(out, 'reshape', [x], (g) => [g.reshape(x.shape)]);
+  return record(out, 'reshape', [x], (g) => [g.reshape(x.shape)], [], []);
 }
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
@@ -106,7 +106,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const out = viewOf(x, order.map((d) => x.shape[d]!), order.map((d) => x.strides[d]!), x.offset);
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
-  return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
+  return record(out, 'permute', [x], (g) => [permute(g, inverse)], [], []);
 }
 
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
@@ -134,7 +134,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
     const full = zeros(x.shape, g.dtype);
     copyInto(narrow(full, d, s, length), g).dispose();
     return [full];
-  });
+  }, [], []);
   if (recorded.gradFn !== null) {
     recorded.gradFn.addInto = (into, g) => {
       const place = narrow(into, d, s, length);
@@ -165,7 +165,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
     const full = zeros(x.shape, g.dtype);
     copyInto(slice(full, d, s, e, step), g).dispose();
     return [full];
-  });
+  }, [], []);
 }
 
 /** The sub-tensor at `index` along dim, with that dim removed (a view). */
@@ -192,14 +192,14 @@ export function expand(x: Tensor, shape: Shape): Tensor {
     throw new ShapeError(`expand: cannot expand shape ${formatShape(x.shape)} to ${formatShape(shape)} (dim ${i}: ${own} vs ${d})`);
   });
   const out = viewOf(x, target, strides, x.offset);
-  return record(out, 'expand', [x], (g) => [sumToShape(g, x.shape)]);
+  return record(out, 'expand', [x], (g) => [sumToShape(g, x.shape)], [], []);
 }
 
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   const dims = dim === undefined ? [...x.shape.keys()].filter((i) => x.shape[i] === 1) : (typeof dim === 'number' ? [dim] : dim).map((d) => normalizeDim(d, x.ndim));
   const keep = [...x.shape.keys()].filter((i) => !(dims.includes(i) && x.shape[i] === 1));
   const out = viewOf(x, keep.map((i) => x.shape[i]!), keep.map((i) => x.strides[i]!), x.offset);
-  return record(out, 'squeeze', [x], (g) => [g.reshape(x.shape)]);
+  return record(out, 'squeeze', [x], (g) => [g.reshape(x.shape)], [], []);
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
@@ -209,18 +209,18 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < x.ndim ? x.strides[d]! * x.shape[d]! : 1);
   const out = viewOf(x, shape, strides, x.offset);
-  return record(out, 'unsqueeze', [x], (g) => [g.reshape(x.shape)]);
+  return record(out, 'unsqueeze', [x], (g) => [g.reshape(x.shape)], [], []);
 }
 
 /** x itself if contiguous, else a contiguous copy. */
 export function contiguous(x: Tensor): Tensor {
   if (x.isContiguous()) return x;
-  return record(cloneTensor(x), 'contiguous', [x], (g) => [g]);
+  return record(cloneTensor(x), 'contiguous', [x], (g) => [g], [], []);
 }
 
 /** A copy (differentiable). */
 export function clone(x: Tensor): Tensor {
-  return record(cloneTensor(x), 'clone', [x], (g) => [g]);
+  return record(cloneTensor(x), 'clone', [x], (g) => [g], [], []);
 }
 
 /** Converts to `dtype` (x itself if it already has it); differentiable between float types. */
@@ -229,7 +229,7 @@ export function to(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   const out = cloneTensor(x, dtype);
   if (!isFloating(dtype)) return out;
-  return record(out, 'to', [x], (g) => [cloneTensor(g, x.dtype)]);
+  return record(out, 'to', [x], (g) => [cloneTensor(g, x.dtype)], [], []);
 }
 
 /** A view that shares storage but is cut from the graph. */

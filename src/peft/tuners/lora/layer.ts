@@ -1,7 +1,7 @@
 // A linear layer with LoRA adapters: y = W·x + b + s·B(A(dropout(x))), s = alpha/r (alpha/√r
 // with rsLoRA), and the DoRA variant. Names are HF PEFT's: lora_A.<adapter>, lora_B.<adapter>,
 // lora_dropout.<adapter>, lora_magnitude_vector.<adapter>.
-import { Tensor, indexAdd_, isGradEnabled, keep, linear, noGrad } from '../../../tensor/index.js';
+import { Tensor, indexAdd_, isGradEnabled, keep, linear, noGrad, releaseUnread } from '../../../tensor/index.js';
 import { Dropout, Linear, ModuleDict } from '../../../nn/index.js';
 import { PeftConfigError } from '../../errors.js';
 import type { BaseLayer } from '../tuner-layer.js';
@@ -124,7 +124,10 @@ export class LoraLinear extends AdditiveTunerLayer {
   }
 
   protected override applyAdapter(x: Tensor, result: Tensor, name: string): Tensor {
-    return result.add(this.usesDora(name) ? this.doraUpdate(x, result, name) : this.outputDelta(x, name));
+    const update = this.usesDora(name) ? this.doraUpdate(x, result, name) : this.outputDelta(x, name);
+    const out = result.add(update);
+    releaseUnread([update], [out, x, result]);
+    return out;
   }
 
   /** What DoRA adds to the base layer's output `result` for input `x`. */
