@@ -1,6 +1,6 @@
 // GPT-2 (HF's GPT2Model / GPT2LMHeadModel): learned positions, pre-norm blocks, Conv1D layers
 // (weights stored [in, out]), tanh-GELU MLP, LM head tied to the token embedding.
-import { Tensor, arange, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
+import { Tensor, arange, consumable, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getActivation, type Activation } from '../nn/index.js';
 import type { GPT2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
@@ -67,7 +67,7 @@ export class GPT2MLP extends Module {
   forward(h: Tensor): Tensor {
     const hidden = this.c_fc.forward(h);
     const activated = this.act(hidden);
-    const projected = this.c_proj.forward(activated);
+    const projected = this.c_proj.forward(consumable(activated));
     const out = this.dropout.forward(projected);
     releaseUnread([hidden, activated, projected], out);
     return out;

@@ -101,6 +101,7 @@ function nobodyElseReads(t: Tensor): boolean {
   // A leaf (a parameter, the caller's data) is never written.
   if (t.gradFn === null || t.disposed || !t.isContiguous() || t.offset !== 0 || t.buffer.length !== t.size) return false;
   const storage = t.storage;
+  if (storage.readByBackward) return false;
   const holders: Tensor[] = [];
   for (let h: Tensor | undefined = t; h !== undefined; h = h.gradFn?.inputs.find((i) => !i.disposed && i.storage === storage)) holders.push(h);
   if (storage.refCount !== holders.length) return false;

@@ -45,6 +45,23 @@ export function releaseUnread(tensors: readonly (Tensor | null | undefined)[], k
   }
 }
 
+const consumables = new WeakSet<Tensor>();
+
+/**
+ * Hands `t` to the layer it is passed to next: the caller will not read it again, so that layer may
+ * write into it (an adapter scaling some rows of its input) instead of copying it, where no backward
+ * reads it (PyTorch's `inplace=True`, decided by the owner of the tensor). Returns t.
+ */
+export function consumable(t: Tensor): Tensor {
+  consumables.add(t);
+  return t;
+}
+
+/** Whether the caller handed `t` over (consumable()). */
+export function isConsumable(t: Tensor): boolean {
+  return consumables.has(t);
+}
+
 /** True if gradient must flow to inputs[i] of an op being recorded (skip work otherwise). */
 export function needsGrad(t: Tensor): boolean {
   return t.requiresGrad && isGradEnabled();

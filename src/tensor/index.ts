@@ -6,7 +6,7 @@ export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
 export { tidy, keep } from './scope.js';
 export { memoryStats, clearPool } from './storage.js';
 export { checkpoint, registerCheckpointContext, type CheckpointContext } from './checkpoint.js';
-export { backward, record, releaseUnread, needsGrad, type BackwardOptions, type BackwardFn } from './autograd.js';
+export { backward, consumable, isConsumable, record, releaseUnread, needsGrad, type BackwardOptions, type BackwardFn } from './autograd.js';
 export { Generator, defaultGenerator, manualSeed, withGenerator, randn, normalFill_, rand, bernoulli, randint, randperm, type RandomOptions } from './random.js';
 export { TorchCpuGenerator } from './torch-generator.js';
 export * from './ops/index.js';

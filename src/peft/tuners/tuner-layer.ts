@@ -1,7 +1,7 @@
 // The base of every layer an adapter method wraps: it holds the original layer as `base_layer`
 // (HF PEFT's name, so parameter paths match), one set of weights per adapter, which adapters
 // are active, which are merged into the base weights, and mixed-adapter batches.
-import { Tensor, concat, indexAdd_, isGradEnabled, noGrad, releaseUnread, zeros, ValueError } from '../../tensor/index.js';
+import { Tensor, concat, indexAdd_, isConsumable, isGradEnabled, noGrad, releaseUnread, zeros, ValueError } from '../../tensor/index.js';
 import { Conv1D, Linear, Module, type Parameter } from '../../nn/index.js';
 import { isQuantizedLinear, type RequantizationError } from '../../quant/linear.js';
 import { currentRouting, withAdapterRandom, type RowGroup, type RowRouting } from '../mixed-batch.js';
@@ -130,8 +130,9 @@ export abstract class TunerLayer extends Module {
       return this.mixedDeltaForward(x, groups);
     }
     if (this.transformsInput) {
-      // x is the caller's: the groups' transformed rows go into a copy of it, freed once the base has read it.
-      const input = this.joinGroups(x, routing, (_group, name, ownRows) => this.adaptInput(ownRows, name), { inPlace: false });
+      // The groups' transformed rows go into x when its owner handed it over (consumable), else into
+      // a copy of it, freed once the base has read it.
+      const input = this.joinGroups(x, routing, (_group, name, ownRows) => this.adaptInput(ownRows, name), { inPlace: isConsumable(x) });
       const out = this.baseForward(input);
       releaseUnread([input], [out, x]);
       return out;
