@@ -1,6 +1,6 @@
 // Pieces every transformer here shares: embedding the inputs, head splitting, padding masks.
-import { Tensor, ValueError, ShapeError, formatShape } from '../tensor/index.js';
-import type { Embedding } from '../nn/index.js';
+import { Tensor, ValueError, ShapeError, formatShape, releaseUnread } from '../tensor/index.js';
+import type { Embedding, Module } from '../nn/index.js';
 import type { ModelInputs } from './outputs.js';
 
 /** inputsEmbeds if given, else the embedding of inputIds (exactly one of them must be set). */
@@ -14,6 +14,18 @@ export function embedInputs(inputs: ModelInputs, table: Embedding): Tensor {
     throw new ShapeError(`inputIds must be [batch, seq], not ${formatShape(inputs.inputIds.shape)}`);
   }
   return table.forward(inputs.inputIds);
+}
+
+/**
+ * A pre-norm block's residual step, h + sublayer(norm(h)), with the normed input and the sublayer's
+ * output freed once added unless a backward reads them (releaseUnread).
+ */
+export function residual(h: Tensor, norm: Module & { forward(x: Tensor): Tensor }, sublayer: (x: Tensor) => Tensor): Tensor {
+  const normed = norm.forward(h);
+  const update = sublayer(normed);
+  const out = h.add(update);
+  releaseUnread([normed, update], [out, h]);
+  return out;
 }
 
 /** [batch, seq, heads·dim] → [batch, heads, seq, dim]. */

@@ -8,7 +8,7 @@ import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 import { causalLMLoss, lastPositions } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
-import { embedInputs, keyPaddingMask, splitHeads, mergeHeads } from './common.js';
+import { embedInputs, keyPaddingMask, residual, splitHeads, mergeHeads } from './common.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit, type InitOverride } from './init-weights.js';
 
@@ -89,15 +89,8 @@ export class GPT2Block extends Module {
   }
 
   forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number): Tensor {
-    const normed = this.ln_1.forward(h);
-    const attended = this.attn.forward(normed, mask, cache, layerIdx);
-    const a = h.add(attended);
-    const normedA = this.ln_2.forward(a);
-    const fed = this.mlp.forward(normedA);
-    const out = a.add(fed);
-    // A block keeps for backward only what its ops read (norms' inputs, attention's packed heads).
-    releaseUnread([normed, attended, normedA, fed], out);
-    return out;
+    const a = residual(h, this.ln_1, (x) => this.attn.forward(x, mask, cache, layerIdx));
+    return residual(a, this.ln_2, (x) => this.mlp.forward(x));
   }
 }
 

@@ -1,7 +1,7 @@
 // The Llama family (HF's LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM): pre-norm
 // decoder with RMSNorm, rotary positions, grouped-query attention and a gated SiLU MLP. Qwen2
 // adds q/k/v biases; Mistral (and Qwen2's upper layers, when configured) a sliding window.
-import { Tensor, arange, applyRotaryEmb, scaledDotProductAttention, type DType } from '../tensor/index.js';
+import { Tensor, arange, applyRotaryEmb, consumable, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
 import { Embedding, Linear, Module, ModuleList, RMSNorm, getActivation, type Activation } from '../nn/index.js';
 import type { LlamaConfig, MistralConfig, Qwen2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
@@ -9,7 +9,7 @@ import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
 import { causalLMLoss, lastPositions } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
-import { embedInputs, keyPaddingMask, mergeHeads, splitHeads } from './common.js';
+import { embedInputs, keyPaddingMask, mergeHeads, residual, splitHeads } from './common.js';
 import { rotaryTables } from './rope.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit } from './init-weights.js';
@@ -67,7 +67,11 @@ export class LlamaAttention extends Module {
     ];
     const q = applyRotaryEmb(splitHeads(qh!, this.heads), ctx.cos, ctx.sin);
     const k = applyRotaryEmb(splitHeads(kh!, this.kvHeads), ctx.cos, ctx.sin);
-    return this.o_proj.forward(mergeHeads(this.attend(q, k, splitHeads(vh!, this.kvHeads), ctx)));
+    const merged = mergeHeads(this.attend(q, k, splitHeads(vh!, this.kvHeads), ctx));
+    const out = this.o_proj.forward(merged);
+    // A cache may keep v as given (a view of vh); rotation and attention read their own copies.
+    releaseUnread(ctx.cache ? [qh, kh, merged] : [qh, kh, vh, merged], out);
+    return out;
   }
 
   /**
@@ -109,7 +113,10 @@ export class LlamaMLP extends Module {
 
   forward(h: Tensor): Tensor {
     const [gate, up] = ggmlLinearShared(h, [this.gate_proj, this.up_proj]) ?? [this.gate_proj.forward(h), this.up_proj.forward(h)];
-    return this.down_proj.forward(this.act(gate!).mul(up!));
+    const gated = this.act(gate!).mul(up!);
+    const out = this.down_proj.forward(consumable(gated));
+    releaseUnread([gated], out);
+    return out;
   }
 }
 
@@ -132,9 +139,9 @@ export class LlamaDecoderLayer extends Module {
     // Plain projections (GGUF blocks, dense Linears) without gradients: native calls on plain arrays around the cache and the
     // attention kernel, and for the whole second half (modules replaced by a tuner take their forwards).
     const attended = attn.constructor === LlamaAttention ? attn.decodeResidual(h, this.input_layernorm, ctx) : null;
-    const a = attended ?? h.add(attn.forward(this.input_layernorm.forward(h), ctx));
+    const a = attended ?? residual(h, this.input_layernorm, (x) => attn.forward(x, ctx));
     const fused = mlp.constructor === LlamaMLP && mlp.silu ? decodeSiluMlpResidual(a, this.post_attention_layernorm, mlp.gate_proj, mlp.up_proj, mlp.down_proj) : null;
-    return fused ?? a.add(mlp.forward(this.post_attention_layernorm.forward(a)));
+    return fused ?? residual(a, this.post_attention_layernorm, (x) => mlp.forward(x));
   }
 }
 

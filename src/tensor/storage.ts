@@ -42,11 +42,25 @@ function readCollected(): number {
   return collectedBytes;
 }
 
+/** A pooled buffer may serve a request this much smaller than itself (the rest lies idle meanwhile). */
+const MAX_FIT_WASTE = 1.25;
+
+/**
+ * A released buffer for `bytes`: one of that size, else the smallest of up to MAX_FIT_WASTE times
+ * as large. Without the second, steps whose tensors differ a little in size (concurrent jobs' LM
+ * heads over 128 and 136 rows) keep a set of buffers per size.
+ */
 function takeBuffer(bytes: number): ArrayBuffer | undefined {
-  const list = pool.get(bytes);
-  const buffer = list?.pop();
-  if (buffer !== undefined) pooledBytes -= bytes;
-  return buffer;
+  let size = bytes;
+  if (!pool.get(bytes)?.length) {
+    size = Infinity;
+    for (const [candidate, list] of pool) {
+      if (candidate > bytes && candidate < size && candidate <= bytes * MAX_FIT_WASTE && list.length > 0) size = candidate;
+    }
+    if (size === Infinity) return undefined;
+  }
+  pooledBytes -= size;
+  return pool.get(size)!.pop();
 }
 
 function giveBuffer(buffer: ArrayBuffer): void {
@@ -65,7 +79,7 @@ function giveBuffer(buffer: ArrayBuffer): void {
 function newBuffer(bytes: number, zeroed: boolean): ArrayBuffer {
   const reused = takeBuffer(bytes);
   if (reused === undefined) return native.allocBuffer(bytes, zeroed);
-  if (zeroed) new Uint8Array(reused).fill(0);
+  if (zeroed) new Uint8Array(reused, 0, bytes).fill(0);
   return reused;
 }
 
@@ -97,7 +111,7 @@ export class Storage {
       this.array = lengthOrArray;
     }
     this.byteLength = this.array.byteLength;
-    if (this.pooled) unreleasedBytes += this.byteLength;
+    if (this.pooled) unreleasedBytes += this.array.buffer.byteLength;
   }
 
   get released(): boolean {
@@ -131,7 +145,7 @@ export class Storage {
     const buffer = this.array.buffer as ArrayBuffer;
     this.array = null;
     if (!this.pooled) return;
-    unreleasedBytes -= this.byteLength;
+    unreleasedBytes -= buffer.byteLength;
     giveBuffer(buffer);
   }
 }

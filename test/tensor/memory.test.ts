@@ -2,7 +2,7 @@
 // training-like loop, and single multi-GB tensors work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, zeros, tidy, noGrad, linear, embedding, tensor, memoryStats, pad, Tensor } from '../../src/index.js';
+import { clearPool, randn, zeros, tidy, noGrad, linear, embedding, tensor, memoryStats, pad, Tensor } from '../../src/index.js';
 
 test('resident memory stays flat over 1,000 training-like steps', () => {
   const w = randn([256, 256]).requiresGrad_();
@@ -74,4 +74,18 @@ test('backward through a narrow, slice or pad frees the gradients it makes once 
     x.grad!.dispose();
     x.dispose();
   }
+});
+
+test('a released buffer serves a slightly smaller tensor, not a much smaller one', () => {
+  clearPool();
+  const big = zeros([1000, 256]);
+  big.dispose();
+  const slightly = zeros([900, 256]); // 10 % smaller: takes the released buffer, zero-filled as asked
+  assert.equal(memoryStats().pooledBytes, 0);
+  assert.ok(slightly.toFlatArray().every((v) => v === 0));
+  slightly.dispose();
+  const half = zeros([500, 256]); // half the size: new memory, the released buffer stays pooled
+  assert.equal(memoryStats().pooledBytes, 1000 * 256 * 4);
+  half.dispose();
+  clearPool();
 });

@@ -2,7 +2,7 @@
 // torch's clip_grad_norm_.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Parameter, tensor } from '../../src/index.js';
+import { Parameter, clearPool, memoryStats, randn, tensor } from '../../src/index.js';
 import { LRScheduler, SGD, clipGradNorm, scheduleFactor, TrainingArgumentError } from '../../src/train/index.js';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
@@ -54,4 +54,18 @@ test('clipGradNorm: returns the total norm, scales to maxNorm above it, leaves g
   close(clipGradNorm([a, b], 100, Infinity), 9);
   const c = new Parameter(tensor([1]));
   assert.equal(clipGradNorm([c], 1), 0, 'no gradient: norm 0');
+});
+
+test('clipGradNorm frees each gradient\'s temporaries before the next one\'s exist', () => {
+  const params = Array.from({ length: 16 }, () => {
+    const p = new Parameter(randn([64, 256]));
+    p.grad = randn([64, 256]);
+    return p;
+  });
+  clearPool();
+  clipGradNorm(params, 1e-3);
+  // Released temporaries wait in the pool: one gradient's squares and scaled copy at a time, reused
+  // by the next gradient, not 16 of each.
+  const gradientBytes = 64 * 256 * 4;
+  assert.ok(memoryStats().pooledBytes <= 3 * gradientBytes, `${memoryStats().pooledBytes / gradientBytes} gradients' worth pooled`);
 });

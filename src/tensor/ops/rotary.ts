@@ -31,6 +31,6 @@ export function applyRotaryEmb(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
     if (gx.size > 0) native.ropeBackward(arr(gin), arr(c), arr(s), floats(gx), B, H, S, D, cosBatch);
     releaseTemp(gin, g);
     return [castBack(gx, x.dtype)];
-  }, [c, s]);
+  }, [c, s], []);
   return y.dtype === x.dtype ? y : y.to(x.dtype);
 }

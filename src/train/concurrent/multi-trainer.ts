@@ -264,7 +264,7 @@ export class MultiTrainer {
       const joint = forwardBase(this.model, step.map(({ entry, batch }) => ({ adapter: entry.name, batch })), generators);
       const hiddenGrad = zerosLike(joint.hidden);
       let backward = false;
-      const losses = step.map(({ entry: { job } }, i): number | Error =>
+      const head = ({ entry: { job } }: (typeof step)[number], i: number): number | Error =>
         tidy(() => {
           const own = joint.rows(i).detach().requiresGrad_();
           const { loss } = joint.head(i, own);
@@ -281,8 +281,16 @@ export class MultiTrainer {
           own.grad!.dispose();
           backward = true;
           return value;
-        }),
-      );
+        });
+      // Largest logits first: a smaller job's then fit the buffers the larger one released (storage.ts).
+      const losses = new Array<number | Error>(step.length);
+      const sizes = step.map((_, i) => {
+        const rows = joint.rows(i);
+        rows.dispose();
+        return rows.size;
+      });
+      const bySize = step.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]!);
+      for (const i of bySize) losses[i] = head(step[i]!, i);
       if (backward) joint.hidden.backward(hiddenGrad);
       return losses;
     });
