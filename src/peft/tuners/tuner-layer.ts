@@ -101,12 +101,17 @@ export abstract class TunerLayer extends Module {
 
   /** The base layer with `names` applied: their input transforms, then their output updates. */
   private adaptedForward(x: Tensor, names: readonly string[]): Tensor {
-    const inputs = names.reduce((made, name) => [...made, this.adaptInput(made.at(-1)!, name)], [x]);
-    const results = names.reduce((made, name) => [...made, this.applyAdapter(x, made.at(-1)!, name)], [this.baseForward(inputs.at(-1)!)]);
-    const out = results.at(-1)!;
-    // What the chain made on the way (a scaled input, the base output under an added update) is
-    // freed now unless a backward reads it.
-    releaseUnread([...inputs.slice(1), ...results.slice(0, -1)], [out, x]);
+    // What the chain makes on the way (a scaled input, the base output under an added update) is
+    // freed at the end unless a backward reads it.
+    const made: Tensor[] = [];
+    let input = x;
+    for (const name of names) made.push((input = this.adaptInput(input, name)));
+    let out = this.baseForward(input);
+    for (const name of names) {
+      made.push(out);
+      out = this.applyAdapter(x, out, name);
+    }
+    releaseUnread(made, [out, x]);
     return out;
   }
 
