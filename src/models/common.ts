@@ -1,7 +1,7 @@
 // Pieces every transformer here shares: embedding the inputs, head splitting, padding masks.
-import { Tensor, ValueError, ShapeError, formatShape, releaseUnread } from '../tensor/index.js';
+import { Tensor, ValueError, ShapeError, arange, concat, formatShape, releaseUnread } from '../tensor/index.js';
 import type { Embedding, Module } from '../nn/index.js';
-import type { ModelInputs } from './outputs.js';
+import type { ModelInputs, SequenceRun } from './outputs.js';
 
 /** inputsEmbeds if given, else the embedding of inputIds (exactly one of them must be set). */
 export function embedInputs(inputs: ModelInputs, table: Embedding): Tensor {
@@ -49,4 +49,31 @@ export function keyPaddingMask(attentionMask: Tensor | undefined, batch: number,
     );
   }
   return attentionMask.dtype === 'bool' ? attentionMask : attentionMask.ne(0);
+}
+
+/** Positions [tokens, 1] of packed runs (ModelInputs.packedSequences): 0, 1, ... within each sequence. */
+export function packedPositions(runs: readonly SequenceRun[]): Tensor {
+  const positions = runs.flatMap(({ rows, length }) => Array.from({ length: rows }, () => arange(0, length, 1, 'int64')));
+  return concat(positions, 0).unsqueeze(1);
+}
+
+/**
+ * Attention over packed runs: each run's tokens of `x` [tokens, 1, width] (a fused projection)
+ * viewed as [rows, length, width] and attended by `attend` with the run's key mask, the runs'
+ * outputs [rows, length, out] joined back into [tokens, 1, out]. A run's attention is the one its
+ * sequences get in a batch of their own: nothing is computed for padding.
+ */
+export function attendPacked(x: Tensor, runs: readonly SequenceRun[], attend: (rows: Tensor, keyMask: Tensor | null) => Tensor): Tensor {
+  const tokens = runs.reduce((n, { rows, length }) => n + rows * length, 0);
+  if (x.ndim !== 3 || x.shape[0] !== tokens || x.shape[1] !== 1) {
+    throw new ShapeError(`packed sequences: the batch must be [${tokens}, 1, ...] (the runs' tokens), not ${formatShape(x.shape)}`);
+  }
+  let start = 0;
+  const outs = runs.map(({ rows, length, mask }) => {
+    const part = x.narrow(0, start, rows * length).reshape([rows, length, x.shape[2]!]);
+    start += rows * length;
+    const out = attend(part, keyPaddingMask(mask, rows, length));
+    return out.reshape([rows * length, 1, out.shape[2]!]);
+  });
+  return outs.length === 1 ? outs[0]! : concat(outs, 0);
 }

@@ -1,14 +1,14 @@
 // GPT-2 (HF's GPT2Model / GPT2LMHeadModel): learned positions, pre-norm blocks, Conv1D layers
 // (weights stored [in, out]), tanh-GELU MLP, LM head tied to the token embedding.
-import { Tensor, arange, consumable, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
+import { Tensor, ValueError, arange, consumable, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getActivation, type Activation } from '../nn/index.js';
 import type { GPT2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
-import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput, SequenceRun } from './outputs.js';
 import { causalLMLoss, lastPositions } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
-import { embedInputs, keyPaddingMask, residual, splitHeads, mergeHeads } from './common.js';
+import { attendPacked, embedInputs, keyPaddingMask, packedPositions, residual, splitHeads, mergeHeads } from './common.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit, type InitOverride } from './init-weights.js';
 
@@ -33,19 +33,27 @@ export class GPT2Attention extends Module {
     this.scale = scale;
   }
 
-  forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number): Tensor {
+  /** `runs`: packed sequences (ModelInputs.packedSequences), h [tokens, 1, hidden]; each run attends within itself. */
+  forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number, runs?: readonly SequenceRun[]): Tensor {
+    if (runs && cache) throw new ValueError('packed sequences take no KV cache');
     const width = h.shape[2]!;
     const qkv = this.c_attn.forward(h);
-    const q = splitHeads(qkv.narrow(2, 0, width), this.heads);
-    const k = splitHeads(qkv.narrow(2, width, width), this.heads);
-    const v = splitHeads(qkv.narrow(2, 2 * width, width), this.heads);
-    const options = { causal: true, keyPaddingMask: mask, scale: this.scale, dropoutP: this.training ? this.attn_dropout.p : 0 };
-    const attended = cache ? cache.attend(layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
-    const merged = mergeHeads(attended);
+    const made: Tensor[] = [];
+    const attend = (rows: Tensor, keyMask: Tensor | null): Tensor => {
+      const q = splitHeads(rows.narrow(2, 0, width), this.heads);
+      const k = splitHeads(rows.narrow(2, width, width), this.heads);
+      const v = splitHeads(rows.narrow(2, 2 * width, width), this.heads);
+      const options = { causal: true, keyPaddingMask: keyMask, scale: this.scale, dropoutP: this.training ? this.attn_dropout.p : 0 };
+      const attended = cache ? cache.attend(layerIdx, q, k, v, options) : scaledDotProductAttention(q, k, v, options);
+      const merged = mergeHeads(attended);
+      // A cache may keep k and v as given; without one, q, k and v are views of qkv, read by nothing after attention.
+      made.push(...(cache ? [] : [q]), attended, merged);
+      return merged;
+    };
+    const merged = runs ? attendPacked(qkv, runs, attend) : attend(qkv, mask);
     const projected = this.c_proj.forward(merged);
     const out = this.resid_dropout.forward(projected);
-    // A cache may keep k and v as given; without one, q, k and v are views of qkv, read by nothing after attention.
-    releaseUnread(cache ? [merged, projected] : [q, attended, merged, projected], out);
+    releaseUnread([...made, merged, projected], out);
     return out;
   }
 }
@@ -88,8 +96,8 @@ export class GPT2Block extends Module {
     this.mlp = new GPT2MLP(config, dtype);
   }
 
-  forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number): Tensor {
-    const a = residual(h, this.ln_1, (x) => this.attn.forward(x, mask, cache, layerIdx));
+  forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number, runs?: readonly SequenceRun[]): Tensor {
+    const a = residual(h, this.ln_1, (x) => this.attn.forward(x, mask, cache, layerIdx, runs));
     return residual(a, this.ln_2, (x) => this.mlp.forward(x));
   }
 }
@@ -100,6 +108,8 @@ export class GPT2Model extends Module {
   drop!: Dropout;
   h!: ModuleList<GPT2Block>;
   ln_f!: LayerNorm;
+  /** hiddenStates takes ModelInputs.packedSequences. */
+  readonly acceptsPackedSequences = true;
 
   constructor(readonly config: GPT2Config, dtype: DType = 'float32') {
     super();
@@ -127,11 +137,12 @@ export class GPT2Model extends Module {
     const embeds = embedInputs(inputs, this.wte);
     const [batch, seq] = embeds.shape as [number, number];
     const past = inputs.pastKeyValues?.length ?? 0;
-    const positions = inputs.positionIds ?? arange(past, past + seq).unsqueeze(0).expand([batch, seq]);
+    const runs = inputs.packedSequences;
+    const positions = inputs.positionIds ?? (runs ? packedPositions(runs) : arange(past, past + seq).unsqueeze(0).expand([batch, seq]));
     let h = this.drop.forward(embeds.add(this.wpe.forward(positions)));
-    const mask = keyPaddingMask(inputs.attentionMask, batch, past + seq);
+    const mask = runs ? null : keyPaddingMask(inputs.attentionMask, batch, past + seq);
     let i = 0;
-    for (const block of this.h) h = block.forward(h, mask, inputs.pastKeyValues, i++);
+    for (const block of this.h) h = block.forward(h, mask, inputs.pastKeyValues, i++, runs);
     return this.ln_f.forward(h);
   }
 }

@@ -25,6 +25,21 @@ export interface ModelInputs {
   decoderInputIds?: Tensor;
   /** Encoder-decoder models: 1 for real decoder tokens, 0 for padding, [batch, past + target]. */
   decoderAttentionMask?: Tensor;
+  /**
+   * Sequences of different lengths packed without padding (models with `acceptsPackedSequences`):
+   * the batch is [tokens, 1] (ids, positions) or [tokens, 1, hidden] (embeddings), holding these
+   * runs one after another; each run is `rows` sequences of `length` tokens, which attend only
+   * within themselves (its `mask` [rows, length]: 1 for real tokens). As flash-attention's variable
+   * lengths: no position is computed for padding.
+   */
+  packedSequences?: readonly SequenceRun[];
+}
+
+/** Equal-length sequences side by side in a packed batch (ModelInputs.packedSequences). */
+export interface SequenceRun {
+  rows: number;
+  length: number;
+  mask?: Tensor;
 }
 
 /** What a task model (a head over a base model) returns. */

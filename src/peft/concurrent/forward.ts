@@ -73,10 +73,32 @@ export interface JointForward {
 /**
  * Runs every batch's rows through the frozen base in one forward (`generators`: each adapter's
  * random stream, its dropout's; see RowRouting). The heads run when the caller asks (head()).
+ * Batches of different lengths go packed where the model takes packed sequences (no position is
+ * computed for padding), else padded on the right to the longest.
  */
 export function forwardBase(model: MultiAdapterModel, batches: readonly AdapterBatch[], generators?: ReadonlyMap<string, Generator>): JointForward {
   const parts = batches.map((b) => partOf(model, b));
   const lengths = parts.map((p) => p.virtual + p.seq);
+  const packed = lengths.some((l) => l !== lengths[0]) && model.acceptsPackedSequences;
+  const layout = packed ? packedLayout(model, parts, lengths, generators) : paddedLayout(model, parts, lengths, generators);
+  return {
+    hidden: layout.hidden,
+    rows: layout.rows,
+    head(i, own) {
+      const p = parts[i]!;
+      // The head's own routing: this batch's rows only (a head with adapters of this job).
+      const logits = withAdapterNames(new Array<string>(p.rows).fill(p.adapter), () => model.head.forward(own), { generators });
+      const labels = p.labels && p.virtual > 0 ? prependColumns(p.labels, p.virtual, -100) : p.labels;
+      return { logits, loss: labels && causalLMLoss(logits, labels) };
+    },
+  };
+}
+
+/** The base's hidden states of the joint batch, and each batch's own part of them. */
+type Layout = Pick<JointForward, 'hidden' | 'rows'>;
+
+/** Every batch padded on the right to the longest, the padding masked out: hidden [rows, longest, hidden]. */
+function paddedLayout(model: MultiAdapterModel, parts: readonly Part[], lengths: readonly number[], generators?: ReadonlyMap<string, Generator>): Layout {
   const width = Math.max(...lengths);
   const tokens = Math.max(...parts.map((p) => p.seq));
   const names = parts.flatMap((p) => new Array<string>(p.rows).fill(p.adapter));
@@ -101,12 +123,31 @@ export function forwardBase(model: MultiAdapterModel, batches: readonly AdapterB
       const own = t.narrow(0, starts[i]!, parts[i]!.rows);
       return lengths[i] === width ? own : own.narrow(1, 0, lengths[i]!);
     },
-    head(i, own) {
-      const p = parts[i]!;
-      // The head's own routing: this batch's rows only (a head with adapters of this job).
-      const logits = withAdapterNames(new Array<string>(p.rows).fill(p.adapter), () => model.head.forward(own), { generators });
-      const labels = p.labels && p.virtual > 0 ? prependColumns(p.labels, p.virtual, -100) : p.labels;
-      return { logits, loss: labels && causalLMLoss(logits, labels) };
+  };
+}
+
+/**
+ * Every batch's sequences one after another, no padding (ModelInputs.packedSequences): hidden
+ * [tokens, 1, hidden]; the routing's groups are each batch's tokens, and attention runs per batch.
+ */
+function packedLayout(model: MultiAdapterModel, parts: readonly Part[], lengths: readonly number[], generators?: ReadonlyMap<string, Generator>): Layout {
+  const sizes = parts.map((p, i) => p.rows * lengths[i]!);
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((sum, n) => sum + n, 0));
+  const names = parts.flatMap((p, i) => new Array<string>(sizes[i]!).fill(p.adapter));
+  const runs = parts.map((p, i) => ({ rows: p.rows, length: lengths[i]!, ...(p.mask && { mask: prependColumns(p.mask, p.virtual, 1) }) }));
+  const hidden = withAdapterNames(
+    names,
+    () => {
+      const ids = concat(parts.map((p) => p.ids.reshape([p.rows * p.seq, 1])), 0);
+      const inputs: ModelInputs = parts.some((p) => p.encoder !== null) ? { inputsEmbeds: packedPrompts(model, parts, ids) } : { inputIds: ids };
+      return model.hiddenStates({ ...inputs, packedSequences: runs });
+    },
+    { generators },
+  );
+  return {
+    hidden,
+    rows(i, t = hidden) {
+      return t.narrow(0, starts[i]!, sizes[i]!).reshape([parts[i]!.rows, lengths[i]!, ...t.shape.slice(2)]);
     },
   };
 }
@@ -125,17 +166,32 @@ export function forwardAdapters(model: MultiAdapterModel, batches: readonly Adap
 /** The joint input embeddings: each batch's token embeddings, its virtual tokens in front, padded to `width`. */
 function withPrompts(model: MultiAdapterModel, parts: readonly Part[], ids: Tensor, width: number): Tensor {
   const embeds = wordEmbeddings(model.model).forward(ids);
-  const routing = currentRouting()!;
   let row = 0;
   const rows = parts.map((p) => {
     let own = embeds.narrow(0, row, p.rows);
     row += p.rows;
     if (own.shape[1] !== p.seq) own = own.narrow(1, 0, p.seq);
-    if (p.encoder !== null) {
-      const prompts = withAdapterRandom(routing, p.adapter, () => promptEmbeddings(p.encoder!, p.rows, p.virtual));
-      own = concat([prompts.to(own.dtype), own], 1);
-    }
-    return padColumns(own, width, 0);
+    return padColumns(withVirtualTokens(p, own), width, 0);
   });
   return concat(rows, 0);
+}
+
+/** The packed input embeddings [tokens, 1, hidden] of packed ids [tokens, 1]: each sequence its virtual tokens, then its own. */
+function packedPrompts(model: MultiAdapterModel, parts: readonly Part[], ids: Tensor): Tensor {
+  const embeds = wordEmbeddings(model.model).forward(ids);
+  let token = 0;
+  const sequences = parts.map((p) => {
+    const own = embeds.narrow(0, token, p.rows * p.seq).reshape([p.rows, p.seq, embeds.shape[2]!]);
+    token += p.rows * p.seq;
+    const full = withVirtualTokens(p, own);
+    return full.reshape([p.rows * full.shape[1]!, 1, full.shape[2]!]);
+  });
+  return concat(sequences, 0);
+}
+
+/** A batch's embeddings [rows, seq, hidden] with its prompt's virtual tokens in front (prompt tuning). */
+function withVirtualTokens(p: Part, own: Tensor): Tensor {
+  if (p.encoder === null) return own;
+  const prompts = withAdapterRandom(currentRouting()!, p.adapter, () => promptEmbeddings(p.encoder!, p.rows, p.virtual));
+  return concat([prompts.to(own.dtype), own], 1);
 }

@@ -49,14 +49,26 @@ export class MultiAdapterModel extends Module {
    * model asked for one position of logits (an LM head over every row's last position, unused).
    */
   hiddenStates(inputs: ModelInputs): Tensor {
-    const prefix = getArchitecture(this.model.constructor.name)?.basePrefix;
-    const body = prefix === undefined ? undefined : (this.model as unknown as Record<string, unknown>)[prefix];
-    if (body instanceof Module && typeof (body as { hiddenStates?: unknown }).hiddenStates === 'function') {
-      return (body as unknown as { hiddenStates(inputs: ModelInputs): Tensor }).hiddenStates(inputs);
-    }
+    const body = this.body();
+    if (body !== undefined) return body.hiddenStates(inputs);
     const hidden = this.model.forward({ ...inputs, logitsToKeep: 1 }).lastHiddenState;
     if (hidden === undefined) throw new PeftConfigError(`${this.model.constructor.name} gives no hidden states; concurrent training needs a causal LM`);
     return hidden;
+  }
+
+  /** Whether hiddenStates takes sequences of different lengths packed without padding (ModelInputs.packedSequences). */
+  get acceptsPackedSequences(): boolean {
+    return this.body()?.acceptsPackedSequences === true;
+  }
+
+  /** The model's base module (GPT-2's transformer, Llama's model) when it gives hidden states itself. */
+  private body(): { hiddenStates(inputs: ModelInputs): Tensor; acceptsPackedSequences?: boolean } | undefined {
+    const prefix = getArchitecture(this.model.constructor.name)?.basePrefix;
+    const body = prefix === undefined ? undefined : (this.model as unknown as Record<string, unknown>)[prefix];
+    if (body instanceof Module && typeof (body as { hiddenStates?: unknown }).hiddenStates === 'function') {
+      return body as unknown as { hiddenStates(inputs: ModelInputs): Tensor; acceptsPackedSequences?: boolean };
+    }
+    return undefined;
   }
 
   /** The adapters, in the order they were added. */
