@@ -79,15 +79,21 @@ export function replaceRows(base: Tensor, replacements: readonly RowReplacement[
     for (const { start, value } of replacements) copyInto(target(out, start, value), value).dispose();
   });
   for (const { value } of replacements) if (nobodyElseReads(value)) value.releaseValues();
-  return record(out, 'replaceRows', [base, ...replacements.map((r) => r.value)], (g) => {
+  return record(out, 'replaceRows', [base, ...replacements.map((r) => r.value)], (g, gIsOwned) => {
+    // An owned g becomes base's gradient in place: the values' rows are copied out first.
+    const inPlace = gIsOwned && g.dtype === base.dtype && base.requiresGrad;
+    const valueGrads = replacements.map(({ start, value }) => {
+      if (!value.requiresGrad) return null;
+      return inPlace ? cloneTensor(target(g, start, value), value.dtype) : asDTypeOf(target(g, start, value), value);
+    });
     let gBase: Tensor | null = null;
     if (base.requiresGrad) {
-      gBase = cloneTensor(g, base.dtype);
+      gBase = inPlace ? g : cloneTensor(g, base.dtype);
       noGrad(() => {
         for (const { start, value } of replacements) target(gBase!, start, value).fill_(0).dispose();
       });
     }
-    return [gBase, ...replacements.map(({ start, value }) => (value.requiresGrad ? asDTypeOf(target(g, start, value), value) : null))];
+    return [gBase, ...valueGrads];
   }, [], []);
 }
 

@@ -8,7 +8,12 @@ import { Tensor, peekNextTensorId, type GradNode } from './tensor.js';
 import { add } from './ops/arith.js';
 import { cloneTensor, fullLike } from './ops/create-ops.js';
 
-export type BackwardFn = (grad: Tensor) => (Tensor | null | undefined)[];
+/**
+ * Maps an output's gradient to one gradient per input. `gradIsOwned`: nothing but this call holds
+ * `grad` (this backward made it, no view or leaf keeps it, no other input has it pending), so the
+ * rule may overwrite it and hand it on instead of copying it.
+ */
+export type BackwardFn = (grad: Tensor, gradIsOwned: boolean) => (Tensor | null | undefined)[];
 
 /**
  * Records that `out` was computed from `inputs`. `backward` maps out's gradient to one gradient
@@ -151,7 +156,8 @@ function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: bo
     // Inside its own scope: what the op's backward makes besides the gradients it returns (its
     // temporaries) is freed now, not when the caller's scope ends with the whole backward pass.
     const backwardOf = node.backward;
-    const inputGrads = tidy(() => backwardOf(g));
+    const owned = disposable(g) && g.storage.refCount === 1 && ![...grads.values()].includes(g);
+    const inputGrads = tidy(() => backwardOf(g, owned));
     for (let i = 0; i < node.inputs.length; i++) {
       const input = node.inputs[i]!;
       const gi = inputGrads[i];

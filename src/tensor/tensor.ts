@@ -16,7 +16,7 @@ export interface GradNode {
   /** Tensors the backward rule reads besides the inputs (kept alive by scopes with the graph). */
   saved: Tensor[];
   /** Returns one gradient per input (null where none flows); null once the graph is freed. */
-  backward: ((grad: Tensor) => (Tensor | null | undefined)[]) | null;
+  backward: ((grad: Tensor, gradIsOwned: boolean) => (Tensor | null | undefined)[]) | null;
   /**
    * For an op whose gradient is zero outside a part of its one input (a narrow): adds the output's
    * gradient `grad` into `into` (the input's pending gradient, which backward owns) in place,
