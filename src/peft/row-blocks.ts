@@ -5,6 +5,7 @@
 // a layer's routing to one output-sized tensor in forward and none in backward.
 import { Tensor, copyInto, noGrad, promoteTypes, record } from '../tensor/index.js';
 import { cloneTensor } from '../tensor/ops/create-ops.js';
+import { addInPlace } from '../tensor/ops/elementwise-kernels.js';
 import type { RowGroup, RowRouting } from './mixed-batch.js';
 
 /** The group's rows of `t` along dim 0: a view when the groups are in batch order, else a gathered copy. */
@@ -45,9 +46,7 @@ export function addToRows(base: Tensor, updates: readonly RowUpdate[]): Tensor {
   noGrad(() => {
     for (const update of updates) {
       const place = target(out, update.start, update.delta);
-      const sum = place.add(update.delta);
-      copyInto(place, sum);
-      sum.dispose();
+      addInPlace(place, update.delta);
       place.dispose(); // a view holding out's memory would keep a later in-place writer from taking it
     }
   });

@@ -6,6 +6,7 @@ import { keep, tidy } from './scope.js';
 import { sameShape } from './shape.js';
 import { Tensor, peekNextTensorId, type GradNode } from './tensor.js';
 import { add } from './ops/arith.js';
+import { addInPlace } from './ops/elementwise-kernels.js';
 import { cloneTensor, fullLike } from './ops/create-ops.js';
 
 /**
@@ -170,6 +171,10 @@ function run(root: Tensor, rootGrad: Tensor, firstNewId: number, retainGraph: bo
       const previous = grads.get(input);
       if (previous === undefined) {
         grads.set(input, gi);
+      } else if (ownedPending(previous, gi, grads, disposable) && !inputGrads.includes(previous)) {
+        // The pending sum is this pass's own: add into it instead of into a new tensor (same values).
+        addInPlace(previous, gi);
+        if (disposable(gi) && gi !== g && !new Set(grads.values()).has(gi) && !inputGrads.slice(i + 1).includes(gi)) gi.dispose();
       } else {
         grads.set(input, add(previous, gi));
         // One gradient tensor may be pending for several inputs (add's backward returns g for both).

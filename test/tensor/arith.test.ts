@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as pj from '../../src/index.js';
 import { tensor, randn, Tensor } from '../../src/index.js';
 import { gradcheck, param, assertClose } from '../helpers/gradcheck.js';
+import { addInPlace } from '../../src/tensor/ops/elementwise-kernels.js';
 
 const unaryCases: [string, (x: Tensor) => Tensor, (v: number) => number, 'any' | 'positive'][] = [
   ['neg', pj.neg, (v) => -v, 'any'],
@@ -136,4 +137,20 @@ test('integer arithmetic stays exact; float ops promote integers', () => {
 test('NaN propagates through maximum and clamp', () => {
   assert.ok(Number.isNaN(pj.maximum(tensor([NaN]), tensor([1])).item()));
   assert.ok(Number.isNaN(tensor([NaN]).clamp(0, 1).item()));
+});
+
+test('addInPlace writes dst + src into dst (contiguous rows in place, a strided view through a copy), as add gives', () => {
+  const base = randn([6, 5]);
+  const src = randn([5]); // broadcast over rows
+  const expected = base.add(src).toFlatArray();
+  const rows = base.narrow(0, 2, 3); // contiguous: written in place
+  const before = base.toFlatArray();
+  addInPlace(rows, src);
+  const after = base.toFlatArray();
+  after.forEach((v, i) => assert.equal(v, i >= 10 && i < 25 ? expected[i] : before[i]));
+  const strided = base.clone();
+  addInPlace(strided.narrow(1, 1, 3), src.narrow(0, 0, 3));
+  const want = base.narrow(1, 1, 3).add(src.narrow(0, 0, 3)).toFlatArray();
+  assert.ok(!strided.narrow(1, 1, 3).isContiguous());
+  assert.deepEqual(strided.narrow(1, 1, 3).toFlatArray(), want);
 });

@@ -5,7 +5,7 @@ import { broadcastShapes, broadcastStrides } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { native } from '../native/index.js';
 import { BinaryOp, UnaryOp } from '../native/elementwise.js';
-import { cloneTensor, full } from './create-ops.js';
+import { cloneTensor, copyInto, full } from './create-ops.js';
 
 export type Scalar = number;
 export type Operand = Tensor | Scalar;
@@ -82,6 +82,24 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const converted = cloneTensor(out, resultType);
   out.dispose();
   return converted;
+}
+
+/**
+ * dst = dst + src (src broadcast to dst's shape) in dst's own memory, outside autograd: the values
+ * binaryKernel(add, dst, src) gives, without an output-sized temporary where dst is contiguous
+ * and both are the same float type (elementwise, so reading and writing one place is safe).
+ */
+export function addInPlace(dst: Tensor, src: Tensor): void {
+  if (dst.size === 0) return;
+  if (!dst.isContiguous() || src.dtype !== dst.dtype || (dst.dtype !== 'float32' && dst.dtype !== 'float64')) {
+    const sum = binaryKernel(BinaryOp.add, dst, src);
+    copyInto(dst, sum);
+    sum.dispose();
+    return;
+  }
+  const out = dst.buffer.subarray(dst.offset, dst.offset + dst.size);
+  native.binary(BinaryOp.add, DTYPES[dst.dtype].code, dst.buffer, dst.offset, [...dst.strides],
+    src.buffer, src.offset, broadcastStrides(src.shape, src.strides, dst.shape), [...dst.shape], out);
 }
 
 /** out = cond ? a : b, broadcast. */

@@ -5,7 +5,7 @@ import { IndexError, ShapeError, ValueError, formatShape } from '../errors.js';
 import { record } from '../autograd.js';
 import { contiguousStrides, normalizeDim, numel, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { add } from './arith.js';
+import { addInPlace } from './elementwise-kernels.js';
 import { cloneTensor, copyInto, zeros } from './create-ops.js';
 import { sumToShape } from './reduce.js';
 import { method } from './method.js';
@@ -138,9 +138,8 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   if (recorded.gradFn !== null) {
     recorded.gradFn.addInto = (into, g) => {
       const place = narrow(into, d, s, length);
-      const sum = add(place, g);
-      copyInto(place, sum).dispose();
-      sum.dispose();
+      addInPlace(place, g);
+      place.dispose();
     };
   }
   return recorded;
