@@ -58,21 +58,23 @@ export function packedPositions(runs: readonly SequenceRun[]): Tensor {
 }
 
 /**
- * Attention over packed runs: each run's tokens of `x` [tokens, 1, width] (a fused projection)
- * viewed as [rows, length, width] and attended by `attend` with the run's key mask, the runs'
- * outputs [rows, length, out] joined back into [tokens, 1, out]. A run's attention is the one its
- * sequences get in a batch of their own: nothing is computed for padding.
+ * Attention over packed runs: each run's tokens of every tensor in `xs` (projections, rotary
+ * tables: [tokens, 1, ...]) viewed as [rows, length, ...] and attended by `attend` with the run's
+ * key mask, the runs' outputs [rows, length, out] joined back into [tokens, 1, out]. A run's
+ * attention is the one its sequences get in a batch of their own: nothing is computed for padding.
  */
-export function attendPacked(x: Tensor, runs: readonly SequenceRun[], attend: (rows: Tensor, keyMask: Tensor | null) => Tensor): Tensor {
+export function attendPacked(xs: readonly Tensor[], runs: readonly SequenceRun[], attend: (parts: Tensor[], keyMask: Tensor | null) => Tensor): Tensor {
   const tokens = runs.reduce((n, { rows, length }) => n + rows * length, 0);
-  if (x.ndim !== 3 || x.shape[0] !== tokens || x.shape[1] !== 1) {
-    throw new ShapeError(`packed sequences: the batch must be [${tokens}, 1, ...] (the runs' tokens), not ${formatShape(x.shape)}`);
+  for (const x of xs) {
+    if (x.ndim < 3 || x.shape[0] !== tokens || x.shape[1] !== 1) {
+      throw new ShapeError(`packed sequences: the batch must be [${tokens}, 1, ...] (the runs' tokens), not ${formatShape(x.shape)}`);
+    }
   }
   let start = 0;
   const outs = runs.map(({ rows, length, mask }) => {
-    const part = x.narrow(0, start, rows * length).reshape([rows, length, x.shape[2]!]);
+    const parts = xs.map((x) => x.narrow(0, start, rows * length).reshape([rows, length, ...x.shape.slice(2)]));
     start += rows * length;
-    const out = attend(part, keyPaddingMask(mask, rows, length));
+    const out = attend(parts, keyPaddingMask(mask, rows, length));
     return out.reshape([rows * length, 1, out.shape[2]!]);
   });
   return outs.length === 1 ? outs[0]! : concat(outs, 0);

@@ -39,7 +39,7 @@ export class GPT2Attention extends Module {
     const width = h.shape[2]!;
     const qkv = this.c_attn.forward(h);
     const made: Tensor[] = [];
-    const attend = (rows: Tensor, keyMask: Tensor | null): Tensor => {
+    const attend = ([rows]: Tensor[], keyMask: Tensor | null): Tensor => {
       const q = splitHeads(rows.narrow(2, 0, width), this.heads);
       const k = splitHeads(rows.narrow(2, width, width), this.heads);
       const v = splitHeads(rows.narrow(2, 2 * width, width), this.heads);
@@ -50,7 +50,7 @@ export class GPT2Attention extends Module {
       made.push(...(cache ? [] : [q]), attended, merged);
       return merged;
     };
-    const merged = runs ? attendPacked(qkv, runs, attend) : attend(qkv, mask);
+    const merged = runs ? attendPacked([qkv], runs, attend) : attend([qkv], mask);
     const projected = this.c_proj.forward(merged);
     const out = this.resid_dropout.forward(projected);
     releaseUnread([...made, merged, projected], out);

@@ -1,15 +1,15 @@
 // The Llama family (HF's LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM): pre-norm
 // decoder with RMSNorm, rotary positions, grouped-query attention and a gated SiLU MLP. Qwen2
 // adds q/k/v biases; Mistral (and Qwen2's upper layers, when configured) a sliding window.
-import { Tensor, arange, applyRotaryEmb, consumable, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
+import { Tensor, ValueError, arange, applyRotaryEmb, consumable, releaseUnread, scaledDotProductAttention, type DType } from '../tensor/index.js';
 import { Embedding, Linear, Module, ModuleList, RMSNorm, getActivation, type Activation } from '../nn/index.js';
 import type { LlamaConfig, MistralConfig, Qwen2Config } from '../io/index.js';
 import type { KVCache } from './cache.js';
-import type { BaseModelOutput, ModelInputs, ModelOutput } from './outputs.js';
+import type { BaseModelOutput, ModelInputs, ModelOutput, SequenceRun } from './outputs.js';
 import { causalLMLoss, lastPositions } from './loss.js';
 import { generate, type GenerateOptions } from './generation.js';
 import { registerArchitecture } from './registry.js';
-import { embedInputs, keyPaddingMask, mergeHeads, residual, splitHeads } from './common.js';
+import { attendPacked, embedInputs, keyPaddingMask, mergeHeads, packedPositions, residual, splitHeads } from './common.js';
 import { rotaryTables } from './rope.js';
 import { savePretrained } from './save.js';
 import { buildWithHfInit } from './init-weights.js';
@@ -24,6 +24,8 @@ interface LayerContext {
   cos: Tensor;
   sin: Tensor;
   cache: KVCache | undefined;
+  /** Packed sequences (ModelInputs.packedSequences): h is [tokens, 1, hidden], cos and sin [tokens, 1, headDim]. */
+  runs?: readonly SequenceRun[];
 }
 
 /** Sliding window of layer i (0 = full attention). */
@@ -65,12 +67,19 @@ export class LlamaAttention extends Module {
       this.k_proj.forward(h),
       this.v_proj.forward(h),
     ];
-    const q = applyRotaryEmb(splitHeads(qh!, this.heads), ctx.cos, ctx.sin);
-    const k = applyRotaryEmb(splitHeads(kh!, this.kvHeads), ctx.cos, ctx.sin);
-    const merged = mergeHeads(this.attend(q, k, splitHeads(vh!, this.kvHeads), ctx));
+    const made: Tensor[] = [];
+    const attend = ([q0, k0, v0, cos, sin]: Tensor[], mask: Tensor | null): Tensor => {
+      const q = applyRotaryEmb(splitHeads(q0!, this.heads), cos!, sin!);
+      const k = applyRotaryEmb(splitHeads(k0!, this.kvHeads), cos!, sin!);
+      const merged = mergeHeads(this.attend(q, k, splitHeads(v0!, this.kvHeads), { ...ctx, mask }));
+      made.push(merged);
+      return merged;
+    };
+    const projections = [qh!, kh!, vh!, ctx.cos, ctx.sin];
+    const merged = ctx.runs ? attendPacked(projections, ctx.runs, attend) : attend(projections, ctx.mask);
     const out = this.o_proj.forward(merged);
     // A cache may keep v as given (a view of vh); rotation and attention read their own copies.
-    releaseUnread(ctx.cache ? [qh, kh, merged] : [qh, kh, vh, merged], out);
+    releaseUnread([qh, kh, ...(ctx.cache ? [] : [vh]), ...made, merged], out);
     return out;
   }
 
@@ -138,7 +147,7 @@ export class LlamaDecoderLayer extends Module {
     const { self_attn: attn, mlp } = this;
     // Plain projections (GGUF blocks, dense Linears) without gradients: native calls on plain arrays around the cache and the
     // attention kernel, and for the whole second half (modules replaced by a tuner take their forwards).
-    const attended = attn.constructor === LlamaAttention ? attn.decodeResidual(h, this.input_layernorm, ctx) : null;
+    const attended = attn.constructor === LlamaAttention && !ctx.runs ? attn.decodeResidual(h, this.input_layernorm, ctx) : null;
     const a = attended ?? residual(h, this.input_layernorm, (x) => attn.forward(x, ctx));
     const fused = mlp.constructor === LlamaMLP && mlp.silu ? decodeSiluMlpResidual(a, this.post_attention_layernorm, mlp.gate_proj, mlp.up_proj, mlp.down_proj) : null;
     return fused ?? residual(a, this.post_attention_layernorm, (x) => mlp.forward(x));
@@ -149,6 +158,8 @@ export class LlamaModel extends Module {
   embed_tokens!: Embedding;
   layers!: ModuleList<LlamaDecoderLayer>;
   norm!: RMSNorm;
+  /** hiddenStates takes ModelInputs.packedSequences. */
+  readonly acceptsPackedSequences = true;
 
   constructor(readonly config: LlamaFamilyConfig, dtype: DType = 'float32') {
     super();
@@ -177,9 +188,12 @@ export class LlamaModel extends Module {
     let h = embedInputs(inputs, this.embed_tokens);
     const [batch, seq] = h.shape as [number, number];
     const past = inputs.pastKeyValues?.length ?? 0;
-    const positions = inputs.positionIds ?? arange(past, past + seq).unsqueeze(0).expand([batch, seq]);
+    const runs = inputs.packedSequences;
+    if (runs && inputs.pastKeyValues) throw new ValueError('packed sequences take no KV cache');
+    const positions = inputs.positionIds ?? (runs ? packedPositions(runs) : arange(past, past + seq).unsqueeze(0).expand([batch, seq]));
     const { cos, sin } = rotaryTables(this.config.rope_parameters, this.config.head_dim, positions);
-    const ctx: LayerContext = { mask: keyPaddingMask(inputs.attentionMask, batch, past + seq), cos, sin, cache: inputs.pastKeyValues };
+    const mask = runs ? null : keyPaddingMask(inputs.attentionMask, batch, past + seq);
+    const ctx: LayerContext = { mask, cos, sin, cache: inputs.pastKeyValues, ...(runs && { runs }) };
     for (const layer of this.layers) h = layer.forward(h, ctx);
     return this.norm.forward(h);
   }
