@@ -87,7 +87,10 @@ export class Storage {
   private refs = 1;
   private array: TypedArray | null;
   readonly byteLength: number;
-  /** Whether the array is a whole buffer from newBuffer (only those are pooled and counted when collected). */
+  /**
+   * Whether the array is on a buffer from newBuffer, all of it or its first bytes when a slightly
+   * larger released one served (only those are pooled and counted when collected).
+   */
   private readonly pooled: boolean;
   /**
    * Whether a recorded backward reads these values (autograd's record() sets it, never clears it):
