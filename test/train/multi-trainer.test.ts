@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, MultiAdapterModel, forwardAdapters, full, getPeftModel, manualSeed, noGrad, tensor, type ConfigInput, type PretrainedModel } from '../../src/index.js';
+import {
+  AutoModelForCausalLM, GPT2LMHeadModel, MultiAdapterModel, forwardAdapters, full, getPeftModel, manualSeed, noGrad, parseGPT2Config, tensor, type ConfigInput, type PretrainedModel,
+} from '../../src/index.js';
 import { MultiTrainer, NonFiniteLossError, Trainer, type Batch, type JobSpec, type TrainingArguments } from '../../src/train/index.js';
 import { FIXTURES } from '../helpers/parity.js';
 import { tokenBatches } from './helpers.js';
@@ -194,5 +196,15 @@ test('jobs that cannot share the base are refused before anything runs, naming t
     /job 'f'.*job 'e'/,
   );
   refused([{ name: 'g', config: { peftType: 'LORA' }, trainDataset: data }, { name: 'g', config: { peftType: 'IA3' }, trainDataset: data }], /'g' appear/);
+  assert.deepEqual(multi.adapterNames, [], 'nothing was added');
+});
+
+test('a base whose own dropout is active is refused before anything runs, naming where (jobs would not end where they end alone)', () => {
+  const base = new GPT2LMHeadModel(parseGPT2Config({ model_type: 'gpt2', n_embd: 16, n_layer: 1, n_head: 2, vocab_size: 40, n_positions: 16, resid_pdrop: 0.1, embd_pdrop: 0, attn_pdrop: 0 }));
+  const multi = new MultiAdapterModel(base);
+  assert.throws(
+    () => new MultiTrainer({ model: multi, jobs: [{ name: 'a', config: { peftType: 'LORA', loraDropout: 0.1 }, trainDataset: tokenBatches(1, 1) }] }),
+    /transformer\.h\.0\.attn\.resid_dropout p = 0\.1.*resid_pdrop/,
+  );
   assert.deepEqual(multi.adapterNames, [], 'nothing was added');
 });

@@ -19,6 +19,7 @@ import { TrainingArgumentError } from '../errors.js';
 import { TrainingJob, type TrainResult } from '../job.js';
 import { enableGradientCheckpointing } from '../memory.js';
 import { AdapterJobModel } from './job-model.js';
+import { activeBaseDropout } from './base-dropout.js';
 
 export interface JobSpec {
   /** The job's name, which is also its adapter's name in the shared model. */
@@ -82,6 +83,14 @@ export class MultiTrainer {
   constructor({ model, jobs, gradientCheckpointing = false }: MultiTrainerOptions) {
     this.model = model;
     if (jobs.length === 0) throw new TrainingArgumentError('MultiTrainer needs at least one job');
+    const dropout = activeBaseDropout(model.model);
+    if (dropout.length > 0) {
+      throw new TrainingArgumentError(
+        `the base model's own dropout is active (${dropout.slice(0, 3).join(', ')}${dropout.length > 3 ? `, ${dropout.length - 3} more` : ''}): ` +
+          'jobs sharing one forward cannot each draw it from their own random stream, so no job would end where it ends alone; ' +
+          'set it to 0 (GPT-2: attn_pdrop, resid_pdrop and embd_pdrop in config.json; Llama-family: attention_dropout) or train the jobs one at a time',
+      );
+    }
     const names = jobs.map((j) => j.name);
     const twice = names.filter((n, i) => names.indexOf(n) !== i);
     if (twice.length > 0) throw new TrainingArgumentError(`job names must differ; ${[...new Set(twice)].map((n) => `'${n}'`).join(', ')} appear more than once`);
