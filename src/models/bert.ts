@@ -2,7 +2,7 @@
 // their Roberta* twins): post-norm encoder layers, learned absolute positions, segment (token
 // type) embeddings. RoBERTa differs in how positions are numbered (from padding_idx + 1, skipping
 // padding tokens) and in its sequence-classification head.
-import { Tensor, arange, scaledDotProductAttention, zeros, ShapeError, ValueError, formatShape, type DType } from '../tensor/index.js';
+import { Tensor, arange, releaseUnread, scaledDotProductAttention, zeros, ShapeError, ValueError, formatShape, type DType } from '../tensor/index.js';
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, getActivation, type Activation } from '../nn/index.js';
 import type { BertConfig } from '../io/index.js';
 import type { KVCache } from './cache.js';
@@ -101,7 +101,10 @@ export class BertSelfAttention extends Module {
       keyPaddingMask: ctx.mask,
       dropoutP: this.training ? this.dropout.p : 0,
     });
-    return mergeHeads(out);
+    const merged = mergeHeads(out);
+    // Attention read its own copies of the heads; a cache keeps k and v.
+    releaseUnread(ctx.cache ? [q, out] : [q, k, v, out], [merged, h]);
+    return merged;
   }
 }
 
@@ -121,7 +124,11 @@ export class BertSelfOutput extends Module {
   }
 
   forward(h: Tensor, residual: Tensor): Tensor {
-    return this.LayerNorm.forward(this.dropout.forward(this.dense.forward(h)).add(residual));
+    const projected = this.dense.forward(h);
+    const dropped = this.dropout.forward(projected);
+    const out = this.LayerNorm.forward(dropped.add(residual));
+    releaseUnread([projected, dropped], [out, h, residual]);
+    return out;
   }
 }
 
@@ -143,7 +150,10 @@ export class BertAttention extends Module {
   }
 
   forward(h: Tensor, ctx: LayerContext): Tensor {
-    return this.output.forward(this.self.forward(h, ctx), h);
+    const attended = this.self.forward(h, ctx);
+    const out = this.output.forward(attended, h);
+    releaseUnread([attended], [out, h]);
+    return out;
   }
 }
 
@@ -176,7 +186,11 @@ export class BertLayer extends Module {
 
   forward(h: Tensor, ctx: LayerContext): Tensor {
     const a = this.attention.forward(h, ctx);
-    return this.output.forward(this.intermediate.forward(a), a);
+    const inner = this.intermediate.forward(a);
+    const out = this.output.forward(inner, a);
+    // The post-norm residual a and the feed-forward activation: read by frozen projections and sums only.
+    releaseUnread([inner, a], [out, h]);
+    return out;
   }
 }
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  GPT2LMHeadModel, LlamaForCausalLM, manualSeed, memoryStats, parseGPT2Config, parseLlamaConfig, randn, tidy, type Module, type Tensor,
+  BertModel, GPT2LMHeadModel, LlamaForCausalLM, manualSeed, memoryStats, parseBertConfig, parseGPT2Config, parseLlamaConfig, randn, tidy, type Module, type Tensor,
 } from '../../src/index.js';
 
 const hidden = 64;
@@ -47,4 +47,15 @@ test('a frozen Llama block keeps its norms\' inputs, attention\'s heads and the 
   // Per block: its input and the residual (norms), rotated q and k, packed v, the attention output
   // (4), gate, up and the activation (2 wide each): 12 units, 12.3 with the statistics; 22.3 before.
   assert.ok(perBlock < 13.5, `${perBlock.toFixed(1)} hidden-sized activations a block`);
+});
+
+test('a frozen BERT layer keeps its norms\' inputs, attention\'s heads and the feed-forward pre-activation', () => {
+  manualSeed(3);
+  const model = new BertModel(parseBertConfig({
+    model_type: 'bert', hidden_size: hidden, intermediate_size: 4 * hidden, num_hidden_layers: layers, num_attention_heads: 4, vocab_size: 100,
+  }));
+  const perBlock = keptPerBlock(model, (e) => model.forward({ inputsEmbeds: e }).lastHiddenState!);
+  // Per layer: the two post-norm sums (norms' inputs), packed q, k, v and the attention output (4), the
+  // feed-forward pre-activation (4 wide): 10 units, 13 with the embeddings' share and the statistics; 26 before.
+  assert.ok(perBlock < 14.5, `${perBlock.toFixed(1)} hidden-sized activations a layer`);
 });
