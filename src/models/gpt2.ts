@@ -35,7 +35,6 @@ export class GPT2Attention extends Module {
 
   /** `runs`: packed sequences (ModelInputs.packedSequences), h [tokens, 1, hidden]; each run attends within itself. */
   forward(h: Tensor, mask: Tensor | null, cache: KVCache | undefined, layerIdx: number, runs?: readonly SequenceRun[]): Tensor {
-    if (runs && cache) throw new ValueError('packed sequences take no KV cache');
     const width = h.shape[2]!;
     const qkv = this.c_attn.forward(h);
     const made: Tensor[] = [];
@@ -138,6 +137,7 @@ export class GPT2Model extends Module {
     const [batch, seq] = embeds.shape as [number, number];
     const past = inputs.pastKeyValues?.length ?? 0;
     const runs = inputs.packedSequences;
+    if (runs && inputs.pastKeyValues) throw new ValueError('packed sequences take no KV cache');
     const positions = inputs.positionIds ?? (runs ? packedPositions(runs) : arange(past, past + seq).unsqueeze(0).expand([batch, seq]));
     let h = this.drop.forward(embeds.add(this.wpe.forward(positions)));
     const mask = runs ? null : keyPaddingMask(inputs.attentionMask, batch, past + seq);
